@@ -1,0 +1,28 @@
+// The only list of probe names; the config schema is derived from it.
+import type { ProbeDefinition } from './types.js';
+import tcp from './tcp.js';
+
+export const builtinProbes: readonly ProbeDefinition[] = [tcp as ProbeDefinition];
+
+export class ProbeRegistry {
+  private readonly byType = new Map<string, ProbeDefinition>();
+
+  constructor(definitions: readonly ProbeDefinition[] = builtinProbes) {
+    for (const definition of definitions) this.add(definition);
+  }
+
+  add(definition: ProbeDefinition): void {
+    for (const name of [definition.type, ...(definition.aliases ?? [])]) {
+      if (this.byType.has(name)) throw new Error(`probe type "${name}" is defined twice`);
+      this.byType.set(name, definition);
+    }
+  }
+
+  get(type: string): ProbeDefinition | undefined {
+    return this.byType.get(type);
+  }
+
+  types(): string[] {
+    return [...this.byType.keys()].sort();
+  }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and the demo need, only when one is missing (idempotent).
+set -euo pipefail
+packages=(iproute2 procps frr unbound freeradius freeradius-utils syslog-ng-core squid dnsutils ndisc6 iputils-arping iputils-ping libcap2-bin util-linux)
+binaries=(ip pkill /usr/lib/frr/zebra /usr/lib/frr/ospfd /usr/lib/frr/ospf6d /usr/lib/frr/bgpd vtysh unbound freeradius radclient syslog-ng squid dig ndisc6 arping ping setpriv capsh)
+missing=0
+for bin in "${binaries[@]}"; do
+  if [[ "$bin" == /* ]]; then [[ -x "$bin" ]] || missing=1; else command -v "$bin" >/dev/null 2>&1 || missing=1; fi
+done
+if [[ $missing -eq 0 ]]; then exit 0; fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "healthcast: system packages are missing and this is not root; install: ${packages[*]}" >&2
+  exit 1
+fi
+# Never let apt start the distro's own daemons on a machine with systemd.
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+echo "healthcast: installing Debian packages: ${packages[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+if [[ "${created_policy:-0}" -eq 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi

@@ -1,0 +1,178 @@
+// Reads the main file and services_dir, validates everything, and reports every error with file and key path.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { mainSchema, serviceSchema, type MainFile, type ServiceFile } from './schema.js';
+import type { AgentConfig, ServiceConfig } from './types.js';
+import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
+import { ProbeRegistry } from '../../probes/registry.js';
+import { loadUserProbes } from '../../probes/user.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/healthcast/healthcast.yaml';
+const MAX_FILE_BYTES = 1024 * 1024;
+
+export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<AgentConfig> {
+  const errors: string[] = [];
+  const mainLabel = path.basename(file);
+  const mainRaw = await readYaml(file, mainLabel, errors);
+  if (mainRaw === undefined) throw invalid(file, errors);
+  const main = report(mainSchema.safeParse(mainRaw ?? {}), mainLabel, errors);
+  if (!main) throw invalid(file, errors);
+
+  const baseDir = path.dirname(path.resolve(file));
+  const registry = new ProbeRegistry();
+  for (const dir of main.probe_dirs) {
+    const probeDir = path.resolve(baseDir, dir);
+    try {
+      for (const definition of await loadUserProbes(probeDir)) registry.add(definition);
+    } catch (error) {
+      errors.push(`${mainLabel}: probe_dirs: ${messageOf(error)}`);
+    }
+  }
+  if (errors.length > 0) throw invalid(file, errors);
+
+  const schema = serviceSchema(registry);
+  const services: ServiceConfig[] = [];
+  main.services.forEach((raw, index) => {
+    const origin = `${mainLabel}: services[${index}]`;
+    const parsed = report(schema.safeParse(raw), origin, errors);
+    if (parsed) services.push(resolveService(parsed, main, origin, errors));
+  });
+
+  const servicesDir = main.services_dir === undefined ? undefined : path.resolve(baseDir, main.services_dir);
+  if (servicesDir !== undefined) {
+    for (const entry of await listServiceFiles(servicesDir, mainLabel, errors)) {
+      const label = `${path.basename(servicesDir)}/${entry}`;
+      const raw = await readYaml(path.join(servicesDir, entry), label, errors);
+      if (raw === undefined) continue;
+      const parsed = report(schema.safeParse(raw), label, errors);
+      if (parsed) services.push(resolveService(parsed, main, label, errors));
+    }
+  }
+
+  checkAcrossServices(services, errors);
+  if (errors.length > 0) throw invalid(file, errors);
+  return {
+    file: path.resolve(file),
+    interface: main.interface,
+    stateDir: path.resolve(baseDir, main.state_dir),
+    servicesDir,
+    probeDirs: main.probe_dirs.map((dir) => path.resolve(baseDir, dir)),
+    reconcileIntervalMs: main.reconcile_interval,
+    routeProtocol: main.route_protocol,
+    logLevel: main.log_level,
+    services,
+  };
+}
+
+function resolveService(parsed: ServiceFile, main: MainFile, origin: string, errors: string[]): ServiceConfig {
+  const intervalMs = parsed.interval ?? main.defaults.interval;
+  const timeoutMs = parsed.timeout ?? main.defaults.timeout;
+  const where = (key: string) => (origin.includes(': ') ? `${origin}.${key}` : `${origin}: ${key}`);
+  if (timeoutMs > intervalMs) errors.push(`${where('timeout')}: ${timeoutMs}ms is longer than the interval (${intervalMs}ms)`);
+  parsed.probes.forEach((probe, index) => {
+    if (probe.timeoutMs !== undefined && probe.timeoutMs > intervalMs) {
+      errors.push(`${where(`probes[${index}].timeout`)}: ${probe.timeoutMs}ms is longer than the interval (${intervalMs}ms)`);
+    }
+  });
+  if (typeof parsed.require === 'object' && parsed.require.at_least > parsed.probes.length) {
+    errors.push(`${where('require.at_least')}: ${parsed.require.at_least} is more than the ${parsed.probes.length} probe(s) listed`);
+  }
+  return {
+    name: parsed.name,
+    addresses: [...new Set(parsed.addresses)],
+    announce: parsed.announce,
+    interface: parsed.interface ?? main.interface,
+    intervalMs,
+    timeoutMs,
+    rise: parsed.rise ?? main.defaults.rise,
+    fall: parsed.fall ?? main.defaults.fall,
+    require: parsed.require,
+    probes: parsed.probes.map((probe) => ({ type: probe.type, timeoutMs: probe.timeoutMs ?? timeoutMs, options: probe.options, definition: probe.definition })),
+    origin,
+  };
+}
+
+function checkAcrossServices(services: ServiceConfig[], errors: string[]): void {
+  const byName = new Map<string, string>();
+  const byAddress = new Map<string, string>();
+  for (const service of services) {
+    const first = byName.get(service.name);
+    if (first) errors.push(`${service.origin}: name: service "${service.name}" is already defined in ${first}`);
+    else byName.set(service.name, service.origin);
+    for (const address of service.addresses) {
+      const owner = byAddress.get(address);
+      if (owner && owner !== service.name) errors.push(`${service.origin}: addresses: ${address} is already claimed by service "${owner}"`);
+      else byAddress.set(address, service.name);
+    }
+  }
+}
+
+async function listServiceFiles(dir: string, mainLabel: string, errors: string[]): Promise<string[]> {
+  try {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    return entries
+      .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && /\.ya?ml$/.test(entry.name) && !entry.name.startsWith('.'))
+      .map((entry) => entry.name)
+      .sort();
+  } catch (error) {
+    errors.push(`${mainLabel}: services_dir: cannot read ${dir}: ${messageOf(error)}`);
+    return [];
+  }
+}
+
+// Returns undefined when the file could not be read or parsed (the error is recorded), null for an empty file.
+async function readYaml(file: string, label: string, errors: string[]): Promise<unknown> {
+  let text: string;
+  try {
+    const handle = await fs.open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > MAX_FILE_BYTES) {
+        errors.push(`${label}: file is ${size} bytes, larger than the ${MAX_FILE_BYTES} bytes a config file may be`);
+        return undefined;
+      }
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    errors.push(`${label}: cannot read: ${messageOf(error)}`);
+    return undefined;
+  }
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) errors.push(`${label}: ${error.message.split('\n')[0]}`);
+    return undefined;
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? null;
+  } catch (error) {
+    errors.push(`${label}: ${messageOf(error)}`);
+    return undefined;
+  }
+}
+
+function report<T>(result: z.ZodSafeParseResult<T>, label: string, errors: string[]): T | undefined {
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const key = formatPath(issue.path);
+    const separator = label.includes(': ') ? (key ? '.' : '') : ': ';
+    errors.push(`${label}${key ? separator + key : ''}: ${issue.message}`);
+  }
+  return undefined;
+}
+
+export function formatPath(parts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of parts) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+function invalid(file: string, errors: string[]): HealthcastError {
+  return new HealthcastError(ErrorCodes.CONFIG_INVALID, `invalid configuration ${file}: ${errors.length} error(s)`, { details: errors });
+}

@@ -1,0 +1,83 @@
+// zod schemas for the main file and for one service; probe options come from the probe registry.
+import { z } from 'zod';
+import { duration } from './duration.js';
+import { parseHostAddress } from './address.js';
+import type { ProbeRegistry } from '../../probes/registry.js';
+
+export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const interfaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a Linux interface name (1-15 characters, no spaces or slashes)');
+
+export const defaultsSchema = z.strictObject({
+  interval: duration({ min: 10 }).default(1000),
+  timeout: duration({ min: 1 }).default(1000),
+  rise: z.number().int().min(1).max(100).default(3),
+  fall: z.number().int().min(1).max(100).default(2),
+});
+
+export const mainSchema = z.strictObject({
+  interface: interfaceName.default('lo'),
+  state_dir: z.string().min(1).default('/var/lib/healthcast'),
+  services_dir: z.string().min(1).optional(),
+  probe_dirs: z.array(z.string().min(1)).default([]),
+  defaults: defaultsSchema.default({ interval: 1000, timeout: 1000, rise: 3, fall: 2 }),
+  // How often the reconciler re-reads the kernel to repair drift.
+  reconcile_interval: duration({ min: 100 }).default(10_000),
+  // The `proto` number on kernel routes healthcast adds (announce: route).
+  route_protocol: z.number().int().min(5, 'must be 5-254 (0-4 are reserved by the kernel)').max(254, 'must be 5-254').default(201),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  services: z.array(z.unknown()).default([]),
+});
+
+const hostAddress = z.string().transform((raw, ctx) => {
+  const parsed = parseHostAddress(raw);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed.address;
+});
+
+const requirement = z.union([
+  z.enum(['all', 'any']),
+  z.strictObject({ at_least: z.number().int().min(1) }),
+]);
+
+// A probe item: `type` picks the probe, `timeout` is common, the rest is the probe's own schema.
+function probeItem(registry: ProbeRegistry) {
+  return z
+    .looseObject({ type: z.string({ error: 'must name a probe type' }), timeout: duration({ min: 1 }).optional() })
+    .transform((raw, ctx) => {
+      const definition = registry.get(raw.type);
+      if (!definition) {
+        ctx.addIssue({ code: 'custom', path: ['type'], message: `unknown probe type "${raw.type}" (known: ${registry.types().join(', ')})` });
+        return z.NEVER;
+      }
+      const { type: _type, timeout, ...rest } = raw;
+      const parsed = definition.options.safeParse(rest);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: 'custom', path: issue.path as PropertyKey[], message: issue.message });
+        return z.NEVER;
+      }
+      return { type: definition.type, timeoutMs: timeout as number | undefined, options: parsed.data as unknown, definition };
+    });
+}
+
+export function serviceSchema(registry: ProbeRegistry) {
+  return z.strictObject({
+    name: z.string().regex(SERVICE_NAME, 'must start with a letter or digit and use only letters, digits, "_", "." and "-" (at most 63)'),
+    addresses: z.array(hostAddress).min(1, 'must list at least one address'),
+    announce: z.enum(['address', 'route']).default('address'),
+    interface: interfaceName.optional(),
+    interval: duration({ min: 10 }).optional(),
+    timeout: duration({ min: 1 }).optional(),
+    rise: z.number().int().min(1).max(100).optional(),
+    fall: z.number().int().min(1).max(100).optional(),
+    require: requirement.default('all'),
+    probes: z.array(probeItem(registry)).min(1, 'must list at least one probe'),
+  });
+}
+
+export type MainFile = z.output<typeof mainSchema>;
+export type ServiceFile = z.output<ReturnType<typeof serviceSchema>>;
