@@ -62,6 +62,7 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
     reconcileIntervalMs: main.reconcile_interval,
     routeProtocol: main.route_protocol,
     logLevel: main.log_level,
+    frr: main.frr,
     services,
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { duration } from './duration.js';
 import { parseHostAddress } from './address.js';
 import type { ProbeRegistry } from '../../probes/registry.js';
+import { frrSchema } from '../frr/schema.js';
 
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const interfaceName = z
@@ -27,6 +28,7 @@ export const mainSchema = z.strictObject({
   // The `proto` number on kernel routes healthcast adds (announce: route).
   route_protocol: z.number().int().min(5, 'must be 5-254 (0-4 are reserved by the kernel)').max(254, 'must be 5-254').default(201),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  frr: frrSchema.default({ vtysh: '/usr/bin/vtysh' }),
   services: z.array(z.unknown()).default([]),
 });
 

@@ -1,5 +1,6 @@
 // The resolved configuration the agent runs on: defaults applied, durations in milliseconds.
 import type { ProbeDefinition } from '../../probes/types.js';
+import type { FrrSection } from '../frr/schema.js';
 
 export type Requirement = 'all' | 'any' | { at_least: number };
 
@@ -34,6 +35,7 @@ export interface AgentConfig {
   reconcileIntervalMs: number;
   routeProtocol: number;
   logLevel: string;
+  frr: FrrSection;
   services: ServiceConfig[];
 }
 
