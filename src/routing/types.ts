@@ -16,6 +16,7 @@ export interface DesiredEntry extends RoutingEntry {
 // routes only with healthcast's proto number.
 export interface KernelEntry extends RoutingEntry {
   label?: string;
+  prefixLength?: number; // addresses only: a non-host prefix (e.g. 192.0.2.53/24) is never ours but still conflicts
 }
 
 export interface RoutingOp {
