@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { mainSchema, serviceSchema, type MainFile, type ServiceFile } from './schema.js';
 import type { AgentConfig, ServiceConfig } from './types.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
@@ -17,11 +17,13 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
   const mainLabel = path.basename(file);
   const mainRaw = await readYaml(file, mainLabel, errors);
   if (mainRaw === undefined) throw invalid(file, errors);
-  const main = report(mainSchema.safeParse(mainRaw ?? {}), mainLabel, errors);
+  // Unknown top-level keys are reported, but the services are still checked so one run shows every error.
+  const main = report(mainSchema.safeParse(mainRaw ?? {}), mainLabel, errors) ?? lenientMain(mainRaw);
   if (!main) throw invalid(file, errors);
 
   const baseDir = path.dirname(path.resolve(file));
   const registry = new ProbeRegistry();
+  const errorsBeforeProbes = errors.length;
   for (const dir of main.probe_dirs) {
     const probeDir = path.resolve(baseDir, dir);
     try {
@@ -30,7 +32,8 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
       errors.push(`${mainLabel}: probe_dirs: ${messageOf(error)}`);
     }
   }
-  if (errors.length > 0) throw invalid(file, errors);
+  // Without the user's probes every service using them would only repeat "unknown probe type".
+  if (errors.length > errorsBeforeProbes) throw invalid(file, errors);
 
   const schema = serviceSchema(registry);
   const services: ServiceConfig[] = [];
@@ -65,6 +68,11 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
     frr: main.frr,
     services,
   };
+}
+
+function lenientMain(raw: unknown): MainFile | undefined {
+  const parsed = z.object(mainSchema.shape).safeParse(raw ?? {});
+  return parsed.success ? parsed.data : undefined;
 }
 
 function resolveService(parsed: ServiceFile, main: MainFile, origin: string, errors: string[]): ServiceConfig {
@@ -144,7 +152,7 @@ async function readYaml(file: string, label: string, errors: string[]): Promise<
   }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    for (const error of doc.errors) errors.push(`${label}: ${error.message.split('\n')[0]}`);
+    for (const error of doc.errors) errors.push(`${label}: ${(error.message.split('\n')[0] ?? '').replace(/:\s*$/, '')}`);
     return undefined;
   }
   try {
@@ -158,11 +166,21 @@ async function readYaml(file: string, label: string, errors: string[]): Promise<
 function report<T>(result: z.ZodSafeParseResult<T>, label: string, errors: string[]): T | undefined {
   if (result.success) return result.data;
   for (const issue of result.error.issues) {
-    const key = formatPath(issue.path);
-    const separator = label.includes(': ') ? (key ? '.' : '') : ': ';
-    errors.push(`${label}${key ? separator + key : ''}: ${issue.message}`);
+    if (issue.code === 'unrecognized_keys') {
+      for (const name of issue.keys) pushIssue(label, [...issue.path, name], 'unknown key', errors);
+      continue;
+    }
+    pushIssue(label, issue.path, issue.message, errors);
   }
   return undefined;
+}
+
+function pushIssue(label: string, path: readonly PropertyKey[], message: string, errors: string[]): void {
+  {
+    const key = formatPath(path);
+    const separator = label.includes(': ') ? (key ? '.' : '') : ': ';
+    errors.push(`${label}${key ? separator + key : ''}: ${message}`);
+  }
 }
 
 export function formatPath(parts: readonly PropertyKey[]): string {

@@ -59,7 +59,13 @@ function probeItem(registry: ProbeRegistry) {
       const { type: _type, timeout, ...rest } = raw;
       const parsed = definition.options.safeParse(rest);
       if (!parsed.success) {
-        for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: 'custom', path: issue.path as PropertyKey[], message: issue.message });
+        for (const issue of parsed.error.issues) {
+          const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+          for (const key of keys) {
+            const path = (key === undefined ? issue.path : [...issue.path, key]) as PropertyKey[];
+            ctx.addIssue({ code: 'custom', path, message: key === undefined ? issue.message : 'unknown key' });
+          }
+        }
         return z.NEVER;
       }
       return { type: definition.type, timeoutMs: timeout as number | undefined, options: parsed.data as unknown, definition };

@@ -1,0 +1,74 @@
+// CLI entry: parses arguments and dispatches to one command module.
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { checkConfigCommand } from './commands/check-config.js';
+import { probeCommand } from './commands/probe.js';
+import { runCommand } from './commands/run.js';
+import { ExitCode, processIO, type CliIO } from './output.js';
+
+export const HELP = `healthcast: health-probe anycast agent for FRR
+
+Usage:
+  healthcast run [--config FILE] [--log-level LEVEL]   run the agent (foreground, JSON logs on stdout)
+  healthcast check-config [--config FILE]             validate the configuration; exit 0, or 2 with every error
+  healthcast probe [--config FILE] SERVICE            run one service's probes once and print the results;
+                                                      exit 0 healthy, 1 unhealthy, 2 config error; touches nothing
+  healthcast --version | --help
+
+Options:
+  -c, --config FILE     main configuration (default /etc/healthcast/healthcast.yaml)
+  --log-level LEVEL     fatal, error, warn, info, debug or trace (overrides log_level)
+
+Signals (run): TERM/INT withdraw everything and exit 0; TSTP withdraws everything and stops the process;
+CONT resumes (services need 'rise' successes again); HUP reloads the configuration; USR1 logs every service's state.
+Docs: docs/operations-guide.md`;
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: readonly string[], io: CliIO = processIO): Promise<void> {
+  const code = await dispatch(argv, io);
+  if (code !== undefined) process.exitCode = code;
+}
+
+export async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (error) {
+    io.err(`healthcast: ${(error as Error).message}\n\n${HELP}`);
+    return ExitCode.USAGE_OR_CONFIG;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.version) {
+    io.out(version());
+    return ExitCode.OK;
+  }
+  if (values.help || command === 'help' || command === undefined) {
+    (command === undefined && !values.help ? io.err : io.out)(HELP);
+    return command === undefined && !values.help ? ExitCode.USAGE_OR_CONFIG : ExitCode.OK;
+  }
+  switch (command) {
+    case 'run':
+      return runCommand(values.config, { logLevel: values['log-level'] }, io);
+    case 'check-config':
+      return checkConfigCommand(values.config, io);
+    case 'probe':
+      return probeCommand(values.config, rest[0], io);
+    default:
+      io.err(`healthcast: unknown command "${command}"\n\n${HELP}`);
+      return ExitCode.USAGE_OR_CONFIG;
+  }
+}

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../../src/config/load.js';
+import { serviceFingerprint } from '../../../src/config/types.js';
+import { parseDuration } from '../../../src/config/duration.js';
+import { parseHostAddress } from '../../../src/config/address.js';
+import { fixture } from '../../support/paths.js';
+
+test('a valid config resolves defaults, conf.d files and canonical addresses', async () => {
+  const config = await loadConfig(fixture('config', 'valid', 'healthcast.yaml'));
+  assert.deepEqual(config.services.map((service) => service.name), ['web', 'dns']);
+  const [web, dns] = config.services;
+  assert.ok(web && dns);
+  assert.equal(web.announce, 'route');
+  assert.equal(web.intervalMs, 1000);
+  assert.equal(web.timeoutMs, 500);
+  assert.equal(web.rise, 3);
+  assert.equal(web.probes[0]?.timeoutMs, 500);
+  assert.deepEqual(dns.addresses, ['192.0.2.53', '2001:db8:53::53']);
+  assert.equal(dns.origin, 'services.d/dns.yaml');
+  assert.equal(dns.intervalMs, 2000);
+  assert.equal(dns.require, 'any');
+  assert.deepEqual(dns.probes.map((probe) => probe.timeoutMs), [250, 100]);
+  assert.match(config.stateDir, /valid\/state$/);
+});
+
+test('fingerprints change with what matters and not with where it was defined', async () => {
+  const config = await loadConfig(fixture('config', 'valid', 'healthcast.yaml'));
+  const dns = config.services[1]!;
+  assert.equal(serviceFingerprint(dns), serviceFingerprint({ ...dns, origin: 'elsewhere.yaml' }));
+  assert.notEqual(serviceFingerprint(dns), serviceFingerprint({ ...dns, rise: 5 }));
+  assert.notEqual(serviceFingerprint(dns), serviceFingerprint({ ...dns, probes: [{ ...dns.probes[0]!, options: { host: '127.0.0.2', ports: [53] } }] }));
+});
+
+test('durations', () => {
+  const cases: [string | number, number | undefined][] = [
+    ['250ms', 250], ['1s', 1000], ['1.5s', 1500], ['2m', 120_000], ['1h', 3_600_000], [750, 750],
+    ['1 sec', undefined], ['', undefined], ['-1s', undefined], [-5, undefined], ['10', undefined], [Number.NaN, undefined],
+  ];
+  for (const [input, expected] of cases) assert.equal(parseDuration(input), expected, `parseDuration(${JSON.stringify(input)})`);
+});
+
+test('host addresses', () => {
+  assert.deepEqual(parseHostAddress('192.0.2.1'), { address: '192.0.2.1', family: 4 });
+  assert.deepEqual(parseHostAddress('192.0.2.1/32'), { address: '192.0.2.1', family: 4 });
+  assert.deepEqual(parseHostAddress('2001:DB8:0:0::1/128'), { address: '2001:db8::1', family: 6 });
+  assert.equal(typeof parseHostAddress('192.0.2.1/31'), 'string');
+  assert.equal(typeof parseHostAddress('2001:db8::1/127'), 'string');
+  assert.equal(typeof parseHostAddress('192.0.2.1/32/1'), 'string');
+  assert.equal(typeof parseHostAddress('300.0.0.1'), 'string');
+});
