@@ -20,7 +20,8 @@ export async function runProbe(input: RunProbeInput): Promise<ProbeResult> {
   const deadline = new Promise<{ ok: false; reason: string }>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new Error('timeout'));
-      resolve({ ok: false, reason: `timed out after ${input.timeoutMs}ms` });
+      // One turn of the loop lets a probe that reacts to the abort at once say where it was stuck.
+      setImmediate(() => resolve({ ok: false, reason: `timed out after ${input.timeoutMs}ms` }));
     }, input.timeoutMs);
   });
   try {
