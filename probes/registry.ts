@@ -1,8 +1,16 @@
 // The only list of probe names; the config schema is derived from it.
 import type { ProbeDefinition } from './types.js';
 import tcp from './tcp.js';
+import http from './http.js';
+import httpProxy from './http-proxy.js';
+import exec from './exec.js';
 
-export const builtinProbes: readonly ProbeDefinition[] = [tcp as ProbeDefinition];
+export const builtinProbes: readonly ProbeDefinition[] = [
+  tcp as ProbeDefinition,
+  http as ProbeDefinition,
+  httpProxy as ProbeDefinition,
+  exec as ProbeDefinition,
+];
 
 export class ProbeRegistry {
   private readonly byType = new Map<string, ProbeDefinition>();
