@@ -1,0 +1,105 @@
+// FRR configuration text for lab routers: point-to-point OSPF with the fast timers from lab-notes.
+export interface FrrNodeOptions {
+  hostname: string;
+  // OSPF router-id; an identifier, not an address anyone sends to.
+  routerId: string;
+  // veth interfaces that run OSPF/OSPFv3 (point-to-point, area 0).
+  interfaces: readonly string[];
+  // Anycast node: redistribute connected and kernel routes, filtered to service host routes.
+  announce: boolean;
+  bgp?: BgpOptions;
+}
+
+export interface BgpOptions {
+  asn: number;
+  neighbors: readonly { address: string; asn: number }[];
+}
+
+// The service ranges healthcast announces from: 192.0.2.0/24 and 2001:db8::/32 host routes only.
+export const SERVICE_PREFIX_V4 = '192.0.2.0/24';
+export const SERVICE_PREFIX_V6 = '2001:db8::/32';
+
+const FILTER_V4 = 'HC-SERVICES-V4';
+const FILTER_V6 = 'HC-SERVICES-V6';
+
+function filterV4(): string[] {
+  return [
+    `ip prefix-list ${FILTER_V4} seq 5 permit ${SERVICE_PREFIX_V4} ge 32`,
+    `route-map ${FILTER_V4} permit 10`,
+    ` match ip address prefix-list ${FILTER_V4}`,
+    '!',
+  ];
+}
+
+function filterV6(): string[] {
+  return [
+    `ipv6 prefix-list ${FILTER_V6} seq 5 permit ${SERVICE_PREFIX_V6} ge 128`,
+    `route-map ${FILTER_V6} permit 10`,
+    ` match ipv6 address prefix-list ${FILTER_V6}`,
+    '!',
+  ];
+}
+
+function header(options: FrrNodeOptions): string[] {
+  return [`hostname ${options.hostname}`, '!'];
+}
+
+// zebra learns interfaces and addresses from the kernel; it needs nothing but a name.
+export function zebraConf(options: FrrNodeOptions): string {
+  return [...header(options), ''].join('\n');
+}
+
+export function ospfdConf(options: FrrNodeOptions): string {
+  const lines = [...header(options)];
+  if (options.announce) lines.push(...filterV4());
+  for (const ifname of options.interfaces) {
+    lines.push(`interface ${ifname}`, ' ip ospf area 0', ' ip ospf network point-to-point', ' ip ospf hello-interval 1', ' ip ospf dead-interval 3', '!');
+  }
+  lines.push(
+    'router ospf',
+    ` ospf router-id ${options.routerId}`,
+    ' timers throttle spf 0 50 200',
+    ' timers throttle lsa all 0',
+    ' timers lsa min-arrival 0',
+  );
+  if (options.announce) lines.push(` redistribute connected route-map ${FILTER_V4}`, ` redistribute kernel route-map ${FILTER_V4}`);
+  lines.push('!', '');
+  return lines.join('\n');
+}
+
+// ospf6d has no `timers throttle lsa`; its LSA pacing comes from min-arrival alone.
+export function ospf6dConf(options: FrrNodeOptions): string {
+  const lines = [...header(options)];
+  if (options.announce) lines.push(...filterV6());
+  for (const ifname of options.interfaces) {
+    lines.push(`interface ${ifname}`, ' ipv6 ospf6 area 0', ' ipv6 ospf6 network point-to-point', ' ipv6 ospf6 hello-interval 1', ' ipv6 ospf6 dead-interval 3', '!');
+  }
+  lines.push('router ospf6', ` ospf6 router-id ${options.routerId}`, ' timers throttle spf 0 50 200', ' timers lsa min-arrival 0');
+  if (options.announce) lines.push(` redistribute connected route-map ${FILTER_V6}`, ` redistribute kernel route-map ${FILTER_V6}`);
+  lines.push('!', '');
+  return lines.join('\n');
+}
+
+// Plain eBGP over the link addresses, for a later BGP scenario; nodes announce through the same filters.
+export function bgpdConf(options: FrrNodeOptions): string {
+  const bgp = options.bgp;
+  if (!bgp) throw new Error('bgpdConf needs options.bgp');
+  const lines = [...header(options)];
+  if (options.announce) lines.push(...filterV4(), ...filterV6());
+  lines.push(`router bgp ${bgp.asn}`, ` bgp router-id ${options.routerId}`, ' no bgp ebgp-requires-policy', ' no bgp network import-check');
+  for (const neighbor of bgp.neighbors) {
+    lines.push(` neighbor ${neighbor.address} remote-as ${neighbor.asn}`, ` neighbor ${neighbor.address} timers 1 3`, ` neighbor ${neighbor.address} timers connect 1`);
+  }
+  for (const [family, filter] of [['ipv4', FILTER_V4], ['ipv6', FILTER_V6]] as const) {
+    lines.push(` address-family ${family} unicast`);
+    if (options.announce) lines.push(`  redistribute connected route-map ${filter}`, `  redistribute kernel route-map ${filter}`);
+    for (const neighbor of bgp.neighbors) {
+      const sameFamily = neighbor.address.includes(':') === (family === 'ipv6');
+      if (sameFamily) lines.push(`  neighbor ${neighbor.address} activate`);
+      else if (family === 'ipv4') lines.push(`  no neighbor ${neighbor.address} activate`);
+    }
+    lines.push(' exit-address-family');
+  }
+  lines.push('!', '');
+  return lines.join('\n');
+}
