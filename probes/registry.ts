@@ -4,12 +4,14 @@ import tcp from './tcp.js';
 import http from './http.js';
 import httpProxy from './http-proxy.js';
 import exec from './exec.js';
+import dns from './dns.js';
 
 export const builtinProbes: readonly ProbeDefinition[] = [
   tcp as ProbeDefinition,
   http as ProbeDefinition,
   httpProxy as ProbeDefinition,
   exec as ProbeDefinition,
+  dns as ProbeDefinition,
 ];
 
 export class ProbeRegistry {

@@ -1,0 +1,198 @@
+// dns-wire: build a DNS query and judge a response against it, with no sockets, so the checks can be unit-tested and fuzzed.
+import net from 'node:net';
+import dnsPacket, { type Answer, type DecodedPacket, type Packet } from 'dns-packet';
+import { canonical } from '../src/config/address.js';
+import { messageOf } from '../src/errors.js';
+
+export const QTYPES = ['A', 'AAAA', 'TXT', 'SOA', 'NS', 'MX', 'PTR', 'CNAME', 'SRV'] as const;
+export type QType = (typeof QTYPES)[number];
+
+export const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'] as const;
+export type RcodeName = (typeof RCODES)[number];
+
+export type Transport = 'udp' | 'tcp';
+
+export interface DnsQuestion {
+  id: number;
+  name: string;
+  qtype: QType;
+  rd: boolean;
+}
+
+export interface DnsExpectation {
+  rcode: RcodeName;
+  // Must equal one answer RR of the query type (addresses compared canonically, names case-insensitively).
+  answer?: string;
+}
+
+// ignore: not an answer to our query (keep waiting); truncated: retry over TCP; fail/ok: final.
+export type Verdict =
+  | { kind: 'ok' }
+  | { kind: 'truncated' }
+  | { kind: 'ignore'; why: string }
+  | { kind: 'fail'; reason: string };
+
+const MAX_SHOWN = 5;
+
+// Validates query names in options: "." or dot-separated labels of 1-63 characters, 253 at most.
+export function isDnsName(value: string): boolean {
+  if (value === '.') return true;
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  if (name.length === 0 || name.length > 253) return false;
+  return name.split('.').every((label) => label.length >= 1 && label.length <= 63 && /^[A-Za-z0-9_*-]+$/.test(label));
+}
+
+// The query packet; encode() gives the UDP payload, streamEncode() the length-prefixed TCP form.
+export function queryPacket(question: DnsQuestion): Packet {
+  return {
+    type: 'query',
+    id: question.id,
+    flags: question.rd ? dnsPacket.RECURSION_DESIRED : 0,
+    questions: [{ type: question.qtype, class: 'IN', name: question.name }],
+  };
+}
+
+// The single entry point for received bytes: decodes and checks; never throws, whatever the bytes.
+export function judgeResponse(bytes: Buffer, question: DnsQuestion, expectation: DnsExpectation, transport: Transport): Verdict {
+  try {
+    // A datagram whose id is not ours is someone else's answer (or a spoof): not a failure of the server we probe.
+    if (bytes.length >= 2 && bytes.readUInt16BE(0) !== question.id) return { kind: 'ignore', why: 'with wrong id' };
+    if (bytes.length < 12) return { kind: 'fail', reason: `malformed response: ${bytes.length} bytes, shorter than a DNS header` };
+    let packet: DecodedPacket;
+    try {
+      packet = dnsPacket.decode(bytes);
+    } catch (error) {
+      return { kind: 'fail', reason: `malformed response: ${printable(messageOf(error))}` };
+    }
+    return checkResponse(packet, question, expectation, transport);
+  } catch (error) {
+    return { kind: 'fail', reason: `malformed response: ${printable(messageOf(error))}` };
+  }
+}
+
+// Checks a decoded response: id, QR bit, truncation, question echo, rcode, expected answer.
+export function checkResponse(packet: DecodedPacket, question: DnsQuestion, expectation: DnsExpectation, transport: Transport): Verdict {
+  try {
+    if (packet.id !== question.id) return { kind: 'ignore', why: 'with wrong id' };
+    if (!packet.flag_qr) return { kind: 'fail', reason: 'not a response (QR bit clear)' };
+    const header = packet as DecodedPacket & { opcode?: string; rcode?: string };
+    if (header.opcode !== undefined && header.opcode !== 'QUERY') return { kind: 'fail', reason: `response has opcode ${printable(String(header.opcode))}, expected QUERY` };
+    if (packet.flag_tc && transport === 'udp') return { kind: 'truncated' };
+    const echo = checkQuestion(packet, question);
+    if (echo) return { kind: 'fail', reason: echo };
+    const rcode = String(header.rcode ?? 'NOERROR');
+    if (rcode !== expectation.rcode) return { kind: 'fail', reason: `rcode ${printable(rcode)}, expected ${expectation.rcode}` };
+    if (expectation.answer !== undefined) {
+      const missing = checkAnswer(packet.answers ?? [], question.qtype, expectation.answer);
+      if (missing) return { kind: 'fail', reason: missing };
+    }
+    return { kind: 'ok' };
+  } catch (error) {
+    return { kind: 'fail', reason: `malformed response: ${printable(messageOf(error))}` };
+  }
+}
+
+function checkQuestion(packet: DecodedPacket, question: DnsQuestion): string | undefined {
+  const questions = packet.questions ?? [];
+  if (questions.length !== 1) return `response question section has ${questions.length} entries, expected 1 echoing the query`;
+  const echoed = questions[0];
+  if (!echoed || typeof echoed.name !== 'string') return 'response question section is unreadable';
+  if (normalizeName(echoed.name) !== normalizeName(question.name)) {
+    return `response question name ${printable(echoed.name)} does not match query ${question.name}`;
+  }
+  if (echoed.type !== question.qtype) return `response question type ${printable(String(echoed.type))} does not match query ${question.qtype}`;
+  const klass = echoed.class ?? 'IN';
+  if (klass !== 'IN') return `response question class ${printable(String(klass))} does not match query IN`;
+  return undefined;
+}
+
+function checkAnswer(answers: readonly Answer[], qtype: QType, expected: string): string | undefined {
+  const wanted = normalizeValue(qtype, expected);
+  const shown: string[] = [];
+  for (const answer of answers) {
+    if (!answer || answer.type !== qtype || (answer.class ?? 'IN') !== 'IN') continue;
+    const forms = renderRecord(qtype, answer.data);
+    if (forms.some((form) => normalizeValue(qtype, form) === wanted)) return undefined;
+    if (forms[0] !== undefined) shown.push(forms[0]);
+  }
+  if (shown.length === 0) return `answer does not contain ${printable(expected)} (no ${qtype} records in answer)`;
+  const list = shown.slice(0, MAX_SHOWN).map(printable).join(', ');
+  const more = shown.length > MAX_SHOWN ? ` and ${shown.length - MAX_SHOWN} more` : '';
+  return `answer does not contain ${printable(expected)} (got ${list}${more})`;
+}
+
+// Text forms of one record's data; the first is for display, the others are shorter forms that may also match.
+function renderRecord(qtype: QType, data: unknown): string[] {
+  if (data === null || data === undefined) return [];
+  switch (qtype) {
+    case 'A':
+    case 'AAAA':
+    case 'NS':
+    case 'PTR':
+    case 'CNAME':
+      return typeof data === 'string' ? [data] : [];
+    case 'TXT': {
+      const chunks = Array.isArray(data) ? data : [data];
+      return [chunks.map((chunk) => (Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk))).join('')];
+    }
+    case 'MX': {
+      const mx = data as { preference?: unknown; exchange?: unknown };
+      return [`${String(mx.preference)} ${String(mx.exchange)}`, String(mx.exchange)];
+    }
+    case 'SRV': {
+      const srv = data as { priority?: unknown; weight?: unknown; port?: unknown; target?: unknown };
+      return [`${String(srv.priority)} ${String(srv.weight)} ${String(srv.port)} ${String(srv.target)}`, String(srv.target)];
+    }
+    case 'SOA': {
+      const soa = data as Record<string, unknown>;
+      const fields = ['mname', 'rname', 'serial', 'refresh', 'retry', 'expire', 'minimum'].map((key) => String(soa[key]));
+      return [fields.join(' '), String(soa.mname)];
+    }
+  }
+}
+
+function normalizeValue(qtype: QType, value: string): string {
+  if (qtype === 'TXT') return value;
+  if (qtype === 'A' || qtype === 'AAAA') {
+    const family = net.isIP(value);
+    return family === 0 ? value : canonical(value, family as 4 | 6);
+  }
+  // Names, and records made of names and numbers: case-insensitive, trailing dots ignored.
+  return value
+    .split(' ')
+    .map((part) => normalizeName(part))
+    .join(' ');
+}
+
+function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+// Keeps reasons one short printable line, whatever bytes a server sent.
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > 120 ? `${clean.slice(0, 117)}...` : clean;
+}
+
+// Counts responses that were not answers to our query, so a timeout can say why nothing counted.
+export class IgnoredResponses {
+  private readonly counts = new Map<string, number>();
+
+  add(why: string): void {
+    this.counts.set(why, (this.counts.get(why) ?? 0) + 1);
+  }
+
+  get total(): number {
+    let sum = 0;
+    for (const count of this.counts.values()) sum += count;
+    return sum;
+  }
+
+  // "" or " (ignored 3 responses with wrong id, 1 response from an unexpected source)".
+  suffix(): string {
+    if (this.counts.size === 0) return '';
+    const parts = [...this.counts].map(([why, count], index) => `${index === 0 ? 'ignored ' : ''}${count} ${count === 1 ? 'response' : 'responses'} ${why}`);
+    return ` (${parts.join(', ')})`;
+  }
+}
