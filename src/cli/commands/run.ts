@@ -35,7 +35,8 @@ export async function runCommand(file: string | undefined, options: { logLevel?:
     exit: (code) => process.exit(code),
     stopSelf: () => process.kill(process.pid, 'SIGSTOP'),
   });
+  // While paused nothing else holds the event loop open, and the process must outlive SIGSTOP/SIGCONT.
+  setInterval(() => undefined, 1 << 30);
   await agent.start();
-  // The agent keeps the event loop alive through its timers; this promise never settles on purpose.
   return new Promise<number>(() => undefined);
 }
