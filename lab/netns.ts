@@ -85,9 +85,14 @@ interface IpAddrJson {
 
 // Addresses on one interface as `address/prefixlen`, both families.
 export async function listAddresses(netns: string, dev: string): Promise<string[]> {
+  return (await addressDetails(netns, dev)).map((entry) => entry.cidr);
+}
+
+// With the IPv4 label, which is how healthcast marks the addresses it added (`lo:healthcast`).
+export async function addressDetails(netns: string, dev: string): Promise<{ cidr: string; label?: string }[]> {
   const out = await ip(['-n', netns, '-j', 'address', 'show', 'dev', dev]);
   const links = JSON.parse(out) as IpAddrJson[];
-  return links.flatMap((link) => link.addr_info.map((info) => `${info.local}/${info.prefixlen}`));
+  return links.flatMap((link) => link.addr_info.map((info) => ({ cidr: `${info.local}/${info.prefixlen}`, ...(info.label ? { label: info.label } : {}) })));
 }
 
 export interface KernelRoute {
