@@ -23,9 +23,10 @@ const statusItem = z.union([z.number().int(), z.string()]).transform((raw, ctx):
 });
 
 // expect_status: one code or range, or a list of them; the default accepts 200-399.
-export const expectStatus = z.union([statusItem, z.array(statusItem).min(1, 'must list at least one status code or range')])
-  .transform((value) => (Array.isArray(value) ? value : [value]))
-  .prefault('200-399');
+export const expectStatus = z.preprocess(
+  (value) => (value === undefined ? ['200-399'] : Array.isArray(value) ? value : [value]),
+  z.array(statusItem).min(1, 'must list at least one status code or range'),
+);
 
 // A regular expression given as text, compiled at config time so a bad one is a config error.
 export const regexText = z.string().min(1).transform((text, ctx) => {
@@ -39,10 +40,14 @@ export const regexText = z.string().min(1).transform((text, ctx) => {
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Extra request headers; names must be HTTP tokens and values one line, so nothing can be smuggled in.
-export const headerMap = z.record(
-  z.string().regex(headerName, 'must be an HTTP header name').refine((name) => name.toLowerCase() !== 'host', 'use host_header to set Host'),
-  z.union([z.string(), z.number()]).transform(String).refine((value) => !/[\r\n\0]/.test(value), 'must be a single line'),
-);
+export const headerMap = z
+  .record(z.string(), z.union([z.string(), z.number()]).transform(String).refine((value) => !/[\r\n\0]/.test(value), 'must be a single line'))
+  .superRefine((headers, ctx) => {
+    for (const name of Object.keys(headers)) {
+      if (!headerName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be an HTTP header name' });
+      else if (name.toLowerCase() === 'host') ctx.addIssue({ code: 'custom', path: [name], message: 'use host_header to set Host' });
+    }
+  });
 
 export const maxBodyBytes = z.number().int().min(1).max(16 * 1024 * 1024).default(64 * 1024);
 
