@@ -97,6 +97,7 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
     timeoutMs,
     rise: parsed.rise ?? main.defaults.rise,
     fall: parsed.fall ?? main.defaults.fall,
+    holdDownMs: parsed.hold_down ?? main.defaults.hold_down,
     require: parsed.require,
     probes: parsed.probes.map((probe) => ({ type: probe.type, timeoutMs: probe.timeoutMs ?? timeoutMs, options: probe.options, definition: probe.definition })),
     origin,

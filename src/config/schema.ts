@@ -15,6 +15,8 @@ export const defaultsSchema = z.strictObject({
   timeout: duration({ min: 1 }).default(1000),
   rise: z.number().int().min(1).max(100).default(3),
   fall: z.number().int().min(1).max(100).default(2),
+  // Minimum time from a withdrawal to the next announce: damps flapping and respects FRR's LSA rate limits.
+  hold_down: duration({ max: 3_600_000 }).default(3000),
 });
 
 export const mainSchema = z.strictObject({
@@ -22,7 +24,7 @@ export const mainSchema = z.strictObject({
   state_dir: z.string().min(1).default('/var/lib/healthcast'),
   services_dir: z.string().min(1).optional(),
   probe_dirs: z.array(z.string().min(1)).default([]),
-  defaults: defaultsSchema.default({ interval: 1000, timeout: 1000, rise: 3, fall: 2 }),
+  defaults: defaultsSchema.default({ interval: 1000, timeout: 1000, rise: 3, fall: 2, hold_down: 3000 }),
   // How often the reconciler re-reads the kernel to repair drift.
   reconcile_interval: duration({ min: 100 }).default(10_000),
   // The `proto` number on kernel routes healthcast adds (announce: route).
@@ -82,6 +84,7 @@ export function serviceSchema(registry: ProbeRegistry) {
     timeout: duration({ min: 1 }).optional(),
     rise: z.number().int().min(1).max(100).optional(),
     fall: z.number().int().min(1).max(100).optional(),
+    hold_down: duration({ max: 3_600_000 }).optional(),
     require: requirement.default('all'),
     probes: z.array(probeItem(registry)).min(1, 'must list at least one probe'),
   });

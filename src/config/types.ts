@@ -20,6 +20,7 @@ export interface ServiceConfig {
   timeoutMs: number;
   rise: number;
   fall: number;
+  holdDownMs: number;
   require: Requirement;
   probes: ProbeConfig[];
   // Where the service was defined, for messages: "services.d/dns.yaml" or "healthcast.yaml: services[0]".

@@ -34,6 +34,7 @@ export function serviceConfig(name: string, addresses: string[], probe: ProbeDef
     timeoutMs: 15,
     rise: 2,
     fall: 2,
+    holdDownMs: 0,
     require: 'all',
     probes: [{ type: probe.type, timeoutMs: 15, options: {}, definition: probe }],
     origin: `test:${name}`,
