@@ -21,7 +21,7 @@ Options:
 
 Signals (run): TERM/INT withdraw everything and exit 0; TSTP withdraws everything and stops the process;
 CONT resumes (services need 'rise' successes again); HUP reloads the configuration; USR1 logs every service's state.
-Docs: docs/operations-guide.md`;
+Docs: docs/guide.md (operator guide), docs/probes.md, docs/architecture.md`;
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
