@@ -15,10 +15,12 @@ const options = z.strictObject({
     .min(1, 'must name the program to run')
     .refine((argv) => argv[0] !== '', 'the program name must not be empty'),
   env: z
-    .record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
-      z.union([z.string(), z.number(), z.boolean()]).transform(String).refine((value) => !value.includes('\0'), 'must not contain NUL'),
-    )
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String).refine((value) => !value.includes('\0'), 'must not contain NUL'))
+    .superRefine((env, ctx) => {
+      for (const name of Object.keys(env)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be an environment variable name' });
+      }
+    })
     .optional(),
   cwd: z.string().min(1).optional(),
 });
