@@ -1,0 +1,245 @@
+// The single writer of routing state: each pass diffs desired entries against the kernel and the ownership record,
+// applies one batch, re-lists the kernel and reports. Passes never overlap; kicks during a pass coalesce into one more.
+import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
+import { RoutingBatchError } from './batch-error.js';
+import { plan, sameEntries, settleRecord, uniqueByKey, type Conflict } from './diff.js';
+import { carriesHealthcastMark, isHostEntry } from './label.js';
+import {
+  entryKey,
+  type DesiredEntry,
+  type EntryStatus,
+  type KernelEntry,
+  type OwnershipStore,
+  type ReconcileReport,
+  type RoutingBackend,
+  type RoutingEntry,
+  type RoutingOp,
+} from './types.js';
+
+export interface ReconcilerDeps {
+  backend: RoutingBackend;
+  ownership: OwnershipStore;
+  desired: () => DesiredEntry[];
+  log: Logger;
+  // How often a pass runs unasked, to repair drift (someone removed one of our addresses).
+  driftIntervalMs: number;
+  onReport?: (report: ReconcileReport) => void;
+}
+
+const LOGGED_ENTRIES = 20;
+
+function describe(entries: readonly RoutingEntry[]): string[] {
+  const shown = entries.slice(0, LOGGED_ENTRIES).map((e) => `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`);
+  if (entries.length > LOGGED_ENTRIES) shown.push(`... and ${entries.length - LOGGED_ENTRIES} more`);
+  return shown;
+}
+
+function conflictReason(conflict: Conflict): string {
+  const where = conflict.holders
+    .map((h) => `${h.interface}${h.prefixLength !== undefined ? ` as ${h.address}/${h.prefixLength}` : ''}${h.label ? ` (label ${h.label})` : ''}`)
+    .join(', ');
+  const what = conflict.entry.kind === 'route' ? `a kernel route to ${conflict.entry.address} with healthcast's proto` : `address ${conflict.entry.address}`;
+  return `${what} is already on ${where} and was not added by healthcast; leaving it alone`;
+}
+
+export class Reconciler {
+  private readonly log: Logger;
+  // What healthcast owns right now (confirmed by the last listing); undefined until the first pass has loaded it.
+  private owned: RoutingEntry[] | undefined;
+  // What the record on disk says, when known; the record is always a superset of `owned`.
+  private persisted: RoutingEntry[] | undefined;
+  private running: Promise<ReconcileReport> | undefined;
+  private queued: Promise<ReconcileReport> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private passes = 0;
+  private loggedConflicts = new Set<string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.log = deps.log.child({ component: 'reconciler' });
+  }
+
+  // The first pass is crash recovery: it removes what the record says is ours and nobody wants any more.
+  start(): Promise<ReconcileReport> {
+    if (!this.started) {
+      this.started = true;
+      this.timer = setInterval(() => void this.kick(), this.deps.driftIntervalMs);
+      this.timer.unref();
+    }
+    return this.kick();
+  }
+
+  // Requests a pass; resolves with the report of a pass that started after this call. Never rejects.
+  kick(): Promise<ReconcileReport> {
+    if (this.queued) return this.queued;
+    if (!this.running) return this.launch();
+    const after = (): Promise<ReconcileReport> => {
+      this.queued = undefined;
+      return this.launch();
+    };
+    this.queued = this.running.then(after, after);
+    return this.queued;
+  }
+
+  // Stops the drift timer and waits for passes in flight. kick() still works afterwards (e.g. a final withdraw).
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.started = false;
+    while (this.running || this.queued) await (this.queued ?? this.running);
+  }
+
+  private launch(): Promise<ReconcileReport> {
+    const pass = this.pass().finally(() => {
+      if (this.running === pass) this.running = undefined;
+    });
+    this.running = pass;
+    return pass;
+  }
+
+  private async pass(): Promise<ReconcileReport> {
+    const started = performance.now();
+    const first = this.passes === 0;
+    this.passes += 1;
+    const errors: string[] = [];
+    const report = (desired: DesiredEntry[], statuses: Map<string, EntryStatus>, added: RoutingEntry[], removed: RoutingEntry[]): ReconcileReport => {
+      const result: ReconcileReport = { desired: new Map(), added, removed, errors, durationMs: performance.now() - started };
+      for (const entry of desired) {
+        const status = statuses.get(entryKey(entry)) ?? { state: 'error', reason: 'no status computed' };
+        result.desired.set(entryKey(entry), { ...status, service: entry.service });
+      }
+      try {
+        this.deps.onReport?.(result);
+      } catch (error) {
+        this.log.error({ err: messageOf(error) }, 'onReport callback threw');
+      }
+      return result;
+    };
+
+    let desired: DesiredEntry[];
+    try {
+      desired = uniqueByKey(this.deps.desired());
+    } catch (error) {
+      errors.push(`cannot compute desired entries: ${messageOf(error)}`);
+      this.log.error({ err: messageOf(error) }, 'cannot compute desired entries; skipping this pass');
+      return report([], new Map(), [], []);
+    }
+    const failAll = (reason: string) => new Map(desired.map((entry): [string, EntryStatus] => [entryKey(entry), { state: 'error', reason }]));
+
+    let before: KernelEntry[];
+    try {
+      before = await this.deps.backend.list();
+    } catch (error) {
+      const reason = `cannot list the kernel's addresses and routes: ${messageOf(error)}`;
+      errors.push(reason);
+      this.log.error({ err: messageOf(error) }, 'cannot list kernel state; nothing changed');
+      return report(desired, failAll(reason), [], []);
+    }
+
+    const owned = this.owned ?? (await this.loadOwned(before, errors));
+    const p = plan(desired, before, owned);
+    const statuses = new Map<string, EntryStatus>();
+    for (const conflict of p.conflicts) {
+      const reason = conflictReason(conflict);
+      statuses.set(entryKey(conflict.entry), { state: 'conflict', reason });
+      if (!this.loggedConflicts.has(reason)) this.log.error({ service: conflict.entry.service, address: conflict.entry.address }, reason);
+    }
+    this.loggedConflicts = new Set(p.conflicts.map(conflictReason));
+    if (p.stale.length > 0) this.log.info({ entries: describe(p.stale) }, `forgetting ${p.stale.length} recorded entries that are no longer on the system`);
+
+    // Write-ahead: the record must name an entry before it exists. If it cannot be written, the adds do not happen.
+    let adds = p.adds;
+    let record = p.recordBeforeApply;
+    if (adds.length > 0 && !sameEntries(record, this.persisted ?? [])) {
+      try {
+        await this.deps.ownership.save(record);
+        this.persisted = record;
+      } catch (error) {
+        const reason = `not added: ${messageOf(error)} (healthcast only adds what it has recorded as its own)`;
+        errors.push(messageOf(error));
+        this.log.error({ err: messageOf(error), entries: describe(adds) }, `cannot record ownership; not adding ${adds.length} entries`);
+        for (const entry of adds) statuses.set(entryKey(entry), { state: 'error', reason });
+        adds = [];
+        record = owned.filter((entry) => !p.stale.some((s) => entryKey(s) === entryKey(entry)));
+      }
+    }
+
+    const ops: RoutingOp[] = [...p.removes.map((entry): RoutingOp => ({ action: 'remove', entry })), ...adds.map((entry): RoutingOp => ({ action: 'add', entry: { kind: entry.kind, address: entry.address, interface: entry.interface } }))];
+    if (p.removes.length > 0) this.log.info({ entries: describe(p.removes) }, `${first ? 'crash recovery: ' : ''}removing ${p.removes.length} entries nobody wants`);
+    const driftKeys = new Set(p.drifted.map(entryKey));
+    for (const entry of p.drifted) {
+      if (adds.includes(entry)) this.log.warn({ service: entry.service }, first ? `${entry.kind} ${entry.address} is recorded as ours but missing; re-adding` : `${entry.kind} ${entry.address} was removed by someone else; re-adding`);
+    }
+    const fresh = adds.filter((entry) => !driftKeys.has(entryKey(entry)));
+    if (fresh.length > 0) this.log.info({ entries: describe(fresh) }, `adding ${fresh.length} entries`);
+
+    let applyError: unknown;
+    let after = before;
+    if (ops.length > 0) {
+      try {
+        await this.deps.backend.apply(ops);
+      } catch (error) {
+        applyError = error;
+        errors.push(messageOf(error));
+        this.log.error({ err: messageOf(error), details: error instanceof RoutingBatchError ? error.failures.slice(0, LOGGED_ENTRIES).map((f) => `${f.op.action} ${f.op.entry.address}: ${f.reason}`) : undefined }, 'batch failed (partly or wholly)');
+      }
+      // Never trust the batch: what the kernel shows now is the truth.
+      try {
+        after = await this.deps.backend.list();
+      } catch (error) {
+        const reason = `cannot list the kernel after applying: ${messageOf(error)}`;
+        errors.push(reason);
+        this.log.error({ err: messageOf(error) }, 'cannot re-list kernel state after applying');
+        this.owned = record; // a superset of the truth: safe until the next listing settles it
+        for (const entry of desired) if (!statuses.has(entryKey(entry))) statuses.set(entryKey(entry), { state: 'error', reason });
+        return report(desired, statuses, [], []);
+      }
+    }
+
+    this.owned = settleRecord(record, after);
+    if (!sameEntries(this.owned, this.persisted ?? []) || this.persisted === undefined) {
+      try {
+        await this.deps.ownership.save(this.owned);
+        this.persisted = this.owned;
+      } catch (error) {
+        errors.push(messageOf(error));
+        this.log.error({ err: messageOf(error) }, 'cannot update the ownership record after applying (it still lists entries that are gone; they are dropped on the next successful write)');
+      }
+    }
+
+    const present = new Set(after.filter(isHostEntry).map(entryKey));
+    const ownedNow = new Set(this.owned.map(entryKey));
+    const failures = new Map<string, string>();
+    if (applyError instanceof RoutingBatchError) for (const f of applyError.failures) failures.set(entryKey(f.op.entry), f.reason);
+    for (const entry of desired) {
+      const key = entryKey(entry);
+      if (statuses.has(key)) continue;
+      if (present.has(key) && ownedNow.has(key)) statuses.set(key, { state: 'present' });
+      else if (failures.has(key)) statuses.set(key, { state: 'error', reason: `could not be added: ${failures.get(key)}` });
+      else if (applyError !== undefined) statuses.set(key, { state: 'error', reason: `could not be added: ${messageOf(applyError)}` });
+      else statuses.set(key, { state: 'error', reason: 'not on the system after applying, although the backend reported success' });
+    }
+    const added = adds.filter((entry) => present.has(entryKey(entry)));
+    const removed = p.removes.filter((entry) => !present.has(entryKey(entry)));
+    return report(desired, statuses, added, removed);
+  }
+
+  // A corrupt or unreadable record must not stop routing: claim only entries that carry healthcast's mark.
+  private async loadOwned(kernel: readonly KernelEntry[], errors: string[]): Promise<RoutingEntry[]> {
+    try {
+      const entries = await this.deps.ownership.load();
+      this.persisted = entries;
+      return entries;
+    } catch (error) {
+      const claimed = kernel.filter(carriesHealthcastMark).map(({ kind, address, interface: iface }) => ({ kind, address, interface: iface }));
+      errors.push(messageOf(error));
+      this.log.error(
+        { err: messageOf(error), claimed: describe(claimed) },
+        `ownership record unusable; treating ${claimed.length} entries that carry healthcast's label or route proto as ours (IPv6 addresses carry no mark and are left alone)`,
+      );
+      this.persisted = undefined;
+      return claimed;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// The exact `ip -batch` lines and the parsing of `ip -j` output and batch errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { batchLine, parseAddresses, parseBatchFailures, parseRoutes } from '../../../src/routing/ip-commands.js';
+import { healthcastLabel, carriesHealthcastMark } from '../../../src/routing/label.js';
+import type { RoutingOp } from '../../../src/routing/types.js';
+
+const op = (action: 'add' | 'remove', kind: 'address' | 'route', address: string, iface = 'lo'): RoutingOp => ({ action, entry: { kind, address, interface: iface } });
+
+test('batch lines for every kind, action and family', () => {
+  const table: Array<[RoutingOp, string]> = [
+    [op('add', 'address', '192.0.2.53'), 'address add 192.0.2.53/32 dev lo label lo:healthcast'],
+    [op('add', 'address', '192.0.2.53', 'eth0.100'), 'address add 192.0.2.53/32 dev eth0.100 label eth0.100:hc'],
+    [op('add', 'address', '192.0.2.53', 'verylongname12'), 'address add 192.0.2.53/32 dev verylongname12'],
+    [op('add', 'address', '2001:db8::53'), 'address add 2001:db8::53/128 dev lo nodad'],
+    [op('remove', 'address', '192.0.2.53'), 'address del 192.0.2.53/32 dev lo'],
+    [op('remove', 'address', '2001:db8::53'), 'address del 2001:db8::53/128 dev lo'],
+    [op('add', 'route', '198.51.100.7'), 'route add 198.51.100.7/32 dev lo proto 201'],
+    [op('add', 'route', '2001:db8::7'), 'route add 2001:db8::7/128 dev lo proto 201'],
+    [op('remove', 'route', '2001:db8::7'), 'route del 2001:db8::7/128 dev lo proto 201'],
+  ];
+  for (const [input, line] of table) assert.equal(batchLine(input, 201), line);
+});
+
+test('labels fit the kernel limit of 15 characters', () => {
+  assert.equal(healthcastLabel('lo'), 'lo:healthcast');
+  assert.equal(healthcastLabel('eth0'), 'eth0:healthcast');
+  assert.equal(healthcastLabel('eth0.10'), 'eth0.10:hc');
+  assert.equal(healthcastLabel('abcdefghijkl'), 'abcdefghijkl:hc');
+  assert.equal(healthcastLabel('abcdefghijklm'), undefined);
+});
+
+test('batch failures are mapped back to their ops by line number', () => {
+  const ops = [op('add', 'address', '192.0.2.1'), op('add', 'route', '198.51.100.7'), op('remove', 'address', '192.0.2.9')];
+  const stderr = 'RTNETLINK answers: File exists\nCommand failed -:2\nError: ipv4: Address not found.\nCommand failed -:3\n';
+  const failures = parseBatchFailures(stderr, ops);
+  assert.equal(failures.length, 2);
+  assert.equal(failures[0]?.op, ops[1]);
+  assert.equal(failures[0]?.reason, 'RTNETLINK answers: File exists');
+  assert.equal(failures[1]?.op, ops[2]);
+  assert.equal(failures[1]?.reason, 'Error: ipv4: Address not found.');
+  assert.deepEqual(parseBatchFailures('', ops), []);
+});
+
+test('addresses: every family-inet address on every interface, canonical, with prefix and label', () => {
+  const json = [
+    { ifname: 'lo', addr_info: [
+      { family: 'inet', local: '127.0.0.1', prefixlen: 8, label: 'lo' },
+      { family: 'inet', local: '192.0.2.53', prefixlen: 32, label: 'lo:healthcast' },
+      { family: 'inet6', local: '2001:DB8:0:0::53', prefixlen: 128 },
+    ] },
+    { ifname: 'eth0', addr_info: [{ family: 'inet', local: '192.0.2.1', prefixlen: 24, label: 'eth0' }] },
+    { ifname: 'x', addr_info: [{ family: 'bridge' }] },
+  ];
+  const entries = parseAddresses(json);
+  assert.deepEqual(entries, [
+    { kind: 'address', address: '127.0.0.1', interface: 'lo', prefixLength: 8, label: 'lo' },
+    { kind: 'address', address: '192.0.2.53', interface: 'lo', prefixLength: 32, label: 'lo:healthcast' },
+    { kind: 'address', address: '2001:db8::53', interface: 'lo', prefixLength: 128 },
+    { kind: 'address', address: '192.0.2.1', interface: 'eth0', prefixLength: 24, label: 'eth0' },
+  ]);
+  assert.deepEqual(entries.map(carriesHealthcastMark), [false, true, false, false]);
+  assert.throws(() => parseAddresses({}), /JSON array/);
+});
+
+test('routes: host routes in the main table only', () => {
+  const json = [
+    { dst: '198.51.100.7', dev: 'lo', scope: 'link' },
+    { dst: '2001:db8::98', dev: 'lo', metric: 1024 },
+    { dst: '198.51.100.0/24', dev: 'lo' },
+    { dst: '198.51.100.8/32', dev: 'lo' },
+    { dst: 'default', dev: 'eth0' },
+    { dst: '198.51.100.1', dev: 'lo', table: '100' },
+  ];
+  assert.deepEqual(parseRoutes(json), [
+    { kind: 'route', address: '198.51.100.7', interface: 'lo' },
+    { kind: 'route', address: '2001:db8::98', interface: 'lo' },
+    { kind: 'route', address: '198.51.100.8', interface: 'lo' },
+  ]);
+});
