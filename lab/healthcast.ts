@@ -18,6 +18,8 @@ export interface HealthcastService {
   timeout?: string;
   rise?: number;
   fall?: number;
+  // Minimum time from a health withdrawal to the next announce (agent default 3s).
+  hold_down?: string;
   probes: Record<string, unknown>[];
 }
 
@@ -48,12 +50,13 @@ export interface HealthcastAgent {
 }
 
 // The main config file, as the agent's contract describes it.
-export function healthcastConfig(options: { stateDir: string; services: readonly HealthcastService[]; reconcileInterval?: string }): string {
+export function healthcastConfig(options: { stateDir: string; services: readonly HealthcastService[]; reconcileInterval?: string; logLevel?: string }): string {
   return stringify({
     interface: 'lo',
     state_dir: options.stateDir,
     defaults: { interval: '1s', timeout: '1s', rise: 3, fall: 2 },
     reconcile_interval: options.reconcileInterval ?? '1s',
+    ...(options.logLevel ? { log_level: options.logLevel } : {}),
     services: options.services,
   });
 }
@@ -72,12 +75,12 @@ function parseLines(text: string): LogLine[] {
 }
 
 // Starts `healthcast run` in the node's namespace; the same `name` reuses the state_dir (crash-recovery tests).
-export async function startHealthcast(lab: Lab, node: LabNode, options: { services: readonly HealthcastService[]; name?: string; timeoutMs?: number }): Promise<HealthcastAgent> {
+export async function startHealthcast(lab: Lab, node: LabNode, options: { services: readonly HealthcastService[]; name?: string; logLevel?: string; timeoutMs?: number }): Promise<HealthcastAgent> {
   const dir = path.join(node.dir, options.name ?? 'healthcast');
   const stateDir = path.join(dir, 'state');
   fs.mkdirSync(stateDir, { recursive: true });
   const configFile = path.join(dir, 'healthcast.yaml');
-  fs.writeFileSync(configFile, healthcastConfig({ stateDir, services: options.services }));
+  fs.writeFileSync(configFile, healthcastConfig({ stateDir, services: options.services, logLevel: options.logLevel }));
   const daemon = lab.startDaemon(node, options.name ?? 'healthcast', process.execPath, [HEALTHCAST_BIN, 'run', '--config', configFile]);
   const lines = () => parseLines(daemon.output());
   const waitForLine: HealthcastAgent['waitForLine'] = (what, match, waitOptions = {}) =>

@@ -19,6 +19,7 @@ const FALL = 2;
 const RISE = 2;
 // The acceptance bound for a withdraw: fall x interval plus 1 s.
 const WITHDRAW_BOUND_MS = FALL * INTERVAL_MS + 1000;
+const HOLD_DOWN_MS = 1000;
 
 function service(port: number): HealthcastService {
   return {
@@ -29,6 +30,7 @@ function service(port: number): HealthcastService {
     timeout: '150ms',
     rise: RISE,
     fall: FALL,
+    hold_down: `${HOLD_DOWN_MS}ms`,
     probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
   };
 }
@@ -99,13 +101,14 @@ test('healthcast announces unbound on real FRR, withdraws on failure, pause, sto
     assert.deepEqual(await serviceAddressesOnLo(node), []);
     await assertManualSurvives(topology, node, 'after the withdraw');
 
-    // unbound back: announced again after rise successes.
+    // unbound back: announced again after rise successes, but not before the hold-down since the withdraw.
     since = agent.lines().length;
     started = Date.now();
     unbound = await lab.startUnbound(node, { ...unboundOptions, name: 'unbound2' });
     await routes(topology, true);
-    report(t, 'unbound restarted -> both routes back on router', Date.now() - started);
-    await agent.waitForPhase('dns', 'up', { since });
+    report(t, `unbound restarted -> both routes back on router (hold-down ${HOLD_DOWN_MS})`, Date.now() - started);
+    const up = await agent.waitForPhase('dns', 'up', { since });
+    assert.ok(up.time - down.time >= HOLD_DOWN_MS - 20, `re-announced ${up.time - down.time} ms after the withdraw, hold-down is ${HOLD_DOWN_MS} ms`);
 
     // SIGTSTP by PID: everything withdrawn, then the process stops itself (state T).
     since = agent.lines().length;
