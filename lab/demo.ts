@@ -13,6 +13,8 @@ const V6 = '2001:db8:53::53/128';
 // Port 53 is safe here: each unbound listens inside its own private namespace.
 const DNS_PORT = 53;
 const t0 = Date.now();
+// Piped into `head`, the narration may lose its reader; the lab must still be torn down properly.
+process.stdout.on('error', () => undefined);
 
 function say(message: string): void {
   process.stdout.write(`[${String(Date.now() - t0).padStart(6)} ms] ${message}\n`);

@@ -88,7 +88,7 @@ export function bgpdConf(options: FrrNodeOptions): string {
   if (options.announce) lines.push(...filterV4(), ...filterV6());
   lines.push(`router bgp ${bgp.asn}`, ` bgp router-id ${options.routerId}`, ' no bgp ebgp-requires-policy', ' no bgp network import-check');
   for (const neighbor of bgp.neighbors) {
-    lines.push(` neighbor ${neighbor.address} remote-as ${neighbor.asn}`, ` neighbor ${neighbor.address} timers 1 3`, ` neighbor ${neighbor.address} timers connect 1`);
+    lines.push(` neighbor ${neighbor.address} remote-as ${neighbor.asn}`, ` neighbor ${neighbor.address} timers 1 3`, ` neighbor ${neighbor.address} timers connect 1`, ` neighbor ${neighbor.address} advertisement-interval 0`);
   }
   for (const [family, filter] of [['ipv4', FILTER_V4], ['ipv6', FILTER_V6]] as const) {
     lines.push(` address-family ${family} unicast`);

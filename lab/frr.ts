@@ -19,6 +19,8 @@ export interface FrrInstance {
   vtysh(...commands: string[]): Promise<string>;
   vtyshJson<T>(command: string): Promise<T>;
   stop(): Promise<void>;
+  // Process-exit path: SIGKILL every daemon, release the shared state files; nothing asynchronous.
+  killSync(): void;
 }
 
 let liveInstances = 0;
@@ -94,6 +96,14 @@ export async function startFrr(options: FrrNodeOptions & { netns: string; dir: s
       stopped = true;
       // Protocol daemons first (reverse start order), zebra last, each waited for.
       for (const daemon of [...daemons].reverse()) await daemon.stop('SIGTERM', 5000);
+      releaseSharedState();
+    },
+    killSync() {
+      if (stopped) return;
+      stopped = true;
+      for (const daemon of daemons) {
+        if (daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
+      }
       releaseSharedState();
     },
   };

@@ -219,9 +219,10 @@ export class Lab {
   destroySync(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const daemon of [...this.daemons, ...this.frrs.flatMap((frr) => frr.daemons)]) {
+    for (const daemon of this.daemons) {
       if (daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
     }
+    for (const frr of this.frrs) frr.killSync();
     for (const node of this.nodes.values()) {
       for (const pid of namespacePidsSync(node.netns)) {
         try {
