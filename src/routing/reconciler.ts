@@ -1,7 +1,7 @@
 // The single writer of routing state: each pass diffs desired entries against the kernel and the ownership record,
 // applies one batch, re-lists the kernel and reports. Passes never overlap; kicks during a pass coalesce into one more.
 import type { Logger } from '../log.js';
-import { messageOf } from '../errors.js';
+import { isHealthcastError, messageOf } from '../errors.js';
 import { RoutingBatchError } from './batch-error.js';
 import { plan, sameEntries, settleRecord, uniqueByKey, type Conflict } from './diff.js';
 import { carriesHealthcastMark, isHostEntry } from './label.js';
@@ -28,6 +28,11 @@ export interface ReconcilerDeps {
 }
 
 const LOGGED_ENTRIES = 20;
+
+// Coded errors already read well; errno errors get their code in front.
+function reasonOf(error: unknown): string {
+  return isHealthcastError(error) ? error.message : messageOf(error);
+}
 
 function describe(entries: readonly RoutingEntry[]): string[] {
   const shown = entries.slice(0, LOGGED_ENTRIES).map((e) => `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`);
@@ -131,7 +136,7 @@ export class Reconciler {
     try {
       before = await this.deps.backend.list();
     } catch (error) {
-      const reason = `cannot list the kernel's addresses and routes: ${messageOf(error)}`;
+      const reason = `cannot list the kernel's addresses and routes: ${reasonOf(error)}`;
       errors.push(reason);
       this.log.error({ err: messageOf(error) }, 'cannot list kernel state; nothing changed');
       return report(desired, failAll(reason), [], []);
@@ -156,7 +161,7 @@ export class Reconciler {
         await this.deps.ownership.save(record);
         this.persisted = record;
       } catch (error) {
-        const reason = `not added: ${messageOf(error)} (healthcast only adds what it has recorded as its own)`;
+        const reason = `not added: ${reasonOf(error)} (healthcast only adds what it has recorded as its own)`;
         errors.push(messageOf(error));
         this.log.error({ err: messageOf(error), entries: describe(adds) }, `cannot record ownership; not adding ${adds.length} entries`);
         for (const entry of adds) statuses.set(entryKey(entry), { state: 'error', reason });
@@ -188,7 +193,7 @@ export class Reconciler {
       try {
         after = await this.deps.backend.list();
       } catch (error) {
-        const reason = `cannot list the kernel after applying: ${messageOf(error)}`;
+        const reason = `cannot list the kernel after applying: ${reasonOf(error)}`;
         errors.push(reason);
         this.log.error({ err: messageOf(error) }, 'cannot re-list kernel state after applying');
         this.owned = record; // a superset of the truth: safe until the next listing settles it
@@ -217,7 +222,7 @@ export class Reconciler {
       if (statuses.has(key)) continue;
       if (present.has(key) && ownedNow.has(key)) statuses.set(key, { state: 'present' });
       else if (failures.has(key)) statuses.set(key, { state: 'error', reason: `could not be added: ${failures.get(key)}` });
-      else if (applyError !== undefined) statuses.set(key, { state: 'error', reason: `could not be added: ${messageOf(applyError)}` });
+      else if (applyError !== undefined) statuses.set(key, { state: 'error', reason: `could not be added: ${reasonOf(applyError)}` });
       else statuses.set(key, { state: 'error', reason: 'not on the system after applying, although the backend reported success' });
     }
     const added = adds.filter((entry) => present.has(entryKey(entry)));
