@@ -1,0 +1,63 @@
+// `ip monitor` inside a namespace: every address or route change with the kernel-side time ip stamped on it,
+// so benchmarks and tests see each change exactly once instead of polling and missing short ones.
+import { startDaemon, waitFor, type Daemon } from '../../../lab/process.js';
+
+export interface NetlinkEvent {
+  // Epoch milliseconds from ip's own timestamp (-ts), taken when the message arrived.
+  time: number;
+  deleted: boolean;
+  // The address or route destination without prefix length (e.g. "192.0.2.53", "2001:db8::1").
+  target: string;
+  text: string;
+}
+
+export interface Monitor {
+  events: NetlinkEvent[];
+  // Events about one address or destination, in order.
+  about(target: string): NetlinkEvent[];
+  waitFor(what: string, match: (event: NetlinkEvent) => boolean, options?: { since?: number; timeoutMs?: number }): Promise<NetlinkEvent>;
+  stop(): Promise<void>;
+}
+
+// "[2026-11-22T02:17:29.039630] ..." is local time with microseconds.
+function parseStamp(stamp: string): number {
+  const match = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d+)$/.exec(stamp);
+  if (!match) return Number.NaN;
+  const n = (index: number) => Number(match[index]);
+  return new Date(n(1), n(2) - 1, n(3), n(4), n(5), n(6)).getTime() + Number(`0.${match[7]}`) * 1000;
+}
+
+export function parseMonitorLine(line: string, kind: 'address' | 'route'): NetlinkEvent | undefined {
+  const match = /^\[([^\]]+)\]\s+(Deleted\s+)?(.*)$/.exec(line.trim());
+  if (!match) return undefined;
+  const body = match[3] ?? '';
+  let target: string | undefined;
+  if (kind === 'address') target = /\sinet6?\s+([0-9a-f:.]+)\//i.exec(body)?.[1];
+  else target = /^([0-9a-f:.]+)(?:\/\d+)?\s/i.exec(body.replace(/^(unicast|local|broadcast|multicast)\s+/, ''))?.[1];
+  if (target === undefined) return undefined;
+  return { time: parseStamp(match[1] ?? ''), deleted: match[2] !== undefined, target, text: body };
+}
+
+// Starts `ip -n NS -ts -o monitor KIND` and waits briefly so the subscription exists before the caller acts.
+export async function startMonitor(netns: string, kind: 'address' | 'route'): Promise<Monitor> {
+  const daemon: Daemon = startDaemon(`${netns}/monitor-${kind}`, 'ip', ['-n', netns, '-ts', '-o', 'monitor', kind]);
+  const events: NetlinkEvent[] = [];
+  let partial = '';
+  daemon.child.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString('utf8')).split('\n');
+    partial = parts.pop() ?? '';
+    for (const raw of parts) {
+      const event = parseMonitorLine(raw, kind);
+      if (event) events.push(event);
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  if (daemon.child.exitCode !== null) throw new Error(`ip monitor ${kind} in ${netns} exited: ${daemon.output()}`);
+  return {
+    events,
+    about: (target) => events.filter((event) => event.target === target),
+    waitFor: (what, match, options = {}) =>
+      waitFor(`${netns}: ${what}`, () => events.slice(options.since ?? 0).find(match), { timeoutMs: options.timeoutMs ?? 10_000, intervalMs: 5 }),
+    stop: () => daemon.stop('SIGTERM', 2000),
+  };
+}
