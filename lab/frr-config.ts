@@ -7,7 +7,13 @@ export interface FrrNodeOptions {
   interfaces: readonly string[];
   // Anycast node: redistribute connected and kernel routes, filtered to service host routes.
   announce: boolean;
+  // Run ospfd/ospf6d (default: yes without bgp, no with it, so one protocol carries the routes).
+  ospf?: boolean;
   bgp?: BgpOptions;
+}
+
+export function runsOspf(options: FrrNodeOptions): boolean {
+  return options.ospf ?? !options.bgp;
 }
 
 export interface BgpOptions {

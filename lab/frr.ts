@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startDaemon, waitFor, type Daemon } from './process.js';
 import { run } from './netns.js';
-import { bgpdConf, ospf6dConf, ospfdConf, zebraConf, type FrrNodeOptions } from './frr-config.js';
+import { bgpdConf, ospf6dConf, ospfdConf, runsOspf, zebraConf, type FrrNodeOptions } from './frr-config.js';
 
 export const FRR_BIN = '/usr/lib/frr';
 export const VTYSH = 'vtysh';
@@ -67,11 +67,13 @@ async function waitForSocket(daemon: Daemon, socket: string, timeoutMs: number):
 export async function startFrr(options: FrrNodeOptions & { netns: string; dir: string; timeoutMs?: number }): Promise<FrrInstance> {
   const { netns, dir } = options;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const protocols = options.bgp ? ['ospfd', 'ospf6d', 'bgpd'] : ['ospfd', 'ospf6d'];
+  const protocols = [...(runsOspf(options) ? ['ospfd', 'ospf6d'] : []), ...(options.bgp ? ['bgpd'] : [])];
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'zebra.conf'), zebraConf(options));
-  fs.writeFileSync(path.join(dir, 'ospfd.conf'), ospfdConf(options));
-  fs.writeFileSync(path.join(dir, 'ospf6d.conf'), ospf6dConf(options));
+  if (runsOspf(options)) {
+    fs.writeFileSync(path.join(dir, 'ospfd.conf'), ospfdConf(options));
+    fs.writeFileSync(path.join(dir, 'ospf6d.conf'), ospf6dConf(options));
+  }
   if (options.bgp) fs.writeFileSync(path.join(dir, 'bgpd.conf'), bgpdConf(options));
   // A stale socket makes the protocol daemons retry only after ~10 s.
   fs.rmSync(path.join(dir, 'zserv.api'), { force: true });
@@ -137,6 +139,21 @@ export async function fullAdjacencies(frr: FrrInstance): Promise<{ ospf: number;
   const ospf = Object.values(v4.neighbors ?? {}).flat().filter((n) => (n.state ?? n.nbrState ?? '').startsWith('Full')).length;
   const ospf6 = (v6.neighbors ?? []).filter((n) => n.state.startsWith('Full')).length;
   return { ospf, ospf6 };
+}
+
+interface BgpSummary {
+  ipv4Unicast?: { peers?: Record<string, { state?: string }> };
+  ipv6Unicast?: { peers?: Record<string, { state?: string }> };
+}
+
+// Polls until every configured BGP neighbour is Established.
+export async function waitForBgpSessions(frr: FrrInstance, timeoutMs = 20_000): Promise<void> {
+  const wanted = frr.options.bgp?.neighbors.length ?? 0;
+  await waitFor(`${frr.netns}: ${wanted} BGP sessions Established`, async () => {
+    const summary = await frr.vtyshJson<BgpSummary>('show bgp summary json');
+    const peers = [...Object.values(summary.ipv4Unicast?.peers ?? {}), ...Object.values(summary.ipv6Unicast?.peers ?? {})];
+    return peers.filter((peer) => peer.state === 'Established').length >= wanted;
+  }, { timeoutMs, intervalMs: 100 });
 }
 
 // Polls until both OSPFv2 and OSPFv3 have `count` Full neighbours.

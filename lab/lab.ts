@@ -157,7 +157,7 @@ export class Lab {
   }
 
   // FRR on all of the node's current links; `announce` makes it an anycast node (filtered redistribution).
-  async startFrr(node: LabNode, options: { announce?: boolean; bgp?: BgpOptions; timeoutMs?: number } = {}): Promise<FrrInstance> {
+  async startFrr(node: LabNode, options: { announce?: boolean; ospf?: boolean; bgp?: BgpOptions; timeoutMs?: number } = {}): Promise<FrrInstance> {
     if (node.frr) throw new Error(`${node.netns}: FRR already started`);
     const frr = await startFrr({
       netns: node.netns,
@@ -166,6 +166,7 @@ export class Lab {
       routerId: `0.0.0.${node.index + 1}`,
       interfaces: node.interfaces,
       announce: options.announce ?? false,
+      ospf: options.ospf,
       bgp: options.bgp,
       timeoutMs: options.timeoutMs,
     });

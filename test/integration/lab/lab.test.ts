@@ -12,6 +12,7 @@ import { listNamespaces } from '../../../lab/netns.js';
 import { isGone } from '../../../lab/proc.js';
 import { frrRoute, frrRoutes, kernelRoute, nextHops, waitForRoute } from '../../../lab/routes.js';
 import { waitFor } from '../../../lab/process.js';
+import { waitForBgpSessions } from '../../../lab/frr.js';
 
 const FRR_COMMANDS = ['ip', 'vtysh', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'];
 const SERVICE_V4 = '192.0.2.53/32';
@@ -71,6 +72,33 @@ test('router learns exactly the node host routes the prefix-lists allow, and the
     await lab.destroy();
   }
   await assertTornDown(lab.id, pids, lab.dir);
+});
+
+test('bgpd variant: filtered host routes reach the router over eBGP (v4 and v6 sessions), no OSPF', { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: [...FRR_COMMANDS, '/usr/lib/frr/bgpd'] })) return;
+  await withLab({ name: 'bgptest' }, async (lab) => {
+    const router = await lab.node('router');
+    const node = await lab.node('a');
+    const link = await lab.link(router, node);
+    const started = Date.now();
+    const [routerFrr, nodeFrr] = await Promise.all([
+      lab.startFrr(router, { bgp: { asn: 65000, neighbors: [{ address: link.bV4, asn: 65001 }, { address: link.bV6, asn: 65001 }] } }),
+      lab.startFrr(node, { announce: true, bgp: { asn: 65001, neighbors: [{ address: link.aV4, asn: 65000 }, { address: link.aV6, asn: 65000 }] } }),
+    ]);
+    assert.deepEqual(routerFrr.daemons.map((daemon) => daemon.name.split('/')[1]), ['zebra', 'bgpd']);
+    await Promise.all([waitForBgpSessions(routerFrr), waitForBgpSessions(nodeFrr)]);
+    t.diagnostic(`BGP sessions Established after ${Date.now() - started} ms`);
+    await node.addAddress('203.0.113.7/32');
+    await node.addAddress(SERVICE_V4);
+    await node.addAddress(SERVICE_V6);
+    const up = Math.max(await waitForRoute(router, SERVICE_V4, true), await waitForRoute(router, SERVICE_V6, true));
+    t.diagnostic(`announce over BGP seen on router in ${up} ms`);
+    assert.equal((await frrRoute(router, SERVICE_V4))?.protocol, 'bgp');
+    assert.equal((await kernelRoute(router, SERVICE_V6))?.protocol, 'bgp');
+    assert.equal((await frrRoutes(router, 4))['203.0.113.7/32'], undefined, 'outside the prefix-list');
+    await node.deleteAddress(SERVICE_V4);
+    t.diagnostic(`withdraw over BGP seen on router in ${await waitForRoute(router, SERVICE_V4, false)} ms`);
+  });
 });
 
 test('withLab tears down when the body throws', { timeout: 30_000 }, async (t) => {
