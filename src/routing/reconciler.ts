@@ -103,8 +103,24 @@ export class Reconciler {
     return pass;
   }
 
+  // A pass must never reject (kick() promises it, the timer relies on it): anything unexpected becomes a report.
   private async pass(): Promise<ReconcileReport> {
     const started = performance.now();
+    try {
+      return await this.passUnguarded(started);
+    } catch (error) {
+      this.log.error({ err: messageOf(error) }, 'reconcile pass failed unexpectedly');
+      const report: ReconcileReport = { desired: new Map(), added: [], removed: [], errors: [`reconcile pass failed: ${messageOf(error)}`], durationMs: performance.now() - started };
+      try {
+        this.deps.onReport?.(report);
+      } catch {
+        // already logged above; a throwing callback must not hide the failure
+      }
+      return report;
+    }
+  }
+
+  private async passUnguarded(started: number): Promise<ReconcileReport> {
     const first = this.passes === 0;
     this.passes += 1;
     const errors: string[] = [];

@@ -178,3 +178,20 @@ test('a full disk (16 KiB tmpfs, filled up): new entries are not added, existing
   assert.equal((await reconciler.kick()).desired.get(entryKey(address('2001:db8::54')))?.state, 'present');
   assert.ok((await hostAddressesIn(ns)).has('2001:db8::54'));
 });
+
+test('an entry on a missing interface gets the kernel\'s reason; the rest of the batch is applied', { timeout: 30_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
+  const ns = await namespaceFor(t);
+  const stateDir = await tempDir(t);
+  const desired = [want(address('192.0.2.53')), want(address('192.0.2.54', 'nosuch0')), want(address('2001:db8::54'))];
+  const reconciler = reconcilerFor(ns, stateDir, () => desired);
+  t.after(() => reconciler.stop());
+  const report = await reconciler.start();
+  const status = report.desired.get(entryKey(address('192.0.2.54', 'nosuch0')));
+  assert.equal(status?.state, 'error');
+  assert.match(status?.state === 'error' ? status.reason : '', /Cannot find device "nosuch0"/);
+  assert.equal(report.desired.get(entryKey(address('192.0.2.53')))?.state, 'present');
+  assert.equal(report.desired.get(entryKey(address('2001:db8::54')))?.state, 'present');
+  const record = JSON.parse(await fs.readFile(path.join(stateDir, 'owned.json'), 'utf8')) as { entries: RoutingEntry[] };
+  assert.ok(!record.entries.some((e) => e.interface === 'nosuch0'), 'a failed add is not recorded as ours once the kernel is re-listed');
+});

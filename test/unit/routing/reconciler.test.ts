@@ -274,3 +274,14 @@ test('start, kick and stop are safe to repeat; stop waits for the running pass',
   assert.equal(reports.length, count, 'no timer passes after stop');
   assert.ok(backend.has(A));
 });
+
+test('an unexpected failure inside a pass becomes a report, never a rejection', async (t) => {
+  const { backend, reconciler, reports } = setup({ desired: [want(A)] });
+  t.after(() => reconciler.stop());
+  backend.list = async () => null as unknown as never; // a backend bug: not a list
+  const report = await reconciler.start();
+  assert.ok(report.errors.some((e) => /reconcile pass failed/.test(e)), report.errors.join('; '));
+  assert.equal(reports.length, 1, 'onReport still hears about it');
+  backend.list = MemoryBackend.prototype.list.bind(backend);
+  assert.equal(state(await reconciler.kick(), A), 'present', 'the next pass works');
+});
