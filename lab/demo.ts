@@ -12,6 +12,8 @@ const V4 = '192.0.2.53/32';
 const V6 = '2001:db8:53::53/128';
 // Port 53 is safe here: each unbound listens inside its own private namespace.
 const DNS_PORT = 53;
+// After a health withdrawal the agent waits this long before announcing again (damps flapping).
+const HOLD_DOWN_MS = 3000;
 const t0 = Date.now();
 // Piped into `head`, the narration may lose its reader; the lab must still be torn down properly.
 process.stdout.on('error', () => undefined);
@@ -32,6 +34,7 @@ function service(): HealthcastService {
     timeout: '150ms',
     rise: 3,
     fall: 2,
+    hold_down: `${HOLD_DOWN_MS}ms`,
     probes: [{ type: 'dns', server: '127.0.0.1', port: DNS_PORT, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
   };
 }
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
     say(`OSPF and OSPFv3 adjacencies Full after ${topology.readyMs} ms (namespaces ${lab.namespaces().join(', ')})`);
 
     const unbound: Record<string, Unbound> = { a: await startUnbound(topology, a), b: await startUnbound(topology, b) };
-    say(`unbound answering on a (PID ${unbound.a!.pid}) and b (PID ${unbound.b!.pid}); starting healthcast on both (rise 3, fall 2, every 200 ms)`);
+    say(`unbound answering on a (PID ${unbound.a!.pid}) and b (PID ${unbound.b!.pid}); starting healthcast on both (rise 3, fall 2, every 200 ms, hold-down ${HOLD_DOWN_MS} ms)`);
     const agents: Record<string, HealthcastAgent> = {};
     [agents.a, agents.b] = await Promise.all([startHealthcast(lab, a, { services: [service()] }), startHealthcast(lab, b, { services: [service()] })]);
     const ms = await waitRoutedTo(topology, ['a', 'b']);
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
     unbound.a = await startUnbound(topology, a, 'unbound2');
     const up = await agents.a!.waitForPhase('dns', 'up', { since });
     await waitRoutedTo(topology, ['a', 'b']);
-    say(`a announced again: up after ${up.time - started} ms (3 successful probes, and the agent's hold-down keeps a withdrawn service out for 3 s), on the router after ${Date.now() - started} ms`);
+    say(`a announced again: up after ${up.time - started} ms (3 successful probes, and not before the ${HOLD_DOWN_MS} ms hold-down since the withdraw), on the router after ${Date.now() - started} ms`);
     await printRoutes(topology);
 
     say(`maintenance on b: SIGTSTP to b's healthcast (PID ${agents.b!.pid})`);
