@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { checkConfigCommand } from './commands/check-config.js';
+import { FRR_CONFIG_HELP, frrConfigCommand, frrConfigOptions } from './commands/frr-config.js';
 import { probeCommand } from './commands/probe.js';
 import { runCommand } from './commands/run.js';
 import { ExitCode, processIO, type CliIO } from './output.js';
@@ -13,6 +14,7 @@ Usage:
   healthcast check-config [--config FILE]             validate the configuration; exit 0, or 2 with every error
   healthcast probe [--config FILE] SERVICE            run one service's probes once and print the results;
                                                       exit 0 healthy, 1 unhealthy, 2 config error; touches nothing
+${FRR_CONFIG_HELP}
   healthcast --version | --help
 
 Options:
@@ -44,6 +46,7 @@ export async function dispatch(argv: readonly string[], io: CliIO): Promise<numb
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
+        ...frrConfigOptions,
       },
     });
   } catch (error) {
@@ -67,6 +70,8 @@ export async function dispatch(argv: readonly string[], io: CliIO): Promise<numb
       return checkConfigCommand(values.config, io);
     case 'probe':
       return probeCommand(values.config, rest[0], io);
+    case 'frr-config':
+      return frrConfigCommand(values.config, values, io);
     default:
       io.err(`healthcast: unknown command "${command}"\n\n${HELP}`);
       return ExitCode.USAGE_OR_CONFIG;

@@ -1,9 +1,63 @@
 // The `frr:` section of the main config: how to reach FRR, and what `healthcast frr-config` renders.
+// Everything the generator needs is optional here (defaults and "required for --protocol" checks live in
+// src/frr/render-options.ts), so a config without `frr:` stays valid and command-line flags can fill the gaps.
+import net from 'node:net';
 import { z } from 'zod';
+import { duration } from '../config/duration.js';
+
+const dottedQuad = z.string().refine((value) => net.isIPv4(value), 'must be a dotted quad like 10.255.0.1');
+const asn = z.number().int().min(1, 'must be 1-4294967295').max(4_294_967_295, 'must be 1-4294967295');
+// A 32-bit OSPF area: dotted quad or a decimal number, written back as a dotted quad.
+const area = z.union([dottedQuad, z.number().int().min(0).max(4_294_967_295)], { error: 'must be a dotted quad (0.0.0.0) or 0-4294967295' });
+
+// FRR's timers take whole seconds for hellos and BGP, milliseconds for the throttles.
+function seconds(min: number, max: number) {
+  return duration({ min: min * 1000, max: max * 1000 }).refine((ms) => ms % 1000 === 0, 'must be whole seconds (FRR has no finer unit here)');
+}
+
+export const timersSchema = z.strictObject({
+  hello_interval: seconds(1, 65_535).optional(),
+  dead_interval: seconds(1, 65_535).optional(),
+  spf_delay: duration({ min: 0, max: 600_000 }).optional(),
+  spf_hold: duration({ min: 0, max: 600_000 }).optional(),
+  spf_max_hold: duration({ min: 0, max: 600_000 }).optional(),
+  lsa_interval: duration({ min: 0, max: 5000 }).optional(),
+  lsa_min_arrival: duration({ min: 0, max: 600_000 }).optional(),
+  bgp_keepalive: seconds(0, 65_535).optional(),
+  bgp_hold: seconds(0, 65_535).optional(),
+  bgp_connect_retry: seconds(1, 65_535).optional(),
+});
 
 export const frrSchema = z.strictObject({
   vtysh: z.string().min(1).default('/usr/bin/vtysh'),
   vty_socket: z.string().min(1).optional(),
+  // Upper bound for one vtysh call; vtysh itself waits forever on a stopped daemon.
+  vtysh_timeout: duration({ min: 100, max: 120_000 }).optional(),
+  hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a host name (letters, digits, "." and "-")').optional(),
+  protocol: z.enum(['ospf', 'bgp']).optional(),
+  style: z.enum(['split', 'integrated']).optional(),
+  profile: z.enum(['default', 'fast']).optional(),
+  router_id: dottedQuad.optional(),
+  area: area.optional(),
+  interfaces: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a Linux interface name (1-15 characters)'),
+        network: z.enum(['point-to-point', 'broadcast']).optional(),
+      }),
+    )
+    .optional(),
+  asn: asn.optional(),
+  neighbors: z
+    .array(
+      z.strictObject({
+        address: z.string().refine((value) => net.isIP(value) !== 0, 'must be an IPv4 or IPv6 address'),
+        remote_as: asn,
+      }),
+    )
+    .optional(),
+  timers: timersSchema.optional(),
 });
 
 export type FrrSection = z.output<typeof frrSchema>;
+export type FrrTimersSection = z.output<typeof timersSchema>;

@@ -1,0 +1,102 @@
+// `healthcast frr-config`: render the FRR configuration (quagga-templates/) for this node's healthcast config.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { messageOf } from '../../errors.js';
+import { resolveRenderOptions, type FrrFlags } from '../../frr/render-options.js';
+import { joinForStdout, renderFrrConfig } from '../../frr/render.js';
+import { loadOrReport } from '../load-or-report.js';
+import { ExitCode, type CliIO } from '../output.js';
+
+// Merged into the dispatcher's parseArgs options, so the option list lives with the command.
+export const frrConfigOptions = {
+  style: { type: 'string' },
+  protocol: { type: 'string' },
+  profile: { type: 'string' },
+  out: { type: 'string' },
+  hostname: { type: 'string' },
+  'router-id': { type: 'string' },
+  area: { type: 'string' },
+  interface: { type: 'string', multiple: true },
+  asn: { type: 'string' },
+  neighbor: { type: 'string', multiple: true },
+} as const;
+
+export interface FrrConfigValues {
+  style?: string;
+  protocol?: string;
+  profile?: string;
+  out?: string;
+  hostname?: string;
+  'router-id'?: string;
+  area?: string;
+  interface?: string[];
+  asn?: string;
+  neighbor?: string[];
+}
+
+export const FRR_CONFIG_HELP = `  healthcast frr-config [--config FILE] [--style split|integrated] [--protocol ospf|bgp]
+                       [--profile default|fast] [--out DIR] [--router-id ID] [--area AREA]
+                       [--interface NAME[=point-to-point|broadcast]]... [--asn ASN] [--neighbor ADDRESS=ASN]...
+                                                      print (or write to DIR) the FRR config that announces exactly
+                                                      the service addresses; flags override the frr: section`;
+
+function flagsOf(values: FrrConfigValues): FrrFlags {
+  return {
+    style: values.style,
+    protocol: values.protocol,
+    profile: values.profile,
+    hostname: values.hostname,
+    routerId: values['router-id'],
+    area: values.area,
+    interfaces: values.interface,
+    asn: values.asn,
+    neighbors: values.neighbor,
+  };
+}
+
+// temp file + rename: FRR (or an operator's reload) never reads a half-written config.
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    await fs.writeFile(temp, text, { mode: 0o640 });
+    await fs.rename(temp, file);
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+}
+
+export async function frrConfigCommand(file: string | undefined, values: FrrConfigValues, io: CliIO): Promise<number> {
+  const config = await loadOrReport(file, io);
+  if (!config) return ExitCode.USAGE_OR_CONFIG;
+  const resolved = resolveRenderOptions(config, flagsOf(values));
+  if (!resolved.ok) {
+    io.err(`healthcast frr-config: ${resolved.errors.length} error(s)`);
+    for (const error of resolved.errors) io.err(`  ${error}`);
+    return ExitCode.USAGE_OR_CONFIG;
+  }
+  const { options } = resolved;
+  if (options.servicesV4.length + options.servicesV6.length === 0) io.err('healthcast frr-config: note: no service addresses configured; the prefix-lists deny everything');
+  let files;
+  try {
+    files = renderFrrConfig(options);
+  } catch (error) {
+    io.err(`healthcast frr-config: ${messageOf(error)}`);
+    return ExitCode.FAILED;
+  }
+  if (values.out === undefined) {
+    io.out(joinForStdout(files, options.style).replace(/\n$/, ''));
+    return ExitCode.OK;
+  }
+  try {
+    await fs.mkdir(values.out, { recursive: true });
+    for (const rendered of files) {
+      const target = path.join(values.out, rendered.name);
+      await writeAtomically(target, rendered.text);
+      io.out(`wrote ${target}`);
+    }
+  } catch (error) {
+    io.err(`healthcast frr-config: --out ${values.out}: ${messageOf(error)}`);
+    return ExitCode.FAILED;
+  }
+  return ExitCode.OK;
+}

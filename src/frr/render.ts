@@ -1,0 +1,81 @@
+// Renders quagga-templates/ from resolved options: the files an operator reads are the ones the generator fills.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderTemplate, type TemplateContext } from './template.js';
+import type { RenderOptions } from './render-options.js';
+
+// dist/src/frr/render.js -> <repo>/quagga-templates (tsc does not copy them; they ship beside dist/).
+export const TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../quagga-templates');
+export const TEMPLATE_NAMES = ['zebra.conf', 'ospfd.conf', 'ospf6d.conf', 'bgpd.conf', 'frr.conf'] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+export type Templates = Readonly<Record<TemplateName, string>>;
+
+// The names the configs use; docs/frr.md and the vtysh checks refer to them.
+export const FILTER_V4 = 'HC-SERVICES-V4';
+export const FILTER_V6 = 'HC-SERVICES-V6';
+export const FILTER_BGP_IN = 'HC-BGP-IN';
+
+export interface RenderedFile {
+  name: TemplateName;
+  text: string;
+}
+
+export function loadTemplates(dir: string = TEMPLATE_DIR): Templates {
+  return Object.fromEntries(TEMPLATE_NAMES.map((name) => [name, fs.readFileSync(path.join(dir, name), 'utf8')])) as Record<TemplateName, string>;
+}
+
+// Which files a style and protocol produce, in the order they are printed and started.
+export function filesFor(options: Pick<RenderOptions, 'style' | 'protocol'>): TemplateName[] {
+  if (options.style === 'integrated') return ['frr.conf'];
+  return options.protocol === 'ospf' ? ['zebra.conf', 'ospfd.conf', 'ospf6d.conf'] : ['zebra.conf', 'bgpd.conf'];
+}
+
+// Flat snake_case names, the same in every template (listed in quagga-templates/README.md).
+export function templateContext(options: RenderOptions): TemplateContext {
+  const { timers } = options;
+  const numbered = (prefixes: readonly string[]) => prefixes.map((prefix, index) => ({ seq: (index + 1) * 10, prefix }));
+  const neighbors = options.neighbors.map((neighbor) => ({ address: neighbor.address, remote_as: neighbor.remoteAs }));
+  return {
+    hostname: options.hostname,
+    protocol: options.protocol,
+    profile: options.profile,
+    ospf: options.protocol === 'ospf',
+    bgp: options.protocol === 'bgp',
+    filter_v4: FILTER_V4,
+    filter_v6: FILTER_V6,
+    filter_in: FILTER_BGP_IN,
+    services_v4: numbered(options.servicesV4),
+    services_v6: numbered(options.servicesV6),
+    service_interfaces: options.serviceInterfaces.map((name) => ({ name })),
+    interfaces: options.interfaces.map((entry) => ({ name: entry.name, network: entry.network })),
+    area: options.area,
+    router_id: options.routerId,
+    hello_interval: timers.helloInterval,
+    dead_interval: timers.deadInterval,
+    spf_delay: timers.spfDelay,
+    spf_hold: timers.spfHold,
+    spf_max_hold: timers.spfMaxHold,
+    lsa_interval: timers.lsaInterval,
+    lsa_min_arrival: timers.lsaMinArrival,
+    asn: options.asn ?? 0,
+    neighbors,
+    neighbors_v4: neighbors.filter((neighbor) => !neighbor.address.includes(':')),
+    neighbors_v6: neighbors.filter((neighbor) => neighbor.address.includes(':')),
+    bgp_keepalive: timers.bgpKeepalive,
+    bgp_hold: timers.bgpHold,
+    bgp_connect_retry: timers.bgpConnectRetry,
+  };
+}
+
+// Pure given the templates: the same options always give the same bytes.
+export function renderFrrConfig(options: RenderOptions, templates: Templates = loadTemplates()): RenderedFile[] {
+  const context = templateContext(options);
+  return filesFor(options).map((name) => ({ name, text: renderTemplate(templates[name], context, name) }));
+}
+
+// One stream for stdout: split files each under a `! ==> NAME` line (a comment to FRR), integrated as is.
+export function joinForStdout(files: readonly RenderedFile[], style: RenderOptions['style']): string {
+  if (style === 'integrated') return files.map((file) => file.text).join('');
+  return files.map((file) => `! ==> ${file.name}\n${file.text}`).join('');
+}
