@@ -60,3 +60,9 @@ export function writeResult(name: string, data: Record<string, unknown>): string
   fs.writeFileSync(file, JSON.stringify({ benchmark: name, machine: machine(), ...data }, null, 2) + '\n');
   return file;
 }
+
+// For benchmarks whose result is a list of single figures rather than repeated samples.
+export function keyValueTable(title: string, entries: readonly [string, string, string?][]): string {
+  const widths = [0, 1, 2].map((i) => Math.max(...entries.map((entry) => (entry[i] ?? '').length)));
+  return [title, ...entries.map((entry) => `${entry[0].padEnd(widths[0]!)}  ${entry[1].padStart(widths[1]!)}  ${entry[2] ?? ''}`.trimEnd())].join('\n');
+}

@@ -26,7 +26,7 @@ export interface AgentProcess {
   dir: string;
   configFile: string;
   stateDir: string;
-  // Every line so far (unless started with keepLines: false).
+  // Every line so far (only info and above when started with keepDebug: false).
   lines(): LogLine[];
   onLine(listener: (line: LogLine) => void): void;
   waitForLine(what: string, match: (line: LogLine) => boolean, options?: { since?: number; timeoutMs?: number }): Promise<LogLine>;
@@ -60,7 +60,8 @@ export interface StartAgentOptions {
   // Sub-directory of the node's directory; the same name reuses config and state (restart after a crash).
   name?: string;
   config: Record<string, unknown> | ((stateDir: string) => Record<string, unknown>);
-  keepLines?: boolean;
+  // Benchmarks with 10^5 debug lines stream them to onLine listeners instead of keeping them.
+  keepDebug?: boolean;
   timeoutMs?: number;
   // Resolve once the process has started, without waiting for "agent started" (e.g. a config it must reject).
   noWait?: boolean;
@@ -74,7 +75,7 @@ export async function startAgent(lab: Lab, node: LabNode, options: StartAgentOpt
   const configFile = path.join(dir, 'healthcast.yaml');
   writeConfig(configFile, typeof options.config === 'function' ? options.config(stateDir) : options.config);
   const daemon = lab.startDaemon(node, name, process.execPath, [healthcastBin, 'run', '--config', configFile]);
-  const keep = options.keepLines ?? true;
+  const keepDebug = options.keepDebug ?? true;
   const stored: LogLine[] = [];
   const listeners: ((line: LogLine) => void)[] = [];
   let partial = '';
@@ -90,7 +91,7 @@ export async function startAgent(lab: Lab, node: LabNode, options: StartAgentOpt
       } catch {
         continue;
       }
-      if (keep) stored.push(line);
+      if (keepDebug || line.level >= 30) stored.push(line);
       for (const listener of listeners) listener(line);
     }
   });

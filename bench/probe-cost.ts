@@ -1,0 +1,120 @@
+// Probe cost: SERVICES services, each with a DNS probe every 1 s against one local unbound, for SECONDS. Measures the
+// agent's CPU seconds and peak RSS from /proc and how late rounds start (from its debug log lines). In the same run,
+// the same checks done fork-per-check (`dig` once per check): a sample of FORK_SERVICES services for FORK_SECONDS,
+// because 1,000 forks a second would saturate this machine; its CPU per check is scaled to SERVICES checks a second.
+// Usage: node dist/bench/probe-cost.js [SERVICES=1000] [SECONDS=60] [FORK_SERVICES=100] [FORK_SECONDS=20]   (root)
+import path from 'node:path';
+import { Lab } from '../lab/lab.js';
+import { freePort } from '../lab/unbound.js';
+import { waitFor } from '../lab/process.js';
+import { agentConfig, startAgent } from '../test/reliability/support/agent.js';
+import { repoRoot } from '../test/support/paths.js';
+import { cpuTimes, memory } from './lib/procstat.js';
+import { LatenessTracker } from './lib/lateness.js';
+import { fmt, summarize } from './lib/stats.js';
+import { keyValueTable, writeResult } from './lib/report.js';
+import { dnsServices, SERVICE_PREFIX } from './lib/services.js';
+
+const [SERVICES = 1000, SECONDS = 60, FORK_SERVICES = 100, FORK_SECONDS = 20] = process.argv.slice(2).map(Number);
+const INTERVAL_MS = 1000;
+// debug gives one line per round (needed for lateness); info measures the agent without that logging.
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'debug';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface ForkResult {
+  services: number;
+  seconds: number;
+  wallSeconds: number;
+  checks: number;
+  failures: number;
+  childCpuSeconds: number;
+  driverCpuSeconds: number;
+  latenessMs: number[];
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the probe-cost benchmark needs root (a network namespace for the 1,000 addresses)');
+  const lab = await Lab.create({ name: 'benchcost' });
+  try {
+    const node = await lab.node('cost');
+    const port = await freePort();
+    await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
+
+    // Phase 1: healthcast.
+    let ups = 0;
+    const tracker = new LatenessTracker(INTERVAL_MS);
+    let measuring: LatenessTracker | undefined;
+    const started = Date.now();
+    const agent = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, dnsServices(SERVICES, port), { log_level: LOG_LEVEL, reconcile_interval: '10s' }), keepDebug: false, timeoutMs: 30_000 });
+    agent.onLine((line) => {
+      if (line.to === 'up') ups += 1;
+      measuring?.add(line);
+      tracker.add(line);
+    });
+    await waitFor(`all ${SERVICES} services up`, () => ups >= SERVICES, { timeoutMs: 60_000, intervalMs: 50 });
+    const allUpMs = Date.now() - started;
+    await waitFor('every address on lo', async () => (await node.addresses()).filter((cidr) => cidr.startsWith(SERVICE_PREFIX)).length === SERVICES, { timeoutMs: 30_000, intervalMs: 200 });
+    await sleep(2000);
+    const t0 = Date.now();
+    measuring = new LatenessTracker(INTERVAL_MS, t0);
+    const cpu0 = cpuTimes(agent.pid);
+    const rss: number[] = [];
+    while (Date.now() - t0 < SECONDS * 1000) {
+      await sleep(1000);
+      rss.push(memory(agent.pid).rssKb);
+    }
+    const cpu1 = cpuTimes(agent.pid);
+    const peakRssKb = memory(agent.pid).peakRssKb;
+    const window = measuring;
+    measuring = undefined;
+    const elapsed = (Date.now() - t0) / 1000;
+    const cpuSeconds = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+    const agentLateness = summarize(window.all().map((round) => round.latenessMs));
+    const rounds = window.rounds();
+    agent.signal('SIGTERM');
+    const exitCode = await agent.exited;
+
+    // Phase 2: fork-per-check against the same unbound, inside the same namespace.
+    const driver = lab.startDaemon(node, 'fork-driver', process.execPath, [path.join(repoRoot, 'dist/bench/lib/fork-driver.js'), String(FORK_SERVICES), String(FORK_SECONDS), '127.0.0.1', String(port)]);
+    await driver.exited;
+    const forkLine = driver.output().split('\n').find((line) => line.startsWith('{'));
+    if (!forkLine) throw new Error(`fork driver printed no result: ${driver.output().slice(-2000)}`);
+    const fork = JSON.parse(forkLine) as ForkResult;
+    const forkLateness = summarize(fork.latenessMs);
+
+    const agentPerCheckMs = (cpuSeconds * 1000) / rounds;
+    const forkPerCheckMs = (fork.childCpuSeconds * 1000) / fork.checks;
+    const agentCorePct = (cpuSeconds / elapsed) * 100;
+    const forkProjectedCorePct = ((forkPerCheckMs * SERVICES) / 1000) * 100;
+    const entries: [string, string, string?][] = [
+      ['healthcast: services / interval / window', `${SERVICES} / 1s / ${fmt(elapsed)}s`],
+      ['healthcast: rounds in window (expected)', `${rounds} (${Math.round(SERVICES * elapsed)})`],
+      ['healthcast: CPU seconds in window', fmt(cpuSeconds, 2)],
+      ['healthcast: CPU, % of one core', fmt(agentCorePct, 2), 'target < 10'],
+      ['healthcast: CPU user / system', `${fmt(cpu1.user - cpu0.user, 2)} / ${fmt(cpu1.system - cpu0.system, 2)} s`],
+      ['healthcast: CPU per check', `${fmt(agentPerCheckMs, 3)} ms`],
+      ['healthcast: peak RSS (VmHWM)', `${fmt(peakRssKb / 1024)} MB`, 'target < 150'],
+      ['healthcast: RSS min/max in window', `${fmt(Math.min(...rss) / 1024)} / ${fmt(Math.max(...rss) / 1024)} MB`],
+      ['healthcast: lateness p50 / p99 / max', `${fmt(agentLateness.p50)} / ${fmt(agentLateness.p99)} / ${fmt(agentLateness.max)} ms`, 'target p99 < 50'],
+      ['healthcast: start to all services up', `${allUpMs} ms`],
+      ['fork-per-check: sample', `${fork.services} services x ${fork.seconds}s = ${fork.checks} dig runs (${fork.failures} failed)`],
+      ['fork-per-check: CPU per check (dig only)', `${fmt(forkPerCheckMs, 2)} ms`],
+      [`fork-per-check: projected for ${SERVICES}/s`, `${fmt(forkProjectedCorePct)} % of one core`],
+      ['fork-per-check: lateness p50 / p99 (sample)', `${fmt(forkLateness.p50)} / ${fmt(forkLateness.p99)} ms`],
+      ['ratio: fork CPU per check / healthcast', `${fmt(forkPerCheckMs / agentPerCheckMs)}x`, 'target >= 20'],
+    ];
+    process.stdout.write(`\n${keyValueTable('Probe cost (DNS probes against one local unbound)', entries)}\n`);
+    const file = writeResult('probe-cost', {
+      settings: { services: SERVICES, seconds: SECONDS, intervalMs: INTERVAL_MS, forkServices: FORK_SERVICES, forkSeconds: FORK_SECONDS, logLevel: LOG_LEVEL },
+      healthcast: { elapsedSeconds: elapsed, rounds, cpuSeconds, userSeconds: cpu1.user - cpu0.user, systemSeconds: cpu1.system - cpu0.system, corePercent: agentCorePct, perCheckMs: agentPerCheckMs, peakRssKb, rssKb: rss, lateness: agentLateness, allUpMs, exitCode },
+      fork: { ...fork, latenessMs: undefined, lateness: forkLateness, perCheckMs: forkPerCheckMs, projectedCorePercent: forkProjectedCorePct },
+      ratio: forkPerCheckMs / agentPerCheckMs,
+      table: entries,
+    });
+    process.stdout.write(`\nwrote ${file}\n`);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+await main();
