@@ -55,6 +55,7 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
   }
 
   checkAcrossServices(services, errors);
+  checkMaintenanceJobs(main, services, mainLabel, errors);
   if (errors.length > 0) throw invalid(file, errors);
   return {
     file: path.resolve(file),
@@ -66,6 +67,16 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
     routeProtocol: main.route_protocol,
     logLevel: main.log_level,
     frr: main.frr,
+    controlSocket: path.resolve(baseDir, main.control_socket),
+    metrics: main.metrics,
+    maintenance: main.maintenance.map((job, index) => ({
+      name: job.name ?? `maintenance[${index}]`,
+      schedule: job.schedule,
+      services: job.services,
+      command: job.command,
+      timeoutMs: job.timeout,
+      stayDrainedOnFailure: job.stay_drained_on_failure,
+    })),
     services,
   };
 }
@@ -100,6 +111,13 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
     holdDownMs: parsed.hold_down ?? main.defaults.hold_down,
     require: parsed.require,
     probes: parsed.probes.map((probe) => ({ type: probe.type, timeoutMs: probe.timeoutMs ?? timeoutMs, options: probe.options, definition: probe.definition })),
+    hooks: {
+      ...(parsed.on_up ? { onUp: parsed.on_up } : {}),
+      ...(parsed.on_down ? { onDown: parsed.on_down } : {}),
+      ...(parsed.on_drain ? { onDrain: parsed.on_drain } : {}),
+      timeoutMs: parsed.hook_timeout,
+    },
+    announceL2: parsed.announce_l2 === false ? undefined : { count: parsed.announce_l2 === true ? 3 : parsed.announce_l2.count },
     origin,
   };
 }
@@ -117,6 +135,21 @@ function checkAcrossServices(services: ServiceConfig[], errors: string[]): void 
       else byAddress.set(address, service.name);
     }
   }
+}
+
+// A job naming a service that does not exist would drain nothing and surprise the operator at 3 a.m.
+function checkMaintenanceJobs(main: MainFile, services: ServiceConfig[], mainLabel: string, errors: string[]): void {
+  const known = new Set(services.map((service) => service.name));
+  const names = new Set<string>();
+  main.maintenance.forEach((job, index) => {
+    for (const name of job.services ?? []) {
+      if (!known.has(name)) errors.push(`${mainLabel}: maintenance[${index}].services: no service named "${name}"`);
+    }
+    if (job.name !== undefined) {
+      if (names.has(job.name)) errors.push(`${mainLabel}: maintenance[${index}].name: "${job.name}" is used by another job`);
+      names.add(job.name);
+    }
+  });
 }
 
 async function listServiceFiles(dir: string, mainLabel: string, errors: string[]): Promise<string[]> {

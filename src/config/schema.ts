@@ -4,6 +4,8 @@ import { duration } from './duration.js';
 import { parseHostAddress } from './address.js';
 import type { ProbeRegistry } from '../../probes/registry.js';
 import { frrSchema } from '../frr/schema.js';
+import { validate as validCron } from 'node-cron';
+import { parseListen } from '../metrics/listen.js';
 
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const interfaceName = z
@@ -19,6 +21,30 @@ export const defaultsSchema = z.strictObject({
   hold_down: duration({ max: 3_600_000 }).default(3000),
 });
 
+const listenAddress = z.string().transform((raw, ctx) => {
+  const parsed = parseListen(raw);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+// A command as an argument array: no shell, so no quoting surprises.
+const commandArray = z.array(z.string().min(1, 'must not be empty')).min(1, 'must name a command (an argument array)');
+
+const cronExpression = z.string().refine((value) => validCron(value), { message: 'not a valid cron expression (e.g. "17 */6 * * *")' });
+
+export const maintenanceJob = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." and "-"').optional(),
+  schedule: cronExpression,
+  // The services drained while the command runs; all of them when omitted.
+  services: z.array(z.string().min(1)).min(1).optional(),
+  command: commandArray,
+  timeout: duration({ min: 1000 }).default(300_000),
+  stay_drained_on_failure: z.boolean().default(false),
+});
+
 export const mainSchema = z.strictObject({
   interface: interfaceName.default('lo'),
   state_dir: z.string().min(1).default('/var/lib/healthcast'),
@@ -31,6 +57,10 @@ export const mainSchema = z.strictObject({
   route_protocol: z.number().int().min(5, 'must be 5-254 (0-4 are reserved by the kernel)').max(254, 'must be 5-254').default(201),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   frr: frrSchema.default({ vtysh: '/usr/bin/vtysh' }),
+  // Where `healthcast status|drain|resume|check-now|maintenance` reach the running agent (mode 0600).
+  control_socket: z.string().min(1).default('/run/healthcast/control.sock'),
+  metrics: z.strictObject({ listen: listenAddress }).optional(),
+  maintenance: z.array(maintenanceJob).default([]),
   services: z.array(z.unknown()).default([]),
 });
 
@@ -87,6 +117,12 @@ export function serviceSchema(registry: ProbeRegistry) {
     hold_down: duration({ max: 3_600_000 }).optional(),
     require: requirement.default('all'),
     probes: z.array(probeItem(registry)).min(1, 'must list at least one probe'),
+    on_up: commandArray.optional(),
+    on_down: commandArray.optional(),
+    on_drain: commandArray.optional(),
+    hook_timeout: duration({ min: 100, max: 3_600_000 }).default(10_000),
+    // Gratuitous ARP / unsolicited NA when an address is added (floating-VIP style, on a LAN interface).
+    announce_l2: z.union([z.boolean(), z.strictObject({ count: z.number().int().min(1).max(20) })]).default(false),
   });
 }
 

@@ -23,8 +23,28 @@ export interface ServiceConfig {
   holdDownMs: number;
   require: Requirement;
   probes: ProbeConfig[];
+  hooks: ServiceHooks;
+  // Unsolicited ARP/NA after an address is added; undefined when off.
+  announceL2: { count: number } | undefined;
   // Where the service was defined, for messages: "services.d/dns.yaml" or "healthcast.yaml: services[0]".
   origin: string;
+}
+
+// Commands run after a service's state changes (argument arrays, no shell).
+export interface ServiceHooks {
+  onUp?: string[];
+  onDown?: string[];
+  onDrain?: string[];
+  timeoutMs: number;
+}
+
+export interface MaintenanceJobConfig {
+  name: string;
+  schedule: string; // cron expression
+  services: string[] | undefined; // undefined: every service
+  command: string[];
+  timeoutMs: number;
+  stayDrainedOnFailure: boolean;
 }
 
 export interface AgentConfig {
@@ -37,11 +57,15 @@ export interface AgentConfig {
   routeProtocol: number;
   logLevel: string;
   frr: FrrSection;
+  controlSocket: string;
+  metrics: { listen: { host: string; port: number } } | undefined;
+  maintenance: MaintenanceJobConfig[];
   services: ServiceConfig[];
 }
 
-// Two services are "the same" across a reload when this string is equal.
+// Two services are "the same" across a reload when this string is equal. Hooks and LAN announcements are read from the
+// current config when used, so changing them never restarts (and withdraws) a service.
 export function serviceFingerprint(service: ServiceConfig): string {
-  const { origin: _origin, probes, ...rest } = service;
+  const { origin: _origin, hooks: _hooks, announceL2: _l2, probes, ...rest } = service;
   return JSON.stringify({ ...rest, probes: probes.map(({ definition: _d, ...probe }) => probe) });
 }

@@ -6,7 +6,10 @@ import type { Logger } from '../log.js';
 import type { DesiredEntry, ReconcileReport } from '../routing/types.js';
 import { ServiceRunner, type LastResult } from './service-runner.js';
 import { isAnnounced, type HealthState, type Phase } from './state-machine.js';
-import { ErrorCodes, HealthcastError } from '../errors.js';
+import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
+import type { ServiceProbeRun } from './probe-service.js';
+import { MemoryDrainStore, type DrainEntry, type DrainStore } from '../maintenance/drain-store.js';
+import { serviceState, type ServiceState } from '../control/service-state.js';
 
 // The routing writer as the agent sees it (src/routing/reconciler.ts implements it).
 export interface RoutingWriter {
@@ -21,6 +24,7 @@ export type AgentMode = 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ServiceStatus {
   name: string;
+  state: ServiceState;
   phase: Phase;
   successes: number;
   failures: number;
@@ -29,6 +33,37 @@ export interface ServiceStatus {
   announced: boolean; // every address is on the system as wanted
   routingError: string | undefined;
   last: LastResult | undefined;
+  // Whether FRR advertises the addresses, when an advertisement source is wired (undefined: not known).
+  advertised: boolean | undefined;
+  drained: DrainEntry | undefined;
+}
+
+// A service's state changed and the routing change it needed has been applied (hooks and L2 announcements react here).
+export interface StateChange {
+  service: string;
+  from: ServiceState;
+  to: ServiceState;
+  addresses: string[];
+  reason: string;
+}
+
+// Observers of the agent; each call is guarded, so a failing listener never disturbs the agent.
+export interface AgentListener {
+  onProbes?(service: ServiceConfig, run: ServiceProbeRun): void;
+  onPhase?(service: string, from: Phase, to: Phase): void;
+  onStateApplied?(change: StateChange): void;
+  onReport?(report: ReconcileReport): void;
+}
+
+export interface DrainResult {
+  services: string[]; // everything asked for, now drained
+  newly: string[]; // drained by this request (the rest were already drained)
+  errors: string[]; // routing errors of the withdrawal, if any
+}
+
+export interface ResumeResult {
+  services: string[]; // resumed by this request
+  notDrained: string[];
 }
 
 export interface AgentOptions {
@@ -37,6 +72,10 @@ export interface AgentOptions {
   routing: RoutingFactory;
   random?: () => number;
   splay?: boolean;
+  // Where drains are persisted (state_dir/drained.json in the process); in memory when omitted.
+  drainStore?: DrainStore;
+  listeners?: AgentListener[];
+  advertised?: (service: string, addresses: readonly string[]) => boolean | undefined;
 }
 
 interface RoutingView {
@@ -51,10 +90,16 @@ export class Agent {
   private readonly routing: RoutingWriter;
   private modeValue: AgentMode = 'created';
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly drained = new Map<string, DrainEntry>();
+  private readonly drainStore: DrainStore;
+  private readonly listeners: AgentListener[];
+  private readonly states = new Map<string, ServiceState>();
   readonly startedAt = Date.now();
 
   constructor(private readonly options: AgentOptions) {
     this.config = options.config;
+    this.drainStore = options.drainStore ?? new MemoryDrainStore();
+    this.listeners = [...(options.listeners ?? [])];
     this.routing = options.routing({ desired: () => this.desired(), onReport: (report) => this.onReport(report), config: options.config });
   }
 
@@ -66,14 +111,22 @@ export class Agent {
     return this.config;
   }
 
+  addListener(listener: AgentListener): void {
+    this.listeners.push(listener);
+  }
+
   // First pass removes whatever a previous run left behind (crash recovery), then probing begins.
+  // Drains persisted by an earlier run apply from the first pass on.
   start(): Promise<void> {
     return this.serialize(async () => {
       if (this.modeValue !== 'created') return;
+      await this.loadDrained();
       await this.routing.start();
       this.modeValue = 'running';
       for (const service of this.config.services) this.startRunner(service);
-      this.options.log.info({ services: this.config.services.length, config: this.config.file }, 'agent started');
+      this.noteStates(Promise.resolve(), 'agent started');
+      const drained = [...this.drained.keys()];
+      this.options.log.info({ services: this.config.services.length, config: this.config.file, ...(drained.length > 0 ? { drained } : {}) }, 'agent started');
     });
   }
 
@@ -84,6 +137,7 @@ export class Agent {
       this.modeValue = 'paused';
       await this.stopRunners();
       await this.routing.kick();
+      this.noteStates(Promise.resolve(), 'paused');
       this.options.log.info('paused: everything withdrawn, probing stopped');
     });
   }
@@ -93,6 +147,7 @@ export class Agent {
       if (this.modeValue !== 'paused') return;
       this.modeValue = 'running';
       for (const runner of this.runners.values()) runner.start({ splay: this.options.splay ?? true });
+      this.noteStates(Promise.resolve(), 'resumed');
       this.options.log.info('resumed: services start afresh and need rise successes');
     });
   }
@@ -105,6 +160,7 @@ export class Agent {
       await this.stopRunners();
       await this.routing.kick();
       await this.routing.stop();
+      this.noteStates(Promise.resolve(), 'stopped');
       this.options.log.info('stopped: everything withdrawn');
     });
   }
@@ -112,7 +168,7 @@ export class Agent {
   // Unchanged services keep running (and stay announced), changed ones restart, removed ones are withdrawn.
   reload(next: AgentConfig): Promise<{ kept: string[]; restarted: string[]; added: string[]; removed: string[] }> {
     return this.serialize(async () => {
-      const fixed = (['stateDir', 'routeProtocol'] as const).filter((key) => next[key] !== this.config[key]);
+      const fixed = (['stateDir', 'routeProtocol', 'controlSocket'] as const).filter((key) => next[key] !== this.config[key]);
       if (fixed.length > 0) {
         throw new HealthcastError(ErrorCodes.CONFIG_INVALID, `cannot change ${fixed.join(', ')} on reload: restart healthcast instead`);
       }
@@ -125,6 +181,7 @@ export class Agent {
           this.runners.delete(name);
           this.routingView.delete(name);
           result.removed.push(name);
+          this.states.delete(name);
         } else if (serviceFingerprint(service) !== serviceFingerprint(runner.config)) {
           await runner.stop();
           this.runners.delete(name);
@@ -142,7 +199,10 @@ export class Agent {
       }
       this.options.log.level = next.logLevel;
       this.options.log.info(result, 'configuration reloaded');
-      await this.routing.kick();
+      const applied = this.routing.kick();
+      for (const name of result.removed) this.states.delete(name);
+      this.noteStates(applied, 'configuration reloaded');
+      await applied;
       return result;
     });
   }
@@ -153,11 +213,53 @@ export class Agent {
     await Promise.all(runners.map((runner) => runner.checkNow()));
   }
 
+  // Maintenance by service: persisted first (so it survives a crash right after), then withdrawn; resolves once the
+  // withdrawal is applied. Probing goes on, so status still shows the service's health while it is drained.
+  drainServices(names: readonly string[] | 'all', by: string): Promise<DrainResult> {
+    return this.serialize(async () => {
+      const services = names === 'all' ? [...this.runners.keys()] : [...new Set(names)];
+      for (const name of services) this.runner(name);
+      const newly = services.filter((name) => !this.drained.has(name));
+      if (newly.length === 0) return { services, newly, errors: [] };
+      const since = new Date().toISOString();
+      await this.persistDrained((drained) => {
+        for (const name of newly) drained.set(name, { name, since, by });
+      });
+      this.options.log.info({ services: newly, by }, `draining ${newly.join(', ')}`);
+      const errors = await this.withdrawPlanned(newly, `drained by ${by}`);
+      return { services, newly, errors };
+    });
+  }
+
+  // Ends the maintenance of the named services (all drained ones for 'all', including services no longer configured).
+  resumeServices(names: readonly string[] | 'all', by: string): Promise<ResumeResult> {
+    return this.serialize(async () => {
+      const asked = names === 'all' ? [...this.drained.keys()] : [...new Set(names)];
+      if (names !== 'all') for (const name of asked) if (!this.drained.has(name)) this.runner(name);
+      const services = asked.filter((name) => this.drained.has(name));
+      const notDrained = asked.filter((name) => !this.drained.has(name));
+      if (services.length === 0) return { services, notDrained };
+      await this.persistDrained((drained) => {
+        for (const name of services) drained.delete(name);
+      });
+      this.options.log.info({ services, by }, `resuming ${services.join(', ')}`);
+      const applied = this.routing.kick();
+      this.noteStates(applied, `resumed by ${by}`);
+      await applied;
+      return { services, notDrained };
+    });
+  }
+
+  get drainedServices(): DrainEntry[] {
+    return [...this.drained.values()];
+  }
+
   status(): ServiceStatus[] {
     return [...this.runners.values()].map((runner) => {
       const view = this.routingView.get(runner.name);
       return {
         name: runner.name,
+        state: this.stateOf(runner),
         phase: runner.state.phase,
         successes: runner.state.successes,
         failures: runner.state.failures,
@@ -166,6 +268,8 @@ export class Agent {
         announced: view?.announced ?? false,
         routingError: view?.error,
         last: runner.last,
+        advertised: this.options.advertised?.(runner.name, runner.config.addresses),
+        drained: this.drained.get(runner.name),
       };
     });
   }
@@ -189,7 +293,65 @@ export class Agent {
   }
 
   private wants(runner: ServiceRunner): boolean {
-    return this.modeValue === 'running' && runner.isRunning && isAnnounced(runner.state.phase);
+    return this.modeValue === 'running' && runner.isRunning && isAnnounced(runner.state.phase) && !this.drained.has(runner.name);
+  }
+
+  private stateOf(runner: ServiceRunner): ServiceState {
+    return serviceState({ mode: this.modeValue, drained: this.drained.has(runner.name), phase: runner.state.phase });
+  }
+
+  // The one place a planned withdrawal happens (drain, scheduled maintenance). desired() already leaves the services
+  // out; this applies it and waits. The graceful step of the FRR integration (stop advertising first, keep the address
+  // for `drain` seconds, then remove it) belongs here.
+  private async withdrawPlanned(services: readonly string[], reason: string): Promise<string[]> {
+    const applied = this.routing.kick();
+    this.noteStates(applied, reason);
+    const report = await applied;
+    const stillWanted = [...report.desired.values()].filter((status) => services.includes(status.service));
+    return [...report.errors, ...stillWanted.map((status) => `${status.service} is still wanted`)];
+  }
+
+  private async loadDrained(): Promise<void> {
+    try {
+      for (const entry of await this.drainStore.load()) this.drained.set(entry.name, entry);
+    } catch (error) {
+      this.options.log.error({ err: messageOf(error) }, 'drain record unusable; starting with no service drained');
+    }
+  }
+
+  // The record on disk changes first; memory follows only when the write succeeded.
+  private async persistDrained(change: (drained: Map<string, DrainEntry>) => void): Promise<void> {
+    const next = new Map(this.drained);
+    change(next);
+    await this.drainStore.save([...next.values()]);
+    this.drained.clear();
+    for (const [name, entry] of next) this.drained.set(name, entry);
+  }
+
+  // Compares every service's state with the last one seen; listeners hear about changes once `applied` settles.
+  private noteStates(applied: Promise<unknown>, why: string): void {
+    for (const runner of this.runners.values()) {
+      const to = this.stateOf(runner);
+      const from = this.states.get(runner.name) ?? 'unknown';
+      this.states.set(runner.name, to);
+      if (from === to) continue;
+      const reason = to === 'up' || to === 'down' ? (runner.last?.reason ?? why) : why;
+      const change: StateChange = { service: runner.name, from, to, addresses: [...runner.config.addresses], reason };
+      void applied.then(
+        () => this.emit('onStateApplied', change),
+        () => this.emit('onStateApplied', change),
+      );
+    }
+  }
+
+  private emit<K extends keyof AgentListener>(event: K, ...args: Parameters<NonNullable<AgentListener[K]>>): void {
+    for (const listener of this.listeners) {
+      try {
+        (listener[event] as ((...a: typeof args) => void) | undefined)?.(...args);
+      } catch (error) {
+        this.options.log.error({ err: messageOf(error), event }, 'agent listener failed');
+      }
+    }
   }
 
   private runner(name: string): ServiceRunner {
@@ -204,6 +366,7 @@ export class Agent {
       log,
       ...(this.options.random ? { random: this.options.random } : {}),
       onRound: (runner, previous, next) => this.onRound(runner, previous, next, log),
+      onProbes: (runner, run) => this.emit('onProbes', runner.config, run),
     });
   }
 
@@ -224,13 +387,18 @@ export class Agent {
     } else {
       log.debug({ phase: next.phase, ok: last?.ok, reason: last?.reason, latency_ms: last?.durationMs }, 'probe round');
     }
-    if (isAnnounced(previous.phase) !== isAnnounced(next.phase)) {
+    if (previous.phase !== next.phase) this.emit('onPhase', runner.name, previous.phase, next.phase);
+    let applied: Promise<unknown> = Promise.resolve();
+    if (isAnnounced(previous.phase) !== isAnnounced(next.phase) && !this.drained.has(runner.name)) {
       const decidedAt = Date.now();
-      void this.routing.kick().then(
+      const kick = this.routing.kick();
+      applied = kick;
+      void kick.then(
         (report) => log.info({ announce: isAnnounced(next.phase), decision_to_kernel_ms: Date.now() - decidedAt, reconcile_ms: report.durationMs }, isAnnounced(next.phase) ? 'announce applied' : 'withdraw applied'),
         (error: unknown) => log.error({ err: error }, 'routing update failed'),
       );
     }
+    this.noteStates(applied, 'probe result');
   }
 
   private onReport(report: ReconcileReport): void {
@@ -254,6 +422,7 @@ export class Agent {
       }
       this.routingView.set(runner.name, view);
     }
+    this.emit('onReport', report);
   }
 
   private serialize<T>(operation: () => Promise<T>): Promise<T> {

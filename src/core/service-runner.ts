@@ -2,7 +2,7 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { INITIAL_STATE, step, type HealthState } from './state-machine.js';
-import { probeService } from './probe-service.js';
+import { probeService, type ServiceProbeRun } from './probe-service.js';
 import type { CombinedResult } from './combine.js';
 
 export interface LastResult extends CombinedResult {
@@ -13,6 +13,8 @@ export interface ServiceRunnerDeps {
   log: Logger;
   // Called after every probe round; `previous` and `next` differ on a transition.
   onRound(runner: ServiceRunner, previous: HealthState, next: HealthState): void;
+  // Every probe's own result of a round (metrics), before onRound.
+  onProbes?(runner: ServiceRunner, run: ServiceProbeRun): void;
   random?: () => number;
 }
 
@@ -73,8 +75,10 @@ export class ServiceRunner {
   private round(): Promise<void> {
     const signal = this.controller?.signal;
     const work = (async () => {
-      const { combined } = await probeService(this.config, { log: this.deps.log, ...(signal ? { signal } : {}) });
+      const run = await probeService(this.config, { log: this.deps.log, ...(signal ? { signal } : {}) });
       if (!this.running || signal?.aborted) return;
+      const { combined } = run;
+      this.deps.onProbes?.(this, run);
       this.last = { ...combined, at: Date.now() };
       const previous = this.state;
       this.state = step(previous, combined.ok, this.config);

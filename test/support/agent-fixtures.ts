@@ -37,6 +37,8 @@ export function serviceConfig(name: string, addresses: string[], probe: ProbeDef
     holdDownMs: 0,
     require: 'all',
     probes: [{ type: probe.type, timeoutMs: 15, options: {}, definition: probe }],
+    hooks: { timeoutMs: 1000 },
+    announceL2: undefined,
     origin: `test:${name}`,
     ...overrides,
   };
@@ -53,6 +55,9 @@ export function agentConfig(services: ServiceConfig[], overrides: Partial<AgentC
     routeProtocol: 201,
     logLevel: 'silent',
     frr: { vtysh: '/usr/bin/vtysh' },
+    controlSocket: '/nonexistent/control.sock',
+    metrics: undefined,
+    maintenance: [],
     services,
     ...overrides,
   };

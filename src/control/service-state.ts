@@ -1,0 +1,26 @@
+// What an operator calls a service's state, derived purely from the agent mode, the drain record and the phase.
+import { isAnnounced, type Phase } from '../core/state-machine.js';
+
+// up: announced (or should be); down: failing or not yet risen; unknown: no verdict yet; drained: withdrawn by an operator;
+// paused/stopped: the whole agent is withdrawn (SIGTSTP / shutting down).
+export type ServiceState = 'up' | 'down' | 'unknown' | 'drained' | 'paused' | 'stopped';
+
+export function serviceState(input: { mode: 'created' | 'running' | 'paused' | 'stopped'; drained: boolean; phase: Phase }): ServiceState {
+  if (input.mode === 'stopped') return 'stopped';
+  if (input.drained) return 'drained';
+  if (input.mode === 'paused') return 'paused';
+  if (input.mode === 'created' || input.phase === 'init') return 'unknown';
+  return isAnnounced(input.phase) ? 'up' : 'down';
+}
+
+export type HookName = 'on_up' | 'on_down' | 'on_drain';
+
+// Which hook a state change fires, if any. A service that never came up is not "going down", and pause/stop are the
+// agent's own state, not the service's, so neither fires anything.
+export function hookFor(from: ServiceState, to: ServiceState): HookName | undefined {
+  if (from === to) return undefined;
+  if (to === 'up') return 'on_up';
+  if (to === 'drained') return 'on_drain';
+  if (to === 'down' && (from === 'up' || from === 'drained')) return 'on_down';
+  return undefined;
+}

@@ -1,0 +1,82 @@
+// The services an operator drained: state_dir/drained.json, so a drain survives restarts and reloads until resumed.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
+import { writeFileAtomic } from './atomic-file.js';
+
+export const DRAIN_FILE = 'drained.json';
+const VERSION = 1;
+
+const recordSchema = z.strictObject({
+  version: z.literal(VERSION),
+  updated: z.string(),
+  services: z.array(z.strictObject({ name: z.string().min(1), since: z.string(), by: z.string() })),
+});
+
+// One drained service: when, and by whom ("cli", "maintenance", "schedule:JOB").
+export interface DrainEntry {
+  name: string;
+  since: string;
+  by: string;
+}
+
+export interface DrainStore {
+  load(): Promise<DrainEntry[]>;
+  save(entries: readonly DrainEntry[]): Promise<void>;
+}
+
+export class FileDrainStore implements DrainStore {
+  readonly file: string;
+
+  constructor(stateDir: string, private readonly now: () => Date = () => new Date()) {
+    this.file = path.join(stateDir, DRAIN_FILE);
+  }
+
+  // Missing: nothing drained. Corrupt: moved aside and reported (DRAIN_CORRUPT); the caller decides.
+  async load(): Promise<DrainEntry[]> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new HealthcastError(ErrorCodes.DRAIN_CORRUPT, `drain record ${this.file} cannot be read: ${messageOf(error)}`, { cause: error });
+    }
+    try {
+      return recordSchema.parse(JSON.parse(text)).services;
+    } catch (error) {
+      const aside = `${this.file}.corrupt-${this.now().toISOString().replace(/[:.]/g, '-')}`;
+      await fs.rename(this.file, aside).catch(() => undefined);
+      throw new HealthcastError(ErrorCodes.DRAIN_CORRUPT, `drain record ${this.file} is not a valid version-${VERSION} record (${messageOf(error).slice(0, 200)}); moved aside to ${aside}`, { cause: error });
+    }
+  }
+
+  async save(entries: readonly DrainEntry[]): Promise<void> {
+    const services = [...entries].sort((a, b) => a.name.localeCompare(b.name));
+    const body = JSON.stringify({ version: VERSION, updated: this.now().toISOString(), services }, null, 2) + '\n';
+    try {
+      await writeFileAtomic(this.file, body);
+    } catch (error) {
+      throw new HealthcastError(ErrorCodes.DRAIN_WRITE, `cannot write drain record ${this.file}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+}
+
+// For unit tests: the same contract in memory.
+export class MemoryDrainStore implements DrainStore {
+  entries: DrainEntry[];
+  failSave: string | undefined;
+
+  constructor(entries: readonly DrainEntry[] = []) {
+    this.entries = [...entries];
+  }
+
+  async load(): Promise<DrainEntry[]> {
+    return [...this.entries];
+  }
+
+  async save(entries: readonly DrainEntry[]): Promise<void> {
+    if (this.failSave !== undefined) throw new HealthcastError(ErrorCodes.DRAIN_WRITE, `cannot write drain record (memory): ${this.failSave}`);
+    this.entries = [...entries];
+  }
+}
