@@ -5,6 +5,8 @@ import http from './http.js';
 import httpProxy from './http-proxy.js';
 import exec from './exec.js';
 import dns from './dns.js';
+import radius from './radius.js';
+import syslog from './syslog.js';
 
 export const builtinProbes: readonly ProbeDefinition[] = [
   tcp as ProbeDefinition,
@@ -12,6 +14,8 @@ export const builtinProbes: readonly ProbeDefinition[] = [
   httpProxy as ProbeDefinition,
   exec as ProbeDefinition,
   dns as ProbeDefinition,
+  radius as ProbeDefinition,
+  syslog as ProbeDefinition,
 ];
 
 export class ProbeRegistry {
