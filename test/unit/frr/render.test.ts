@@ -25,7 +25,7 @@ function commandPaths(text: string): string[] {
     if (line.trim() === '' || line.trim().startsWith('!')) continue;
     const indent = line.length - line.trimStart().length;
     while (stack.length > 0 && stack.at(-1)!.indent >= indent) stack.pop();
-    if (line.trim() === 'exit-address-family') continue;
+    if (line.trim() === 'exit-address-family' || line.trim() === 'exit') continue;
     paths.push([...stack.map((entry) => entry.line), line.trim()].join(' > '));
     stack.push({ indent, line: line.trim() });
   }

@@ -1,0 +1,100 @@
+// Real FRR daemons in a lab node, started from config text we give them (the lab's own startFrr renders its own
+// configs). Three ways to load a config, as operators do: split files (-f DAEMON.conf), the integrated frr.conf
+// read by each daemon (-f frr.conf), or the integrated file pushed by vtysh into daemons started empty, which is
+// what FRR's boot does (`vtysh -b`).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Lab, LabNode } from '../../../lab/lab.js';
+import { run } from '../../../lab/netns.js';
+import { waitFor, type Daemon } from '../../../lab/process.js';
+import { createVtysh, type Vtysh } from '../../../src/frr/vtysh.js';
+
+export const FRR_BIN = '/usr/lib/frr';
+export type FrrDaemonName = 'zebra' | 'ospfd' | 'ospf6d' | 'bgpd';
+export type LoadMode = 'split' | 'integrated-each' | 'integrated-vtysh';
+
+export interface StartedFrr {
+  dir: string;
+  daemons: Daemon[];
+  vtysh: Vtysh;
+  // Every daemon's output so far, for failure messages.
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+const SHARED_STATE_DIR = '/var/run/frr';
+const SHARED_STATE_FILE = /^(zebra|ospfd|ospf6d|bgpd)[-.]/;
+let live = 0;
+let sharedBefore: Set<string> | undefined;
+
+function sharedStateFiles(): string[] {
+  try {
+    return fs.readdirSync(SHARED_STATE_DIR).filter((name) => SHARED_STATE_FILE.test(name));
+  } catch {
+    return [];
+  }
+}
+
+// FRR writes graceful-restart and sequence-number files to /var/run/frr whatever paths it is given: remove the
+// ones that appeared while ours ran, once the last of ours stopped.
+function releaseSharedState(): void {
+  live -= 1;
+  if (live > 0 || !sharedBefore) return;
+  for (const name of sharedStateFiles()) if (!sharedBefore.has(name)) fs.rmSync(path.join(SHARED_STATE_DIR, name), { force: true });
+  sharedBefore = undefined;
+}
+
+// Starts zebra, waits for zserv.api, then the others; stopped (protocol daemons first) on stop() or lab destroy.
+export async function startFrrWithConfig(lab: Lab, node: LabNode, options: { daemons: readonly FrrDaemonName[]; files: Readonly<Record<string, string>>; mode: LoadMode; timeoutMs?: number }): Promise<StartedFrr> {
+  const dir = path.join(node.dir, 'frr-custom');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(options.files)) fs.writeFileSync(path.join(dir, name), text);
+  fs.writeFileSync(path.join(dir, 'empty.conf'), '');
+  // A stale socket makes the protocol daemons retry only after ~10 s; the daemons run as user frr.
+  fs.rmSync(path.join(dir, 'zserv.api'), { force: true });
+  await run('chown', ['-R', 'frr:frr', dir]);
+
+  const configFor = (daemon: FrrDaemonName) => path.join(dir, options.mode === 'split' ? `${daemon}.conf` : options.mode === 'integrated-each' ? 'frr.conf' : 'empty.conf');
+  const daemons: Daemon[] = [];
+  const vtysh = createVtysh({ vtySocket: dir, timeoutMs: 5000 });
+  let stopped = false;
+  if (live === 0) sharedBefore = new Set(sharedStateFiles());
+  live += 1;
+  const started: StartedFrr = {
+    dir,
+    daemons,
+    vtysh,
+    logs: () => daemons.map((daemon) => `--- ${daemon.name}\n${daemon.output().slice(-3000)}`).join('\n'),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const daemon of [...daemons].reverse()) await daemon.stop('SIGTERM', 5000);
+      releaseSharedState();
+    },
+  };
+  lab.onDestroy(`FRR in ${node.netns}`, () => started.stop());
+  const names: FrrDaemonName[] = [];
+  const start = (name: FrrDaemonName): Daemon => {
+    const args = ['-P', '0', '--vty_socket', dir, '-z', path.join(dir, 'zserv.api'), '-f', configFor(name), '-i', path.join(dir, `${name}.pid`), '--log', 'stdout'];
+    const daemon = lab.startDaemon(node, `frr-${name}`, path.join(FRR_BIN, name), args);
+    daemons.push(daemon);
+    names.push(name);
+    return daemon;
+  };
+  const waitForFile = (daemon: Daemon, file: string) =>
+    waitFor(`${daemon.name} to create ${file}`, () => {
+      if (daemon.child.exitCode !== null) throw new Error(`${daemon.name} exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
+      return fs.existsSync(file);
+    }, { timeoutMs });
+
+  const zebra = start('zebra');
+  await waitForFile(zebra, path.join(dir, 'zserv.api'));
+  for (const daemon of options.daemons.filter((name) => name !== 'zebra')) start(daemon);
+  for (const [index, daemon] of daemons.entries()) await waitForFile(daemon, path.join(dir, `${names[index]}.vty`));
+  if (options.mode === 'integrated-vtysh') {
+    // vtysh -f applies the file through the running daemons, each command to the daemon that owns it.
+    await run('vtysh', ['--vty_socket', dir, '-f', path.join(dir, 'frr.conf')], { timeoutMs });
+  }
+  return started;
+}
