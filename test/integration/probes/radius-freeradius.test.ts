@@ -83,6 +83,7 @@ test('radius probe against real FreeRADIUS', { timeout: 60_000 }, async (t) => {
       assert.equal(result.ok, false);
       assert.equal(result.reason, `127.0.0.1:${statusPort}/udp: ECONNREFUSED: nothing listening (ICMP port unreachable)`);
       assert.ok(result.durationMs < 200, `took ${result.durationMs} ms`);
+      t.diagnostic(`stopped server reported after ${result.durationMs} ms`);
       const v6 = await probe({ server: '::1', port: authPort, secret: SECRET, mode: 'access', username: 'probe', password: 'probepass' });
       assert.equal(v6.reason, `[::1]:${authPort}/udp: ECONNREFUSED: nothing listening (ICMP port unreachable)`);
     });

@@ -111,6 +111,7 @@ test('syslog probe through real syslog-ng', { timeout: 60_000 }, async (t) => {
       const udp = await probe({ ...base, port: udpPort });
       assert.equal(udp.reason, `127.0.0.1:${udpPort}/udp: ECONNREFUSED: nothing listening (ICMP port unreachable)`);
       assert.ok(udp.durationMs < 200, `took ${udp.durationMs} ms`);
+      t.diagnostic(`stopped relay reported after ${udp.durationMs} ms`);
       const tcp = await probe({ ...base, port: tcpPort, transport: 'tcp' });
       assert.equal(tcp.reason, `cannot connect to 127.0.0.1:${tcpPort}/tcp: ECONNREFUSED`);
     });
