@@ -30,10 +30,10 @@ export async function snapshot(netns: string): Promise<KernelSnapshot> {
   return { addresses: addresses.sort(), routes: routes.sort() };
 }
 
-// Host addresses on one interface (no prefix length) and host routes with one proto, as plain addresses.
+// Host addresses on one interface (no prefix length; the loopback's own ::1 left out) and host routes with one proto, as plain addresses.
 export async function hostEntries(netns: string, options: { dev?: string; proto?: number } = {}): Promise<{ addresses: string[]; routes: string[] }> {
   const links = JSON.parse(await ip(['-n', netns, '-j', 'address', 'show', 'dev', options.dev ?? 'lo'])) as AddrJson[];
-  const addresses = links.flatMap((link) => link.addr_info.filter((info) => info.prefixlen === (info.family === 'inet' ? 32 : 128)).map((info) => info.local));
+  const addresses = links.flatMap((link) => link.addr_info.filter((info) => info.prefixlen === (info.family === 'inet' ? 32 : 128) && info.local !== '::1').map((info) => info.local));
   const routes: string[] = [];
   for (const family of ['-4', '-6']) {
     const list = JSON.parse((await ip(['-n', netns, '-j', family, 'route', 'show', 'proto', String(options.proto ?? 201)])) || '[]') as RouteJson[];
