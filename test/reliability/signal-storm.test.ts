@@ -92,7 +92,7 @@ test('signal storm: SIGHUP with alternating valid and invalid configs never with
     const invalid = [
       'interface: lo\nservices: [\n',
       (i: number) => ({ ...valid(i), bogus_key: true }),
-      (i: number) => agentConfig(stateDir, [dnsService('keep', [KEEP], port), dnsService('var', ['192.0.2.0/24'], port)]),
+      (_i: number) => agentConfig(stateDir, [dnsService('keep', [KEEP], port), dnsService('var', ['192.0.2.0/24'], port)]),
       (i: number) => agentConfig(stateDir, [dnsService('keep', [KEEP], port), dnsService('var', [KEEP], port), { ...dnsService('other', [varAddress(i)], port), probes: [] }]),
     ];
     const agent = await startAgent(lab, node, {
