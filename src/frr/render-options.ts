@@ -37,7 +37,7 @@ export interface RenderOptions {
   profile: ProfileName;
   routerId: string;
   area: string;
-  interfaces: { name: string; network: OspfNetwork }[];
+  interfaces: { name: string; network: OspfNetwork; cost?: number }[];
   asn?: number;
   neighbors: { address: string; remoteAs: number }[];
   timers: FrrTimers;
@@ -121,7 +121,7 @@ function resolveTimers(profile: ProfileName, section: FrrSection['timers'], erro
 }
 
 function resolveInterfaces(source: RenderSource, flags: FrrFlags, serviceInterfaces: readonly string[], errors: string[]): RenderOptions['interfaces'] {
-  const list: { key: string; name: string; network: OspfNetwork }[] = [];
+  const list: { key: string; name: string; network: OspfNetwork; cost?: number }[] = [];
   if (flags.interfaces && flags.interfaces.length > 0) {
     for (const text of flags.interfaces) {
       const [name = '', network, extra] = text.split('=');
@@ -134,7 +134,7 @@ function resolveInterfaces(source: RenderSource, flags: FrrFlags, serviceInterfa
       if (type) list.push({ key, name, network: type });
     }
   } else {
-    (source.frr.interfaces ?? []).forEach((entry, index) => list.push({ key: `frr.interfaces[${index}].name`, name: entry.name, network: entry.network ?? 'broadcast' }));
+    (source.frr.interfaces ?? []).forEach((entry, index) => list.push({ key: `frr.interfaces[${index}].name`, name: entry.name, network: entry.network ?? 'broadcast', ...(entry.cost === undefined ? {} : { cost: entry.cost }) }));
   }
   const seen = new Set<string>();
   const out: RenderOptions['interfaces'] = [];
@@ -145,7 +145,7 @@ function resolveInterfaces(source: RenderSource, flags: FrrFlags, serviceInterfa
       errors.push(`${entry.key}: ${entry.name} is listed twice`);
     } else {
       seen.add(entry.name);
-      out.push({ name: entry.name, network: entry.network });
+      out.push({ name: entry.name, network: entry.network, ...(entry.cost === undefined ? {} : { cost: entry.cost }) });
     }
   }
   return out;

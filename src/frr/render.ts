@@ -48,7 +48,8 @@ export function templateContext(options: RenderOptions): TemplateContext {
     services_v4: numbered(options.servicesV4),
     services_v6: numbered(options.servicesV6),
     service_interfaces: options.serviceInterfaces.map((name) => ({ name })),
-    interfaces: options.interfaces.map((entry) => ({ name: entry.name, network: entry.network })),
+    // cost 0: not set (the template's {{#if cost}} leaves FRR's default, 10 for 100 Mbit/s and faster).
+    interfaces: options.interfaces.map((entry) => ({ name: entry.name, network: entry.network, cost: entry.cost ?? 0 })),
     area: options.area,
     router_id: options.routerId,
     hello_interval: timers.helloInterval,

@@ -44,6 +44,8 @@ export const frrSchema = z.strictObject({
       z.strictObject({
         name: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a Linux interface name (1-15 characters)'),
         network: z.enum(['point-to-point', 'broadcast']).optional(),
+        // OSPF cost of the link; raise it on one node's link to break an equal-cost tie between anycast nodes.
+        cost: z.number().int().min(1).max(65_535).optional(),
       }),
     )
     .optional(),

@@ -21,7 +21,7 @@ const SHARED_STATE_DIR = '/var/run/frr';
 const SOURCE = {
   interface: 'lo',
   services: [{ addresses: ['192.0.2.53', '192.0.2.100', '2001:db8:53::53'], interface: 'lo' }],
-  frr: { vtysh: 'vtysh', hostname: 'node-a', router_id: '10.255.0.2', interfaces: [{ name: 'eth0', network: 'point-to-point' as const }, { name: 'eth1' }], asn: 65001, neighbors: [{ address: '198.51.100.1', remote_as: 65000 }, { address: '2001:db8:ffff::1', remote_as: 65000 }] },
+  frr: { vtysh: 'vtysh', hostname: 'node-a', router_id: '10.255.0.2', interfaces: [{ name: 'eth0', network: 'point-to-point' as const }, { name: 'eth1', cost: 100 }], asn: 65001, neighbors: [{ address: '198.51.100.1', remote_as: 65000 }, { address: '2001:db8:ffff::1', remote_as: 65000 }] },
 };
 
 // Runs inside a throwaway namespace so zebra's start-up probing touches nothing of the host's.

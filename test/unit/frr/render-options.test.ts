@@ -55,6 +55,9 @@ test('flags override the frr: section', () => {
   const ospf = resolveRenderOptions(source(complete), { interfaces: ['eth1=point-to-point', 'eth2'] }, 'node1');
   assert.ok(ospf.ok);
   assert.deepEqual(ospf.options.interfaces, [{ name: 'eth1', network: 'point-to-point' }, { name: 'eth2', network: 'broadcast' }]);
+  const costly = resolveRenderOptions(source({ ...complete, interfaces: [{ name: 'eth0', network: 'point-to-point', cost: 100 }] }), {}, 'node1');
+  assert.ok(costly.ok);
+  assert.deepEqual(costly.options.interfaces, [{ name: 'eth0', network: 'point-to-point', cost: 100 }]);
 });
 
 test('timers: profile values, overridden key by key from frr.timers (durations in, FRR units out)', () => {
