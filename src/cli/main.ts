@@ -5,6 +5,13 @@ import { checkConfigCommand } from './commands/check-config.js';
 import { FRR_CONFIG_HELP, frrConfigCommand, frrConfigOptions } from './commands/frr-config.js';
 import { probeCommand } from './commands/probe.js';
 import { runCommand } from './commands/run.js';
+import { statusCommand } from './commands/status.js';
+import { drainCommand } from './commands/drain.js';
+import { resumeCommand } from './commands/resume.js';
+import { checkNowCommand } from './commands/check-now.js';
+import { cleanupCommand } from './commands/cleanup.js';
+import { maintenanceCommand } from './commands/maintenance.js';
+import { OPS_HELP, OPS_OPTIONS_HELP, opsOptions } from '../control/cli-options.js';
 import { ExitCode, processIO, type CliIO } from './output.js';
 
 export const HELP = `healthcast: health-probe anycast agent for FRR
@@ -15,15 +22,17 @@ Usage:
   healthcast probe [--config FILE] SERVICE            run one service's probes once and print the results;
                                                       exit 0 healthy, 1 unhealthy, 2 config error; touches nothing
 ${FRR_CONFIG_HELP}
+${OPS_HELP}
   healthcast --version | --help
 
 Options:
   -c, --config FILE     main configuration (default /etc/healthcast/healthcast.yaml)
   --log-level LEVEL     fatal, error, warn, info, debug or trace (overrides log_level)
+${OPS_OPTIONS_HELP}
 
 Signals (run): TERM/INT withdraw everything and exit 0; TSTP withdraws everything and stops the process;
 CONT resumes (services need 'rise' successes again); HUP reloads the configuration; USR1 logs every service's state.
-Docs: docs/guide.md (operator guide), docs/probes.md, docs/architecture.md`;
+Docs: docs/guide.md (operator guide), docs/operations.md (service, maintenance, status, metrics), docs/probes.md, docs/architecture.md`;
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -37,9 +46,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
 
 export async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
   let parsed;
+  // Everything after `--` is a command line for `maintenance`, never options of ours.
+  const dash = argv.indexOf('--');
+  const tail = dash === -1 ? [] : argv.slice(dash + 1);
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: dash === -1 ? [...argv] : argv.slice(0, dash),
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
@@ -47,13 +59,15 @@ export async function dispatch(argv: readonly string[], io: CliIO): Promise<numb
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
         ...frrConfigOptions,
+        ...opsOptions,
       },
     });
   } catch (error) {
     io.err(`healthcast: ${(error as Error).message}\n\n${HELP}`);
     return ExitCode.USAGE_OR_CONFIG;
   }
-  const { values, positionals } = parsed;
+  const { values } = parsed;
+  const positionals = parsed.positionals[0] === 'maintenance' ? parsed.positionals : [...parsed.positionals, ...tail];
   const [command, ...rest] = positionals;
   if (values.version) {
     io.out(version());
@@ -65,7 +79,19 @@ export async function dispatch(argv: readonly string[], io: CliIO): Promise<numb
   }
   switch (command) {
     case 'run':
-      return runCommand(values.config, { logLevel: values['log-level'] }, io);
+      return runCommand(values.config, { logLevel: values['log-level'], daemon: values.daemon, pidfile: values.pidfile }, io);
+    case 'status':
+      return statusCommand(values, io);
+    case 'drain':
+      return drainCommand(values, rest, io);
+    case 'resume':
+      return resumeCommand(values, rest, io);
+    case 'check-now':
+      return checkNowCommand(values, rest, io);
+    case 'cleanup':
+      return cleanupCommand(values, io);
+    case 'maintenance':
+      return maintenanceCommand(values, [...rest, ...tail], io);
     case 'check-config':
       return checkConfigCommand(values.config, io);
     case 'probe':

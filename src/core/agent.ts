@@ -53,6 +53,8 @@ export interface AgentListener {
   onPhase?(service: string, from: Phase, to: Phase): void;
   onStateApplied?(change: StateChange): void;
   onReport?(report: ReconcileReport): void;
+  // A new configuration was accepted (scheduled maintenance reschedules here).
+  onReload?(config: AgentConfig): void;
 }
 
 export interface DrainResult {
@@ -124,7 +126,8 @@ export class Agent {
       await this.routing.start();
       this.modeValue = 'running';
       for (const service of this.config.services) this.startRunner(service);
-      this.noteStates(Promise.resolve(), 'agent started');
+      // The baseline: a service still drained from the last run did not just change, so nothing fires.
+      this.noteStates(Promise.resolve(), 'agent started', { silent: true });
       const drained = [...this.drained.keys()];
       this.options.log.info({ services: this.config.services.length, config: this.config.file, ...(drained.length > 0 ? { drained } : {}) }, 'agent started');
     });
@@ -202,6 +205,7 @@ export class Agent {
       const applied = this.routing.kick();
       for (const name of result.removed) this.states.delete(name);
       this.noteStates(applied, 'configuration reloaded');
+      this.emit('onReload', next);
       await applied;
       return result;
     });
@@ -329,12 +333,12 @@ export class Agent {
   }
 
   // Compares every service's state with the last one seen; listeners hear about changes once `applied` settles.
-  private noteStates(applied: Promise<unknown>, why: string): void {
+  private noteStates(applied: Promise<unknown>, why: string, options: { silent?: boolean } = {}): void {
     for (const runner of this.runners.values()) {
       const to = this.stateOf(runner);
       const from = this.states.get(runner.name) ?? 'unknown';
       this.states.set(runner.name, to);
-      if (from === to) continue;
+      if (from === to || options.silent) continue;
       const reason = to === 'up' || to === 'down' ? (runner.last?.reason ?? why) : why;
       const change: StateChange = { service: runner.name, from, to, addresses: [...runner.config.addresses], reason };
       void applied.then(

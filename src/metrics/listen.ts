@@ -14,7 +14,7 @@ export function parseListen(raw: string): ListenAddress | string {
   const port = Number(match[3]);
   if (net.isIP(host) === 0) return `host must be an IP address, got ${JSON.stringify(host)}`;
   if (match[1] !== undefined && net.isIP(host) !== 6) return `only IPv6 addresses go in brackets: ${JSON.stringify(raw)}`;
-  if (port < 1 || port > 65535) return `port must be 1-65535, got ${port}`;
+  if (port > 65535) return `port must be 0-65535 (0: any free port, logged at start), got ${port}`;
   return { host, port };
 }
 

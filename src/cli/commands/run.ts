@@ -1,42 +1,95 @@
-// `healthcast run`: the agent process. Everything process-wide (signals, title, exit) lives here, not in the agent.
+// `healthcast run`: the agent process. Everything process-wide (signals, title, exit, pidfile, daemon) lives here, not in
+// the agent; the operations side (control socket, metrics, hooks, schedules, systemd) is wired by src/control/runtime.ts.
+import { readFileSync } from 'node:fs';
 import { buildAgent } from '../../core/agent.js';
 import { installSignals } from '../../core/signals.js';
 import { createRouting } from '../../core/routing-factory.js';
 import { loadConfig } from '../../config/load.js';
 import { createLogger } from '../../log.js';
+import { FileDrainStore } from '../../maintenance/drain-store.js';
+import { startOps, type OpsRuntime } from '../../control/runtime.js';
+import { daemonize, isDaemonChild, reportStarted } from '../../systemd/daemon.js';
+import { removePidfile, writePidfile } from '../../systemd/pidfile.js';
+import { messageOf } from '../../errors.js';
 import { loadOrReport } from '../load-or-report.js';
 import { ExitCode, type CliIO } from '../output.js';
 
 const FATAL_SHUTDOWN_GRACE_MS = 5000;
 
-export async function runCommand(file: string | undefined, options: { logLevel?: string | undefined }, io: CliIO): Promise<number> {
+export interface RunOptions {
+  logLevel?: string | undefined;
+  daemon?: boolean | undefined;
+  pidfile?: string | undefined;
+}
+
+export async function runCommand(file: string | undefined, options: RunOptions, io: CliIO): Promise<number> {
   const config = await loadOrReport(file, io);
   if (!config) return ExitCode.USAGE_OR_CONFIG;
+  if (options.daemon && !isDaemonChild()) {
+    if (!options.pidfile) {
+      io.err('healthcast run --daemon: also give --pidfile FILE, so the agent can be found and stopped');
+      return ExitCode.USAGE_OR_CONFIG;
+    }
+    const result = await daemonize(process.argv.slice(1));
+    if (!result.ok) io.err(`healthcast run --daemon: ${result.reason}`);
+    else io.err(`healthcast started in the background, pid ${result.pid}`);
+    return result.ok ? ExitCode.OK : ExitCode.FAILED;
+  }
   process.title = 'healthcast';
   const log = createLogger({ level: options.logLevel ?? config.logLevel });
-  const agent = buildAgent({ config, log, routing: createRouting(log) });
+  const agent = buildAgent({ config, log, routing: createRouting(log), drainStore: new FileDrainStore(config.stateDir) });
+
+  let ops: OpsRuntime | undefined;
+  const cleanup = async () => {
+    await ops?.close();
+    if (options.pidfile) removePidfile(options.pidfile);
+  };
 
   // An unexpected error must not leave addresses announced: withdraw, then exit non-zero.
   const fatal = (error: unknown) => {
     log.fatal({ err: error }, 'uncaught error: withdrawing everything and exiting');
     const timer = setTimeout(() => process.exit(1), FATAL_SHUTDOWN_GRACE_MS);
-    void agent.shutdown().finally(() => {
-      clearTimeout(timer);
-      process.exit(1);
-    });
+    void agent
+      .shutdown()
+      .then(cleanup)
+      .finally(() => {
+        clearTimeout(timer);
+        process.exit(1);
+      });
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
+
+  try {
+    if (options.pidfile) await writePidfile(options.pidfile);
+    ops = await startOps(agent, { log, version: packageVersion() });
+  } catch (error) {
+    log.fatal({ err: messageOf(error) }, 'cannot start');
+    io.err(`healthcast: ${messageOf(error)}`);
+    await cleanup().catch(() => undefined);
+    return ExitCode.FAILED;
+  }
 
   installSignals({
     agent,
     log,
     reloadConfig: () => loadConfig(config.file),
-    exit: (code) => process.exit(code),
+    exit: (code) => void cleanup().finally(() => process.exit(code)),
     stopSelf: () => process.kill(process.pid, 'SIGSTOP'),
   });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => ops?.stopping());
   // While paused nothing else holds the event loop open, and the process must outlive SIGSTOP/SIGCONT.
   setInterval(() => undefined, 1 << 30);
   await agent.start();
+  ops.started();
+  reportStarted();
   return new Promise<number>(() => undefined);
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }

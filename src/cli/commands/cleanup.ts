@@ -1,0 +1,46 @@
+// `healthcast cleanup`: removes everything the ownership record says healthcast added, with no agent running
+// (systemd ExecStopPost= after a crash or kill -9). The reconciler does it, with nothing desired: the same single writer.
+import fs from 'node:fs/promises';
+import { controlRequest } from '../../control/client.js';
+import { readOpsSettings } from '../../control/locate.js';
+import type { OpsValues } from '../../control/cli-options.js';
+import { Reconciler } from '../../routing/reconciler.js';
+import { IpBackend } from '../../routing/ip-backend.js';
+import { FileOwnershipStore } from '../../routing/ownership.js';
+import { silentLogger } from '../../log.js';
+import { messageOf } from '../../errors.js';
+import { ExitCode, type CliIO } from '../output.js';
+
+export async function cleanupCommand(values: OpsValues, io: CliIO): Promise<number> {
+  let settings;
+  try {
+    settings = await readOpsSettings(values.config);
+  } catch (error) {
+    io.err(`healthcast cleanup: ${messageOf(error)}`);
+    return ExitCode.USAGE_OR_CONFIG;
+  }
+  const socket = values.socket ?? settings.controlSocket;
+  const agentAlive = await controlRequest(socket, { command: 'ping' }, { timeoutMs: 2000 }).then(
+    () => true,
+    () => false,
+  );
+  if (agentAlive && !values.force) {
+    io.err(`healthcast cleanup: an agent is running (it answers on ${socket}); stop it instead (it withdraws on SIGTERM), or use --force`);
+    return ExitCode.FAILED;
+  }
+  const reconciler = new Reconciler({
+    backend: new IpBackend({ routeProtocol: settings.routeProtocol }),
+    ownership: new FileOwnershipStore(settings.stateDir),
+    desired: () => [],
+    log: silentLogger(),
+    driftIntervalMs: 2 ** 30,
+  });
+  const report = await reconciler.start();
+  await reconciler.stop();
+  if (!agentAlive) await fs.rm(socket, { force: true }).catch(() => undefined);
+  for (const entry of report.removed) io.out(`removed ${entry.kind === 'route' ? 'route ' : ''}${entry.address} dev ${entry.interface}`);
+  for (const error of report.errors) io.err(`healthcast cleanup: ${error}`);
+  if (report.errors.length > 0) return ExitCode.FAILED;
+  if (report.removed.length === 0) io.out('nothing to clean up');
+  return ExitCode.OK;
+}

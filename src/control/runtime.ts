@@ -1,0 +1,100 @@
+// Wires the operations side around a built agent: control socket, metrics, hooks, LAN announcements, scheduled
+// maintenance and systemd notifications. The agent knows none of them; they listen to it or call its public methods.
+import type { Agent } from '../core/agent.js';
+import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
+import { ControlServer } from './server.js';
+import { controlHandler } from './handler.js';
+import { AgentMetrics } from '../metrics/metrics.js';
+import { MetricsServer } from '../metrics/server.js';
+import { HookRunner } from '../hooks/hooks.js';
+import { L2Announcer } from '../l2/announce.js';
+import { MaintenanceScheduler } from '../maintenance/scheduler.js';
+import { notifyEnv, statusText, SystemdNotifier } from '../systemd/notify.js';
+
+export interface OpsRuntime {
+  // After agent.start(): scheduling begins and systemd hears READY.
+  started(): void;
+  // At the start of a shutdown (systemd hears STOPPING).
+  stopping(): void;
+  close(): Promise<void>;
+}
+
+// Listens on the control socket before the agent starts: a second agent on the same socket must fail here.
+export async function startOps(agent: Agent, options: { log: Logger; version: string; env?: NodeJS.ProcessEnv }): Promise<OpsRuntime> {
+  const { log } = options;
+  const config = () => agent.currentConfig;
+  const metrics = new AgentMetrics({ version: options.version, status: () => agent.status() });
+  agent.addListener(metrics);
+  agent.addListener(
+    new HookRunner({
+      service: (name) => config().services.find((service) => service.name === name),
+      log,
+      onResult: (result) => metrics.hookRuns.inc({ service: result.service, hook: result.hook, result: result.result }),
+    }),
+  );
+  agent.addListener(new L2Announcer({ services: () => config().services, log, onResult: (job, ok) => metrics.l2Announcements.inc({ family: `ipv${job.family}`, result: ok ? 'ok' : 'failed' }) }));
+
+  const handler = controlHandler(agent, { version: options.version });
+  const control = new ControlServer({
+    path: config().controlSocket,
+    log,
+    handler: async (request) => {
+      try {
+        const result = await handler(request);
+        metrics.controlRequests.inc({ command: request.command, result: 'ok' });
+        return result;
+      } catch (error) {
+        metrics.controlRequests.inc({ command: request.command, result: 'error' });
+        throw error;
+      }
+    },
+  });
+  await control.listen();
+
+  let metricsServer: MetricsServer | undefined;
+  const metricsConfig = config().metrics;
+  if (metricsConfig) {
+    metricsServer = new MetricsServer(metrics, metricsConfig.listen, log);
+    // Metrics are an aid, not a reason to leave services unannounced: a busy port is logged, the agent runs on.
+    await metricsServer.listen().catch((error: unknown) => {
+      log.error({ err: messageOf(error) }, 'metrics: cannot listen; running without metrics');
+      metricsServer = undefined;
+    });
+  }
+
+  const scheduler = new MaintenanceScheduler(config().maintenance, {
+    drain: (services, by) => agent.drainServices(services, by),
+    resume: (services, by) => agent.resumeServices(services, by),
+    log,
+    onResult: (result) => {
+      metrics.maintenanceRuns.inc({ job: result.job, result: result.result });
+      if (result.result !== 'skipped') metrics.maintenanceDuration.observe({ job: result.job }, result.durationMs / 1000);
+    },
+  });
+
+  const env = notifyEnv(options.env ?? process.env, process.pid);
+  const notifier = env ? new SystemdNotifier(env, log) : undefined;
+  notifier?.start();
+  agent.addListener({
+    onReport: () => notifier?.status(statusText(agent.mode, agent.status())),
+    onStateApplied: () => notifier?.status(statusText(agent.mode, agent.status())),
+    onReload: (next) => {
+      void scheduler.reload(next.maintenance).catch((error: unknown) => log.error({ err: messageOf(error) }, 'maintenance: cannot reschedule'));
+    },
+  });
+
+  return {
+    started() {
+      scheduler.start();
+      notifier?.ready(statusText(agent.mode, agent.status()));
+    },
+    stopping() {
+      notifier?.stopping();
+    },
+    async close() {
+      await Promise.allSettled([scheduler.stop(), control.close(), metricsServer?.close()]);
+      await notifier?.close();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// The stable `healthcast status --json` document (documented in docs/operations.md) and its table; both pure.
+import type { ServiceStatus } from '../core/agent.js';
+
+export const STATUS_FORMAT = 1;
+
+export interface ServiceStatusJson {
+  name: string;
+  state: string; // up | down | unknown | drained | paused | stopped
+  phase: string; // init | rising | up | falling | down
+  successes: number; // consecutive
+  failures: number; // consecutive
+  addresses: string[];
+  announced: boolean; // every address is on the system
+  advertised: boolean | null; // as FRR reports it; null when not known
+  maintenance: boolean; // drained by an operator or a maintenance run
+  maintenance_since: string | null;
+  maintenance_by: string | null;
+  routing_error: string | null;
+  last: { ok: boolean; reason: string; latency_ms: number; at: string } | null;
+}
+
+export interface StatusJson {
+  format: number;
+  agent: { version: string; pid: number; mode: string; started_at: string; uptime_s: number; config: string; control_socket: string };
+  services: ServiceStatusJson[];
+}
+
+export interface AgentInfo {
+  version: string;
+  pid: number;
+  mode: string;
+  startedAt: number;
+  now: number;
+  config: string;
+  controlSocket: string;
+}
+
+export function buildStatus(info: AgentInfo, services: readonly ServiceStatus[]): StatusJson {
+  return {
+    format: STATUS_FORMAT,
+    agent: {
+      version: info.version,
+      pid: info.pid,
+      mode: info.mode,
+      started_at: new Date(info.startedAt).toISOString(),
+      uptime_s: Math.max(0, Math.round((info.now - info.startedAt) / 1000)),
+      config: info.config,
+      control_socket: info.controlSocket,
+    },
+    services: services.map((service) => ({
+      name: service.name,
+      state: service.state,
+      phase: service.phase,
+      successes: service.successes,
+      failures: service.failures,
+      addresses: [...service.addresses],
+      announced: service.announced,
+      advertised: service.advertised ?? null,
+      maintenance: service.drained !== undefined,
+      maintenance_since: service.drained?.since ?? null,
+      maintenance_by: service.drained?.by ?? null,
+      routing_error: service.routingError ?? null,
+      last: service.last ? { ok: service.last.ok, reason: service.last.reason, latency_ms: round(service.last.durationMs), at: new Date(service.last.at).toISOString() } : null,
+    })),
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+const yesNo = (value: boolean | null) => (value === null ? '-' : value ? 'yes' : 'no');
+
+// The human table: one row per service, then the reasons (they are long) below it.
+export function formatStatus(status: StatusJson): string {
+  const a = status.agent;
+  const lines = [`healthcast ${a.version} pid ${a.pid} ${a.mode}, up ${formatUptime(a.uptime_s)}, config ${a.config}`, ''];
+  const header = ['SERVICE', 'STATE', 'PHASE', 'OK/FAIL', 'LAST', 'LATENCY', 'ANNOUNCED', 'ADVERTISED', 'MAINT', 'ADDRESSES'];
+  const rows = status.services.map((s) => [
+    s.name,
+    s.state,
+    s.phase,
+    `${s.successes}/${s.failures}`,
+    s.last ? (s.last.ok ? 'ok' : 'FAIL') : '-',
+    s.last ? `${s.last.latency_ms}ms` : '-',
+    yesNo(s.announced),
+    yesNo(s.advertised),
+    s.maintenance ? 'yes' : 'no',
+    s.addresses.join(','),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const render = (row: string[]) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
+  lines.push(render(header), ...rows.map(render));
+  if (status.services.length === 0) lines.push('(no services configured)');
+  const notes = status.services.flatMap((s) => [
+    ...(s.last && !s.last.ok ? [`${s.name}: last probe: ${s.last.reason}`] : []),
+    ...(s.routing_error ? [`${s.name}: routing: ${s.routing_error}`] : []),
+    ...(s.maintenance ? [`${s.name}: drained since ${s.maintenance_since} by ${s.maintenance_by}`] : []),
+  ]);
+  if (notes.length > 0) lines.push('', ...notes);
+  return lines.join('\n');
+}
+
+export function formatUptime(seconds: number): string {
+  const d = Math.floor(seconds / 86_400);
+  const h = Math.floor((seconds % 86_400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (d > 0) return `${d}d${h}h`;
+  if (h > 0) return `${h}h${m}m`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}

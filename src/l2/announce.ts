@@ -1,0 +1,84 @@
+// LAN announcements for addresses placed on a LAN interface (floating-VIP style): gratuitous ARP (iputils `arping -U`)
+// for IPv4 and unsolicited Neighbor Advertisements with the override flag (libndp's `ndptool -t na -U`) for IPv6, sent
+// right after the reconciler reports the address added, so neighbours move their cache entry to this node's MAC at once.
+// Both tools open the raw socket themselves (CAP_NET_RAW); the kernel's own ndisc_notify sends a single NA only, and
+// Linux ignores a gratuitous ARP within `locktime` (1 s) of the entry's last update, which is why a count > 1 helps.
+import { familyOf } from '../config/address.js';
+import type { ServiceConfig } from '../config/types.js';
+import type { AgentListener } from '../core/agent.js';
+import type { Logger } from '../log.js';
+import type { ReconcileReport, RoutingEntry } from '../routing/types.js';
+import { runCommand } from '../maintenance/run-command.js';
+
+export interface L2Job {
+  service: string;
+  family: 4 | 6;
+  address: string;
+  interface: string;
+  count: number;
+}
+
+// Pure: which added entries get announced. Routes and loopback addresses have no neighbours to tell.
+export function planAnnouncements(added: readonly RoutingEntry[], services: readonly ServiceConfig[]): L2Job[] {
+  const jobs: L2Job[] = [];
+  for (const entry of added) {
+    if (entry.kind !== 'address' || entry.interface === 'lo') continue;
+    const service = services.find((candidate) => candidate.addresses.includes(entry.address) && candidate.interface === entry.interface);
+    if (!service?.announceL2) continue;
+    jobs.push({ service: service.name, family: familyOf(entry.address), address: entry.address, interface: entry.interface, count: service.announceL2.count });
+  }
+  return jobs;
+}
+
+// Pure: the command lines for one job. arping paces its packets itself (1 s apart); ndptool sends one NA per run.
+export function announceCommands(job: L2Job, tools: { arping?: string; ndptool?: string } = {}): string[][] {
+  if (job.family === 4) return [[tools.arping ?? 'arping', '-U', '-c', String(job.count), '-I', job.interface, job.address]];
+  return Array.from({ length: job.count }, () => [tools.ndptool ?? 'ndptool', '-t', 'na', '-U', '-i', job.interface, '-T', job.address, 'send']);
+}
+
+export interface AnnouncerOptions {
+  services: () => readonly ServiceConfig[];
+  log: Logger;
+  onResult?: (job: L2Job, ok: boolean) => void;
+  intervalMs?: number; // between two NAs
+  tools?: { arping?: string; ndptool?: string };
+}
+
+export class L2Announcer implements AgentListener {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly log: Logger;
+
+  constructor(private readonly options: AnnouncerOptions) {
+    this.log = options.log.child({ component: 'l2' });
+  }
+
+  onReport(report: ReconcileReport): void {
+    for (const job of planAnnouncements(report.added, this.options.services())) {
+      const key = `${job.interface}|${job.address}`;
+      if (this.inFlight.has(key)) continue;
+      const run = this.announce(job).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, run);
+    }
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all(this.inFlight.values());
+  }
+
+  private async announce(job: L2Job): Promise<void> {
+    const commands = announceCommands(job, this.options.tools);
+    const started = performance.now();
+    for (const [index, argv] of commands.entries()) {
+      if (index > 0) await new Promise((resolve) => setTimeout(resolve, this.options.intervalMs ?? 1000));
+      const outcome = await runCommand(argv, { timeoutMs: job.count * 1000 + 5000, stdio: 'capture' }).done;
+      if (outcome.exitCode !== 0 || outcome.spawnError) {
+        const why = outcome.spawnError ? `cannot run ${argv[0]} (${outcome.spawnError})` : `${argv[0]} exited ${outcome.exitCode ?? outcome.signal}`;
+        this.log.warn({ service: job.service, address: job.address, interface: job.interface, output: outcome.output.trim().slice(-500) }, `LAN announcement failed: ${why}`);
+        this.options.onResult?.(job, false);
+        return;
+      }
+    }
+    this.log.info({ service: job.service, address: job.address, interface: job.interface, count: job.count, duration_ms: Math.round(performance.now() - started) }, job.family === 4 ? 'gratuitous ARP sent' : 'unsolicited neighbor advertisements sent');
+    this.options.onResult?.(job, true);
+  }
+}

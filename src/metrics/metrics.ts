@@ -1,0 +1,144 @@
+// Prometheus metrics: counters and histograms fed by agent events, per-service gauges read from the agent at scrape time
+// (so they can never disagree with `healthcast status`). A private registry, so tests can build several.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AgentListener, ServiceStatus, StateChange } from '../core/agent.js';
+import type { ServiceConfig } from '../config/types.js';
+import type { ServiceProbeRun } from '../core/probe-service.js';
+import type { Phase } from '../core/state-machine.js';
+import type { ReconcileReport } from '../routing/types.js';
+
+export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'paused', 'stopped'] as const;
+
+export interface MetricsOptions {
+  version: string;
+  status: () => ServiceStatus[];
+  // Process metrics (process_*, nodejs_*); off in unit tests that build many registries.
+  processMetrics?: boolean;
+}
+
+export class AgentMetrics implements AgentListener {
+  readonly registry = new Registry();
+  private readonly probeDuration: Histogram<'service' | 'probe'>;
+  private readonly probeResults: Counter<'service' | 'probe' | 'result'>;
+  private readonly serviceDuration: Histogram<'service'>;
+  private readonly transitions: Counter<'service' | 'from' | 'to'>;
+  private readonly stateChanges: Counter<'service' | 'to'>;
+  private readonly reconcileOps: Counter<'action'>;
+  private readonly reconcileErrors: Counter;
+  private readonly reconcileDuration: Histogram;
+  readonly hookRuns: Counter<'service' | 'hook' | 'result'>;
+  readonly maintenanceRuns: Counter<'job' | 'result'>;
+  readonly maintenanceDuration: Histogram<'job'>;
+  readonly l2Announcements: Counter<'family' | 'result'>;
+  readonly controlRequests: Counter<'command' | 'result'>;
+
+  constructor(options: MetricsOptions) {
+    const registers = [this.registry];
+    this.probeDuration = new Histogram({
+      name: 'healthcast_probe_duration_seconds',
+      help: 'Duration of one probe, by service and probe (label "dns", or "dns#1" when a service has several)',
+      labelNames: ['service', 'probe'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.probeResults = new Counter({ name: 'healthcast_probe_results_total', help: 'Probe results by service, probe and result (ok, fail)', labelNames: ['service', 'probe', 'result'], registers });
+    this.serviceDuration = new Histogram({
+      name: 'healthcast_service_check_duration_seconds',
+      help: 'Duration of one probe round of a service (all its probes, in parallel)',
+      labelNames: ['service'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.transitions = new Counter({ name: 'healthcast_service_transitions_total', help: 'Health phase transitions (init, rising, up, falling, down)', labelNames: ['service', 'from', 'to'], registers });
+    this.stateChanges = new Counter({ name: 'healthcast_service_state_changes_total', help: 'Service state changes once applied (up, down, drained, ...)', labelNames: ['service', 'to'], registers });
+    this.reconcileOps = new Counter({ name: 'healthcast_reconciler_operations_total', help: 'Addresses and routes added or removed by the reconciler', labelNames: ['action'], registers });
+    this.reconcileErrors = new Counter({ name: 'healthcast_reconciler_errors_total', help: 'Reconciler passes that reported at least one error', registers });
+    this.reconcileDuration = new Histogram({ name: 'healthcast_reconcile_duration_seconds', help: 'Duration of one reconciler pass', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers });
+    this.hookRuns = new Counter({ name: 'healthcast_hook_runs_total', help: 'Hook runs by service, hook and result (ok, failed, timeout)', labelNames: ['service', 'hook', 'result'], registers });
+    this.maintenanceRuns = new Counter({ name: 'healthcast_maintenance_runs_total', help: 'Scheduled maintenance runs by job and result (ok, failed, skipped)', labelNames: ['job', 'result'], registers });
+    this.maintenanceDuration = new Histogram({ name: 'healthcast_maintenance_duration_seconds', help: 'Duration of scheduled maintenance commands', labelNames: ['job'], buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800], registers });
+    this.l2Announcements = new Counter({ name: 'healthcast_l2_announcements_total', help: 'Gratuitous ARP / unsolicited NA runs by family and result', labelNames: ['family', 'result'], registers });
+    this.controlRequests = new Counter({ name: 'healthcast_control_requests_total', help: 'Control socket requests by command and result', labelNames: ['command', 'result'], registers });
+
+    const status = options.status;
+    new Gauge({
+      name: 'healthcast_service_state',
+      help: 'The current state of each service: 1 for the state it is in, 0 for the others',
+      labelNames: ['service', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const service of status()) for (const state of SERVICE_STATES) this.set({ service: service.name, state }, service.state === state ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'healthcast_service_announced',
+      help: 'Every address of the service is on the system (1) or not (0)',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const service of status()) this.set({ service: service.name }, service.announced ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'healthcast_service_wanted',
+      help: 'The service is healthy and not drained, so its addresses should be announced (1) or not (0)',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const service of status()) this.set({ service: service.name }, service.wanted ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'healthcast_service_advertised',
+      help: 'FRR advertises the service addresses (1) or not (0); absent while FRR is not asked',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const service of status()) if (service.advertised !== undefined) this.set({ service: service.name }, service.advertised ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'healthcast_service_maintenance',
+      help: 'The service is drained for maintenance (1) or not (0)',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const service of status()) this.set({ service: service.name }, service.drained ? 1 : 0);
+      },
+    });
+    new Gauge({ name: 'healthcast_build_info', help: 'Always 1; the version is a label', labelNames: ['version'], registers }).set({ version: options.version }, 1);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  onProbes(service: ServiceConfig, run: ServiceProbeRun): void {
+    for (const { label, result } of run.results) {
+      this.probeDuration.observe({ service: service.name, probe: label }, result.durationMs / 1000);
+      this.probeResults.inc({ service: service.name, probe: label, result: result.ok ? 'ok' : 'fail' });
+    }
+    this.serviceDuration.observe({ service: service.name }, run.combined.durationMs / 1000);
+  }
+
+  onPhase(service: string, from: Phase, to: Phase): void {
+    this.transitions.inc({ service, from, to });
+  }
+
+  onStateApplied(change: StateChange): void {
+    this.stateChanges.inc({ service: change.service, to: change.to });
+  }
+
+  onReport(report: ReconcileReport): void {
+    if (report.added.length > 0) this.reconcileOps.inc({ action: 'add' }, report.added.length);
+    if (report.removed.length > 0) this.reconcileOps.inc({ action: 'remove' }, report.removed.length);
+    if (report.errors.length > 0) this.reconcileErrors.inc();
+    this.reconcileDuration.observe(report.durationMs / 1000);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
