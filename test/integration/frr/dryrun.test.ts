@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { repoRoot } from '../../support/paths.js';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { withLab, type LabNode } from '../../../lab/lab.js';
 import { run } from '../../../lab/netns.js';
@@ -98,5 +99,25 @@ test('the dry runs do catch broken configs (so a pass above means something)', {
     // vtysh only knows the grammar; the value check is the daemon's.
     assert.equal((await vtyshCheck(refused)).ok, true);
     assert.ok((await dryRun(node, 'zebra', refused)).some((line) => /Invalid prefix range for 192\.0\.2\.0\/24/.test(line)));
+  }));
+});
+
+test('the FRR router examples in docs/upstream-router.md are valid FRR 8.4 configuration', { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
+  const markdown = fs.readFileSync(path.join(repoRoot, 'docs', 'upstream-router.md'), 'utf8');
+  const blocks = [...markdown.matchAll(/^```frr\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
+  assert.equal(blocks.length, 2, 'an OSPF and a BGP example');
+  await cleaningSharedState(() => withLab({ name: 'dryrundoc' }, async (lab) => {
+    const node = await lab.node('dry');
+    for (const [index, block] of blocks.entries()) {
+      const file = path.join(lab.dir, `router-${index}.conf`);
+      fs.writeFileSync(file, block, { mode: 0o644 });
+      const grammar = await vtyshCheck(file);
+      assert.ok(grammar.ok, `example ${index + 1}: ${grammar.output}`);
+      // zebra validates the prefix-lists and route-maps; the protocol blocks are rightly unknown to it.
+      assert.deepEqual((await dryRun(node, 'zebra', file)).filter((line) => !/No such command/.test(line)), [], `example ${index + 1}`);
+      const daemon = block.includes('router bgp') ? 'bgpd' : 'ospfd';
+      assert.deepEqual((await dryRun(node, daemon, file)).filter((line) => !/No such command on config line \d+: +(router ospf6|ospf6 router-id|ipv6 ospf6|ip protocol|ipv6 protocol|timers)/.test(line)), [], `example ${index + 1} in ${daemon}`);
+    }
   }));
 });
