@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRequest } from '../../../src/control/protocol.js';
+import { buildStatus, formatStatus, formatUptime } from '../../../src/control/status.js';
+import { hookFor, serviceState } from '../../../src/control/service-state.js';
+import type { ServiceStatus } from '../../../src/core/agent.js';
+
+test('requests: valid ones parse, everything else is a coded error with a reason', () => {
+  const ok: [string, unknown][] = [
+    ['{"command":"status"}', { command: 'status' }],
+    ['{"command":"ping"}', { command: 'ping' }],
+    ['{"command":"check-now"}', { command: 'check-now', services: [] }],
+    ['{"command":"drain","services":["dns"]}', { command: 'drain', services: ['dns'] }],
+    ['{"command":"resume","all":true,"by":"me"}', { command: 'resume', all: true, by: 'me' }],
+  ];
+  for (const [line, expected] of ok) {
+    const parsed = parseRequest(line);
+    assert.ok('request' in parsed, `${line}: ${JSON.stringify(parsed)}`);
+    assert.deepEqual(parsed.request, expected);
+  }
+  const bad: [string, RegExp][] = [
+    ['not json', /not JSON/],
+    ['[1,2]', /JSON object/],
+    ['null', /JSON object/],
+    ['{"command":"reboot"}', /unknown command "reboot"/],
+    ['{}', /unknown command undefined/],
+    ['{"command":"drain"}', /name services or set "all"/],
+    ['{"command":"drain","services":["a"],"all":true}', /not both/],
+    ['{"command":"drain","services":[]}', /invalid drain request/],
+    ['{"command":"drain","services":["../etc"]}', /not a service name/],
+    ['{"command":"status","extra":1}', /invalid status request/],
+  ];
+  for (const [line, reason] of bad) {
+    const parsed = parseRequest(line);
+    assert.ok('error' in parsed, `${line} must be rejected`);
+    assert.equal(parsed.error.code, 'HC_ERR_CONTROL_PROTOCOL');
+    assert.match(parsed.error.message, reason, line);
+  }
+});
+
+test('service state from mode, drain and phase; hooks only on real changes', () => {
+  assert.equal(serviceState({ mode: 'running', drained: false, phase: 'init' }), 'unknown');
+  assert.equal(serviceState({ mode: 'running', drained: false, phase: 'rising' }), 'down');
+  assert.equal(serviceState({ mode: 'running', drained: false, phase: 'falling' }), 'up');
+  assert.equal(serviceState({ mode: 'running', drained: true, phase: 'up' }), 'drained');
+  assert.equal(serviceState({ mode: 'paused', drained: false, phase: 'up' }), 'paused');
+  assert.equal(serviceState({ mode: 'paused', drained: true, phase: 'up' }), 'drained');
+  assert.equal(serviceState({ mode: 'stopped', drained: true, phase: 'up' }), 'stopped');
+  const table: [Parameters<typeof hookFor>[0], Parameters<typeof hookFor>[1], string | undefined][] = [
+    ['unknown', 'up', 'on_up'],
+    ['down', 'up', 'on_up'],
+    ['drained', 'up', 'on_up'],
+    ['up', 'down', 'on_down'],
+    ['drained', 'down', 'on_down'],
+    ['unknown', 'down', undefined],
+    ['up', 'drained', 'on_drain'],
+    ['down', 'drained', 'on_drain'],
+    ['up', 'paused', undefined],
+    ['up', 'stopped', undefined],
+    ['up', 'up', undefined],
+  ];
+  for (const [from, to, hook] of table) assert.equal(hookFor(from, to), hook, `${from} -> ${to}`);
+});
+
+function service(overrides: Partial<ServiceStatus> = {}): ServiceStatus {
+  return {
+    name: 'dns',
+    state: 'up',
+    phase: 'up',
+    successes: 5,
+    failures: 0,
+    addresses: ['192.0.2.53'],
+    wanted: true,
+    announced: true,
+    routingError: undefined,
+    last: { ok: true, reason: 'all probes passed', durationMs: 1.234, at: Date.UTC(2026, 0, 1) },
+    advertised: undefined,
+    drained: undefined,
+    ...overrides,
+  };
+}
+
+test('status JSON has the documented shape; the table shows reasons below it', () => {
+  const info = { version: '1.2.3', pid: 42, mode: 'running', startedAt: Date.UTC(2026, 0, 1), now: Date.UTC(2026, 0, 1) + 3_723_000, config: '/etc/h.yaml', controlSocket: '/run/h.sock' };
+  const status = buildStatus(info, [
+    service(),
+    service({ name: 'web', state: 'drained', announced: false, advertised: false, drained: { name: 'web', since: '2026-01-01T00:00:00.000Z', by: 'cli' }, last: { ok: false, reason: 'tcp: refused', durationMs: 2, at: 0 } }),
+  ]);
+  assert.equal(status.agent.uptime_s, 3723);
+  assert.deepEqual(status.services[0], {
+    name: 'dns', state: 'up', phase: 'up', successes: 5, failures: 0, addresses: ['192.0.2.53'], announced: true, advertised: null,
+    maintenance: false, maintenance_since: null, maintenance_by: null, routing_error: null,
+    last: { ok: true, reason: 'all probes passed', latency_ms: 1.2, at: '2026-01-01T00:00:00.000Z' },
+  });
+  assert.equal(status.services[1]?.maintenance, true);
+  assert.equal(status.services[1]?.advertised, false);
+  const table = formatStatus(status);
+  assert.match(table, /^healthcast 1\.2\.3 pid 42 running, up 1h2m/);
+  assert.match(table, /\nweb +drained +up +5\/0 +FAIL +2ms +no +no +yes +192\.0\.2\.53/);
+  assert.match(table, /web: last probe: tcp: refused/);
+  assert.match(table, /web: drained since 2026-01-01T00:00:00.000Z by cli/);
+  assert.equal(formatUptime(59), '59s');
+  assert.equal(formatUptime(90_061), '1d1h');
+});

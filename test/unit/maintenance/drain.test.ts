@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildAgent, type AgentListener, type StateChange } from '../../../src/core/agent.js';
+import { Reconciler } from '../../../src/routing/reconciler.js';
+import { MemoryBackend } from '../../../src/routing/memory-backend.js';
+import { MemoryOwnershipStore } from '../../../src/routing/ownership.js';
+import { FileDrainStore, MemoryDrainStore, type DrainStore } from '../../../src/maintenance/drain-store.js';
+import { silentLogger } from '../../../src/log.js';
+import { waitFor } from '../../../lab/process.js';
+import { agentConfig, serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
+import type { AgentConfig } from '../../../src/config/types.js';
+
+function harness(config: AgentConfig, drainStore: DrainStore, backend = new MemoryBackend(), ownership = new MemoryOwnershipStore()) {
+  const changes: StateChange[] = [];
+  const listener: AgentListener = { onStateApplied: (change) => changes.push(change) };
+  const agent = buildAgent({
+    config,
+    log: silentLogger(),
+    splay: false,
+    drainStore,
+    listeners: [listener],
+    routing: ({ desired, onReport }) => new Reconciler({ backend, ownership, desired, onReport, log: silentLogger(), driftIntervalMs: 60_000 }),
+  });
+  const present = (address: string) => backend.has({ kind: 'address', address, interface: 'lo' });
+  return { agent, backend, ownership, present, changes };
+}
+
+test('the drain record survives a round trip, is atomic, and a corrupt one is moved aside with a code', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-drain-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const store = new FileDrainStore(path.join(dir, 'state'));
+  assert.deepEqual(await store.load(), [], 'missing: nothing drained');
+  await store.save([{ name: 'web', since: 'x', by: 'cli' }, { name: 'dns', since: 'y', by: 'schedule:nightly' }]);
+  assert.deepEqual((await store.load()).map((entry) => entry.name), ['dns', 'web']);
+  assert.equal(fs.statSync(store.file).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'state')), ['drained.json'], 'no temp files left');
+  fs.writeFileSync(store.file, '{"version":1,"services":"oops"');
+  await assert.rejects(store.load(), (error: Error & { code?: string }) => error.code === 'HC_ERR_DRAIN_CORRUPT');
+  assert.ok(fs.readdirSync(path.join(dir, 'state')).some((name) => name.startsWith('drained.json.corrupt-')));
+  assert.deepEqual(await store.load(), []);
+});
+
+test('drain withdraws at once and keeps probing; resume announces again; hooks see drained then up', async (t) => {
+  const probe = switchProbe();
+  const store = new MemoryDrainStore();
+  const { agent, present, changes } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]), store);
+  t.after(() => agent.shutdown());
+  await agent.start();
+  await waitFor('both announced', () => present('192.0.2.53') && present('192.0.2.80'));
+
+  const result = await agent.drainServices(['dns'], 'cli');
+  assert.deepEqual(result, { services: ['dns'], newly: ['dns'], errors: [] });
+  assert.equal(present('192.0.2.53'), false, 'withdrawn when drainServices resolves');
+  assert.equal(present('192.0.2.80'), true, 'the other service is untouched');
+  assert.deepEqual(store.entries.map((entry) => [entry.name, entry.by]), [['dns', 'cli']]);
+  const dns = agent.status().find((service) => service.name === 'dns')!;
+  assert.equal(dns.state, 'drained');
+  assert.equal(dns.drained?.by, 'cli');
+  const calls = probe.calls.get('dns') ?? 0;
+  await waitFor('still probing while drained', () => (probe.calls.get('dns') ?? 0) > calls + 2);
+  assert.equal(present('192.0.2.53'), false, 'healthy but drained: stays withdrawn');
+
+  assert.deepEqual(await agent.drainServices(['dns'], 'cli'), { services: ['dns'], newly: [], errors: [] }, 'draining again changes nothing');
+  assert.deepEqual(await agent.resumeServices(['dns', 'web'], 'cli'), { services: ['dns'], notDrained: ['web'] });
+  await waitFor('dns back', () => present('192.0.2.53'));
+  assert.deepEqual(store.entries, []);
+  await waitFor('hooks heard', () => changes.some((c) => c.service === 'dns' && c.from === 'drained' && c.to === 'up'));
+  assert.ok(changes.some((c) => c.service === 'dns' && c.from === 'up' && c.to === 'drained' && c.reason === 'drained by cli'));
+});
+
+test('unknown services are refused without changing anything; --all drains every service', async (t) => {
+  const probe = switchProbe();
+  const store = new MemoryDrainStore();
+  const { agent, present } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]), store);
+  t.after(() => agent.shutdown());
+  await agent.start();
+  await waitFor('announced', () => present('192.0.2.53') && present('192.0.2.80'));
+  await assert.rejects(agent.drainServices(['dns', 'nosuch'], 'cli'), (error: Error & { code?: string }) => error.code === 'HC_ERR_SERVICE_UNKNOWN');
+  assert.equal(present('192.0.2.53'), true);
+  assert.deepEqual(store.entries, []);
+  const all = await agent.drainServices('all', 'cli');
+  assert.deepEqual(all.newly.sort(), ['dns', 'web']);
+  assert.equal(present('192.0.2.53') || present('192.0.2.80'), false);
+});
+
+test('a drain that cannot be persisted is refused and nothing is withdrawn', async (t) => {
+  const probe = switchProbe();
+  const store = new MemoryDrainStore();
+  const { agent, present } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition)]), store);
+  t.after(() => agent.shutdown());
+  await agent.start();
+  await waitFor('announced', () => present('192.0.2.53'));
+  store.failSave = 'disk full';
+  await assert.rejects(agent.drainServices(['dns'], 'cli'), (error: Error & { code?: string }) => error.code === 'HC_ERR_DRAIN_WRITE');
+  assert.equal(present('192.0.2.53'), true);
+  assert.equal(agent.status()[0]?.state, 'up');
+});
+
+test('drained services stay drained across a restart (same state_dir) and a reload, until resumed', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-drain-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const probe = switchProbe();
+  const config = agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]);
+  const backend = new MemoryBackend();
+  const ownership = new MemoryOwnershipStore();
+  const first = harness(config, new FileDrainStore(dir), backend, ownership);
+  await first.agent.start();
+  await waitFor('announced', () => first.present('192.0.2.53'));
+  await first.agent.drainServices(['dns'], 'cli');
+  await first.agent.shutdown();
+
+  const second = harness(config, new FileDrainStore(dir), backend, ownership);
+  t.after(() => second.agent.shutdown());
+  await second.agent.start();
+  await waitFor('web announced after restart', () => second.present('192.0.2.80'));
+  await new Promise((resolve) => setTimeout(resolve, 150)); // several rise periods
+  assert.equal(second.present('192.0.2.53'), false, 'dns still drained after the restart');
+  assert.equal(second.agent.status().find((s) => s.name === 'dns')?.state, 'drained');
+  assert.ok(!second.changes.some((c) => c.service === 'dns' && c.to === 'drained'), 'a drain carried over from the last run fires no on_drain');
+
+  await second.agent.reload(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { rise: 3 }), serviceConfig('web', ['192.0.2.80'], probe.definition)]));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.equal(second.present('192.0.2.53'), false, 'still drained after a reload that restarted the service');
+  await second.agent.resumeServices('all', 'cli');
+  await waitFor('dns back after resume', () => second.present('192.0.2.53'));
+});
