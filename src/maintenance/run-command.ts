@@ -40,7 +40,7 @@ export function runCommand(argv: readonly string[], options: { timeoutMs?: numbe
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       clearTimeout(graceTimer);
-      resolve({ exitCode: code, signal, timedOut, ...(spawnError !== undefined ? { spawnError } : {}), durationMs: performance.now() - started, output });
+      resolve({ exitCode: spawnError === undefined ? code : null, signal, timedOut, ...(spawnError !== undefined ? { spawnError } : {}), durationMs: performance.now() - started, output });
     });
   });
   return {

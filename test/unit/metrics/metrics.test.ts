@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AgentMetrics } from '../../../src/metrics/metrics.js';
+import { MetricsServer } from '../../../src/metrics/server.js';
+import { parseListen, formatListen } from '../../../src/metrics/listen.js';
+import { silentLogger } from '../../../src/log.js';
+import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
+import type { ServiceStatus } from '../../../src/core/agent.js';
+
+function status(overrides: Partial<ServiceStatus>): ServiceStatus {
+  return { name: 'dns', state: 'up', phase: 'up', successes: 1, failures: 0, addresses: ['192.0.2.53'], wanted: true, announced: true, routingError: undefined, last: undefined, advertised: undefined, drained: undefined, ...overrides };
+}
+
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+test('listen addresses', () => {
+  assert.deepEqual(parseListen('127.0.0.1:9735'), { host: '127.0.0.1', port: 9735 });
+  assert.deepEqual(parseListen('[::1]:9735'), { host: '::1', port: 9735 });
+  assert.equal(formatListen({ host: '::1', port: 1 }), '[::1]:1');
+  for (const bad of ['localhost:9735', '127.0.0.1', '[127.0.0.1]:1', '127.0.0.1:70000', '::1:9735']) assert.equal(typeof parseListen(bad), 'string', bad);
+});
+
+test('probe, transition and reconciler metrics follow events; service gauges follow the agent at scrape time', async () => {
+  const probe = switchProbe();
+  let services: ServiceStatus[] = [status({}), status({ name: 'web', state: 'drained', announced: false, wanted: false, advertised: false, drained: { name: 'web', since: 'x', by: 'cli' } })];
+  const metrics = new AgentMetrics({ version: '9.9.9', status: () => services, processMetrics: false });
+  const dns = serviceConfig('dns', ['192.0.2.53'], probe.definition);
+  metrics.onProbes(dns, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [{ label: 'tcp', result: { ok: true, durationMs: 3 } }] });
+  metrics.onProbes(dns, { combined: { ok: false, reason: 'x', durationMs: 700 }, results: [{ label: 'tcp', result: { ok: false, durationMs: 700, reason: 'x' } }] });
+  metrics.onPhase('dns', 'up', 'falling');
+  metrics.onReport({ desired: new Map(), added: [{ kind: 'address', address: '192.0.2.53', interface: 'lo' }], removed: [], errors: ['boom'], durationMs: 12 });
+  let text = await metrics.text();
+  assert.equal(value(text, 'healthcast_probe_results_total{service="dns",probe="tcp",result="ok"}'), 1);
+  assert.equal(value(text, 'healthcast_probe_results_total{service="dns",probe="tcp",result="fail"}'), 1);
+  assert.equal(value(text, 'healthcast_probe_duration_seconds_bucket{le="0.005",service="dns",probe="tcp"}'), 1);
+  assert.equal(value(text, 'healthcast_probe_duration_seconds_bucket{le="1",service="dns",probe="tcp"}'), 2);
+  assert.equal(value(text, 'healthcast_service_transitions_total{service="dns",from="up",to="falling"}'), 1);
+  assert.equal(value(text, 'healthcast_reconciler_operations_total{action="add"}'), 1);
+  assert.equal(value(text, 'healthcast_reconciler_errors_total'), 1);
+  assert.equal(value(text, 'healthcast_service_state{service="web",state="drained"}'), 1);
+  assert.equal(value(text, 'healthcast_service_state{service="web",state="up"}'), 0);
+  assert.equal(value(text, 'healthcast_service_announced{service="dns"}'), 1);
+  assert.equal(value(text, 'healthcast_service_maintenance{service="web"}'), 1);
+  assert.equal(value(text, 'healthcast_service_advertised{service="web"}'), 0);
+  assert.equal(value(text, 'healthcast_service_advertised{service="dns"}'), undefined, 'unknown advertisement is absent, not 0');
+  assert.equal(value(text, 'healthcast_build_info{version="9.9.9"}'), 1);
+
+  services = [status({ state: 'down', announced: false })];
+  text = await metrics.text();
+  assert.equal(value(text, 'healthcast_service_state{service="dns",state="down"}'), 1);
+  assert.equal(value(text, 'healthcast_service_announced{service="dns"}'), 0);
+  assert.equal(value(text, 'healthcast_service_state{service="web",state="drained"}'), undefined, 'a removed service disappears');
+  for (const name of text.split('\n').filter((line) => line.startsWith('# TYPE')).map((line) => line.split(' ')[2]!)) {
+    assert.match(name, /^healthcast_[a-z0-9_]+$/, name);
+    if (/_total$/.test(name)) assert.match(text, new RegExp(`# TYPE ${name} counter`));
+  }
+});
+
+test('the HTTP endpoint serves /metrics (with process metrics) and nothing else', async (t) => {
+  const metrics = new AgentMetrics({ version: '1', status: () => [] });
+  const server = new MetricsServer(metrics, { host: '127.0.0.1', port: 0 }, silentLogger());
+  const { port } = await server.listen();
+  t.after(() => server.close());
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
+  const body = await response.text();
+  assert.match(body, /^healthcast_build_info\{version="1"\} 1$/m);
+  assert.match(body, /^process_cpu_seconds_total /m);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status, 405);
+});
