@@ -11,6 +11,7 @@ export interface HostAddress {
 export function parseHostAddress(input: string): HostAddress | string {
   const [address = '', prefix, extra] = input.trim().split('/');
   if (extra !== undefined) return `not an address: ${JSON.stringify(input)}`;
+  if (address.includes('%')) return `${JSON.stringify(input)} has a zone index: service addresses must be global, not link-local`;
   const family = net.isIP(address);
   if (family === 0) return `not an IPv4 or IPv6 address: ${JSON.stringify(input)}`;
   const hostBits = family === 4 ? 32 : 128;

@@ -48,4 +48,5 @@ test('host addresses', () => {
   assert.equal(typeof parseHostAddress('2001:db8::1/127'), 'string');
   assert.equal(typeof parseHostAddress('192.0.2.1/32/1'), 'string');
   assert.equal(typeof parseHostAddress('300.0.0.1'), 'string');
+  assert.equal(parseHostAddress('fe80::1%eth0'), '"fe80::1%eth0" has a zone index: service addresses must be global, not link-local');
 });
