@@ -44,11 +44,13 @@ export function writeConfig(file: string, config: Record<string, unknown> | stri
   fs.renameSync(temp, file);
 }
 
-// A main config with the lab's usual defaults; `extra` overrides or adds top-level keys.
+// A main config with the lab's usual defaults; `extra` overrides or adds top-level keys. The control socket sits
+// next to the state_dir: Unix socket paths are not per network namespace, so the default path would be shared.
 export function agentConfig(stateDir: string, services: readonly Record<string, unknown>[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     interface: 'lo',
     state_dir: stateDir,
+    control_socket: path.join(path.dirname(stateDir), 'control.sock'),
     defaults: { interval: '200ms', timeout: '150ms', rise: 2, fall: 2 },
     reconcile_interval: '1s',
     ...extra,
