@@ -80,6 +80,7 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
     onReport: () => notifier?.status(statusText(agent.mode, agent.status())),
     onStateApplied: () => notifier?.status(statusText(agent.mode, agent.status())),
     onReload: (next) => {
+      if (JSON.stringify(next.metrics) !== JSON.stringify(metricsConfig)) log.warn({ was: metricsConfig?.listen, now: next.metrics?.listen }, 'metrics.listen changed: takes effect on restart');
       void scheduler.reload(next.maintenance).catch((error: unknown) => log.error({ err: messageOf(error) }, 'maintenance: cannot reschedule'));
     },
   });
