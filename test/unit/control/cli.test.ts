@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dispatch, HELP } from '../../../src/cli/main.js';
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (line: string) => out.push(line), err: (line: string) => err.push(line) } };
+}
+
+test('every operations command is in --help', () => {
+  for (const command of ['status [--json]', 'drain SERVICE... | --all', 'resume SERVICE... | --all', 'check-now [SERVICE...]', 'cleanup', 'maintenance [--service S]...', 'run --daemon --pidfile FILE', '--socket PATH']) {
+    assert.ok(HELP.includes(command), command);
+  }
+});
+
+test('usage errors exit 2 before any agent is contacted; an absent agent exits 1 with the reason', async () => {
+  const cases: [string[], number, RegExp][] = [
+    [['drain', '--socket', '/nonexistent.sock'], 2, /name the services/],
+    [['drain', 'dns', '--all', '--socket', '/nonexistent.sock'], 2, /not both/],
+    [['resume', '--socket', '/nonexistent.sock'], 2, /name the services/],
+    [['maintenance', '--socket', '/nonexistent.sock'], 2, /give the command after --/],
+    [['maintenance', '--timeout', 'soon', '--socket', '/nonexistent.sock', '--', 'true'], 2, /--timeout: not a duration/],
+    [['maintenance', '--socket', '/nonexistent.sock', '--', 'true', '--all'], 125, /cannot drain, not running the command.*ENOENT/],
+    [['status', '--socket', '/nonexistent.sock'], 1, /cannot reach the agent on \/nonexistent\.sock: ENOENT/],
+    [['check-now', 'dns', '--socket', '/nonexistent.sock'], 1, /ENOENT/],
+    [['run', '--daemon', '--config', '/nonexistent.yaml'], 2, /cannot read/],
+  ];
+  for (const [argv, code, message] of cases) {
+    const captured = io();
+    assert.equal(await dispatch(argv, captured.io), code, argv.join(' '));
+    assert.match(captured.err.join('\n'), message, argv.join(' '));
+  }
+});
