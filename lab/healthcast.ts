@@ -54,6 +54,7 @@ export function healthcastConfig(options: { stateDir: string; services: readonly
   return stringify({
     interface: 'lo',
     state_dir: options.stateDir,
+    control_socket: path.join(path.dirname(options.stateDir), 'control.sock'), // one per agent: several run at once
     defaults: { interval: '1s', timeout: '1s', rise: 3, fall: 2 },
     reconcile_interval: options.reconcileInterval ?? '1s',
     ...(options.logLevel ? { log_level: options.logLevel } : {}),
