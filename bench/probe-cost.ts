@@ -9,7 +9,7 @@ import { freePort } from '../lab/unbound.js';
 import { waitFor } from '../lab/process.js';
 import { agentConfig, startAgent } from '../test/reliability/support/agent.js';
 import { repoRoot } from '../test/support/paths.js';
-import { cpuTimes, memory } from './lib/procstat.js';
+import { cpuByThread, cpuTimes, memory } from './lib/procstat.js';
 import { LatenessTracker } from './lib/lateness.js';
 import { fmt, summarize } from './lib/stats.js';
 import { keyValueTable, writeResult } from './lib/report.js';
@@ -58,12 +58,15 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     measuring = new LatenessTracker(INTERVAL_MS, t0);
     const cpu0 = cpuTimes(agent.pid);
+    const threads0 = cpuByThread(agent.pid);
     const rss: number[] = [];
     while (Date.now() - t0 < SECONDS * 1000) {
       await sleep(1000);
       rss.push(memory(agent.pid).rssKb);
     }
     const cpu1 = cpuTimes(agent.pid);
+    const threads1 = cpuByThread(agent.pid);
+    const byThread = Object.fromEntries([...threads1].map(([name, seconds]) => [name, seconds - (threads0.get(name) ?? 0)]).filter(([, seconds]) => (seconds as number) > 0));
     const peakRssKb = memory(agent.pid).peakRssKb;
     const window = measuring;
     measuring = undefined;
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
       ['healthcast: CPU seconds in window', fmt(cpuSeconds, 2)],
       ['healthcast: CPU, % of one core', fmt(agentCorePct, 2), 'target < 10'],
       ['healthcast: CPU user / system', `${fmt(cpu1.user - cpu0.user, 2)} / ${fmt(cpu1.system - cpu0.system, 2)} s`],
+      ['healthcast: CPU by thread (s)', Object.entries(byThread).map(([name, seconds]) => `${name} ${fmt(seconds as number, 2)}`).join(', ')],
       ['healthcast: CPU per check', `${fmt(agentPerCheckMs, 3)} ms`],
       ['healthcast: peak RSS (VmHWM)', `${fmt(peakRssKb / 1024)} MB`, 'target < 150'],
       ['healthcast: RSS min/max in window', `${fmt(Math.min(...rss) / 1024)} / ${fmt(Math.max(...rss) / 1024)} MB`],
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${keyValueTable('Probe cost (DNS probes against one local unbound)', entries)}\n`);
     const file = writeResult('probe-cost', {
       settings: { services: SERVICES, seconds: SECONDS, intervalMs: INTERVAL_MS, forkServices: FORK_SERVICES, forkSeconds: FORK_SECONDS, logLevel: LOG_LEVEL },
-      healthcast: { elapsedSeconds: elapsed, rounds, cpuSeconds, userSeconds: cpu1.user - cpu0.user, systemSeconds: cpu1.system - cpu0.system, corePercent: agentCorePct, perCheckMs: agentPerCheckMs, peakRssKb, rssKb: rss, lateness: agentLateness, allUpMs, exitCode },
+      healthcast: { elapsedSeconds: elapsed, rounds, cpuSeconds, userSeconds: cpu1.user - cpu0.user, systemSeconds: cpu1.system - cpu0.system, byThread, corePercent: agentCorePct, perCheckMs: agentPerCheckMs, peakRssKb, rssKb: rss, lateness: agentLateness, allUpMs, exitCode },
       fork: { ...fork, latenessMs: undefined, lateness: forkLateness, perCheckMs: forkPerCheckMs, projectedCorePercent: forkProjectedCorePct },
       ratio: forkPerCheckMs / agentPerCheckMs,
       table: entries,

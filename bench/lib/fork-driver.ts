@@ -26,7 +26,7 @@ const lateness: number[] = [];
 const runs: Promise<boolean>[] = [];
 await Promise.all(
   Array.from({ length: services }, async () => {
-    const epoch = started + Math.random() * INTERVAL_MS;
+    const epoch = started + Math.floor(Math.random() * INTERVAL_MS);
     for (let slot = epoch; slot < end; slot += INTERVAL_MS) {
       const wait = slot - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

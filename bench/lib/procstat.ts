@@ -34,3 +34,22 @@ export function memory(pid: number | 'self' = 'self'): Memory {
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { rssKb: kb('VmRSS'), peakRssKb: kb('VmHWM') };
 }
+
+// CPU seconds per thread name (main thread "node", V8's "V8 DefaultWorke", libuv's "libuv-worker", ...), so a
+// benchmark can say whether time goes to JavaScript, garbage collection helpers or the thread pool.
+export function cpuByThread(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[14 - 3]) + Number(fields[15 - 3])) / clockTicks();
+      const label = tid === String(pid) ? 'main' : name;
+      byName.set(label, (byName.get(label) ?? 0) + seconds);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
+}
