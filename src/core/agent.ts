@@ -221,6 +221,7 @@ export class Agent {
   // withdrawal is applied. Probing goes on, so status still shows the service's health while it is drained.
   drainServices(names: readonly string[] | 'all', by: string): Promise<DrainResult> {
     return this.serialize(async () => {
+      if (this.modeValue === 'stopped') throw new HealthcastError(ErrorCodes.AGENT_STATE, 'the agent is stopping; nothing to drain');
       const services = names === 'all' ? [...this.runners.keys()] : [...new Set(names)];
       for (const name of services) this.runner(name);
       const newly = services.filter((name) => !this.drained.has(name));

@@ -15,7 +15,7 @@ export function runCommand(argv: readonly string[], options: { timeoutMs?: numbe
   const started = performance.now();
   const [file, ...args] = argv;
   const stdio: StdioOptions = options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'];
-  const child = spawn(file ?? '', args, { stdio, env: options.env ?? process.env });
+  const child = spawn(file ?? '', args, { stdio, env: childEnvironment(options.env ?? process.env) });
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT); // the tail is what explains a failure
@@ -50,4 +50,14 @@ export function runCommand(argv: readonly string[], options: { timeoutMs?: numbe
     },
     done,
   };
+}
+
+// What a command started by the agent must not inherit: systemd's notify socket and watchdog (a child that calls
+// sd_notify would speak for the agent) and the daemon handshake.
+const PRIVATE_VARIABLES = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'HEALTHCAST_DAEMON_CHILD'];
+
+export function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of PRIVATE_VARIABLES) delete copy[name];
+  return copy;
 }

@@ -1,6 +1,6 @@
 // Scheduled maintenance from the config (node-cron): drain, run the job's command, resume. One run at a time per job;
 // each run is logged with its exit code and duration; a failing job leaves its services drained only if configured so.
-import { schedule, type ScheduledTask } from 'node-cron';
+import { schedule, setLogger, type ScheduledTask } from 'node-cron';
 import type { MaintenanceJobConfig } from '../config/types.js';
 import type { DrainResult, ResumeResult } from '../core/agent.js';
 import type { Logger } from '../log.js';
@@ -32,6 +32,14 @@ export class MaintenanceScheduler {
 
   constructor(private jobs: readonly MaintenanceJobConfig[], private readonly deps: SchedulerDeps) {
     this.log = deps.log.child({ component: 'maintenance' });
+    // node-cron prints to the console by default, which would break the one-JSON-object-per-line log.
+    const cronLog = this.log.child({ component: 'node-cron' });
+    setLogger({
+      info: (message) => cronLog.debug(message),
+      warn: (message) => cronLog.warn(message),
+      error: (message) => cronLog.error(typeof message === 'string' ? message : message.message),
+      debug: (message) => cronLog.debug(typeof message === 'string' ? message : message.message),
+    });
   }
 
   start(): void {

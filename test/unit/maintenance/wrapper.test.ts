@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { afterCommand, WrapperExit, type CommandOutcome } from '../../../src/maintenance/wrapper.js';
-import { runCommand } from '../../../src/maintenance/run-command.js';
+import { childEnvironment, runCommand } from '../../../src/maintenance/run-command.js';
 import { MaintenanceScheduler, type MaintenanceRunResult } from '../../../src/maintenance/scheduler.js';
 import type { MaintenanceJobConfig } from '../../../src/config/types.js';
 import type { DrainResult } from '../../../src/core/agent.js';
@@ -41,6 +41,12 @@ test('runCommand: exit codes, output tail, missing command, time limit with TERM
   assert.ok(Date.now() - started < 3000);
   const stubborn = await runCommand(['sh', '-c', 'trap "" TERM; sleep 30'], { timeoutMs: 100, killGraceMs: 200 }).done;
   assert.equal(stubborn.signal, 'SIGKILL', 'KILL after the grace period');
+});
+
+test('commands never inherit the notify socket or the watchdog: they would speak to systemd for the agent', async () => {
+  assert.deepEqual(childEnvironment({ PATH: '/bin', NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '1', WATCHDOG_PID: '2', HEALTHCAST_DAEMON_CHILD: '1', HEALTHCAST_SERVICE: 'dns' }), { PATH: '/bin', HEALTHCAST_SERVICE: 'dns' });
+  const seen = await runCommand(['sh', '-c', 'echo "[$NOTIFY_SOCKET][$KEEP]"'], { stdio: 'capture', env: { PATH: process.env.PATH, NOTIFY_SOCKET: '/run/n', KEEP: 'yes' } }).done;
+  assert.equal(seen.output.trim(), '[][yes]');
 });
 
 function job(overrides: Partial<MaintenanceJobConfig> = {}): MaintenanceJobConfig {
