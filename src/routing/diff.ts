@@ -9,7 +9,9 @@ export interface Conflict {
 }
 
 export interface Plan {
-  // Removals first, then additions: an address moving between interfaces frees itself before it is re-added.
+  // Route removals, then additions, then address removals: a route moving to another interface must free its
+  // destination first ("File exists"), while an address moving (into the drain interface) is added before it is
+  // removed, so the host never stops answering for it.
   ops: RoutingOp[];
   adds: DesiredEntry[];
   removes: RoutingEntry[];
@@ -77,9 +79,11 @@ export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly Ker
   const kept = owned.filter((entry) => !staleKeys.has(entryKey(entry)));
   result.recordBeforeApply = uniqueByKey([...kept, ...result.adds.map(strip)]);
   result.recordAfterApply = result.recordBeforeApply.filter((entry) => !removeKeys.has(entryKey(entry)));
+  const remove = (entry: RoutingEntry): RoutingOp => ({ action: 'remove', entry });
   result.ops = [
-    ...result.removes.map((entry): RoutingOp => ({ action: 'remove', entry })),
+    ...result.removes.filter((entry) => entry.kind !== 'address').map(remove),
     ...result.adds.map((entry): RoutingOp => ({ action: 'add', entry: strip(entry) })),
+    ...result.removes.filter((entry) => entry.kind === 'address').map(remove),
   ];
   return result;
 }

@@ -15,10 +15,13 @@ export interface IpBackendOptions {
   // Path of the ip binary.
   ip?: string;
   timeoutMs?: number;
+  // Interfaces to create (dummy, else an empty bridge) and bring up if missing: the drain interface, whose addresses
+  // FRR does not advertise.
+  dummyInterfaces?: readonly string[];
 }
 
 export class IpBackend implements RoutingBackend {
-  private readonly options: Required<Omit<IpBackendOptions, 'namespace'>> & { namespace?: string };
+  private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces'>;
 
   constructor(options: IpBackendOptions) {
     this.options = { ip: 'ip', timeoutMs: 30_000, ...options };
@@ -36,6 +39,20 @@ export class IpBackend implements RoutingBackend {
       return [...parseAddresses(JSON.parse(lines[0] ?? '')), ...parseRoutes(JSON.parse(lines[1] ?? ''))];
     } catch (error) {
       throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `cannot parse ip output: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  async prepare(): Promise<void> {
+    for (const name of this.options.dummyInterfaces ?? []) {
+      const shown = await this.run(['-j', 'link', 'show', 'dev', name], '');
+      if (shown.failed) {
+        let added = await this.run(['link', 'add', name, 'type', 'dummy'], '');
+        // Kernels built without the dummy driver still have bridges; a bridge without ports serves the same purpose.
+        if (added.failed && /Unknown device type/i.test(added.stderr)) added = await this.run(['link', 'add', name, 'type', 'bridge'], '');
+        if (added.failed) throw this.commandError(`create the drain interface ${name}`, added.stderr, added);
+      }
+      const up = await this.run(['link', 'set', name, 'up'], '');
+      if (up.failed) throw this.commandError(`bring ${name} up`, up.stderr, up);
     }
   }
 

@@ -26,6 +26,8 @@ export interface RoutingOp {
 
 // Side effects on the kernel: the real one runs `ip`, tests use an in-memory one.
 export interface RoutingBackend {
+  // Creates what entries will need (the drain interface); called once before the first pass, safe to repeat.
+  prepare?(): Promise<void>;
   list(): Promise<KernelEntry[]>;
   // Applies a batch; a partial failure throws, and the caller re-lists to see what took effect.
   apply(ops: readonly RoutingOp[]): Promise<void>;
