@@ -79,6 +79,7 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
   agent.addListener({
     onReport: () => notifier?.status(statusText(agent.mode, agent.status())),
     onStateApplied: () => notifier?.status(statusText(agent.mode, agent.status())),
+    onMode: (mode) => (mode === 'paused' ? notifier?.paused() : notifier?.resumed()),
     onReload: (next) => {
       if (JSON.stringify(next.metrics) !== JSON.stringify(metricsConfig)) log.warn({ was: metricsConfig?.listen, now: next.metrics?.listen }, 'metrics.listen changed: takes effect on restart');
       void scheduler.reload(next.maintenance).catch((error: unknown) => log.error({ err: messageOf(error) }, 'maintenance: cannot reschedule'));

@@ -55,6 +55,8 @@ export interface AgentListener {
   onReport?(report: ReconcileReport): void;
   // A new configuration was accepted (scheduled maintenance reschedules here).
   onReload?(config: AgentConfig): void;
+  // The agent paused (everything withdrawn, the process is about to stop itself) or runs again.
+  onMode?(mode: AgentMode): void;
 }
 
 export interface DrainResult {
@@ -141,6 +143,7 @@ export class Agent {
       await this.stopRunners();
       await this.routing.kick();
       this.noteStates(Promise.resolve(), 'paused');
+      this.emit('onMode', 'paused');
       this.options.log.info('paused: everything withdrawn, probing stopped');
     });
   }
@@ -151,6 +154,7 @@ export class Agent {
       this.modeValue = 'running';
       for (const runner of this.runners.values()) runner.start({ splay: this.options.splay ?? true });
       this.noteStates(Promise.resolve(), 'resumed');
+      this.emit('onMode', 'running');
       this.options.log.info('resumed: services start afresh and need rise successes');
     });
   }

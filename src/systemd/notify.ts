@@ -10,6 +10,7 @@ import type { ServiceStatus } from '../core/agent.js';
 export interface NotifyEnv {
   socket: string;
   watchdogMs: number | undefined; // ping interval: half of WATCHDOG_USEC
+  watchdogUsec?: number | undefined; // WATCHDOG_USEC itself, to restore it after a pause
 }
 
 // Pure: what the environment asks for; undefined when not started by systemd with NOTIFY_SOCKET.
@@ -19,7 +20,7 @@ export function notifyEnv(env: NodeJS.ProcessEnv, pid: number): NotifyEnv | unde
   const usec = Number(env.WATCHDOG_USEC);
   const forUs = env.WATCHDOG_PID === undefined || env.WATCHDOG_PID === '' || Number(env.WATCHDOG_PID) === pid;
   const watchdogMs = Number.isFinite(usec) && usec > 0 && forUs ? Math.max(1, Math.floor(usec / 1000 / 2)) : undefined;
-  return { socket, watchdogMs };
+  return watchdogMs === undefined ? { socket, watchdogMs } : { socket, watchdogMs, watchdogUsec: usec };
 }
 
 // STATUS= text: "3/4 services announced; drained: web; down: dns".
@@ -85,6 +86,19 @@ export class SystemdNotifier {
     if (status === this.lastStatus) return;
     this.lastStatus = status;
     this.send({ STATUS: status });
+  }
+
+  // SIGTSTP stops the process after withdrawing: without this systemd's watchdog would kill and restart it, and the
+  // restarted agent would announce again. WATCHDOG_USEC=0 turns the watchdog off until resumed() restores it.
+  paused(): void {
+    const fields: Record<string, string> = { STATUS: 'paused (SIGTSTP): everything withdrawn; SIGCONT resumes' };
+    if (this.env.watchdogUsec !== undefined) fields.WATCHDOG_USEC = '0';
+    this.lastStatus = undefined;
+    this.send(fields);
+  }
+
+  resumed(): void {
+    if (this.env.watchdogUsec !== undefined) this.send({ WATCHDOG_USEC: String(this.env.watchdogUsec), WATCHDOG: '1' });
   }
 
   reloading(): void {

@@ -1,7 +1,10 @@
 // LAN announcements in a lab: peer, old node and new node on one bridge. When a floating address moves to the new
 // node, the peer's neighbour entry moves to the new node's MAC at once (no traffic from the peer needed) for the
-// service with announce_l2, while the entry of a service without it keeps pointing at the old node.
+// service with announce_l2, while the entry of a service without it keeps pointing at the old node. The agent runs
+// with the unit's privileges: an unprivileged user with CAP_NET_ADMIN and CAP_NET_RAW.
 import { test } from 'node:test';
+import fs from 'node:fs';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { createNamespace, createVeth, deleteNamespace, ip } from '../../../lab/netns.js';
@@ -67,8 +70,15 @@ test('announce_l2: gratuitous ARP and unsolicited NA move the peer\'s neighbour 
       service('plain', ['198.51.100.11'], node.port, { interface: 'lan0', rise: 1 }),
     ]),
   );
+  // As the unit runs it: an unprivileged user with CAP_NET_ADMIN and, for arping/ndptool, CAP_NET_RAW only.
+  for (const dir of [node.stateDir, path.dirname(node.socket)]) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.chownSync(dir, 65534, 65534);
+  }
+  const caps = '-all,+net_admin,+net_raw';
   const started = Date.now();
-  await node.startAgent();
+  await node.startAgent({ wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`] });
+  assert.match(fs.readFileSync(`/proc/${node.agent!.pid}/status`, 'utf8'), /^CapEff:\s+0000000000003000$/m, 'exactly CAP_NET_ADMIN and CAP_NET_RAW');
   await waitFor('addresses on the new node', async () => {
     const links = JSON.parse(await ip(['-n', node.ns, '-j', 'address', 'show', 'dev', 'lan0'])) as { addr_info: { local: string }[] }[];
     const locals = links.flatMap((link) => link.addr_info.map((info) => info.local));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { waitFor } from '../../../lab/process.js';
-import { isGone } from '../../../lab/proc.js';
+import { isGone, processState } from '../../../lab/proc.js';
 import { healthcastBin } from '../../support/paths.js';
 import { notifyListener } from '../../unit/systemd/notify-listener.js';
 import { baseConfig, OPS_COMMANDS, opsNode, service, statusOf } from './harness.js';
@@ -39,6 +39,15 @@ test('Type=notify: READY with STATUS, WATCHDOG=1 only while the event loop runs,
   assert.equal(pings(), frozen, 'no WATCHDOG=1 while the event loop does not run');
   process.kill(agent.pid, 'SIGCONT');
   await waitFor('pings again', () => pings() > frozen, { timeoutMs: 2000 });
+
+  // SIGTSTP withdraws and stops the process: the watchdog is switched off first, or systemd would restart the agent.
+  process.kill(agent.pid, 'SIGTSTP');
+  await waitFor('watchdog off', () => listener.messages().includes('STATUS=paused (SIGTSTP): everything withdrawn; SIGCONT resumes\nWATCHDOG_USEC=0'), { timeoutMs: 5000 });
+  await waitFor('stopped', () => processState(agent.pid) === 'T', { timeoutMs: 5000 });
+  assert.deepEqual(await node.addresses(), []);
+  process.kill(agent.pid, 'SIGCONT');
+  await waitFor('watchdog back on', () => listener.messages().includes('WATCHDOG_USEC=300000\nWATCHDOG=1'), { timeoutMs: 5000 });
+  await waitFor('announced again', async () => (await node.addresses()).length === 1, { timeoutMs: 5000 });
 
   agent.child.kill('SIGTERM');
   assert.equal(await agent.exited, 0);

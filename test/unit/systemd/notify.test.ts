@@ -17,7 +17,7 @@ const status = (name: string, state: ServiceStatus['state'], announced: boolean)
 test('environment, STATUS text and message encoding', () => {
   assert.equal(notifyEnv({}, 1), undefined);
   assert.equal(notifyEnv({ NOTIFY_SOCKET: 'relative' }, 1), undefined);
-  assert.deepEqual(notifyEnv({ NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '10000000' }, 5), { socket: '/run/n', watchdogMs: 5000 });
+  assert.deepEqual(notifyEnv({ NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '10000000' }, 5), { socket: '/run/n', watchdogMs: 5000, watchdogUsec: 10_000_000 });
   assert.deepEqual(notifyEnv({ NOTIFY_SOCKET: '@abs', WATCHDOG_USEC: '10000000', WATCHDOG_PID: '6' }, 5), { socket: '@abs', watchdogMs: undefined }, 'the watchdog is for another process');
   assert.equal(statusText('running', [status('dns', 'up', true), status('web', 'drained', false), status('ntp', 'down', false), status('x', 'up', true)]), '2/4 services announced; drained: web; down: ntp');
   assert.equal(statusText('paused', []), 'paused: nothing announced');
@@ -32,17 +32,29 @@ test('READY, STATUS and WATCHDOG reach a NOTIFY_SOCKET (path and abstract) throu
     const listener = notifyListener(address);
     t.after(() => listener.stop());
     await listener.ready();
-    const notifier = new SystemdNotifier({ socket: address, watchdogMs: 50 }, silentLogger());
+    const notifier = new SystemdNotifier({ socket: address, watchdogMs: 50, watchdogUsec: 100_000 }, silentLogger());
     notifier.start();
     notifier.ready('1/1 services announced');
     notifier.status('1/1 services announced'); // unchanged: not sent again
     notifier.status('0/1 services announced; down: dns');
+    notifier.paused();
+    notifier.resumed();
     await waitFor('watchdog pings', () => listener.messages().filter((m) => m === 'WATCHDOG=1').length >= 3, { timeoutMs: 5000 });
     notifier.stopping();
     await notifier.close();
     await waitFor('stopping', () => listener.messages().includes('STOPPING=1\nSTATUS=withdrawing everything and stopping'), { timeoutMs: 5000 });
     const messages = listener.messages().filter((m) => m !== 'WATCHDOG=1');
-    assert.deepEqual(messages, ['READY=1\nSTATUS=1/1 services announced', 'STATUS=0/1 services announced; down: dns', 'STOPPING=1\nSTATUS=withdrawing everything and stopping'], address);
+    assert.deepEqual(
+      messages,
+      [
+        'READY=1\nSTATUS=1/1 services announced',
+        'STATUS=0/1 services announced; down: dns',
+        'STATUS=paused (SIGTSTP): everything withdrawn; SIGCONT resumes\nWATCHDOG_USEC=0',
+        'WATCHDOG_USEC=100000\nWATCHDOG=1',
+        'STOPPING=1\nSTATUS=withdrawing everything and stopping',
+      ],
+      address,
+    );
     listener.stop();
   }
 });
