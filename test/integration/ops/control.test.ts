@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { waitFor } from '../../../lab/process.js';
+import { runIn } from '../../../lab/netns.js';
 import { baseConfig, OPS_COMMANDS, opsNode, service, statusOf } from './harness.js';
 
 const WEB = ['192.0.2.80', '2001:db8::80'];
@@ -14,7 +15,10 @@ test('status, drain (persisted across a restart) and resume, check-now, against 
   if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
   const node = await opsNode(t, 'ctl');
   await node.startListener();
-  node.writeConfig(baseConfig(node, [service('web', WEB, node.port), service('dns', DNS, node.port), service('dead', ['192.0.2.99'], 1)]));
+  const hooksLog = `${node.dir}/hooks.log`;
+  const hook = (tag: string) => ['sh', '-c', `echo "${tag} $HEALTHCAST_SERVICE $HEALTHCAST_STATE $HEALTHCAST_ADDRESSES" >> ${hooksLog}`];
+  const hooks = { on_up: hook('up'), on_down: hook('down'), on_drain: hook('drain') };
+  node.writeConfig(baseConfig(node, [service('web', WEB, node.port, hooks), service('dns', DNS, node.port), service('dead', ['192.0.2.99'], 1)]));
   await node.startAgent();
   await waitFor('both announced', async () => (await node.addresses()).length === 3, { timeoutMs: 5000 });
 
@@ -62,14 +66,23 @@ test('status, drain (persisted across a restart) and resume, check-now, against 
   assert.deepEqual(await node.addresses(), []);
   assert.equal((await node.cli(['resume', '--all'])).code, 0);
   await waitFor('all back', async () => (await node.addresses()).length === 3, { timeoutMs: 3000 });
+
+  // Hooks ran after each applied change, in order; the drain carried over by the restart fired nothing.
+  const up = 'up web up 192.0.2.80 2001:db8::80';
+  const drainedLine = 'drain web drained 192.0.2.80 2001:db8::80';
+  const expected = [up, drainedLine, up, drainedLine, up];
+  await waitFor('hooks', () => fs.existsSync(hooksLog) && fs.readFileSync(hooksLog, 'utf8').trim().split('\n').length >= expected.length, { timeoutMs: 5000 });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(fs.readFileSync(hooksLog, 'utf8').trim().split('\n'), expected);
 });
 
 test('check-now probes at once instead of at the next interval', { timeout: 60_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
   const node = await opsNode(t, 'now');
-  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port, { interval: '30s', timeout: '1s', rise: 1, fall: 1 })]));
+  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port, { interval: '30s', timeout: '1s', rise: 1, fall: 1 })], { metrics: { listen: '127.0.0.1:0' } }));
   await node.startListener();
   await node.startAgent();
+  const listening = await node.waitForLine('metrics listening', (line) => line.msg === 'metrics listening');
   const before = statusOf(await node.cli(['status', '--json'])).services[0]!;
   const started = Date.now();
   const now = await node.cli(['check-now', 'web', '--json']);
@@ -80,6 +93,15 @@ test('check-now probes at once instead of at the next interval', { timeout: 60_0
   await waitFor('announced', async () => (await node.addresses()).includes('192.0.2.80'), { timeoutMs: 2000 });
   assert.ok(Date.now() - started < 5000, 'well before the 30 s interval');
   assert.equal((await node.cli(['check-now', 'nosuch'])).code, 1);
+
+  // The agent's metrics endpoint (inside the namespace) agrees with status.
+  const script = `fetch('http://${String(listening.listen)}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  const { stdout } = await runIn(node.ns, process.execPath, ['-e', script]);
+  assert.match(stdout, /^healthcast_service_state\{service="web",state="up"\} 1$/m);
+  assert.match(stdout, /^healthcast_service_announced\{service="web"\} 1$/m);
+  assert.match(stdout, /^healthcast_probe_results_total\{service="web",probe="tcp",result="ok"\} [1-9]/m);
+  assert.match(stdout, /^healthcast_control_requests_total\{command="check-now",result="ok"\} 1$/m);
+  assert.match(stdout, /^process_resident_memory_bytes /m);
 });
 
 test('cleanup after kill -9 removes what the agent owned and nothing else; refuses while an agent runs', { timeout: 60_000 }, async (t) => {

@@ -127,3 +127,22 @@ test('drained services stay drained across a restart (same state_dir) and a relo
   await second.agent.resumeServices('all', 'cli');
   await waitFor('dns back after resume', () => second.present('192.0.2.53'));
 });
+
+test('state changes reach listeners only once the routing change is applied', async (t) => {
+  const probe = switchProbe();
+  const backend = new MemoryBackend();
+  const seen: [string, string, boolean][] = [];
+  const { agent } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition)]), new MemoryDrainStore(), backend);
+  agent.addListener({ onStateApplied: (change) => seen.push([change.from, change.to, backend.has({ kind: 'address', address: '192.0.2.53', interface: 'lo' })]) });
+  t.after(() => agent.shutdown());
+  // Hold every batch a little, so a listener called before the batch would see the old kernel state.
+  backend.beforeApply = () => new Promise((resolve) => setTimeout(resolve, 30));
+  await agent.start();
+  await waitFor('up', () => seen.some(([, to]) => to === 'up'));
+  probe.healthy.set('dns', false);
+  await waitFor('down', () => seen.some(([from, to]) => from === 'up' && to === 'down'));
+  await agent.drainServices(['dns'], 'cli');
+  await waitFor('drained', () => seen.some(([, to]) => to === 'drained'));
+  // unknown -> down is the first probe (rising: not announced yet).
+  assert.deepEqual(seen, [['unknown', 'down', false], ['down', 'up', true], ['up', 'down', false], ['down', 'drained', false]]);
+});
