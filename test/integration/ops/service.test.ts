@@ -29,7 +29,7 @@ test('Type=notify: READY with STATUS, WATCHDOG=1 only while the event loop runs,
   const first = pings();
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const perSecond = pings() - first;
-  assert.ok(perSecond >= 4 && perSecond <= 9, `about one ping per 150 ms, got ${perSecond}/s`);
+  assert.ok(perSecond >= 3 && perSecond <= 10, `about one ping per 150 ms, got ${perSecond}/s`);
 
   // A hung agent (stopped here; a busy loop is the same to timers) sends no pings, although the helper still runs.
   process.kill(agent.pid, 'SIGSTOP');
