@@ -113,3 +113,24 @@ test('scheduled maintenance: the agent drains, runs the job, logs exit code and 
   assert.doesNotMatch(fs.readFileSync(seen, 'utf8').split('\n')[0] ?? '', /192\.0\.2\.80/, 'web was withdrawn during the job');
   await waitFor('web resumed after the failed job', async () => (await drainedNames(node)).length === 0, { timeoutMs: 3000 });
 });
+
+test('a wrapper terminated at any moment leaves nothing drained', { timeout: 90_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
+  const node = await opsNode(t, 'term');
+  await node.startListener();
+  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port)]));
+  await node.startAgent();
+  await waitFor('announced', async () => (await node.addresses()).length === 1, { timeoutMs: 5000 });
+  const outcomes: string[] = [];
+  for (const delay of [150, 250, 350, 450, 550, 650, 800, 1000]) {
+    const wrapper = node.spawnCli(['maintenance', '--', 'sleep', '5']);
+    const exited = new Promise<string>((resolve) => wrapper.once('exit', (code, signal) => resolve(String(code ?? signal))));
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    wrapper.kill('SIGTERM');
+    outcomes.push(`${delay}ms:${await exited}`);
+    assert.deepEqual(await drainedNames(node), [], `terminated after ${delay} ms: nothing left drained`);
+  }
+  t.diagnostic(`exit per delay: ${outcomes.join(' ')}`);
+  assert.ok(outcomes.some((outcome) => outcome.endsWith(':143')), 'at least one run was interrupted while draining or running');
+  await waitFor('announced again', async () => (await node.addresses()).length === 1, { timeoutMs: 3000 });
+});
