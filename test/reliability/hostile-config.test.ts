@@ -34,7 +34,7 @@ test('hostile configs via check-config: a clear error (or literal use), quickly,
       await t.test(config.name, () => {
         const dir = path.join(root, config.name.replace(/[^A-Za-z0-9]+/g, '-'));
         const marker = path.join(dir, 'MARKER');
-        const main = materialize(config, dir, { stateDir: path.join(dir, 'state'), marker });
+        const main = materialize(config, dir, { stateDir: path.join(dir, 'state'), controlSocket: path.join(dir, 'control.sock'), marker });
         const checked = cli(['check-config', '--config', main]);
         t.diagnostic(`${config.name}: exit ${checked.status} in ${checked.ms} ms: ${checked.output.split('\n').slice(0, 2).join(' | ').slice(0, 240)}`);
         assert.doesNotMatch(checked.output, /^\s+at /m, 'no stack trace');
@@ -83,7 +83,7 @@ test('hostile configs via SIGHUP: each rejected one leaves the running agent and
       await t.test(config.name, async () => {
         const since = agent.lines().length;
         try {
-          materialize(config, agent.dir, { stateDir: agent.stateDir, marker }, agent.configFile);
+          materialize(config, agent.dir, { stateDir: agent.stateDir, controlSocket: path.join(agent.dir, 'control.sock'), marker }, agent.configFile);
           agent.signal('SIGHUP');
           const rejected = await agent.waitForLine(`${config.name}: reload rejected`, (line) => line.msg.startsWith('reload rejected'), { since, timeoutMs: 10_000 });
           const said = [...((rejected.errors as string[] | undefined) ?? []), String(rejected.error ?? '')].join('\n');
@@ -103,9 +103,10 @@ test('hostile configs via SIGHUP: each rejected one leaves the running agent and
     // The literal one is valid: accepted, its odd arguments reach test(1) verbatim (so it is healthy), no shell runs.
     assert.ok(accepted, 'the fixtures include an accepted config');
     const since = agent.lines().length;
-    materialize(accepted, agent.dir, { stateDir: agent.stateDir, marker }, agent.configFile);
+    materialize(accepted, agent.dir, { stateDir: agent.stateDir, controlSocket: path.join(agent.dir, 'control.sock'), marker }, agent.configFile);
     agent.signal('SIGHUP');
-    await agent.waitForLine('the literal config reloaded', (line) => line.msg === 'configuration reloaded', { since, timeoutMs: 10_000 });
+    const outcome = await agent.waitForLine('the literal config reloaded or rejected', (line) => line.msg === 'configuration reloaded' || line.msg.startsWith('reload rejected'), { since, timeoutMs: 10_000 });
+    assert.equal(outcome.msg, 'configuration reloaded', `the literal config is accepted: ${JSON.stringify(outcome.errors ?? outcome.error)}`);
     await waitFor('the literal service announced', async () => (await hostEntries(node.netns)).addresses.includes('192.0.2.150'), { timeoutMs: 5000 });
     assert.equal(fs.existsSync(marker), false, 'no shell ran any of the metacharacters');
 

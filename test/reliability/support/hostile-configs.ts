@@ -65,11 +65,11 @@ export function hostileConfigs(): HostileConfig[] {
 }
 
 // Writes the config into `dir` (main file at dir/healthcast.yaml, or at `mainFile` when given).
-export function materialize(config: HostileConfig, dir: string, values: { stateDir: string; marker: string }, mainFile = path.join(dir, 'healthcast.yaml')): string {
+export function materialize(config: HostileConfig, dir: string, values: { stateDir: string; controlSocket: string; marker: string }, mainFile = path.join(dir, 'healthcast.yaml')): string {
   for (const [relative, content] of Object.entries(config.files)) {
     const target = relative === 'healthcast.yaml' ? mainFile : path.join(dir, relative);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    const text = typeof content === 'string' ? content.replaceAll('@STATE_DIR@', values.stateDir).replaceAll('@MARKER@', values.marker) : content;
+    const text = typeof content === 'string' ? content.replaceAll('@STATE_DIR@', values.stateDir).replaceAll('@CONTROL_SOCKET@', values.controlSocket).replaceAll('@MARKER@', values.marker) : content;
     const temp = `${target}.tmp`;
     fs.writeFileSync(temp, text);
     fs.renameSync(temp, target);
