@@ -19,8 +19,9 @@ import { silent, tcpServer, trickle, udpServer, type HostileServer } from './sup
 const ROUNDS = 1000;
 const CONCURRENCY = 100;
 const TIMEOUT_MS = 150;
-// How far past its timeout a round may finish on a loaded 2-core machine with 100 rounds in flight.
-const SLACK_MS = 100;
+// How far past its timeout a round may finish on a loaded 2-core machine with 100 rounds in flight (measured: up to
+// 84 ms with two CPU hogs running); still far below the 1 s a trickling peer would take without the timeout.
+const SLACK_MS = 200;
 const log = silentLogger();
 
 interface Case {
@@ -125,13 +126,13 @@ for (const hostile of cases) {
 
       const started = Date.now();
       const results = await rounds(hostile.definition, options, count, hostile.concurrency);
-      t.diagnostic(`${count} rounds in ${Date.now() - started} ms; first reason: ${results[0]?.reason}`);
+      const slowest = Math.max(...results.map((r) => r.durationMs));
+      t.diagnostic(`${count} rounds in ${Date.now() - started} ms, slowest ${slowest} ms; first reason: ${results[0]?.reason}`);
 
       if (!hostile.leftovers) assert.equal(server.seen() - seenBefore, count, 'every round reached the hostile server');
       assert.equal(results.filter((r) => r.ok).length, 0, 'no round is healthy');
       const unexplained = results.filter((r) => !hostile.reason.test(r.reason ?? ''));
       assert.deepEqual(unexplained.slice(0, 3).map((r) => r.reason), [], `every reason matches ${hostile.reason}`);
-      const slowest = Math.max(...results.map((r) => r.durationMs));
       assert.ok(slowest <= TIMEOUT_MS + SLACK_MS, `slowest round took ${slowest} ms (timeout ${TIMEOUT_MS} ms)`);
 
       await waitFor('the server to see every client connection closed', () => server.open() === 0, { timeoutMs: 5000 });
