@@ -33,6 +33,8 @@ function filterV4(): string[] {
     `ip prefix-list ${FILTER_V4} seq 5 permit ${SERVICE_PREFIX_V4} ge 32`,
     `route-map ${FILTER_V4} permit 10`,
     ` match ip address prefix-list ${FILTER_V4}`,
+    // Addresses on healthcast's drain interface (hc-drain) are the host's but never advertised.
+    ' match interface lo',
     '!',
   ];
 }
@@ -42,6 +44,7 @@ function filterV6(): string[] {
     `ipv6 prefix-list ${FILTER_V6} seq 5 permit ${SERVICE_PREFIX_V6} ge 128`,
     `route-map ${FILTER_V6} permit 10`,
     ` match ipv6 address prefix-list ${FILTER_V6}`,
+    ' match interface lo',
     '!',
   ];
 }

@@ -47,7 +47,8 @@ export function templateContext(options: RenderOptions): TemplateContext {
     filter_in: FILTER_BGP_IN,
     services_v4: numbered(options.servicesV4),
     services_v6: numbered(options.servicesV6),
-    service_interfaces: options.serviceInterfaces.map((name) => ({ name })),
+    // One route-map entry per service interface: `match interface` keeps the drain interface's addresses out.
+    service_interfaces: options.serviceInterfaces.map((name, index) => ({ name, seq: (index + 1) * 10 })),
     // cost 0: not set (the template's {{#if cost}} leaves FRR's default, 10 for 100 Mbit/s and faster).
     interfaces: options.interfaces.map((entry) => ({ name: entry.name, network: entry.network, cost: entry.cost ?? 0 })),
     area: options.area,
