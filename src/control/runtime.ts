@@ -11,6 +11,7 @@ import { HookRunner } from '../hooks/hooks.js';
 import { L2Announcer } from '../l2/announce.js';
 import { MaintenanceScheduler } from '../maintenance/scheduler.js';
 import { notifyEnv, statusText, SystemdNotifier } from '../systemd/notify.js';
+import type { AdvertisementWatcher } from './advertisement.js';
 
 export interface OpsRuntime {
   // After agent.start(): scheduling begins and systemd hears READY.
@@ -21,7 +22,7 @@ export interface OpsRuntime {
 }
 
 // Listens on the control socket before the agent starts: a second agent on the same socket must fail here.
-export async function startOps(agent: Agent, options: { log: Logger; version: string; env?: NodeJS.ProcessEnv }): Promise<OpsRuntime> {
+export async function startOps(agent: Agent, options: { log: Logger; version: string; env?: NodeJS.ProcessEnv; advertisement?: AdvertisementWatcher | undefined }): Promise<OpsRuntime> {
   const { log } = options;
   const config = () => agent.currentConfig;
   const metrics = new AgentMetrics({ version: options.version, status: () => agent.status() });
@@ -78,7 +79,11 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
   notifier?.start();
   agent.addListener({
     onReport: () => notifier?.status(statusText(agent.mode, agent.status())),
-    onStateApplied: () => notifier?.status(statusText(agent.mode, agent.status())),
+    onStateApplied: () => {
+      notifier?.status(statusText(agent.mode, agent.status()));
+      // FRR needs a moment to originate or flush the prefix; ask again then rather than at the next interval.
+      if (options.advertisement) setTimeout(() => void options.advertisement?.poll(), 1000).unref();
+    },
     onMode: (mode) => (mode === 'paused' ? notifier?.paused() : notifier?.resumed()),
     onReload: (next) => {
       if (JSON.stringify(next.metrics) !== JSON.stringify(metricsConfig)) log.warn({ was: metricsConfig?.listen, now: next.metrics?.listen }, 'metrics.listen changed: takes effect on restart');
@@ -89,13 +94,14 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
   return {
     started() {
       scheduler.start();
+      options.advertisement?.start();
       notifier?.ready(statusText(agent.mode, agent.status()));
     },
     stopping() {
       notifier?.stopping();
     },
     async close() {
-      await Promise.allSettled([scheduler.stop(), control.close(), metricsServer?.close()]);
+      await Promise.allSettled([scheduler.stop(), control.close(), metricsServer?.close(), options.advertisement?.stop()]);
       await notifier?.close();
     },
   };

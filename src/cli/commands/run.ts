@@ -11,6 +11,8 @@ import { startOps, type OpsRuntime } from '../../control/runtime.js';
 import { daemonize, isDaemonChild, reportStarted } from '../../systemd/daemon.js';
 import { removePidfile, writePidfile } from '../../systemd/pidfile.js';
 import { messageOf } from '../../errors.js';
+import { AdvertisementWatcher, vtyshInstalled } from '../../control/advertisement.js';
+import { vtyshFromConfig } from '../../frr/vtysh.js';
 import { loadOrReport } from '../load-or-report.js';
 import { ExitCode, type CliIO } from '../output.js';
 
@@ -37,7 +39,23 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   }
   process.title = 'healthcast';
   const log = createLogger({ level: options.logLevel ?? config.logLevel });
-  const agent = buildAgent({ config, log, routing: createRouting(log), drainStore: new FileDrainStore(config.stateDir) });
+  // FRR is asked (read-only) what it advertises, for status and metrics; without vtysh that stays unknown.
+  const advertisement = vtyshInstalled(config.frr.vtysh)
+    ? new AdvertisementWatcher({
+        vtysh: vtyshFromConfig(config.frr),
+        protocol: config.frr.protocol ?? 'ospf',
+        prefixes: () => agent.currentConfig.services.flatMap((service) => service.addresses),
+        intervalMs: Math.min(Math.max(config.reconcileIntervalMs, 1000), 5000),
+        log,
+      })
+    : undefined;
+  const agent = buildAgent({
+    config,
+    log,
+    routing: createRouting(log),
+    drainStore: new FileDrainStore(config.stateDir),
+    advertised: (_service, addresses) => advertisement?.lookup(addresses),
+  });
 
   let ops: OpsRuntime | undefined;
   const cleanup = async () => {
@@ -62,7 +80,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
 
   try {
     if (options.pidfile) await writePidfile(options.pidfile);
-    ops = await startOps(agent, { log, version: packageVersion() });
+    ops = await startOps(agent, { log, version: packageVersion(), advertisement });
   } catch (error) {
     log.fatal({ err: messageOf(error) }, 'cannot start');
     io.err(`healthcast: ${messageOf(error)}`);

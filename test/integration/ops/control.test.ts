@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { requirePrerequisites } from '../../support/prereq.js';
+import { fixture } from '../../support/paths.js';
 import { waitFor } from '../../../lab/process.js';
 import { runIn } from '../../../lab/netns.js';
 import { baseConfig, OPS_COMMANDS, opsNode, service, statusOf } from './harness.js';
@@ -188,4 +189,24 @@ test('control socket abuse: other users cannot connect; malformed, oversized, si
   await waitFor('withdrawn', async () => !(await node.addresses()).includes('192.0.2.80'), { timeoutMs: 3000 });
   t.diagnostic(`status round trips with abusers connected: ${timings.join(', ')} ms; withdraw after failure: ${Date.now() - started} ms`);
   await waitFor('silent clients dropped', () => abusers.filter((socket) => socket.destroyed || socket.readableEnded).length >= 20, { timeoutMs: 15_000 });
+});
+
+test('status and metrics report "advertised" as FRR answers; null while FRR cannot be asked', { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
+  const node = await opsNode(t, 'adv');
+  await node.startListener();
+  // A stand-in vtysh that prints FRR 8.4's answer for "no external LSAs of ours"; a missing one stands for no FRR.
+  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port)], { frr: { vtysh: fixture('frr', 'fake-vtysh', 'vtysh') }, reconcile_interval: '1s' }));
+  await node.startAgent({ env: { FAKE_VTYSH_MODE: 'json' } });
+  await waitFor('announced', async () => (await node.addresses()).length === 1, { timeoutMs: 5000 });
+  const answered = await waitFor('FRR answered', async () => statusOf(await node.cli(['status', '--json'])).services[0]!.advertised === false || undefined, { timeoutMs: 5000 });
+  assert.equal(answered, true, 'announced on lo but FRR does not originate it: advertised false');
+  assert.match((await node.cli(['status'])).stdout, /^web +up +up +\S+ +ok +\S+ +yes +no /m);
+  node.agent!.child.kill('SIGTERM');
+  await node.agent!.exited;
+
+  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port)], { frr: { vtysh: '/nonexistent/vtysh' } }));
+  await node.startAgent();
+  await waitFor('announced', async () => (await node.addresses()).length === 1, { timeoutMs: 5000 });
+  assert.equal(statusOf(await node.cli(['status', '--json'])).services[0]!.advertised, null);
 });

@@ -151,7 +151,7 @@ function withConfig(args: readonly string[], configFile: string): string[] {
   return dash === -1 ? [...args, '--config', configFile] : [...args.slice(0, dash), '--config', configFile, ...args.slice(dash)];
 }
 
-export function statusOf(result: CliResult): { services: { name: string; state: string; phase: string; announced: boolean; maintenance: boolean; successes: number; last: { ok: boolean; reason: string } | null }[]; agent: { pid: number; mode: string } } {
+export function statusOf(result: CliResult): { services: { name: string; state: string; phase: string; announced: boolean; advertised: boolean | null; maintenance: boolean; successes: number; last: { ok: boolean; reason: string } | null }[]; agent: { pid: number; mode: string } } {
   if (result.code !== 0) throw new Error(`status failed (${result.code}): ${result.stderr}`);
   return JSON.parse(result.stdout);
 }
