@@ -19,6 +19,7 @@ export const ErrorCodes = {
   VTYSH_REJECTED: 'HC_ERR_VTYSH_REJECTED',
   VTYSH_TIMEOUT: 'HC_ERR_VTYSH_TIMEOUT',
   VTYSH_BAD_OUTPUT: 'HC_ERR_VTYSH_BAD_OUTPUT',
+  BGP_INSTANCE: 'HC_ERR_BGP_INSTANCE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

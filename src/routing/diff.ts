@@ -11,7 +11,8 @@ export interface Conflict {
 export interface Plan {
   // Route removals, then additions, then address removals: a route moving to another interface must free its
   // destination first ("File exists"), while an address moving (into the drain interface) is added before it is
-  // removed, so the host never stops answering for it.
+  // removed, so the host never stops answering for it. bgp network statements go first when removed and last when
+  // added: the announcement stops before the address goes and starts once it is there.
   ops: RoutingOp[];
   adds: DesiredEntry[];
   removes: RoutingEntry[];
@@ -80,9 +81,12 @@ export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly Ker
   result.recordBeforeApply = uniqueByKey([...kept, ...result.adds.map(strip)]);
   result.recordAfterApply = result.recordBeforeApply.filter((entry) => !removeKeys.has(entryKey(entry)));
   const remove = (entry: RoutingEntry): RoutingOp => ({ action: 'remove', entry });
+  const add = (entry: DesiredEntry): RoutingOp => ({ action: 'add', entry: strip(entry) });
   result.ops = [
-    ...result.removes.filter((entry) => entry.kind !== 'address').map(remove),
-    ...result.adds.map((entry): RoutingOp => ({ action: 'add', entry: strip(entry) })),
+    ...result.removes.filter((entry) => entry.kind === 'bgp').map(remove),
+    ...result.removes.filter((entry) => entry.kind === 'route').map(remove),
+    ...result.adds.filter((entry) => entry.kind !== 'bgp').map(add),
+    ...result.adds.filter((entry) => entry.kind === 'bgp').map(add),
     ...result.removes.filter((entry) => entry.kind === 'address').map(remove),
   ];
   return result;

@@ -1,6 +1,7 @@
 // Pure text for `ip`: batch lines to write and JSON to read, kept apart from the process handling so tests reach them.
 import net from 'node:net';
 import { canonical, familyOf, withPrefix } from '../config/address.js';
+import { ErrorCodes, HealthcastError } from '../errors.js';
 import { healthcastLabel } from './label.js';
 import type { OpFailure } from './batch-error.js';
 import type { KernelEntry, RoutingOp } from './types.js';
@@ -10,6 +11,8 @@ import type { KernelEntry, RoutingOp } from './types.js';
 // `ip -batch` takes no `-6` prefix on a line; the family follows from the address, so v4 and v6 share one form.
 export function batchLine(op: RoutingOp, routeProtocol: number): string {
   const { entry } = op;
+  // bgp entries belong to bgpd (CompositeBackend routes them there); `ip` must never see one.
+  if (entry.kind === 'bgp') throw new HealthcastError(ErrorCodes.USAGE, `the ip backend got a bgp entry (${entry.address}); use CompositeBackend`);
   const prefix = withPrefix(entry.address);
   if (entry.kind === 'route') {
     return `route ${op.action === 'add' ? 'add' : 'del'} ${prefix} dev ${entry.interface} proto ${routeProtocol}`;

@@ -20,8 +20,9 @@ export function isHostEntry(entry: KernelEntry): boolean {
 
 // Used only when the ownership record is unusable: a labelled IPv4 host address or a route with our proto.
 // IPv6 addresses carry no mark (iproute2 6.1 has no `proto` on addresses), so they are never claimed this way.
+// bgp network statements carry no mark either, so they are left alone too.
 export function carriesHealthcastMark(entry: KernelEntry): boolean {
-  if (!isHostEntry(entry)) return false;
+  if (entry.kind === 'bgp' || !isHostEntry(entry)) return false;
   if (entry.kind === 'route') return true;
   return entry.label !== undefined && entry.label === healthcastLabel(entry.interface);
 }

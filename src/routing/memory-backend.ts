@@ -1,8 +1,10 @@
-// An in-memory kernel for unit tests: same contract as the ip backend, with foreign entries and failure injection.
+// An in-memory kernel for unit tests: same contract as the ip backend (plus bgp network statements, so one memory
+// backend can stand for ip+bgp), with foreign entries and failure injection.
 import { familyOf } from '../config/address.js';
+import { ErrorCodes, HealthcastError } from '../errors.js';
 import { RoutingBatchError, type OpFailure } from './batch-error.js';
 import { healthcastLabel } from './label.js';
-import { entryKey, type KernelEntry, type RoutingBackend, type RoutingEntry, type RoutingOp } from './types.js';
+import { ENTRY_KINDS, entryKey, type EntryKind, type KernelEntry, type RoutingBackend, type RoutingEntry, type RoutingOp } from './types.js';
 
 export class MemoryBackend implements RoutingBackend {
   private readonly entries = new Map<string, KernelEntry>();
@@ -15,6 +17,10 @@ export class MemoryBackend implements RoutingBackend {
   failList: string | undefined;
   // Runs before a batch is applied; may await (to hold a pass open) or throw (to simulate a crash before the kernel changes).
   beforeApply: ((ops: readonly RoutingOp[]) => void | Promise<void>) | undefined;
+
+  // Everything by default; `new MemoryBackend(['bgp'])` plays the bgp side of a CompositeBackend, and an op of another
+  // kind makes apply() throw, as a misrouted op must.
+  constructor(readonly kinds: readonly EntryKind[] = ENTRY_KINDS) {}
 
   // An entry someone else put on the system (an admin, another daemon): healthcast must never remove it.
   addForeign(entry: RoutingEntry & { label?: string; prefixLength?: number }): void {
@@ -42,6 +48,8 @@ export class MemoryBackend implements RoutingBackend {
 
   async apply(ops: readonly RoutingOp[]): Promise<void> {
     this.applyCalls += 1;
+    const misrouted = ops.find((op) => !this.kinds.includes(op.entry.kind));
+    if (misrouted) throw new HealthcastError(ErrorCodes.USAGE, `this backend does not handle ${misrouted.entry.kind} entries (${misrouted.entry.address})`);
     await this.beforeApply?.(ops);
     this.appliedBatches.push([...ops]);
     const failures: OpFailure[] = [];
@@ -56,10 +64,13 @@ export class MemoryBackend implements RoutingBackend {
   private applyOne(op: RoutingOp): string | undefined {
     const key = this.storeKey(op.entry);
     if (op.action === 'remove') {
-      return this.entries.delete(key) ? undefined : op.entry.kind === 'address' ? 'Error: ipv4: Address not found.' : 'RTNETLINK answers: No such process';
+      if (this.entries.delete(key)) return undefined;
+      return op.entry.kind === 'address' ? 'Error: ipv4: Address not found.' : op.entry.kind === 'bgp' ? "% Can't find static route specified" : 'RTNETLINK answers: No such process';
     }
-    if (this.entries.has(key)) return 'RTNETLINK answers: File exists';
+    // bgpd accepts a network statement twice; the kernel does not.
+    if (this.entries.has(key)) return op.entry.kind === 'bgp' ? undefined : 'RTNETLINK answers: File exists';
     const entry: KernelEntry = { kind: op.entry.kind, address: op.entry.address, interface: op.entry.interface };
+    if (entry.kind === 'bgp') entry.prefixLength = familyOf(entry.address) === 4 ? 32 : 128;
     if (entry.kind === 'address') {
       entry.prefixLength = familyOf(entry.address) === 4 ? 32 : 128;
       const label = familyOf(entry.address) === 4 ? healthcastLabel(entry.interface) : undefined;
@@ -70,6 +81,6 @@ export class MemoryBackend implements RoutingBackend {
   }
 
   private storeKey(entry: RoutingEntry & { prefixLength?: number }): string {
-    return `${entryKey(entry)}/${entry.prefixLength ?? (entry.kind === 'address' ? (familyOf(entry.address) === 4 ? 32 : 128) : '')}`;
+    return `${entryKey(entry)}/${entry.prefixLength ?? (entry.kind !== 'route' ? (familyOf(entry.address) === 4 ? 32 : 128) : '')}`;
   }
 }

@@ -11,7 +11,7 @@ const VERSION = 1;
 const recordSchema = z.strictObject({
   version: z.literal(VERSION),
   updated: z.string(),
-  entries: z.array(z.strictObject({ kind: z.enum(['address', 'route']), address: z.string().min(1), interface: z.string().min(1) })),
+  entries: z.array(z.strictObject({ kind: z.enum(['address', 'route', 'bgp']), address: z.string().min(1), interface: z.string().min(1) })),
 });
 
 function sorted(entries: readonly RoutingEntry[]): RoutingEntry[] {

@@ -5,8 +5,12 @@ import { isHealthcastError, messageOf } from '../errors.js';
 import { RoutingBatchError } from './batch-error.js';
 import { plan, sameEntries, settleRecord, uniqueByKey, type Conflict } from './diff.js';
 import { carriesHealthcastMark, isHostEntry } from './label.js';
+import { PartialListError } from './partial-list.js';
 import {
+  ENTRY_KINDS,
   entryKey,
+  KERNEL_KINDS,
+  type EntryKind,
   type DesiredEntry,
   type EntryStatus,
   type KernelEntry,
@@ -29,13 +33,20 @@ export interface ReconcilerDeps {
 
 const LOGGED_ENTRIES = 20;
 
+// A listing, with the kinds it does not cover this pass (not handled by the backend, or FRR unreachable) and why:
+// entries of those kinds are neither planned nor forgotten, only reported.
+interface Listing {
+  entries: KernelEntry[];
+  unreadable: ReadonlyMap<EntryKind, string>;
+}
+
 // Coded errors already read well; errno errors get their code in front.
 function reasonOf(error: unknown): string {
   return isHealthcastError(error) ? error.message : messageOf(error);
 }
 
 function describe(entries: readonly RoutingEntry[]): string[] {
-  const shown = entries.slice(0, LOGGED_ENTRIES).map((e) => `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`);
+  const shown = entries.slice(0, LOGGED_ENTRIES).map((e) => (e.kind === 'bgp' ? `bgp network ${e.address}` : `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`));
   if (entries.length > LOGGED_ENTRIES) shown.push(`... and ${entries.length - LOGGED_ENTRIES} more`);
   return shown;
 }
@@ -44,6 +55,7 @@ function conflictReason(conflict: Conflict): string {
   const where = conflict.holders
     .map((h) => `${h.interface}${h.prefixLength !== undefined ? ` as ${h.address}/${h.prefixLength}` : ''}${h.label ? ` (label ${h.label})` : ''}`)
     .join(', ');
+  if (conflict.entry.kind === 'bgp') return `a bgpd network statement for ${conflict.entry.address} is already configured and was not added by healthcast; leaving it alone`;
   const what = conflict.entry.kind === 'route' ? `a kernel route to ${conflict.entry.address} with healthcast's proto` : `address ${conflict.entry.address}`;
   return `${what} is already on ${where} and was not added by healthcast; leaving it alone`;
 }
@@ -60,6 +72,7 @@ export class Reconciler {
   private started = false;
   private passes = 0;
   private loggedConflicts = new Set<string>();
+  private loggedUnreadable = new Set<string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.log = deps.log.child({ component: 'reconciler' });
@@ -152,9 +165,9 @@ export class Reconciler {
     }
     const failAll = (reason: string) => new Map(desired.map((entry): [string, EntryStatus] => [entryKey(entry), { state: 'error', reason }]));
 
-    let before: KernelEntry[];
+    let listed: Listing;
     try {
-      before = await this.deps.backend.list();
+      listed = await this.listing();
     } catch (error) {
       const reason = `cannot list the kernel's addresses and routes: ${reasonOf(error)}`;
       errors.push(reason);
@@ -162,9 +175,15 @@ export class Reconciler {
       return report(desired, failAll(reason), [], []);
     }
 
+    const before = listed.entries;
     const owned = this.owned ?? (await this.loadOwned(before, errors));
-    const p = plan(desired, before, owned);
+    // Kinds not listed this pass: their desired entries are errors, their recorded ones are kept as they are.
+    const unlisted = (entry: RoutingEntry) => listed.unreadable.has(entry.kind);
+    const heldOwned = owned.filter(unlisted);
+    const p = plan(desired.filter((entry) => !unlisted(entry)), before, owned.filter((entry) => !unlisted(entry)));
     const statuses = new Map<string, EntryStatus>();
+    this.noteUnreadable(listed, desired, owned, errors);
+    for (const entry of desired.filter(unlisted)) statuses.set(entryKey(entry), { state: 'error', reason: `cannot list ${entry.kind} entries: ${listed.unreadable.get(entry.kind)}` });
     for (const conflict of p.conflicts) {
       const reason = conflictReason(conflict);
       statuses.set(entryKey(conflict.entry), { state: 'conflict', reason });
@@ -175,7 +194,7 @@ export class Reconciler {
 
     // Write-ahead: the record must name an entry before it exists. If it cannot be written, the adds do not happen.
     let adds = p.adds;
-    let record = p.recordBeforeApply;
+    let record = [...p.recordBeforeApply, ...heldOwned];
     if (adds.length > 0 && !sameEntries(record, this.persisted ?? [])) {
       try {
         await this.deps.ownership.save(record);
@@ -190,7 +209,9 @@ export class Reconciler {
       }
     }
 
-    const ops: RoutingOp[] = [...p.removes.map((entry): RoutingOp => ({ action: 'remove', entry })), ...adds.map((entry): RoutingOp => ({ action: 'add', entry: { kind: entry.kind, address: entry.address, interface: entry.interface } }))];
+    // The plan's order (make-before-break), without the adds that were not recorded.
+    const addKeys = new Set(adds.map(entryKey));
+    const ops: RoutingOp[] = p.ops.filter((op) => op.action === 'remove' || addKeys.has(entryKey(op.entry)));
     if (p.removes.length > 0) this.log.info({ entries: describe(p.removes) }, `${first ? 'crash recovery: ' : ''}removing ${p.removes.length} entries nobody wants`);
     const driftKeys = new Set(p.drifted.map(entryKey));
     for (const entry of p.drifted) {
@@ -200,7 +221,7 @@ export class Reconciler {
     if (fresh.length > 0) this.log.info({ entries: describe(fresh) }, `adding ${fresh.length} entries`);
 
     let applyError: unknown;
-    let after = before;
+    let listedAfter = listed;
     if (ops.length > 0) {
       try {
         await this.deps.backend.apply(ops);
@@ -211,7 +232,7 @@ export class Reconciler {
       }
       // Never trust the batch: what the kernel shows now is the truth.
       try {
-        after = await this.deps.backend.list();
+        listedAfter = await this.listing();
       } catch (error) {
         const reason = `cannot list the kernel after applying: ${reasonOf(error)}`;
         errors.push(reason);
@@ -222,7 +243,9 @@ export class Reconciler {
       }
     }
 
-    this.owned = settleRecord(record, after);
+    const after = listedAfter.entries;
+    const unlistedAfter = (entry: RoutingEntry) => listedAfter.unreadable.has(entry.kind);
+    this.owned = [...settleRecord(record.filter((entry) => !unlistedAfter(entry)), after), ...record.filter(unlistedAfter)];
     if (!sameEntries(this.owned, this.persisted ?? []) || this.persisted === undefined) {
       try {
         await this.deps.ownership.save(this.owned);
@@ -240,14 +263,45 @@ export class Reconciler {
     for (const entry of desired) {
       const key = entryKey(entry);
       if (statuses.has(key)) continue;
-      if (present.has(key) && ownedNow.has(key)) statuses.set(key, { state: 'present' });
+      if (unlistedAfter(entry)) statuses.set(key, { state: 'error', reason: `cannot list ${entry.kind} entries after applying: ${listedAfter.unreadable.get(entry.kind)}` });
+      else if (present.has(key) && ownedNow.has(key)) statuses.set(key, { state: 'present' });
       else if (failures.has(key)) statuses.set(key, { state: 'error', reason: `could not be added: ${failures.get(key)}` });
       else if (applyError !== undefined) statuses.set(key, { state: 'error', reason: `could not be added: ${reasonOf(applyError)}` });
       else statuses.set(key, { state: 'error', reason: 'not on the system after applying, although the backend reported success' });
     }
     const added = adds.filter((entry) => present.has(entryKey(entry)));
-    const removed = p.removes.filter((entry) => !present.has(entryKey(entry)));
+    const removed = p.removes.filter((entry) => !present.has(entryKey(entry)) && !unlistedAfter(entry));
     return report(desired, statuses, added, removed);
+  }
+
+  // Kinds the backend does not handle are unreadable like kinds it could not list this time (PartialListError).
+  private async listing(): Promise<Listing> {
+    const handled = new Set(this.deps.backend.kinds ?? KERNEL_KINDS);
+    const unreadable = new Map<EntryKind, string>();
+    for (const kind of ENTRY_KINDS) if (!handled.has(kind)) unreadable.set(kind, `the routing backend does not handle ${kind} entries`);
+    try {
+      return { entries: await this.deps.backend.list(), unreadable };
+    } catch (error) {
+      if (!(error instanceof PartialListError)) throw error;
+      for (const [kind, reason] of error.unreadable) unreadable.set(kind, reason);
+      return { entries: [...error.entries], unreadable };
+    }
+  }
+
+  // Reported only when something of that kind is desired or recorded (an OSPF-only host has no bgpd to reach);
+  // logged once per change of reason.
+  private noteUnreadable(listed: Listing, desired: readonly RoutingEntry[], owned: readonly RoutingEntry[], errors: string[]): void {
+    const messages = new Set<string>();
+    for (const [kind, reason] of listed.unreadable) {
+      const wanted = desired.filter((entry) => entry.kind === kind);
+      const recorded = owned.filter((entry) => entry.kind === kind);
+      if (wanted.length === 0 && recorded.length === 0) continue;
+      const message = `cannot list ${kind} entries: ${reason}`;
+      errors.push(message);
+      messages.add(message);
+      if (!this.loggedUnreadable.has(message)) this.log.error({ desired: describe(wanted), recorded: describe(recorded) }, `${message}; leaving ${kind} entries as they are this pass`);
+    }
+    this.loggedUnreadable = messages;
   }
 
   // A corrupt or unreadable record must not stop routing: claim only entries that carry healthcast's mark.

@@ -1,10 +1,22 @@
 // The contract between the supervisor, the reconciler (the single writer) and the kernel backends.
 
+// address: on the interface (redistribute connected); route: kernel route with our proto (redistribute kernel);
+// bgp: a `network ADDR/32|128` statement under `router bgp ASN` in FRR, configured through vtysh (announce: bgp).
+export type EntryKind = 'address' | 'route' | 'bgp';
+
+// The `interface` of every bgp entry: a network statement belongs to no interface, and one fixed value keeps keys stable.
+export const BGP_INTERFACE = 'bgp';
+
+export const ENTRY_KINDS: readonly EntryKind[] = ['address', 'route', 'bgp'];
+
+// What a backend that declares no `kinds` handles (the ip backend).
+export const KERNEL_KINDS: readonly EntryKind[] = ['address', 'route'];
+
 // One thing healthcast can put on the system for a service address.
 export interface RoutingEntry {
-  kind: 'address' | 'route'; // address: on the interface (redistribute connected); route: kernel route with our proto (redistribute kernel)
+  kind: EntryKind;
   address: string; // canonical host address, no prefix length
-  interface: string;
+  interface: string; // BGP_INTERFACE for kind bgp
 }
 
 // What the supervisor wants on the system right now, and for which service.
@@ -26,8 +38,12 @@ export interface RoutingOp {
 
 // Side effects on the kernel: the real one runs `ip`, tests use an in-memory one.
 export interface RoutingBackend {
+  // Kinds it can list and apply (default KERNEL_KINDS); the reconciler never plans, removes or forgets recorded entries
+  // of other kinds, so a record with bgp entries survives a pass over a backend that cannot see them.
+  readonly kinds?: readonly EntryKind[];
   // Creates what entries will need (the drain interface); called once before the first pass, safe to repeat.
   prepare?(): Promise<void>;
+  // May throw PartialListError (partial-list.ts): some kinds listed, others not; the rest are left alone that pass.
   list(): Promise<KernelEntry[]>;
   // Applies a batch; a partial failure throws, and the caller re-lists to see what took effect.
   apply(ops: readonly RoutingOp[]): Promise<void>;

@@ -1,0 +1,87 @@
+// Pure text for bgpd: the vtysh lines that add or remove `network` statements, and the parser of
+// `show running-config bgpd` that lists them. Kept apart from the process handling so tests reach them.
+//
+// Why the running config and not `show bgp ipv4|ipv6 unicast json` (measured on FRR 8.4.4): the table cannot tell a
+// statement apart from redistribution in its summary JSON (both are peerId "(unspec)", weight 32768; only `origin`
+// differs, IGP vs incomplete, and any route-map can set origin), and with `bgp network import-check` (FRR's default)
+// a statement whose address is not in zebra's RIB is not in the table at all, so a statement would look gone while it
+// is configured, and a withdrawal would never be planned. The running config lists exactly the configured statements.
+import net from 'node:net';
+import { canonical, familyOf, withPrefix } from '../config/address.js';
+import { BGP_INTERFACE, type KernelEntry, type RoutingOp } from './types.js';
+
+export const SHOW_BGPD_CONFIG = 'show running-config bgpd';
+
+// What bgpd answers to `no network P` when there is no such statement: the statement is gone, which is what we want.
+export const NETWORK_NOT_FOUND = /Can't find static route specified/;
+
+export interface BgpdConfig {
+  // The AS of the default instance (`router bgp ASN` without vrf/view) as FRR prints it; undefined: no instance.
+  asn: string | undefined;
+  // Host-prefix network statements of that instance, ipv4 and ipv6 unicast.
+  networks: KernelEntry[];
+}
+
+type Family = 'ipv4' | 'ipv6';
+
+// Statements under `router bgp ASN vrf X`, other address families and non-host prefixes are never healthcast's,
+// and cannot collide with a host statement in the default instance, so they are not listed.
+export function parseBgpdConfig(text: string): BgpdConfig {
+  let asn: string | undefined;
+  let inDefault = false;
+  // Inside `router bgp`, before any address-family: FRR (and Quagga) took IPv4 statements there.
+  let family: Family | 'other' | 'router' = 'router';
+  const seen = new Set<string>();
+  const networks: KernelEntry[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    if (line === '') continue;
+    if (!/^\s/.test(line)) {
+      // A top-level line (`exit`, `!`, the next section) ends any `router bgp` block.
+      const router = /^router bgp (\S+)(\s.*)?$/.exec(line);
+      inDefault = router !== null && router[2] === undefined && asn === undefined;
+      if (inDefault) asn = router?.[1];
+      family = 'router';
+      continue;
+    }
+    if (!inDefault) continue;
+    const trimmed = line.trim();
+    const af = /^address-family (\S+)(?: (\S+))?$/.exec(trimmed);
+    if (af) {
+      family = (af[1] === 'ipv4' || af[1] === 'ipv6') && (af[2] === undefined || af[2] === 'unicast') ? af[1] : 'other';
+      continue;
+    }
+    if (trimmed === 'exit-address-family') {
+      family = 'router';
+      continue;
+    }
+    const statement = /^network (\S+)(\s|$)/.exec(trimmed);
+    if (!statement || family === 'other') continue;
+    const [address = '', length] = (statement[1] ?? '').split('/');
+    const version = net.isIP(address);
+    if (version === 0) continue;
+    const expected: Family = family === 'router' ? 'ipv4' : family;
+    if ((version === 4 ? 'ipv4' : 'ipv6') !== expected) continue;
+    const bits = version === 4 ? 32 : 128;
+    if (length !== undefined && length !== String(bits)) continue;
+    const entry: KernelEntry = { kind: 'bgp', address: canonical(address, version as 4 | 6), interface: BGP_INTERFACE, prefixLength: bits };
+    if (seen.has(entry.address)) continue;
+    seen.add(entry.address);
+    networks.push(entry);
+  }
+  return { asn, networks };
+}
+
+// The text after `configure terminal`: one `router bgp` context, one address-family block per family with ops.
+// Order within a family is kept; a `no network` that vtysh rejects stops the lines after it (see bgp-backend.ts).
+export function bgpConfigLines(asn: string, ops: readonly RoutingOp[]): string[] {
+  const lines = [`router bgp ${asn}`];
+  for (const family of [4, 6] as const) {
+    const mine = ops.filter((op) => familyOf(op.entry.address) === family);
+    if (mine.length === 0) continue;
+    lines.push(`address-family ${family === 4 ? 'ipv4' : 'ipv6'} unicast`);
+    for (const op of mine) lines.push(`${op.action === 'add' ? '' : 'no '}network ${withPrefix(op.entry.address)}`);
+    lines.push('exit-address-family');
+  }
+  return lines;
+}

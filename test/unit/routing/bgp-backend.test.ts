@@ -1,0 +1,139 @@
+// The bgp backend over an in-process bgpd: what it lists, what it writes in how many vtysh processes, and how each
+// failure (bgpd down, no instance, other AS, rejected line, bgpd dying mid-batch) reaches each op.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCodes, isHealthcastError } from '../../../src/errors.js';
+import { VtyshError } from '../../../src/frr/vtysh.js';
+import { RoutingBatchError } from '../../../src/routing/batch-error.js';
+import { BgpBackend } from '../../../src/routing/bgp-backend.js';
+import { BGP_INTERFACE, type RoutingEntry, type RoutingOp } from '../../../src/routing/types.js';
+import { FakeBgpd } from './bgp-fake-vtysh.js';
+
+const bgp = (address: string): RoutingEntry => ({ kind: 'bgp', address, interface: BGP_INTERFACE });
+const add = (address: string): RoutingOp => ({ action: 'add', entry: bgp(address) });
+const remove = (address: string): RoutingOp => ({ action: 'remove', entry: bgp(address) });
+
+async function batchFailure(promise: Promise<unknown>): Promise<RoutingBatchError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof RoutingBatchError, `expected a RoutingBatchError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the batch to fail');
+}
+
+const reasons = (error: RoutingBatchError) => Object.fromEntries(error.failures.map((f) => [`${f.op.action} ${f.op.entry.address}`, f.reason]));
+
+test('list: network statements from one `show running-config bgpd`', async () => {
+  const frr = new FakeBgpd();
+  frr.networks.ipv4.push('192.0.2.53/32');
+  frr.networks.ipv6.push('2001:db8:53::53/128');
+  const backend = new BgpBackend({ vtysh: frr });
+  assert.deepEqual((await backend.list()).map((e) => `${e.kind} ${e.address} ${e.interface}`), ['bgp 192.0.2.53 bgp', 'bgp 2001:db8:53::53 bgp']);
+  assert.deepEqual(frr.calls, [['show running-config bgpd']]);
+});
+
+test('list: bgpd down is a coded error carrying FRR\'s words', async () => {
+  const frr = new FakeBgpd();
+  frr.running = false;
+  await assert.rejects(new BgpBackend({ vtysh: frr }).list(), (error: unknown) => {
+    assert.ok(error instanceof VtyshError);
+    assert.equal(error.code, ErrorCodes.VTYSH_DAEMON_DOWN);
+    assert.match(error.message, /bgpd is not running/);
+    return true;
+  });
+});
+
+test('list: output that is not a configuration is VTYSH_BAD_OUTPUT, never "no statements"', async () => {
+  const vtysh = { run: async () => '', show: async <T>() => ({}) as T, configure: async () => '' };
+  await assert.rejects(new BgpBackend({ vtysh }).list(), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT));
+});
+
+test('apply: a whole batch, both families, in one vtysh process under the running AS', async () => {
+  const frr = new FakeBgpd();
+  frr.networks.ipv4.push('192.0.2.99/32');
+  const backend = new BgpBackend({ vtysh: frr });
+  await backend.list();
+  await backend.apply([add('192.0.2.53'), add('2001:db8:53::53'), remove('192.0.2.99')]);
+  assert.deepEqual(frr.configured(), [[
+    'router bgp 65001',
+    'address-family ipv4 unicast', 'network 192.0.2.53/32', 'no network 192.0.2.99/32', 'exit-address-family',
+    'address-family ipv6 unicast', 'network 2001:db8:53::53/128', 'exit-address-family',
+  ]]);
+  assert.deepEqual(frr.networks, { ipv4: ['192.0.2.53/32'], ipv6: ['2001:db8:53::53/128'] });
+  assert.equal(frr.calls.length, 2, 'one listing and one write');
+});
+
+test('apply without a prior listing reads the AS first; frr.asn equal to the running AS is accepted', async () => {
+  const frr = new FakeBgpd();
+  await new BgpBackend({ vtysh: frr, asn: 65001 }).apply([add('192.0.2.53')]);
+  assert.deepEqual(frr.calls.map((call) => call[0]), ['show running-config bgpd', 'configure terminal']);
+  assert.deepEqual(frr.networks.ipv4, ['192.0.2.53/32']);
+});
+
+test('no BGP instance: every op fails with HC_ERR_BGP_INSTANCE and no instance is created', async () => {
+  const frr = new FakeBgpd();
+  frr.asn = undefined;
+  const failure = await batchFailure(new BgpBackend({ vtysh: frr, asn: 65001 }).apply([add('192.0.2.53'), add('2001:db8::53')]));
+  assert.equal(failure.failures.length, 2);
+  assert.ok(isHealthcastError(failure.cause, ErrorCodes.BGP_INSTANCE));
+  assert.match(failure.failures[0]?.reason ?? '', /no `router bgp` instance/);
+  assert.equal(frr.configured().length, 0, 'nothing written: `router bgp N` would have created an instance');
+  assert.equal(frr.asn, undefined);
+});
+
+test('frr.asn differing from the running AS: refused before writing', async () => {
+  const frr = new FakeBgpd();
+  const failure = await batchFailure(new BgpBackend({ vtysh: frr, asn: 65009 }).apply([add('192.0.2.53')]));
+  assert.match(failure.failures[0]?.reason ?? '', /frr\.asn is 65009 but bgpd runs `router bgp 65001`/);
+  assert.equal(frr.configured().length, 0);
+});
+
+test('bgpd down at write time: every op fails with "bgpd is not running"', async () => {
+  const frr = new FakeBgpd();
+  const backend = new BgpBackend({ vtysh: frr });
+  await backend.list();
+  frr.running = false;
+  const failure = await batchFailure(backend.apply([add('192.0.2.53'), remove('192.0.2.54')]));
+  assert.deepEqual(reasons(failure), { 'add 192.0.2.53': 'bgpd is not running', 'remove 192.0.2.54': 'bgpd is not running' });
+  assert.equal(frr.configured().length, 1, 'no per-op retries when bgpd is down');
+});
+
+test('a rejected line: each op retried alone, so each gets its own answer; removing a missing statement counts as done', async () => {
+  const frr = new FakeBgpd();
+  frr.networks.ipv4.push('192.0.2.60/32');
+  frr.rejectLine = (line) => (line === 'network 192.0.2.62/32' ? '% Inconsistent address and mask' : undefined);
+  const backend = new BgpBackend({ vtysh: frr });
+  await backend.list();
+  // .61 is already gone (someone removed it by hand): its `no network` is rejected and stops the first batch there.
+  const failure = await batchFailure(backend.apply([remove('192.0.2.60'), remove('192.0.2.61'), add('192.0.2.62'), add('192.0.2.63')]));
+  assert.deepEqual(reasons(failure), { 'add 192.0.2.62': 'FRR rejected it: % Inconsistent address and mask' });
+  assert.deepEqual(frr.networks.ipv4, ['192.0.2.63/32'], 'the ops after the rejected line were applied by their retries');
+  assert.equal(frr.configured().length, 1 + 4, 'the batch, then one process per op');
+});
+
+test('bgpd dying during the retries: the remaining ops fail at once with the same reason', async () => {
+  const frr = new FakeBgpd();
+  frr.rejectLine = (line) => (line === 'network 192.0.2.1/32' ? '% Unknown command: network 192.0.2.1/32' : undefined);
+  const backend = new BgpBackend({ vtysh: frr });
+  await backend.list();
+  let processes = 0;
+  frr.beforeRun = () => {
+    processes += 1;
+    if (processes === 3) frr.running = false; // the batch, the first retry; bgpd is gone by the second retry
+  };
+  const failure = await batchFailure(backend.apply([add('192.0.2.1'), add('192.0.2.2'), add('192.0.2.3')]));
+  assert.deepEqual(reasons(failure), {
+    'add 192.0.2.1': 'FRR rejected it: % Unknown command: network 192.0.2.1/32',
+    'add 192.0.2.2': 'bgpd is not running',
+    'add 192.0.2.3': 'bgpd is not running',
+  });
+  assert.equal(frr.calls.length, 4, 'listing, batch, two retries; none for the last op');
+});
+
+test('an op of another kind is refused: the bgp backend only writes network statements', async () => {
+  const backend = new BgpBackend({ vtysh: new FakeBgpd() });
+  await assert.rejects(backend.apply([{ action: 'add', entry: { kind: 'address', address: '192.0.2.53', interface: 'lo' } }]), (error: unknown) => isHealthcastError(error, ErrorCodes.USAGE));
+  assert.deepEqual(backend.kinds, ['bgp']);
+});

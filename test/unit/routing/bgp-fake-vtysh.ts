@@ -1,0 +1,95 @@
+// An in-process bgpd behind the Vtysh interface, for unit tests: it keeps `network` statements, prints
+// `show running-config bgpd` the way FRR 8.4.4 does, and fails the way vtysh does (measured in the lab: a rejected
+// line stops the rest and keeps the earlier ones; `router bgp N` creates an instance when there is none). Its
+// failures go through the real classifyVtysh, so the errors are the ones the real client throws.
+import { classifyVtysh, type VtyshOutcome } from '../../../src/frr/vtysh-errors.js';
+import type { Vtysh } from '../../../src/frr/vtysh.js';
+
+type Family = 'ipv4' | 'ipv6';
+
+export class FakeBgpd implements Vtysh {
+  // false: bgpd is down (zebra still answers), as after SIGTERM/SIGKILL of bgpd.
+  running = true;
+  // The default instance's AS; undefined: no `router bgp`.
+  asn: string | undefined = '65001';
+  readonly networks: Record<Family, string[]> = { ipv4: [], ipv6: [] };
+  // Each vtysh process: its -c commands.
+  readonly calls: string[][] = [];
+  // Extra lines printed inside `router bgp` (not statements) and whole other sections (a vrf instance).
+  routerLines: string[] = [' bgp router-id 0.0.0.2', ' neighbor 198.51.100.1 remote-as 65000'];
+  otherSections: string[] = [];
+  // Return FRR's answer to reject a config line (before it takes effect).
+  rejectLine: ((line: string) => string | undefined) | undefined;
+  // Runs before each process; may change state (bgpd dies between calls) or throw.
+  beforeRun: ((commands: readonly string[]) => void) | undefined;
+
+  async run(commands: readonly string[]): Promise<string> {
+    this.calls.push([...commands]);
+    this.beforeRun?.(commands);
+    const outcome = this.execute(commands);
+    const error = classifyVtysh(outcome, commands, { binary: 'vtysh', timeoutMs: 5000 });
+    if (error) throw error;
+    return outcome.stdout;
+  }
+
+  async show<T>(command: string): Promise<T> {
+    return JSON.parse(await this.run([command])) as T;
+  }
+
+  configure(lines: readonly string[]): Promise<string> {
+    return lines.length === 0 ? Promise.resolve('') : this.run(['configure terminal', ...lines]);
+  }
+
+  // What the processes did, as `-c` lists without `configure terminal`: the config lines written.
+  configured(): string[][] {
+    return this.calls.filter((call) => call[0] === 'configure terminal').map((call) => call.slice(1));
+  }
+
+  runningConfig(): string {
+    const lines = ['Building configuration...', '', 'Current configuration:', '!', 'frr version 8.4.4', 'frr defaults traditional', 'hostname a', 'service integrated-vtysh-config', '!'];
+    if (this.asn !== undefined) {
+      lines.push(`router bgp ${this.asn}`, ...this.routerLines);
+      for (const family of ['ipv4', 'ipv6'] as const) {
+        lines.push(' !', ` address-family ${family} unicast`, ...this.networks[family].map((prefix) => `  network ${prefix}`), ' exit-address-family');
+      }
+      lines.push('exit', '!');
+    }
+    lines.push(...this.otherSections, 'end', '');
+    return lines.join('\n');
+  }
+
+  private execute(commands: readonly string[]): VtyshOutcome {
+    const ok = (stdout: string): VtyshOutcome => ({ exitCode: 0, stdout, stderr: '', timedOut: false });
+    const down: VtyshOutcome = { exitCode: 1, stdout: '', stderr: 'bgpd is not running\n', timedOut: false };
+    const fail = (stdout: string): VtyshOutcome => ({ exitCode: 1, stdout: `${stdout}\n`, stderr: '', timedOut: false });
+    if (commands.length === 1 && commands[0] === 'show running-config bgpd') {
+      // Measured: exit 0, the other daemons' part on stdout, "bgpd is not running" on stderr.
+      if (!this.running) return { exitCode: 0, stdout: 'Building configuration...\n\nCurrent configuration:\n!\nend\n', stderr: 'bgpd is not running\n', timedOut: false };
+      return ok(this.runningConfig());
+    }
+    if (commands[0] !== 'configure terminal') return fail(`% Unknown command: ${commands[0] ?? ''}`);
+    if (!this.running) return down;
+    let family: Family | undefined;
+    for (const line of commands.slice(1)) {
+      const rejected = this.rejectLine?.(line);
+      if (rejected !== undefined) return fail(rejected);
+      const router = /^router bgp (\S+)$/.exec(line);
+      const af = /^address-family (ipv4|ipv6) unicast$/.exec(line);
+      const network = /^(no )?network (\S+)$/.exec(line);
+      if (router) {
+        if (this.asn !== undefined && this.asn !== router[1]) return fail(`BGP is already running; AS is ${this.asn}`);
+        this.asn = router[1];
+      } else if (af) family = af[1] as Family;
+      else if (line === 'exit-address-family') family = undefined;
+      else if (network && family) {
+        const list = this.networks[family];
+        const prefix = network[2] ?? '';
+        if (network[1]) {
+          if (!list.includes(prefix)) return fail("% Can't find static route specified");
+          list.splice(list.indexOf(prefix), 1);
+        } else if (!list.includes(prefix)) list.push(prefix);
+      } else return fail(`% Unknown command: ${line}`);
+    }
+    return ok('');
+  }
+}
