@@ -27,25 +27,49 @@ export interface AdvertisementOptions {
   log: Logger;
 }
 
+// While FRR cannot be asked (not installed as configured, not running), ask less and less often, up to this.
+const MAX_BACKOFF_MS = 60_000;
+
 export class AdvertisementWatcher {
   private known = new Map<string, Advertised>();
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private lastProblem: string | undefined;
+  private failures = 0;
+  private running = false;
 
   constructor(private readonly options: AdvertisementOptions) {}
 
   start(): void {
-    if (this.timer) return;
-    void this.poll();
-    this.timer = setInterval(() => void this.poll(), this.options.intervalMs);
-    this.timer.unref();
+    if (this.running) return;
+    this.running = true;
+    void this.cycle();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.running = false;
+    clearTimeout(this.timer);
+    clearTimeout(this.soon);
     await this.polling;
+  }
+
+  // After a change FRR needs a moment to originate or flush: ask again shortly (once, and only while FRR answers).
+  pollSoon(delayMs = 1000): void {
+    if (!this.running || this.soon || this.failures > 0) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.poll();
+    }, delayMs);
+    this.soon.unref();
+  }
+
+  private async cycle(): Promise<void> {
+    await this.poll();
+    if (!this.running) return;
+    const delay = this.failures === 0 ? this.options.intervalMs : Math.min(this.options.intervalMs * 2 ** this.failures, MAX_BACKOFF_MS);
+    this.timer = setTimeout(() => void this.cycle(), delay);
+    this.timer.unref();
   }
 
   lookup(addresses: readonly string[]): boolean | undefined {
@@ -67,9 +91,11 @@ export class AdvertisementWatcher {
       const answers = await checkAdvertised(this.options.vtysh, prefixes, this.options.protocol);
       this.known = new Map([...answers].map(([prefix, answer]) => [prefix, answer.advertised]));
       const unknown = [...answers.values()].find((answer) => answer.advertised === 'unknown');
+      this.failures = unknown ? this.failures + 1 : 0;
       this.report(unknown ? `FRR could not be asked: ${unknown.reason ?? 'unknown'}` : undefined);
     } catch (error) {
       this.known = new Map();
+      this.failures += 1;
       this.report(`FRR could not be asked: ${messageOf(error)}`);
     }
   }

@@ -82,7 +82,7 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
     onStateApplied: () => {
       notifier?.status(statusText(agent.mode, agent.status()));
       // FRR needs a moment to originate or flush the prefix; ask again then rather than at the next interval.
-      if (options.advertisement) setTimeout(() => void options.advertisement?.poll(), 1000).unref();
+      options.advertisement?.pollSoon();
     },
     onMode: (mode) => (mode === 'paused' ? notifier?.paused() : notifier?.resumed()),
     onReload: (next) => {

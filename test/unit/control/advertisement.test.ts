@@ -39,3 +39,31 @@ test('the watcher asks FRR for both families and answers per service; FRR gone m
   await watcher.poll();
   assert.equal(watcher.lookup(['192.0.2.53']), undefined);
 });
+
+test('while FRR cannot be asked the watcher backs off; once it answers it polls on its interval again', async () => {
+  let fail = true;
+  let calls = 0;
+  const vtysh = {
+    show: async <T>(command: string): Promise<T> => {
+      calls += 1;
+      if (fail) throw new Error('Exiting: failed to connect to any daemons.');
+      return json(command === ADVERTISEMENT_COMMANDS.ospf[4] ? 'ospf-external-self.json' : 'ospf6-as-external-self.json') as T;
+    },
+  };
+  const watcher = new AdvertisementWatcher({ vtysh, protocol: 'ospf', prefixes: () => ['192.0.2.53'], intervalMs: 40, log: silentLogger() });
+  watcher.start();
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  const failing = calls;
+  assert.ok(failing >= 3 && failing <= 6, `backed off: ${failing} calls in 700 ms at a 40 ms interval (40, 80, 160, 320 ms apart)`);
+  watcher.pollSoon();
+  fail = false;
+  await watcher.poll();
+  assert.equal(watcher.lookup(['192.0.2.53']), true);
+  const before = calls;
+  await new Promise((resolve) => setTimeout(resolve, 1300)); // the pending backed-off timer fires, then 40 ms again
+  assert.ok(calls - before >= 5, `back to the interval: ${calls - before} calls`);
+  await watcher.stop();
+  const stopped = calls;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(calls, stopped, 'no polls after stop()');
+});
