@@ -68,6 +68,7 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
     logLevel: main.log_level,
     frr: main.frr,
     controlSocket: path.resolve(baseDir, main.control_socket),
+    drainInterface: main.drain_interface,
     metrics: main.metrics,
     maintenance: main.maintenance.map((job, index) => ({
       name: job.name ?? `maintenance[${index}]`,
@@ -109,6 +110,8 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
     rise: parsed.rise ?? main.defaults.rise,
     fall: parsed.fall ?? main.defaults.fall,
     holdDownMs: parsed.hold_down ?? main.defaults.hold_down,
+    drainMs: parsed.drain ?? main.defaults.drain,
+    drainOnFailure: parsed.drain_on_failure ?? main.defaults.drain_on_failure,
     require: parsed.require,
     probes: parsed.probes.map((probe) => ({ type: probe.type, timeoutMs: probe.timeoutMs ?? timeoutMs, options: probe.options, definition: probe.definition })),
     hooks: {

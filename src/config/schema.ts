@@ -19,6 +19,10 @@ export const defaultsSchema = z.strictObject({
   fall: z.number().int().min(1).max(100).default(2),
   // Minimum time from a withdrawal to the next announce: damps flapping and respects FRR's LSA rate limits.
   hold_down: duration({ max: 3_600_000 }).default(3000),
+  // Planned withdrawals stop the advertisement first and keep the address this long, so packets in flight are answered.
+  drain: duration({ max: 600_000 }).default(2000),
+  // Whether a health failure drains too (by default it withdraws at once: a failing service should not get traffic).
+  drain_on_failure: z.boolean().default(false),
 });
 
 const listenAddress = z.string().transform((raw, ctx) => {
@@ -50,7 +54,7 @@ export const mainSchema = z.strictObject({
   state_dir: z.string().min(1).default('/var/lib/healthcast'),
   services_dir: z.string().min(1).optional(),
   probe_dirs: z.array(z.string().min(1)).default([]),
-  defaults: defaultsSchema.default({ interval: 1000, timeout: 1000, rise: 3, fall: 2, hold_down: 3000 }),
+  defaults: defaultsSchema.default({ interval: 1000, timeout: 1000, rise: 3, fall: 2, hold_down: 3000, drain: 2000, drain_on_failure: false }),
   // How often the reconciler re-reads the kernel to repair drift.
   reconcile_interval: duration({ min: 100 }).default(10_000),
   // The `proto` number on kernel routes healthcast adds (announce: route).
@@ -59,6 +63,8 @@ export const mainSchema = z.strictObject({
   frr: frrSchema.default({ vtysh: '/usr/bin/vtysh' }),
   // Where `healthcast status|drain|resume|check-now|maintenance` reach the running agent (mode 0600).
   control_socket: z.string().min(1).default('/run/healthcast/control.sock'),
+  // Where a draining address waits: a dummy interface the FRR route-maps do not match (created if missing).
+  drain_interface: interfaceName.default('hc-drain'),
   metrics: z.strictObject({ listen: listenAddress }).optional(),
   maintenance: z.array(maintenanceJob).default([]),
   services: z.array(z.unknown()).default([]),
@@ -115,6 +121,8 @@ export function serviceSchema(registry: ProbeRegistry) {
     rise: z.number().int().min(1).max(100).optional(),
     fall: z.number().int().min(1).max(100).optional(),
     hold_down: duration({ max: 3_600_000 }).optional(),
+    drain: duration({ max: 600_000 }).optional(),
+    drain_on_failure: z.boolean().optional(),
     require: requirement.default('all'),
     probes: z.array(probeItem(registry)).min(1, 'must list at least one probe'),
     on_up: commandArray.optional(),

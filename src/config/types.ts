@@ -21,6 +21,8 @@ export interface ServiceConfig {
   rise: number;
   fall: number;
   holdDownMs: number;
+  drainMs: number;
+  drainOnFailure: boolean;
   require: Requirement;
   probes: ProbeConfig[];
   hooks: ServiceHooks;
@@ -58,6 +60,7 @@ export interface AgentConfig {
   logLevel: string;
   frr: FrrSection;
   controlSocket: string;
+  drainInterface: string;
   metrics: { listen: { host: string; port: number } } | undefined;
   maintenance: MaintenanceJobConfig[];
   services: ServiceConfig[];

@@ -10,6 +10,7 @@ import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import type { ServiceProbeRun } from './probe-service.js';
 import { MemoryDrainStore, type DrainEntry, type DrainStore } from '../maintenance/drain-store.js';
 import { serviceState, type ServiceState } from '../control/service-state.js';
+import { announceEntries, drainEntries } from './announcement.js';
 
 // The routing writer as the agent sees it (src/routing/reconciler.ts implements it).
 export interface RoutingWriter {
@@ -87,6 +88,12 @@ interface RoutingView {
   error: string | undefined;
 }
 
+// A planned withdrawal in progress: the advertisement is gone, the host still answers until `done`.
+interface Draining {
+  entries: DesiredEntry[];
+  done: Promise<void>;
+}
+
 export class Agent {
   private config: AgentConfig;
   private readonly runners = new Map<string, ServiceRunner>();
@@ -98,6 +105,7 @@ export class Agent {
   private readonly drainStore: DrainStore;
   private readonly listeners: AgentListener[];
   private readonly states = new Map<string, ServiceState>();
+  private readonly draining = new Map<string, Draining>();
   readonly startedAt = Date.now();
 
   constructor(private readonly options: AgentOptions) {
@@ -139,9 +147,11 @@ export class Agent {
   pause(): Promise<void> {
     return this.serialize(async () => {
       if (this.modeValue !== 'running') return;
+      const drains = this.beginDrains(this.announcedRunners(), 'paused');
       this.modeValue = 'paused';
       await this.stopRunners();
       await this.routing.kick();
+      await drains;
       this.noteStates(Promise.resolve(), 'paused');
       this.emit('onMode', 'paused');
       this.options.log.info('paused: everything withdrawn, probing stopped');
@@ -163,8 +173,11 @@ export class Agent {
   shutdown(): Promise<void> {
     return this.serialize(async () => {
       if (this.modeValue === 'stopped') return;
+      const drains = this.beginDrains(this.announcedRunners(), 'shutting down');
       this.modeValue = 'stopped';
       await this.stopRunners();
+      await this.routing.kick();
+      await Promise.all([drains, ...[...this.draining.values()].map((drain) => drain.done)]);
       await this.routing.kick();
       await this.routing.stop();
       this.noteStates(Promise.resolve(), 'stopped');
@@ -184,6 +197,7 @@ export class Agent {
       for (const [name, runner] of this.runners) {
         const service = wanted.get(name);
         if (!service) {
+          void this.beginDrains(this.wants(runner) ? [runner] : [], 'removed from the configuration');
           await runner.stop();
           this.runners.delete(name);
           this.routingView.delete(name);
@@ -231,11 +245,12 @@ export class Agent {
       const newly = services.filter((name) => !this.drained.has(name));
       if (newly.length === 0) return { services, newly, errors: [] };
       const since = new Date().toISOString();
+      const announced = newly.map((name) => this.runner(name)).filter((runner) => this.wants(runner));
       await this.persistDrained((drained) => {
         for (const name of newly) drained.set(name, { name, since, by });
       });
       this.options.log.info({ services: newly, by }, `draining ${newly.join(', ')}`);
-      const errors = await this.withdrawPlanned(newly, `drained by ${by}`);
+      const errors = await this.withdrawPlanned(newly, `drained by ${by}`, announced);
       return { services, newly, errors };
     });
   }
@@ -292,12 +307,13 @@ export class Agent {
   // What should be on the system now: the single source of truth the reconciler converges to.
   desired(): DesiredEntry[] {
     const entries: DesiredEntry[] = [];
+    const wanted = new Set<string>();
     for (const runner of this.runners.values()) {
       if (!this.wants(runner)) continue;
-      for (const address of runner.config.addresses) {
-        entries.push({ service: runner.name, kind: runner.config.announce, address, interface: runner.config.interface });
-      }
+      wanted.add(runner.name);
+      entries.push(...announceEntries(runner.config));
     }
+    for (const [name, drain] of this.draining) if (!wanted.has(name)) entries.push(...drain.entries);
     return entries;
   }
 
@@ -312,12 +328,37 @@ export class Agent {
   // The one place a planned withdrawal happens (drain, scheduled maintenance). desired() already leaves the services
   // out; this applies it and waits. The graceful step of the FRR integration (stop advertising first, keep the address
   // for `drain` seconds, then remove it) belongs here.
-  private async withdrawPlanned(services: readonly string[], reason: string): Promise<string[]> {
+  private async withdrawPlanned(services: readonly string[], reason: string, announced: readonly ServiceRunner[] = []): Promise<string[]> {
+    const drains = this.beginDrains(announced, reason);
     const applied = this.routing.kick();
     this.noteStates(applied, reason);
     const report = await applied;
+    await drains;
     const stillWanted = [...report.desired.values()].filter((status) => services.includes(status.service));
     return [...report.errors, ...stillWanted.map((status) => `${status.service} is still wanted`)];
+  }
+
+  private announcedRunners(): ServiceRunner[] {
+    return [...this.runners.values()].filter((runner) => this.wants(runner));
+  }
+
+  // Make before break: the caller makes the services unwanted and kicks; their addresses move to the drain interface
+  // (no longer advertised, still answered), and when `drain` has passed they go. Resolves once they are gone.
+  private beginDrains(runners: readonly ServiceRunner[], reason: string): Promise<void> {
+    const started: Promise<void>[] = [];
+    for (const runner of runners) {
+      const { config } = runner;
+      const entries = drainEntries(config, this.config.drainInterface);
+      if (config.drainMs <= 0 || entries.length === 0 || this.draining.has(config.name)) continue;
+      this.options.log.info({ service: config.name, drain_ms: config.drainMs, reason }, `draining: advertisement withdrawn, addresses kept on ${this.config.drainInterface} for ${config.drainMs}ms`);
+      const done = new Promise<void>((resolve) => setTimeout(resolve, config.drainMs)).then(async () => {
+        this.draining.delete(config.name);
+        await this.routing.kick();
+      });
+      this.draining.set(config.name, { entries, done });
+      started.push(done);
+    }
+    return Promise.all(started).then(() => undefined);
   }
 
   private async loadDrained(): Promise<void> {
@@ -338,8 +379,9 @@ export class Agent {
   }
 
   // Compares every service's state with the last one seen; listeners hear about changes once `applied` settles.
-  private noteStates(applied: Promise<unknown>, why: string, options: { silent?: boolean } = {}): void {
-    for (const runner of this.runners.values()) {
+  // A probe round notes only its own service: walking every runner each round would cost O(services²) per interval.
+  private noteStates(applied: Promise<unknown>, why: string, options: { silent?: boolean; only?: ServiceRunner } = {}): void {
+    for (const runner of options.only ? [options.only] : this.runners.values()) {
       const to = this.stateOf(runner);
       const from = this.states.get(runner.name) ?? 'unknown';
       this.states.set(runner.name, to);
@@ -399,6 +441,7 @@ export class Agent {
     if (previous.phase !== next.phase) this.emit('onPhase', runner.name, previous.phase, next.phase);
     let applied: Promise<unknown> = Promise.resolve();
     if (isAnnounced(previous.phase) !== isAnnounced(next.phase) && !this.drained.has(runner.name)) {
+      if (!isAnnounced(next.phase) && runner.config.drainOnFailure && this.modeValue === 'running') void this.beginDrains([runner], 'health failure');
       const decidedAt = Date.now();
       const kick = this.routing.kick();
       applied = kick;
@@ -407,7 +450,7 @@ export class Agent {
         (error: unknown) => log.error({ err: error }, 'routing update failed'),
       );
     }
-    this.noteStates(applied, 'probe result');
+    this.noteStates(applied, 'probe result', { only: runner });
   }
 
   private onReport(report: ReconcileReport): void {

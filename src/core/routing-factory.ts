@@ -8,7 +8,7 @@ import { FileOwnershipStore } from '../routing/ownership.js';
 export function createRouting(log: Logger): RoutingFactory {
   return ({ desired, onReport, config }) =>
     new Reconciler({
-      backend: new IpBackend({ routeProtocol: config.routeProtocol }),
+      backend: new IpBackend({ routeProtocol: config.routeProtocol, dummyInterfaces: [config.drainInterface] }),
       ownership: new FileOwnershipStore(config.stateDir),
       desired,
       log,
