@@ -15,12 +15,13 @@ export interface IpBackendOptions {
   // Path of the ip binary.
   ip?: string;
   timeoutMs?: number;
-  // Interfaces to create (dummy, else an empty bridge) and bring up if missing: the drain interface, whose addresses
-  // FRR does not advertise.
+  // Interfaces to create (dummy, else an empty bridge) and bring up when an add first needs them: the drain interface,
+  // whose addresses FRR does not advertise.
   dummyInterfaces?: readonly string[];
 }
 
 export class IpBackend implements RoutingBackend {
+  private readonly ensured = new Set<string>();
   private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces'>;
 
   constructor(options: IpBackendOptions) {
@@ -42,8 +43,11 @@ export class IpBackend implements RoutingBackend {
     }
   }
 
-  async prepare(): Promise<void> {
-    for (const name of this.options.dummyInterfaces ?? []) {
+  // Created only when first needed, so a host that never drains never sees the interface.
+  private async ensureInterfaces(ops: readonly RoutingOp[]): Promise<void> {
+    const wanted = this.options.dummyInterfaces ?? [];
+    const needed = new Set(ops.filter((op) => op.action === 'add' && wanted.includes(op.entry.interface) && !this.ensured.has(op.entry.interface)).map((op) => op.entry.interface));
+    for (const name of needed) {
       const shown = await this.run(['-j', 'link', 'show', 'dev', name], '');
       if (shown.failed) {
         let added = await this.run(['link', 'add', name, 'type', 'dummy'], '');
@@ -51,17 +55,22 @@ export class IpBackend implements RoutingBackend {
         if (added.failed && /Unknown device type/i.test(added.stderr)) added = await this.run(['link', 'add', name, 'type', 'bridge'], '');
         if (added.failed) throw this.commandError(`create the drain interface ${name}`, added.stderr, added);
       }
+      // No link-local address: the interface only parks service addresses.
+      await this.run(['link', 'set', name, 'addrgenmode', 'none'], '');
       const up = await this.run(['link', 'set', name, 'up'], '');
       if (up.failed) throw this.commandError(`bring ${name} up`, up.stderr, up);
+      this.ensured.add(name);
     }
   }
 
   // -force keeps going past a failed line, so one bad entry does not block the rest; failures are mapped back to ops.
   async apply(ops: readonly RoutingOp[]): Promise<void> {
     if (ops.length === 0) return;
+    await this.ensureInterfaces(ops);
     const script = ops.map((op) => batchLine(op, this.options.routeProtocol)).join('\n') + '\n';
     const result = await this.run(['-force', '-batch', '-'], script);
     if (!result.failed) return;
+    this.ensured.clear(); // someone may have deleted the interface: check again next time
     const failures = parseBatchFailures(result.stderr, ops);
     const summary = failures.length > 0 ? `${failures.length} of ${ops.length} ip operations failed` : `ip -batch failed: ${result.stderr.trim() || result.shortMessage}`;
     throw new RoutingBatchError(summary, failures, { details: result.stderr.split('\n').filter(Boolean).slice(0, 50) });

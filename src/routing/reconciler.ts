@@ -135,10 +135,6 @@ export class Reconciler {
 
   private async passUnguarded(started: number): Promise<ReconcileReport> {
     const first = this.passes === 0;
-    if (first && this.deps.backend.prepare) {
-      // Without it only drains degrade (their adds fail with a reason); announcing works on.
-      await this.deps.backend.prepare().catch((error: unknown) => this.log.error({ err: messageOf(error) }, 'cannot prepare the routing backend'));
-    }
     this.passes += 1;
     const errors: string[] = [];
     const report = (desired: DesiredEntry[], statuses: Map<string, EntryStatus>, added: RoutingEntry[], removed: RoutingEntry[]): ReconcileReport => {

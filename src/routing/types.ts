@@ -41,8 +41,6 @@ export interface RoutingBackend {
   // Kinds it can list and apply (default KERNEL_KINDS); the reconciler never plans, removes or forgets recorded entries
   // of other kinds, so a record with bgp entries survives a pass over a backend that cannot see them.
   readonly kinds?: readonly EntryKind[];
-  // Creates what entries will need (the drain interface); called once before the first pass, safe to repeat.
-  prepare?(): Promise<void>;
   // May throw PartialListError (partial-list.ts): some kinds listed, others not; the rest are left alone that pass.
   list(): Promise<KernelEntry[]>;
   // Applies a batch; a partial failure throws, and the caller re-lists to see what took effect.

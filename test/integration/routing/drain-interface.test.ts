@@ -4,24 +4,22 @@ import { IpBackend } from '../../../src/routing/ip-backend.js';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { hostAddressesIn, ipIn, namespaceFor } from './fixture.js';
 
-test('prepare creates the drain interface once, up; an address moves onto it before it leaves lo', async (t) => {
+test('the drain interface is created (up, no link-local) when first needed; an address moves onto it before it leaves lo', async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
   const ns = await namespaceFor(t);
   const backend = new IpBackend({ routeProtocol: 201, namespace: ns, dummyInterfaces: ['hc-drain'] });
-  await backend.prepare();
-  await backend.prepare(); // safe to repeat
-  const link = JSON.parse(await ipIn(ns, '-j link show dev hc-drain')) as { operstate: string; flags: string[]; link_type: string }[];
-  assert.ok(link[0]?.flags.includes('UP'), 'drain interface is up');
-
   const onLo = { kind: 'address' as const, address: '192.0.2.53', interface: 'lo' };
   const onLo6 = { kind: 'address' as const, address: '2001:db8::53', interface: 'lo' };
   await backend.apply([{ action: 'add', entry: onLo }, { action: 'add', entry: onLo6 }]);
+  assert.equal(await ipIn(ns, 'link show dev hc-drain').then(() => true, () => false), false, 'not created before a drain needs it');
   await backend.apply([
     { action: 'add', entry: { ...onLo, interface: 'hc-drain' } },
     { action: 'add', entry: { ...onLo6, interface: 'hc-drain' } },
     { action: 'remove', entry: onLo },
     { action: 'remove', entry: onLo6 },
   ]);
+  const link = JSON.parse(await ipIn(ns, '-j link show dev hc-drain')) as { flags: string[] }[];
+  assert.ok(link[0]?.flags.includes('UP'), 'drain interface is up');
   assert.deepEqual([...(await hostAddressesIn(ns, 'lo'))].sort(), []);
   assert.deepEqual([...(await hostAddressesIn(ns, 'hc-drain'))].sort(), ['192.0.2.53', '2001:db8::53']);
   // The host still owns the address: it stays in the local table while it sits on the drain interface.
@@ -29,4 +27,5 @@ test('prepare creates the drain interface once, up; an address moves onto it bef
   assert.match(local, /local 192\.0\.2\.53 dev hc-drain/);
   const local6 = await ipIn(ns, '-6 route show table local');
   assert.match(local6, /local 2001:db8::53 dev hc-drain/);
+  assert.doesNotMatch(await ipIn(ns, '-6 address show dev hc-drain'), /fe80:/, 'no link-local address on the drain interface');
 });
