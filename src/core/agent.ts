@@ -332,8 +332,10 @@ export class Agent {
     const drains = this.beginDrains(announced, reason);
     const applied = this.routing.kick();
     this.noteStates(applied, reason);
-    const report = await applied;
+    await applied;
     await drains;
+    // Judge by a pass after the drain: during it the addresses are desired on the drain interface on purpose.
+    const report = await this.routing.kick();
     const stillWanted = [...report.desired.values()].filter((status) => services.includes(status.service));
     return [...report.errors, ...stillWanted.map((status) => `${status.service} is still wanted`)];
   }

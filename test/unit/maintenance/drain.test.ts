@@ -146,3 +146,17 @@ test('state changes reach listeners only once the routing change is applied', as
   // unknown -> down is the first probe (rising: not announced yet).
   assert.deepEqual(seen, [['unknown', 'down', false], ['down', 'up', true], ['up', 'down', false], ['down', 'drained', false]]);
 });
+
+test('with a graceful drain period, drain resolves once the addresses are gone from the drain interface too, without errors', async (t) => {
+  const probe = switchProbe();
+  const { agent, backend, present } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { drainMs: 150 })], { drainInterface: 'hc-drain' }), new MemoryDrainStore());
+  t.after(() => agent.shutdown());
+  await agent.start();
+  await waitFor('announced', () => present('192.0.2.53'));
+  const started = Date.now();
+  const result = await agent.drainServices(['dns'], 'cli');
+  assert.deepEqual(result.errors, []);
+  assert.ok(Date.now() - started >= 140, 'waited for the drain period');
+  assert.equal(present('192.0.2.53'), false);
+  assert.equal(backend.has({ kind: 'address', address: '192.0.2.53', interface: 'hc-drain' }), false, 'gone from the drain interface too');
+});
