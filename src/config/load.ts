@@ -189,15 +189,21 @@ async function readYaml(file: string, label: string, errors: string[]): Promise<
   }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    for (const error of doc.errors) errors.push(`${label}: ${(error.message.split('\n')[0] ?? '').replace(/:\s*$/, '')}`);
+    for (const error of doc.errors) errors.push(`${label}: ${yamlMessage(error.message)}`);
     return undefined;
   }
   try {
     return doc.toJS({ maxAliasCount: 100 }) ?? null;
   } catch (error) {
-    errors.push(`${label}: ${messageOf(error)}`);
+    errors.push(`${label}: ${yamlMessage(messageOf(error))}`);
     return undefined;
   }
+}
+
+// The parser's first line, without its trailing colon; a stack overflow from absurd nesting said in plain words.
+function yamlMessage(message: string): string {
+  const first = (message.split('\n')[0] ?? '').replace(/:\s*$/, '');
+  return first.includes('Maximum call stack size exceeded') ? first.replace('Maximum call stack size exceeded', 'nested too deeply') : first;
 }
 
 function report<T>(result: z.ZodSafeParseResult<T>, label: string, errors: string[]): T | undefined {

@@ -48,5 +48,11 @@ test('host addresses', () => {
   assert.equal(typeof parseHostAddress('2001:db8::1/127'), 'string');
   assert.equal(typeof parseHostAddress('192.0.2.1/32/1'), 'string');
   assert.equal(typeof parseHostAddress('300.0.0.1'), 'string');
+  const unusable: [string, RegExp][] = [
+    ['0.0.0.0', /unspecified/], ['255.255.255.255', /broadcast/], ['127.0.0.2', /loopback/], ['224.0.0.1', /multicast/],
+    ['240.0.0.1', /reserved/], ['0.1.2.3', /this network/], ['::', /unspecified/], ['::1', /loopback/], ['ff02::1', /multicast/],
+    ['fe80::1', /link-local/], ['::ffff:192.0.2.1', /IPv4-mapped/],
+  ];
+  for (const [input, why] of unusable) assert.match(String(parseHostAddress(input)), why, input);
   assert.equal(parseHostAddress('fe80::1%eth0'), '"fe80::1%eth0" has a zone index: service addresses must be global, not link-local');
 });
