@@ -1,9 +1,9 @@
-// announce: bgp. Lists and writes `network` statements under `router bgp ASN` through vtysh: one
-// `show running-config bgpd` per listing, one vtysh process per batch of changes (bgp-commands.ts has the text).
+// announce: bgp. Lists and writes `network` statements under `router bgp ASN` through vtysh: one vtysh process per
+// listing (`show bgp vrfs json` + `show running-config bgpd`), one per batch of changes (bgp-commands.ts has the text).
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { VtyshError, type Vtysh } from '../frr/vtysh.js';
 import { RoutingBatchError, type OpFailure } from './batch-error.js';
-import { bgpConfigLines, NETWORK_NOT_FOUND, parseBgpdConfig, SHOW_BGPD_CONFIG, type BgpdConfig } from './bgp-commands.js';
+import { bgpConfigLines, LIST_COMMANDS, NETWORK_NOT_FOUND, parseBgpdListing, type BgpdConfig } from './bgp-commands.js';
 import type { EntryKind, KernelEntry, RoutingBackend, RoutingOp } from './types.js';
 
 export interface BgpBackendOptions {
@@ -41,12 +41,7 @@ export class BgpBackend implements RoutingBackend {
   // reconciler reports bgp entries as errors with FRR's words while it goes on with the kernel's.
   async list(): Promise<KernelEntry[]> {
     this.lastConfig = undefined;
-    const text = await this.options.vtysh.run([SHOW_BGPD_CONFIG]);
-    if (!/^Current configuration:/m.test(text)) {
-      const shown = text.trim().slice(0, 300) || '(nothing)';
-      throw new HealthcastError(ErrorCodes.VTYSH_BAD_OUTPUT, `vtysh -c '${SHOW_BGPD_CONFIG}' printed no configuration: ${shown}`);
-    }
-    this.lastConfig = parseBgpdConfig(text);
+    this.lastConfig = parseBgpdListing(await this.options.vtysh.run(LIST_COMMANDS));
     return this.lastConfig.networks.map((entry) => ({ ...entry }));
   }
 

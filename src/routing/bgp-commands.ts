@@ -8,9 +8,13 @@
 // is configured, and a withdrawal would never be planned. The running config lists exactly the configured statements.
 import net from 'node:net';
 import { canonical, familyOf, withPrefix } from '../config/address.js';
+import { ErrorCodes, HealthcastError } from '../errors.js';
 import { BGP_INTERFACE, type KernelEntry, type RoutingOp } from './types.js';
 
-export const SHOW_BGPD_CONFIG = 'show running-config bgpd';
+// One vtysh process per listing. `show running-config bgpd` alone cannot tell "bgpd down" from "no statements": with
+// bgpd stopped it exits 0 with only vtysh's own lines and no error (measured, FRR 8.4.4). `show bgp vrfs json` first
+// is routed to bgpd alone: bgpd down makes vtysh print "bgpd is not running" and stop there (exit 1).
+export const LIST_COMMANDS: readonly string[] = ['show bgp vrfs json', 'show running-config bgpd'];
 
 // What bgpd answers to `no network P` when there is no such statement: the statement is gone, which is what we want.
 export const NETWORK_NOT_FOUND = /Can't find static route specified/;
@@ -23,6 +27,23 @@ export interface BgpdConfig {
 }
 
 type Family = 'ipv4' | 'ipv6';
+
+// The stdout of LIST_COMMANDS: the vrfs JSON (proof that bgpd answered), then the configuration text.
+export function parseBgpdListing(stdout: string): BgpdConfig {
+  const split = stdout.search(/^Building configuration/m);
+  const configText = split < 0 ? '' : stdout.slice(split);
+  let vrfs: unknown;
+  try {
+    vrfs = JSON.parse(split < 0 ? stdout : stdout.slice(0, split));
+  } catch {
+    vrfs = undefined;
+  }
+  if (typeof vrfs !== 'object' || vrfs === null || !('vrfs' in vrfs) || !/^Current configuration:/m.test(configText)) {
+    const shown = stdout.trim().slice(0, 300) || '(nothing)';
+    throw new HealthcastError(ErrorCodes.VTYSH_BAD_OUTPUT, `vtysh ${LIST_COMMANDS.map((c) => `-c '${c}'`).join(' ')}: expected bgpd's vrfs JSON then its configuration, got: ${shown}`);
+  }
+  return parseBgpdConfig(configText);
+}
 
 // Statements under `router bgp ASN vrf X`, other address families and non-host prefixes are never healthcast's,
 // and cannot collide with a host statement in the default instance, so they are not listed.

@@ -35,13 +35,6 @@ export class CompositeBackend implements RoutingBackend {
     this.kinds = [...this.ip.kinds, ...this.bgp.kinds];
   }
 
-  // Both sides are prepared even if one fails; the first failure is rethrown afterwards.
-  async prepare(): Promise<void> {
-    const results = await Promise.allSettled([this.ip.backend.prepare?.(), this.bgp.backend.prepare?.()]);
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
-  }
-
   // Both sides in parallel. One side failing: PartialListError with the other side's entries; both: one error.
   async list(): Promise<KernelEntry[]> {
     const sides = [this.ip, this.bgp];

@@ -25,13 +25,13 @@ async function batchFailure(promise: Promise<unknown>): Promise<RoutingBatchErro
 
 const reasons = (error: RoutingBatchError) => Object.fromEntries(error.failures.map((f) => [`${f.op.action} ${f.op.entry.address}`, f.reason]));
 
-test('list: network statements from one `show running-config bgpd`', async () => {
+test('list: network statements from one vtysh process (vrfs JSON, then the running config)', async () => {
   const frr = new FakeBgpd();
   frr.networks.ipv4.push('192.0.2.53/32');
   frr.networks.ipv6.push('2001:db8:53::53/128');
   const backend = new BgpBackend({ vtysh: frr });
   assert.deepEqual((await backend.list()).map((e) => `${e.kind} ${e.address} ${e.interface}`), ['bgp 192.0.2.53 bgp', 'bgp 2001:db8:53::53 bgp']);
-  assert.deepEqual(frr.calls, [['show running-config bgpd']]);
+  assert.deepEqual(frr.calls, [['show bgp vrfs json', 'show running-config bgpd']]);
 });
 
 test('list: bgpd down is a coded error carrying FRR\'s words', async () => {
@@ -45,9 +45,14 @@ test('list: bgpd down is a coded error carrying FRR\'s words', async () => {
   });
 });
 
-test('list: output that is not a configuration is VTYSH_BAD_OUTPUT, never "no statements"', async () => {
-  const vtysh = { run: async () => '', show: async <T>() => ({}) as T, configure: async () => '' };
-  await assert.rejects(new BgpBackend({ vtysh }).list(), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT));
+test('list: output that is not vrfs JSON then a configuration is VTYSH_BAD_OUTPUT, never "no statements"', async () => {
+  const frr = new FakeBgpd();
+  const valid = await frr.run(['show bgp vrfs json', 'show running-config bgpd']);
+  const configOnly = valid.slice(valid.indexOf('Building configuration'));
+  for (const printed of ['', configOnly, valid.slice(0, valid.indexOf('Building configuration')), '% Unknown command: show bgp vrfs json']) {
+    const vtysh = { run: async () => printed, show: async <T>() => ({}) as T, configure: async () => '' };
+    await assert.rejects(new BgpBackend({ vtysh }).list(), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT), JSON.stringify(printed.slice(0, 40)));
+  }
 });
 
 test('apply: a whole batch, both families, in one vtysh process under the running AS', async () => {
@@ -68,7 +73,7 @@ test('apply: a whole batch, both families, in one vtysh process under the runnin
 test('apply without a prior listing reads the AS first; frr.asn equal to the running AS is accepted', async () => {
   const frr = new FakeBgpd();
   await new BgpBackend({ vtysh: frr, asn: 65001 }).apply([add('192.0.2.53')]);
-  assert.deepEqual(frr.calls.map((call) => call[0]), ['show running-config bgpd', 'configure terminal']);
+  assert.deepEqual(frr.calls.map((call) => call[0]), ['show bgp vrfs json', 'configure terminal']);
   assert.deepEqual(frr.networks.ipv4, ['192.0.2.53/32']);
 });
 

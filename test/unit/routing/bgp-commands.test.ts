@@ -1,7 +1,8 @@
 // bgpd text: which network statements `show running-config bgpd` lists as ours-or-not, and the lines we write.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bgpConfigLines, NETWORK_NOT_FOUND, parseBgpdConfig } from '../../../src/routing/bgp-commands.js';
+import { ErrorCodes, isHealthcastError } from '../../../src/errors.js';
+import { bgpConfigLines, LIST_COMMANDS, NETWORK_NOT_FOUND, parseBgpdConfig, parseBgpdListing } from '../../../src/routing/bgp-commands.js';
 import { BGP_INTERFACE, type RoutingOp } from '../../../src/routing/types.js';
 
 // Printed by FRR 8.4.4 in the lab after `network` statements were configured through vtysh and a
@@ -55,6 +56,38 @@ test('FRR 8.4 running config: the default instance AS and its host network state
     { kind: 'bgp', address: '192.0.2.99', interface: BGP_INTERFACE, prefixLength: 32 },
     { kind: 'bgp', address: '2001:db8:53::53', interface: BGP_INTERFACE, prefixLength: 128 },
   ]);
+});
+
+// FRR 8.4.4's `show bgp vrfs json`, printed before the configuration in the same vtysh process.
+const VRFS_JSON = `{
+  "vrfs":{
+    "default":{
+      "type":"DFLT",
+      "vrfId":0,
+      "routerId":"0.0.0.2",
+      "numConfiguredPeers":2,
+      "numEstablishedPeers":2,
+      "l3vni":0,
+      "rmac":"00:00:00:00:00:00",
+      "interface":"unknown"
+    }
+  },
+  "totalVrfs":1
+}
+`;
+// What `show running-config bgpd` alone printed with bgpd stopped (exit 0, nothing on stderr): vtysh's own lines.
+const BGPD_DOWN_CONFIG = 'Building configuration...\n\nCurrent configuration:\n!\nhostname vm\nservice integrated-vtysh-config\n!\nend\n';
+
+test('the listing: bgpd answered the vrfs JSON, then its configuration is parsed', () => {
+  assert.deepEqual(LIST_COMMANDS, ['show bgp vrfs json', 'show running-config bgpd']);
+  assert.deepEqual(parseBgpdListing(VRFS_JSON + FRR_84_OUTPUT), parseBgpdConfig(FRR_84_OUTPUT));
+  assert.equal(parseBgpdListing('{\n  "vrfs":{\n  },\n  "totalVrfs":0\n}\n' + BGPD_DOWN_CONFIG).asn, undefined, 'bgpd up, no instance');
+});
+
+test('the listing without bgpd\'s JSON (config alone looks like "no statements") is refused', () => {
+  for (const printed of [BGPD_DOWN_CONFIG, VRFS_JSON, '', '% Unknown command: show bgp vrfs json\n' + BGPD_DOWN_CONFIG]) {
+    assert.throws(() => parseBgpdListing(printed), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT), JSON.stringify(printed.slice(0, 40)));
+  }
 });
 
 test('no `router bgp`: no AS and no statements (bgpd up but empty)', () => {

@@ -111,12 +111,6 @@ test('list merges both sides; one side failing is a PartialListError naming its 
   });
 });
 
-test('prepare runs on both sides even when one fails; overlapping kinds are refused', async () => {
-  let bgpPrepared = false;
-  const ip = new MemoryBackend(KERNEL_KINDS);
-  const failing = Object.assign(ip, { prepare: async () => Promise.reject(new Error('cannot create hc-drain')) });
-  const frr = Object.assign(new MemoryBackend(['bgp']), { prepare: async () => void (bgpPrepared = true) });
-  await assert.rejects(new CompositeBackend({ ip: failing, bgp: frr }).prepare(), /cannot create hc-drain/);
-  assert.ok(bgpPrepared);
+test('two backends claiming the same kind are refused', () => {
   assert.throws(() => new CompositeBackend({ ip: new MemoryBackend(), bgp: new MemoryBackend(['bgp']) }), (error: unknown) => isHealthcastError(error, ErrorCodes.USAGE));
 });

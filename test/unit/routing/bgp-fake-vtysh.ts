@@ -58,38 +58,49 @@ export class FakeBgpd implements Vtysh {
     return lines.join('\n');
   }
 
+  // vtysh runs the -c commands in order, concatenating their output, and stops at the first failure.
   private execute(commands: readonly string[]): VtyshOutcome {
-    const ok = (stdout: string): VtyshOutcome => ({ exitCode: 0, stdout, stderr: '', timedOut: false });
-    const down: VtyshOutcome = { exitCode: 1, stdout: '', stderr: 'bgpd is not running\n', timedOut: false };
-    const fail = (stdout: string): VtyshOutcome => ({ exitCode: 1, stdout: `${stdout}\n`, stderr: '', timedOut: false });
-    if (commands.length === 1 && commands[0] === 'show running-config bgpd') {
-      // Measured: exit 0, the other daemons' part on stdout, "bgpd is not running" on stderr.
-      if (!this.running) return { exitCode: 0, stdout: 'Building configuration...\n\nCurrent configuration:\n!\nend\n', stderr: 'bgpd is not running\n', timedOut: false };
-      return ok(this.runningConfig());
-    }
-    if (commands[0] !== 'configure terminal') return fail(`% Unknown command: ${commands[0] ?? ''}`);
-    if (!this.running) return down;
+    let stdout = '';
+    const ok = (): VtyshOutcome => ({ exitCode: 0, stdout, stderr: '', timedOut: false });
+    const down = (): VtyshOutcome => ({ exitCode: 1, stdout, stderr: 'bgpd is not running\n', timedOut: false });
+    const fail = (text: string): VtyshOutcome => ({ exitCode: 1, stdout: `${stdout}${text}\n`, stderr: '', timedOut: false });
     let family: Family | undefined;
-    for (const line of commands.slice(1)) {
-      const rejected = this.rejectLine?.(line);
-      if (rejected !== undefined) return fail(rejected);
-      const router = /^router bgp (\S+)$/.exec(line);
-      const af = /^address-family (ipv4|ipv6) unicast$/.exec(line);
-      const network = /^(no )?network (\S+)$/.exec(line);
-      if (router) {
-        if (this.asn !== undefined && this.asn !== router[1]) return fail(`BGP is already running; AS is ${this.asn}`);
-        this.asn = router[1];
-      } else if (af) family = af[1] as Family;
-      else if (line === 'exit-address-family') family = undefined;
-      else if (network && family) {
-        const list = this.networks[family];
-        const prefix = network[2] ?? '';
-        if (network[1]) {
-          if (!list.includes(prefix)) return fail("% Can't find static route specified");
-          list.splice(list.indexOf(prefix), 1);
-        } else if (!list.includes(prefix)) list.push(prefix);
-      } else return fail(`% Unknown command: ${line}`);
+    let configuring = false;
+    for (const command of commands) {
+      if (command === 'show bgp vrfs json') {
+        // Routed to bgpd alone: "bgpd is not running" when it is down.
+        if (!this.running) return down();
+        const vrfs = this.asn === undefined ? {} : { default: { type: 'DFLT', vrfId: 0, routerId: '0.0.0.2' } };
+        stdout += `${JSON.stringify({ vrfs, totalVrfs: Object.keys(vrfs).length }, null, 2)}\n`;
+      } else if (command === 'show running-config bgpd') {
+        // Measured: with bgpd down, exit 0, only vtysh's own lines, no error at all.
+        stdout += this.running ? this.runningConfig() : 'Building configuration...\n\nCurrent configuration:\n!\nhostname vm\nservice integrated-vtysh-config\n!\nend\n';
+      } else if (command === 'configure terminal') {
+        if (!this.running) return down();
+        configuring = true;
+      } else if (!configuring) {
+        return fail(`% Unknown command: ${command}`);
+      } else {
+        const rejected = this.rejectLine?.(command);
+        if (rejected !== undefined) return fail(rejected);
+        const router = /^router bgp (\S+)$/.exec(command);
+        const af = /^address-family (ipv4|ipv6) unicast$/.exec(command);
+        const network = /^(no )?network (\S+)$/.exec(command);
+        if (router) {
+          if (this.asn !== undefined && this.asn !== router[1]) return fail(`BGP is already running; AS is ${this.asn}`);
+          this.asn = router[1];
+        } else if (af) family = af[1] as Family;
+        else if (command === 'exit-address-family') family = undefined;
+        else if (network && family) {
+          const list = this.networks[family];
+          const prefix = network[2] ?? '';
+          if (network[1]) {
+            if (!list.includes(prefix)) return fail("% Can't find static route specified");
+            list.splice(list.indexOf(prefix), 1);
+          } else if (!list.includes(prefix)) list.push(prefix);
+        } else return fail(`% Unknown command: ${command}`);
+      }
     }
-    return ok('');
+    return ok();
   }
 }
