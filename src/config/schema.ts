@@ -114,7 +114,7 @@ export function serviceSchema(registry: ProbeRegistry) {
   return z.strictObject({
     name: z.string().regex(SERVICE_NAME, 'must start with a letter or digit and use only letters, digits, "_", "." and "-" (at most 63)'),
     addresses: z.array(hostAddress).min(1, 'must list at least one address'),
-    announce: z.enum(['address', 'route']).default('address'),
+    announce: z.enum(['address', 'route', 'bgp']).default('address'),
     interface: interfaceName.optional(),
     interval: duration({ min: 10 }).optional(),
     timeout: duration({ min: 1 }).optional(),

@@ -14,7 +14,7 @@ export interface ProbeConfig {
 export interface ServiceConfig {
   name: string;
   addresses: string[];
-  announce: 'address' | 'route';
+  announce: 'address' | 'route' | 'bgp';
   interface: string;
   intervalMs: number;
   timeoutMs: number;

@@ -28,6 +28,9 @@ export interface OpsSettings {
   controlSocket: string;
   stateDir: string;
   routeProtocol: number;
+  drainInterface: string;
+  // How to reach bgpd when the record holds network statements.
+  frr: { vtysh: string; vty_socket?: string; vtysh_timeout?: number; asn?: number };
 }
 
 // What `healthcast cleanup` needs, read leniently: after a crash the file on disk may not even be valid any more.
@@ -47,5 +50,14 @@ export async function readOpsSettings(file: string | undefined): Promise<OpsSett
     controlSocket: path.resolve(base, str('control_socket', DEFAULT_CONTROL_SOCKET)),
     stateDir: path.resolve(base, str('state_dir', '/var/lib/healthcast')),
     routeProtocol: typeof proto === 'number' && Number.isInteger(proto) && proto >= 5 && proto <= 254 ? proto : 201,
+    drainInterface: str('drain_interface', 'hc-drain'),
+    frr: lenientFrr(main.frr),
   };
+}
+
+function lenientFrr(raw: unknown): OpsSettings['frr'] {
+  const frr = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const vtySocket = text(frr.vty_socket);
+  return { vtysh: text(frr.vtysh) ?? '/usr/bin/vtysh', ...(vtySocket ? { vty_socket: vtySocket } : {}), ...(typeof frr.asn === 'number' ? { asn: frr.asn } : {}) };
 }

@@ -10,7 +10,7 @@ import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import type { ServiceProbeRun } from './probe-service.js';
 import { MemoryDrainStore, type DrainEntry, type DrainStore } from '../maintenance/drain-store.js';
 import { serviceState, type ServiceState } from '../control/service-state.js';
-import { announceEntries, drainEntries } from './announcement.js';
+import { announceEntries, drainEntries, usesBgp } from './announcement.js';
 
 // The routing writer as the agent sees it (src/routing/reconciler.ts implements it).
 export interface RoutingWriter {
@@ -188,7 +188,9 @@ export class Agent {
   // Unchanged services keep running (and stay announced), changed ones restart, removed ones are withdrawn.
   reload(next: AgentConfig): Promise<{ kept: string[]; restarted: string[]; added: string[]; removed: string[] }> {
     return this.serialize(async () => {
-      const fixed = (['stateDir', 'routeProtocol', 'controlSocket'] as const).filter((key) => next[key] !== this.config[key]);
+      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface'] as const).filter((key) => next[key] !== this.config[key]);
+      // The routing writer talks to bgpd only when it was built with a BGP service.
+      if (usesBgp(next.services) && !usesBgp(this.options.config.services)) fixed.push('the first announce: bgp service');
       if (fixed.length > 0) {
         throw new HealthcastError(ErrorCodes.CONFIG_INVALID, `cannot change ${fixed.join(', ')} on reload: restart healthcast instead`);
       }

@@ -1,14 +1,43 @@
-// Wires the real routing writer: the reconciler over the `ip` backend and the ownership file in state_dir.
+// Wires the real routing writer: the reconciler over the `ip` backend (plus FRR's bgpd through vtysh when a service
+// announces with BGP) and the ownership file in state_dir.
 import type { Logger } from '../log.js';
 import type { RoutingFactory } from './agent.js';
+import type { FrrSection } from '../frr/schema.js';
 import { Reconciler } from '../routing/reconciler.js';
 import { IpBackend } from '../routing/ip-backend.js';
+import { BgpBackend } from '../routing/bgp-backend.js';
+import { CompositeBackend } from '../routing/composite-backend.js';
 import { FileOwnershipStore } from '../routing/ownership.js';
+import { vtyshFromConfig } from '../frr/vtysh.js';
+import type { RoutingBackend } from '../routing/types.js';
+import { usesBgp } from './announcement.js';
 
-export function createRouting(log: Logger): RoutingFactory {
+export interface BackendSettings {
+  routeProtocol: number;
+  drainInterface: string;
+  frr: Pick<FrrSection, 'vtysh' | 'vty_socket' | 'vtysh_timeout' | 'asn'>;
+  // Only with BGP in use does every pass also ask bgpd (a vtysh process): hosts without BGP never pay for it.
+  bgp: boolean;
+}
+
+export function createBackend(settings: BackendSettings): RoutingBackend {
+  const ip = new IpBackend({ routeProtocol: settings.routeProtocol, dummyInterfaces: [settings.drainInterface] });
+  if (!settings.bgp) return ip;
+  const bgp = new BgpBackend({ vtysh: vtyshFromConfig(settings.frr), ...(settings.frr.asn ? { asn: settings.frr.asn } : {}) });
+  return new CompositeBackend({ ip, bgp });
+}
+
+// True when the ownership record holds network statements: a restart must be able to remove them even when no
+// service announces with BGP any more.
+export async function recordHasBgp(stateDir: string): Promise<boolean> {
+  const owned = await new FileOwnershipStore(stateDir).load().catch(() => []);
+  return owned.some((entry) => entry.kind === 'bgp');
+}
+
+export function createRouting(log: Logger, options: { bgp?: boolean } = {}): RoutingFactory {
   return ({ desired, onReport, config }) =>
     new Reconciler({
-      backend: new IpBackend({ routeProtocol: config.routeProtocol, dummyInterfaces: [config.drainInterface] }),
+      backend: createBackend({ routeProtocol: config.routeProtocol, drainInterface: config.drainInterface, frr: config.frr, bgp: options.bgp || usesBgp(config.services) }),
       ownership: new FileOwnershipStore(config.stateDir),
       desired,
       log,

@@ -5,7 +5,7 @@ import { controlRequest } from '../../control/client.js';
 import { readOpsSettings } from '../../control/locate.js';
 import type { OpsValues } from '../../control/cli-options.js';
 import { Reconciler } from '../../routing/reconciler.js';
-import { IpBackend } from '../../routing/ip-backend.js';
+import { createBackend, recordHasBgp } from '../../core/routing-factory.js';
 import { FileOwnershipStore } from '../../routing/ownership.js';
 import { silentLogger } from '../../log.js';
 import { messageOf } from '../../errors.js';
@@ -29,7 +29,7 @@ export async function cleanupCommand(values: OpsValues, io: CliIO): Promise<numb
     return ExitCode.FAILED;
   }
   const reconciler = new Reconciler({
-    backend: new IpBackend({ routeProtocol: settings.routeProtocol }),
+    backend: createBackend({ ...settings, bgp: await recordHasBgp(settings.stateDir) }),
     ownership: new FileOwnershipStore(settings.stateDir),
     desired: () => [],
     log: silentLogger(),

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { buildAgent } from '../../core/agent.js';
 import { installSignals } from '../../core/signals.js';
-import { createRouting } from '../../core/routing-factory.js';
+import { createRouting, recordHasBgp } from '../../core/routing-factory.js';
 import { loadConfig } from '../../config/load.js';
 import { createLogger } from '../../log.js';
 import { FileDrainStore } from '../../maintenance/drain-store.js';
@@ -52,7 +52,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   const agent = buildAgent({
     config,
     log,
-    routing: createRouting(log),
+    routing: createRouting(log, { bgp: await recordHasBgp(config.stateDir) }),
     drainStore: new FileDrainStore(config.stateDir),
     advertised: (_service, addresses) => advertisement?.lookup(addresses),
   });

@@ -87,10 +87,10 @@ test('operations keys: every mistake is reported with its path', async (t) => {
 });
 
 test('the CLI finds the socket and the cleanup settings without a valid config', async (t) => {
-  const file = write(t, 'control_socket: ../elsewhere.sock\nstate_dir: st\nroute_protocol: 77\nservices: [ { broken: true } ]\n');
+  const file = write(t, 'control_socket: ../elsewhere.sock\nstate_dir: st\nroute_protocol: 77\nfrr: { vty_socket: /run/frr-x, asn: 65001, bogus: 1 }\nservices: [ { broken: true } ]\n');
   assert.equal(await locateControlSocket({ config: file }), path.resolve(path.dirname(file), '../elsewhere.sock'));
   assert.equal(await locateControlSocket({ config: file, socket: 'x.sock' }), path.resolve('x.sock'));
-  assert.deepEqual(await readOpsSettings(file), { controlSocket: path.resolve(path.dirname(file), '../elsewhere.sock'), stateDir: path.join(path.dirname(file), 'st'), routeProtocol: 77 });
+  assert.deepEqual(await readOpsSettings(file), { controlSocket: path.resolve(path.dirname(file), '../elsewhere.sock'), stateDir: path.join(path.dirname(file), 'st'), routeProtocol: 77, drainInterface: 'hc-drain', frr: { vtysh: '/usr/bin/vtysh', vty_socket: '/run/frr-x', asn: 65001 } });
   const empty = write(t, '');
   assert.equal(await locateControlSocket({ config: empty }), '/run/healthcast/control.sock');
   assert.equal((await readOpsSettings(empty)).stateDir, '/var/lib/healthcast');
