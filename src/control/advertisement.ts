@@ -25,6 +25,8 @@ export interface AdvertisementOptions {
   prefixes: () => string[];
   intervalMs: number;
   log: Logger;
+  // Called after every answer from FRR (the agent compares it with what it wants).
+  onAnswer?: () => void;
 }
 
 // While FRR cannot be asked (not installed as configured, not running), ask less and less often, up to this.
@@ -93,6 +95,7 @@ export class AdvertisementWatcher {
       const unknown = [...answers.values()].find((answer) => answer.advertised === 'unknown');
       this.failures = unknown ? this.failures + 1 : 0;
       this.report(unknown ? `FRR could not be asked: ${unknown.reason ?? 'unknown'}` : undefined);
+      this.options.onAnswer?.();
     } catch (error) {
       this.known = new Map();
       this.failures += 1;

@@ -37,6 +37,9 @@ export interface ServiceStatus {
   // Whether FRR advertises the addresses, when an advertisement source is wired (undefined: not known).
   advertised: boolean | undefined;
   drained: DrainEntry | undefined;
+  // A planned withdrawal is in progress: no longer advertised, still answered.
+  draining: boolean;
+  announce: ServiceConfig['announce'];
 }
 
 // A service's state changed and the routing change it needed has been applied (hooks and L2 announcements react here).
@@ -296,6 +299,8 @@ export class Agent {
         last: runner.last,
         advertised: this.options.advertised?.(runner.name, runner.config.addresses),
         drained: this.drained.get(runner.name),
+        draining: this.draining.has(runner.name),
+        announce: runner.config.announce,
       };
     });
   }

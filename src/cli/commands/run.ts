@@ -13,6 +13,7 @@ import { removePidfile, writePidfile } from '../../systemd/pidfile.js';
 import { messageOf } from '../../errors.js';
 import { AdvertisementWatcher, vtyshInstalled } from '../../control/advertisement.js';
 import { vtyshFromConfig } from '../../frr/vtysh.js';
+import { MismatchReporter } from '../../core/advertisement-mismatch.js';
 import { loadOrReport } from '../load-or-report.js';
 import { ExitCode, type CliIO } from '../output.js';
 
@@ -40,6 +41,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   process.title = 'healthcast';
   const log = createLogger({ level: options.logLevel ?? config.logLevel });
   // FRR is asked (read-only) what it advertises, for status and metrics; without vtysh that stays unknown.
+  const mismatches = new MismatchReporter(log);
   const advertisement = vtyshInstalled(config.frr.vtysh)
     ? new AdvertisementWatcher({
         vtysh: vtyshFromConfig(config.frr),
@@ -47,6 +49,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
         prefixes: () => agent.currentConfig.services.flatMap((service) => service.addresses),
         intervalMs: Math.min(Math.max(config.reconcileIntervalMs, 1000), 5000),
         log,
+        onAnswer: () => mismatches.check(agent.status()),
       })
     : undefined;
   const agent = buildAgent({

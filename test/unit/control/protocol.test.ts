@@ -76,6 +76,8 @@ function service(overrides: Partial<ServiceStatus> = {}): ServiceStatus {
     last: { ok: true, reason: 'all probes passed', durationMs: 1.234, at: Date.UTC(2026, 0, 1) },
     advertised: undefined,
     drained: undefined,
+    draining: false,
+    announce: 'address',
     ...overrides,
   };
 }

@@ -8,7 +8,7 @@ import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import type { ServiceStatus } from '../../../src/core/agent.js';
 
 function status(overrides: Partial<ServiceStatus>): ServiceStatus {
-  return { name: 'dns', state: 'up', phase: 'up', successes: 1, failures: 0, addresses: ['192.0.2.53'], wanted: true, announced: true, routingError: undefined, last: undefined, advertised: undefined, drained: undefined, ...overrides };
+  return { name: 'dns', state: 'up', phase: 'up', successes: 1, failures: 0, addresses: ['192.0.2.53'], wanted: true, announced: true, routingError: undefined, last: undefined, advertised: undefined, drained: undefined, draining: false, announce: 'address', ...overrides };
 }
 
 function value(text: string, series: string): number | undefined {

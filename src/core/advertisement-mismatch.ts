@@ -1,0 +1,49 @@
+// Pure: whether what FRR advertises contradicts what healthcast wants for a service, and the likely cause.
+import type { ServiceConfig } from '../config/types.js';
+
+export interface AdvertisementView {
+  name: string;
+  announce: ServiceConfig['announce'];
+  announced: boolean; // every address is on the system as wanted
+  wanted: boolean;
+  draining: boolean;
+  advertised: boolean | undefined; // undefined: FRR could not be asked
+}
+
+export function advertisementMismatch(view: AdvertisementView): string | undefined {
+  if (view.advertised === undefined) return undefined;
+  if (view.announced && !view.advertised) {
+    if (view.announce === 'bgp') return 'network statements are configured but bgpd does not originate them: is bgpd running with the expected AS?';
+    const source = view.announce === 'route' ? 'redistribute kernel' : 'redistribute connected';
+    return `the addresses are on the host but FRR does not originate them: is ospfd/ospf6d running, with \`${source} route-map ...\` whose prefix-list permits them (and \`match interface\` naming their interface)?`;
+  }
+  if (!view.wanted && !view.draining && view.advertised) {
+    return 'FRR still originates addresses healthcast withdrew: another source advertises them (a static network statement, or the same address on an interface the route-map does not exclude)';
+  }
+  return undefined;
+}
+
+// Logs a mismatch once when it appears and once when it clears, never on every poll.
+export class MismatchReporter {
+  private readonly last = new Map<string, string>();
+
+  constructor(private readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }) {}
+
+  check(views: readonly AdvertisementView[]): void {
+    const seen = new Set<string>();
+    for (const view of views) {
+      seen.add(view.name);
+      const problem = advertisementMismatch(view);
+      const before = this.last.get(view.name);
+      if (problem === before) continue;
+      if (problem) {
+        this.last.set(view.name, problem);
+        this.log.warn({ service: view.name, component: 'advertisement' }, `advertisement mismatch: ${problem}`);
+      } else {
+        this.last.delete(view.name);
+        this.log.info({ service: view.name, component: 'advertisement' }, 'advertisement matches again');
+      }
+    }
+    for (const name of this.last.keys()) if (!seen.has(name)) this.last.delete(name);
+  }
+}
