@@ -27,7 +27,11 @@ export function advertisementMismatch(view: AdvertisementView): string | undefin
 export class MismatchReporter {
   private readonly last = new Map<string, string>();
 
-  constructor(private readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }) {}
+  constructor(
+    private readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void },
+    // A new mismatch may be drift (bgpd restarted and lost its network statements): the caller re-checks the system.
+    private readonly onNewMismatch: () => void = () => undefined,
+  ) {}
 
   check(views: readonly AdvertisementView[]): void {
     const seen = new Set<string>();
@@ -39,6 +43,7 @@ export class MismatchReporter {
       if (problem) {
         this.last.set(view.name, problem);
         this.log.warn({ service: view.name, component: 'advertisement' }, `advertisement mismatch: ${problem}`);
+        this.onNewMismatch();
       } else {
         this.last.delete(view.name);
         this.log.info({ service: view.name, component: 'advertisement' }, 'advertisement matches again');

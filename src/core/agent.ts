@@ -234,6 +234,11 @@ export class Agent {
     });
   }
 
+  // Re-read the system and repair drift now rather than at the next drift pass.
+  async repair(): Promise<void> {
+    await this.routing.kick();
+  }
+
   // Probe the named services (all when empty) immediately.
   async checkNow(names: readonly string[] = []): Promise<void> {
     const runners = names.length === 0 ? [...this.runners.values()] : names.map((name) => this.runner(name));

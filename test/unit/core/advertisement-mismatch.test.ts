@@ -17,7 +17,8 @@ test('mismatches and their likely causes', () => {
 
 test('a mismatch is logged once when it appears and once when it clears', () => {
   const lines: string[] = [];
-  const reporter = new MismatchReporter({ warn: (_o, msg) => lines.push(`warn ${msg}`), info: (_o, msg) => lines.push(`info ${msg}`) });
+  let repairs = 0;
+  const reporter = new MismatchReporter({ warn: (_o, msg) => lines.push(`warn ${msg}`), info: (_o, msg) => lines.push(`info ${msg}`) }, () => (repairs += 1));
   reporter.check([view({ advertised: false })]);
   reporter.check([view({ advertised: false })]);
   reporter.check([view({ advertised: false })]);
@@ -26,4 +27,5 @@ test('a mismatch is logged once when it appears and once when it clears', () => 
   assert.equal(lines.length, 2);
   assert.match(lines[0] ?? '', /^warn advertisement mismatch/);
   assert.equal(lines[1], 'info advertisement matches again');
+  assert.equal(repairs, 1, 'one repair pass per new mismatch');
 });
