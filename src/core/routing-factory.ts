@@ -7,7 +7,9 @@ import { Reconciler } from '../routing/reconciler.js';
 import { IpBackend } from '../routing/ip-backend.js';
 import { BgpBackend } from '../routing/bgp-backend.js';
 import { CompositeBackend } from '../routing/composite-backend.js';
-import { FileOwnershipStore } from '../routing/ownership.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { FileOwnershipStore, OWNERSHIP_FILE } from '../routing/ownership.js';
 import { vtyshFromConfig } from '../frr/vtysh.js';
 import type { RoutingBackend } from '../routing/types.js';
 import { usesBgp } from './announcement.js';
@@ -29,9 +31,14 @@ export function createBackend(settings: BackendSettings): RoutingBackend {
 
 // True when the ownership record holds network statements: a restart must be able to remove them even when no
 // service announces with BGP any more.
+// Read without the store's side effects: a corrupt record must stay where it is for the reconciler's own recovery.
 export async function recordHasBgp(stateDir: string): Promise<boolean> {
-  const owned = await new FileOwnershipStore(stateDir).load().catch(() => []);
-  return owned.some((entry) => entry.kind === 'bgp');
+  try {
+    const record = JSON.parse(await fs.readFile(path.join(stateDir, OWNERSHIP_FILE), 'utf8')) as { entries?: { kind?: unknown }[] };
+    return Array.isArray(record.entries) && record.entries.some((entry) => entry?.kind === 'bgp');
+  } catch {
+    return false;
+  }
 }
 
 export function createRouting(log: Logger, options: { bgp?: boolean } = {}): RoutingFactory {

@@ -26,7 +26,7 @@ export interface FrrFlags {
 // The part of the healthcast configuration the generator reads.
 export interface RenderSource {
   interface: string;
-  services: readonly { addresses: readonly string[]; interface: string }[];
+  services: readonly { addresses: readonly string[]; interface: string; announce?: string }[];
   frr: FrrSection;
 }
 
@@ -44,6 +44,9 @@ export interface RenderOptions {
   // Host prefixes (`192.0.2.53/32`, `2001:db8::53/128`), sorted by address.
   servicesV4: string[];
   servicesV6: string[];
+  // Services FRR learns from the kernel (announce: address|route); announce: bgp ones come from network statements.
+  redistributedV4: string[];
+  redistributedV6: string[];
   // Interfaces the service addresses live on (zebra.conf describes them; OSPF must never run on them).
   serviceInterfaces: string[];
 }
@@ -195,6 +198,7 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
   }
 
   const { v4, v6 } = sortAddresses(source.services.flatMap((service) => service.addresses));
+  const redistributed = sortAddresses(source.services.filter((service) => service.announce !== 'bgp').flatMap((service) => service.addresses));
   const serviceInterfaces = [...new Set([source.interface, ...source.services.map((service) => service.interface)])].sort();
 
   let routerId = flags.routerId ?? frr.router_id;
@@ -248,6 +252,8 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
       timers,
       servicesV4: v4.map((address) => `${address}/32`),
       servicesV6: v6.map((address) => `${address}/128`),
+      redistributedV4: redistributed.v4.map((address) => `${address}/32`),
+      redistributedV6: redistributed.v6.map((address) => `${address}/128`),
       serviceInterfaces,
     },
   };

@@ -15,6 +15,10 @@ export type Templates = Readonly<Record<TemplateName, string>>;
 export const FILTER_V4 = 'HC-SERVICES-V4';
 export const FILTER_V6 = 'HC-SERVICES-V6';
 export const FILTER_BGP_IN = 'HC-BGP-IN';
+export const FILTER_BGP_OUT_V4 = 'HC-BGP-OUT-V4';
+export const FILTER_BGP_OUT_V6 = 'HC-BGP-OUT-V6';
+export const FILTER_REDIST_V4 = 'HC-BGP-REDIST-V4';
+export const FILTER_REDIST_V6 = 'HC-BGP-REDIST-V6';
 
 export interface RenderedFile {
   name: TemplateName;
@@ -45,8 +49,14 @@ export function templateContext(options: RenderOptions): TemplateContext {
     filter_v4: FILTER_V4,
     filter_v6: FILTER_V6,
     filter_in: FILTER_BGP_IN,
+    filter_out_v4: FILTER_BGP_OUT_V4,
+    filter_out_v6: FILTER_BGP_OUT_V6,
+    filter_redist_v4: FILTER_REDIST_V4,
+    filter_redist_v6: FILTER_REDIST_V6,
     services_v4: numbered(options.servicesV4),
     services_v6: numbered(options.servicesV6),
+    redistributed_v4: numbered(options.redistributedV4),
+    redistributed_v6: numbered(options.redistributedV6),
     // One route-map entry per service interface: `match interface` keeps the drain interface's addresses out.
     service_interfaces: options.serviceInterfaces.map((name, index) => ({ name, seq: (index + 1) * 10 })),
     // cost 0: not set (the template's {{#if cost}} leaves FRR's default, 10 for 100 Mbit/s and faster).
