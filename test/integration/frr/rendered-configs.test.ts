@@ -21,6 +21,8 @@ const COMMANDS = ['ip', 'vtysh', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/u
 const SERVICE_ADDRESSES = ['192.0.2.53/32', '2001:db8:53::53/128'];
 const SERVICE_ROUTES = ['192.0.2.54/32', '2001:db8:53::54/128'];
 const SERVICES = [...SERVICE_ADDRESSES, ...SERVICE_ROUTES];
+// announce: bgp (bgp variants only): the address on lo plus a network statement, as healthcast's bgp backend writes it.
+const BGP_SERVICE = ['192.0.2.80/32', '2001:db8:80::80/128'];
 // Not services: another range, and neighbours inside the service ranges (an `ge 32` range filter would leak these).
 const FOREIGN_ADDRESSES = ['203.0.113.7/32', '192.0.2.99/32', '2001:db8:77::7/128', '2001:db8:53::99/128'];
 const FOREIGN_ROUTES = ['192.0.2.98/32', '2001:db8:53::98/128'];
@@ -68,7 +70,10 @@ async function routerKnows(router: LabNode, vtysh: Vtysh): Promise<Map<string, s
 function renderNode(variant: Variant, link: LabLink) {
   const resolved = resolveRenderOptions({
     interface: 'lo',
-    services: [{ addresses: SERVICES.map((prefix) => prefix.split('/')[0]!), interface: 'lo' }],
+    services: [
+      { addresses: SERVICES.map((prefix) => prefix.split('/')[0]!), interface: 'lo' },
+      { addresses: BGP_SERVICE.map((prefix) => prefix.split('/')[0]!), interface: 'lo', announce: 'bgp' },
+    ],
     frr: {
       vtysh: 'vtysh',
       hostname: 'node-a',
@@ -143,6 +148,7 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
       return gone.every((prefix) => !now.has(prefix));
     }, { timeoutMs, intervalMs: 50 });
     t.diagnostic(`withdraw seen on the router after ${Date.now() - withdrawStarted} ms`);
+    if (variant.protocol === 'bgp') await announceWithNetworkStatements(router, routerFrr.vtysh, node, nodeFrr.vtysh, timeoutMs);
     const after = await checkAdvertised(nodeFrr.vtysh, SERVICES, variant.protocol);
     assert.deepEqual(SERVICES.map((prefix) => after.get(prefix)?.advertised), SERVICES.map((prefix) => (gone.includes(prefix) ? 'no' : 'yes')));
     const still = await routerKnows(router, routerFrr.vtysh);
@@ -150,6 +156,27 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
   } finally {
     await lab.destroy();
   }
+}
+
+// announce: bgp through the rendered config: the network statement reaches the router; removing it (the drain's first
+// step) withdraws the prefix although the address stays on lo, so redistribution does not carry it.
+async function announceWithNetworkStatements(router: LabNode, routerVtysh: Vtysh, node: LabNode, nodeVtysh: Vtysh, timeoutMs: number): Promise<void> {
+  for (const prefix of BGP_SERVICE) await node.addAddress(prefix);
+  const statements = (verb: '' | 'no ') => [
+    'router bgp 65001',
+    'address-family ipv4 unicast', `${verb}network ${BGP_SERVICE[0]}`, 'exit-address-family',
+    'address-family ipv6 unicast', `${verb}network ${BGP_SERVICE[1]}`, 'exit-address-family',
+  ];
+  await nodeVtysh.configure(statements(''));
+  await waitFor(`the router to learn ${BGP_SERVICE.join(', ')} from network statements`, async () => {
+    const known = await routerKnows(router, routerVtysh);
+    return BGP_SERVICE.every((prefix) => known.get(prefix) === 'kernel:bgp');
+  }, { timeoutMs, intervalMs: 50 });
+  await nodeVtysh.configure(statements('no '));
+  await waitFor(`the router to forget ${BGP_SERVICE.join(', ')} while the addresses stay on the node's lo`, async () => {
+    const known = await routerKnows(router, routerVtysh);
+    return BGP_SERVICE.every((prefix) => !known.has(prefix));
+  }, { timeoutMs, intervalMs: 50 });
 }
 
 for (const variant of VARIANTS) {
