@@ -34,8 +34,14 @@ function sharedStateFiles(): string[] {
   }
 }
 
+// Call before starting an FRR instance of ours: notes what shared state files already exist.
+export function claimSharedState(): void {
+  if (liveInstances === 0) sharedBefore = new Set(sharedStateFiles());
+  liveInstances += 1;
+}
+
 // When our last instance stops, remove the shared state files that appeared while ours ran.
-function releaseSharedState(): void {
+export function releaseSharedState(): void {
   liveInstances -= 1;
   if (liveInstances > 0 || !sharedBefore) return;
   for (const name of sharedStateFiles()) {
@@ -80,8 +86,7 @@ export async function startFrr(options: FrrNodeOptions & { netns: string; dir: s
   // Daemons run as user frr (root is not in frrvty), so the directory must be theirs.
   await run('chown', ['-R', 'frr:frr', dir]);
 
-  if (liveInstances === 0) sharedBefore = new Set(sharedStateFiles());
-  liveInstances += 1;
+  claimSharedState();
   const daemons: Daemon[] = [];
   let stopped = false;
   const instance: FrrInstance = {

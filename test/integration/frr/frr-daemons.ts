@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Lab, LabNode } from '../../../lab/lab.js';
 import { run } from '../../../lab/netns.js';
 import { waitFor, type Daemon } from '../../../lab/process.js';
+import { claimSharedState, releaseSharedState } from '../../../lab/frr.js';
 import { createVtysh, type Vtysh } from '../../../src/frr/vtysh.js';
 
 export const FRR_BIN = '/usr/lib/frr';
@@ -22,27 +23,6 @@ export interface StartedFrr {
   stop(): Promise<void>;
 }
 
-const SHARED_STATE_DIR = '/var/run/frr';
-const SHARED_STATE_FILE = /^(zebra|ospfd|ospf6d|bgpd)[-.]/;
-let live = 0;
-let sharedBefore: Set<string> | undefined;
-
-function sharedStateFiles(): string[] {
-  try {
-    return fs.readdirSync(SHARED_STATE_DIR).filter((name) => SHARED_STATE_FILE.test(name));
-  } catch {
-    return [];
-  }
-}
-
-// FRR writes graceful-restart and sequence-number files to /var/run/frr whatever paths it is given: remove the
-// ones that appeared while ours ran, once the last of ours stopped.
-function releaseSharedState(): void {
-  live -= 1;
-  if (live > 0 || !sharedBefore) return;
-  for (const name of sharedStateFiles()) if (!sharedBefore.has(name)) fs.rmSync(path.join(SHARED_STATE_DIR, name), { force: true });
-  sharedBefore = undefined;
-}
 
 // Starts zebra, waits for zserv.api, then the others; stopped (protocol daemons first) on stop() or lab destroy.
 export async function startFrrWithConfig(lab: Lab, node: LabNode, options: { daemons: readonly FrrDaemonName[]; files: Readonly<Record<string, string>>; mode: LoadMode; timeoutMs?: number }): Promise<StartedFrr> {
@@ -59,8 +39,7 @@ export async function startFrrWithConfig(lab: Lab, node: LabNode, options: { dae
   const daemons: Daemon[] = [];
   const vtysh = createVtysh({ vtySocket: dir, timeoutMs: 5000 });
   let stopped = false;
-  if (live === 0) sharedBefore = new Set(sharedStateFiles());
-  live += 1;
+  claimSharedState();
   const started: StartedFrr = {
     dir,
     daemons,
