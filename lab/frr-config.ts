@@ -10,6 +10,9 @@ export interface FrrNodeOptions {
   // Run ospfd/ospf6d (default: yes without bgp, no with it, so one protocol carries the routes).
   ospf?: boolean;
   bgp?: BgpOptions;
+  // Anycast node that does not install the service host routes other nodes originate (zebra `ip[v6] protocol
+  // ospf[6] route-map`), so a node that lost the address drops packets for it instead of forwarding them on.
+  rejectServiceRoutes?: boolean;
 }
 
 export function runsOspf(options: FrrNodeOptions): boolean {
@@ -53,9 +56,31 @@ function header(options: FrrNodeOptions): string[] {
   return [`hostname ${options.hostname}`, '!'];
 }
 
-// zebra learns interfaces and addresses from the kernel; it needs nothing but a name.
+const REJECT_V4 = 'HC-REJECT-SERVICES-V4';
+const REJECT_V6 = 'HC-REJECT-SERVICES-V6';
+
+// The inbound filter of a real anycast node (Cisco: `distribute-list in`). FRR 8.4's ospfd and ospf6d have no
+// `distribute-list ... in`; zebra's protocol route-maps keep the routes in the RIB, inactive, and out of the kernel.
+function rejectServiceRoutes(): string[] {
+  return [
+    `ip prefix-list ${REJECT_V4} seq 5 permit ${SERVICE_PREFIX_V4} ge 32`,
+    `ipv6 prefix-list ${REJECT_V6} seq 5 permit ${SERVICE_PREFIX_V6} ge 128`,
+    `route-map ${REJECT_V4} deny 10`,
+    ` match ip address prefix-list ${REJECT_V4}`,
+    `route-map ${REJECT_V4} permit 20`,
+    `route-map ${REJECT_V6} deny 10`,
+    ` match ipv6 address prefix-list ${REJECT_V6}`,
+    `route-map ${REJECT_V6} permit 20`,
+    '!',
+    `ip protocol ospf route-map ${REJECT_V4}`,
+    `ipv6 protocol ospf6 route-map ${REJECT_V6}`,
+    '!',
+  ];
+}
+
+// zebra learns interfaces and addresses from the kernel; it needs nothing but a name (and the optional inbound filter).
 export function zebraConf(options: FrrNodeOptions): string {
-  return [...header(options), ''].join('\n');
+  return [...header(options), ...(options.rejectServiceRoutes ? rejectServiceRoutes() : []), ''].join('\n');
 }
 
 export function ospfdConf(options: FrrNodeOptions): string {

@@ -157,7 +157,7 @@ export class Lab {
   }
 
   // FRR on all of the node's current links; `announce` makes it an anycast node (filtered redistribution).
-  async startFrr(node: LabNode, options: { announce?: boolean; ospf?: boolean; bgp?: BgpOptions; timeoutMs?: number } = {}): Promise<FrrInstance> {
+  async startFrr(node: LabNode, options: { announce?: boolean; ospf?: boolean; bgp?: BgpOptions; rejectServiceRoutes?: boolean; timeoutMs?: number } = {}): Promise<FrrInstance> {
     if (node.frr) throw new Error(`${node.netns}: FRR already started`);
     const frr = await startFrr({
       netns: node.netns,
@@ -168,6 +168,7 @@ export class Lab {
       announce: options.announce ?? false,
       ospf: options.ospf,
       bgp: options.bgp,
+      rejectServiceRoutes: options.rejectServiceRoutes,
       timeoutMs: options.timeoutMs,
     });
     node.frr = frr;

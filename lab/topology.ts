@@ -15,7 +15,8 @@ export interface AnycastLab {
 const NODE_NAMES = 'abcdefghij';
 
 // Builds and converges the lab; on any failure it is destroyed before the error propagates.
-export async function buildAnycastLab(options: { nodes?: number; name?: string } = {}): Promise<AnycastLab> {
+// `rejectServiceRoutes`: nodes do not install the service routes other nodes originate (see lab/frr-config.ts).
+export async function buildAnycastLab(options: { nodes?: number; name?: string; rejectServiceRoutes?: boolean } = {}): Promise<AnycastLab> {
   const count = options.nodes ?? 1;
   if (count < 1 || count > NODE_NAMES.length) throw new Error(`nodes must be 1-${NODE_NAMES.length}`);
   const started = Date.now();
@@ -29,7 +30,7 @@ export async function buildAnycastLab(options: { nodes?: number; name?: string }
       nodes.push(node);
       links.push(await lab.link(router, node));
     }
-    await Promise.all([lab.startFrr(router), ...nodes.map((node) => lab.startFrr(node, { announce: true }))]);
+    await Promise.all([lab.startFrr(router), ...nodes.map((node) => lab.startFrr(node, { announce: true, rejectServiceRoutes: options.rejectServiceRoutes }))]);
     await Promise.all([
       waitForAdjacencies(router.frr!, count),
       ...nodes.map((node) => waitForAdjacencies(node.frr!, 1)),
@@ -42,7 +43,7 @@ export async function buildAnycastLab(options: { nodes?: number; name?: string }
 }
 
 // Runs fn with a converged anycast lab and destroys it whatever happens.
-export async function withAnycastLab<T>(options: { nodes?: number; name?: string }, fn: (topology: AnycastLab) => Promise<T>): Promise<T> {
+export async function withAnycastLab<T>(options: { nodes?: number; name?: string; rejectServiceRoutes?: boolean }, fn: (topology: AnycastLab) => Promise<T>): Promise<T> {
   const topology = await buildAnycastLab(options);
   try {
     return await fn(topology);

@@ -1,0 +1,262 @@
+// The graceful-drain scenario shared by test/e2e/drain.test.ts and bench/drain.ts: a router and anycast nodes a and b
+// (forwarding on, like routers; each node rejecting the service routes the others originate), unbound on each node
+// answering who.test with its own name, a healthcast agent on each, and rounds in which a client on the router queries
+// the anycast address (IPv4 and IPv6) while node a is put into maintenance.
+import { buildAnycastLab, type AnycastLab } from '../../../lab/topology.js';
+import { run } from '../../../lab/netns.js';
+import { waitFor } from '../../../lab/process.js';
+import { kernelRoute, nextHops } from '../../../lab/routes.js';
+import { freePort } from '../../../lab/unbound.js';
+import type { LabNode } from '../../../lab/lab.js';
+import { agentConfig, startAgent, type AgentProcess } from '../../reliability/support/agent.js';
+import { startMonitor, type Monitor, type NetlinkEvent } from '../../reliability/support/monitor.js';
+import { healthcastBin } from '../../support/paths.js';
+import { countQueries, startDnsLoad, type DnsQuery, type TargetCounts } from './dns-load.js';
+
+export const V4 = '192.0.2.53';
+export const V6 = '2001:db8:53::53';
+export const SERVICE = 'dns';
+export const DRAIN_INTERFACE = 'hc-drain';
+export const COMMANDS = ['ip', 'sysctl', 'vtysh', 'unbound', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'];
+
+// How node a is put into maintenance: SIGTSTP to its agent (by PID), or `healthcast drain dns` on its control socket.
+export type Trigger = 'SIGTSTP' | 'healthcast drain';
+
+export interface DrainLab {
+  topology: AnycastLab;
+  router: LabNode;
+  a: LabNode;
+  b: LabNode;
+  // The router's interfaces towards a and b.
+  ifA: string;
+  ifB: string;
+  port: number;
+  agentA(): AgentProcess;
+  // Node a's agent with this `drain` in ms (restarted only when it differs from the running one's).
+  useDrain(drainMs: number): Promise<void>;
+  // Until the router routes both anycast addresses via a and b (ECMP).
+  waitForBothNodes(timeoutMs?: number): Promise<void>;
+  round(options: RoundOptions): Promise<RoundResult>;
+  destroy(): Promise<void>;
+}
+
+export interface RoundOptions {
+  trigger: Trigger;
+  // Queries per second per address family.
+  rate: number;
+  timeoutMs: number;
+  // Client time before the trigger and after the drain period.
+  leadMs?: number;
+  tailMs?: number;
+  // Unique per round: names the client's log file.
+  label: string;
+}
+
+// Milliseconds from the trigger; undefined when it did not happen (no drain interface without a drain).
+export interface RoundTimeline {
+  drainInterfaceAdded: { v4?: number; v6?: number };
+  removedFromLo: { v4?: number; v6?: number };
+  routerWithoutA: { v4?: number; v6?: number };
+  removedFromDrainInterface: { v4?: number; v6?: number };
+  triggerDone: number;
+}
+
+export interface RoundResult {
+  trigger: Trigger;
+  drainMs: number;
+  // Epoch ms just before the signal was sent or the command started.
+  triggeredAt: number;
+  v4: TargetCounts;
+  v6: TargetCounts;
+  // Before the trigger (both nodes should answer) and from the trigger on.
+  beforeTrigger: { v4: TargetCounts; v6: TargetCounts };
+  failures: DnsQuery[];
+  timeline: RoundTimeline;
+  // Half-way through the drain period: node a's service addresses per interface and the router's next hops.
+  midDrain?: { drainInterface: string[]; lo: string[]; routerV4: string[]; routerV6: string[] };
+  // After the round: service addresses left on node a.
+  leftOnLo: string[];
+  leftOnDrainInterface: string[];
+  // Whether node a's kernel had a route to the anycast addresses once it had lost them (the filter says no).
+  nodeARoutes: { v4: boolean; v6: boolean };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const isService = (cidr: string) => cidr === `${V4}/32` || cidr === `${V6}/128`;
+
+// `ip -o monitor address` lines start with "INDEX: IFNAME".
+function deviceOf(event: NetlinkEvent): string | undefined {
+  return /^\d+:\s+(\S+)/.exec(event.text)?.[1];
+}
+
+async function serviceAddresses(node: LabNode, dev: string): Promise<string[]> {
+  try {
+    return (await node.addresses(dev)).filter(isService).sort();
+  } catch (error) {
+    if (/does not exist/i.test((error as Error).message)) return [];
+    throw error;
+  }
+}
+
+async function sysctl(node: LabNode, ...settings: string[]): Promise<void> {
+  await node.exec('sysctl', ['-q', '-w', ...settings]);
+}
+
+function service(port: number, drainMs: number): Record<string, unknown> {
+  return {
+    name: SERVICE,
+    addresses: [V4, V6],
+    interval: '200ms',
+    timeout: '150ms',
+    rise: 2,
+    fall: 2,
+    hold_down: '0ms',
+    drain: `${drainMs}ms`,
+    probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
+  };
+}
+
+// Builds the lab and starts everything; on failure it is destroyed before the error propagates.
+export async function buildDrainLab(options: { name: string; drainMs: number }): Promise<DrainLab> {
+  const topology = await buildAnycastLab({ nodes: 2, name: options.name, rejectServiceRoutes: true });
+  const { lab, router } = topology;
+  const [a, b] = topology.nodes as [LabNode, LabNode];
+  const ifA = topology.links[0]!.aIf;
+  const ifB = topology.links[1]!.aIf;
+  const monitors: Monitor[] = [];
+  try {
+    // Routers forward; the nodes too, so only the filter keeps node a from passing on packets it no longer owns.
+    for (const node of [router, a, b]) await sysctl(node, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
+    // An L4 hash spreads the client's queries (a fresh source port each) over both nodes.
+    await sysctl(router, 'net.ipv4.fib_multipath_hash_policy=1', 'net.ipv6.fib_multipath_hash_policy=1');
+    const port = await freePort();
+    const records = (who: string) => [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }, { name: 'who.test', type: 'TXT', value: who }];
+    await lab.startUnbound(a, { port, addresses: ['0.0.0.0', '::'], records: records('a') });
+    await lab.startUnbound(b, { port, addresses: ['0.0.0.0', '::'], records: records('b') });
+    const addressMonitor = await startMonitor(a.netns, 'address');
+    const routeMonitor = await startMonitor(router.netns, 'route');
+    monitors.push(addressMonitor, routeMonitor);
+    lab.onDestroy('monitors', async () => {
+      for (const monitor of monitors) await monitor.stop();
+    });
+    let agents = 0;
+    const start = (node: LabNode, drainMs: number) =>
+      startAgent(lab, node, { name: `healthcast-${(agents += 1)}`, config: (stateDir) => agentConfig(stateDir, [service(port, drainMs)]) });
+    let agentA = await start(a, options.drainMs);
+    let drainA = options.drainMs;
+    await start(b, 2000);
+
+    const routedViaBoth = async () => {
+      for (const prefix of [`${V4}/32`, `${V6}/128`]) {
+        const route = await kernelRoute(router, prefix);
+        const devs = route ? nextHops(route).map((hop) => hop.split('@')[1]).sort() : [];
+        if (devs.join(',') !== [ifA, ifB].sort().join(',')) return false;
+      }
+      return true;
+    };
+    const waitForBothNodes = async (timeoutMs = 20_000) => {
+      await waitFor('the router to route the anycast addresses via a and b', routedViaBoth, { timeoutMs, intervalMs: 20 });
+    };
+    await waitForBothNodes();
+
+    const drainLab: DrainLab = {
+      topology,
+      router,
+      a,
+      b,
+      ifA,
+      ifB,
+      port,
+      agentA: () => agentA,
+      async useDrain(drainMs) {
+        if (drainMs === drainA) return;
+        agentA.signal('SIGTERM');
+        if ((await agentA.exited) !== 0) throw new Error(`node a's agent exited ${String(await agentA.exited)} on SIGTERM`);
+        agentA = await start(a, drainMs);
+        drainA = drainMs;
+      },
+      waitForBothNodes,
+      round: (roundOptions) => runRound(drainLab, { addressMonitor, routeMonitor, drainMs: drainA }, roundOptions),
+      destroy: () => lab.destroy(),
+    };
+    return drainLab;
+  } catch (error) {
+    await lab.destroy().catch(() => undefined);
+    throw error;
+  }
+}
+
+// First event at or after `since` for the address that matches; ms from `zero`.
+function eventAfter(monitor: Monitor, since: number, zero: number, match: (event: NetlinkEvent) => boolean): number | undefined {
+  const found = monitor.events.slice(since).find(match);
+  return found ? Math.round((found.time - zero) * 10) / 10 : undefined;
+}
+
+async function runRound(drainLab: DrainLab, context: { addressMonitor: Monitor; routeMonitor: Monitor; drainMs: number }, options: RoundOptions): Promise<RoundResult> {
+  const { lab } = drainLab.topology;
+  const { router, a, ifA, port } = drainLab;
+  const agent = drainLab.agentA();
+  const { drainMs } = context;
+  const leadMs = options.leadMs ?? 1000;
+  const tailMs = options.tailMs ?? 1500;
+  const marks = { address: context.addressMonitor.events.length, route: context.routeMonitor.events.length };
+  const load = await startDnsLoad(lab, router, { targets: [V4, V6], port, rate: options.rate, timeoutMs: options.timeoutMs, durationMs: leadMs + drainMs + tailMs, name: `dns-load-${options.label}` });
+  await sleep(Math.max(0, load.started + leadMs - Date.now()));
+
+  const triggered = Date.now();
+  let done: Promise<unknown>;
+  if (options.trigger === 'SIGTSTP') {
+    agent.signal('SIGTSTP');
+    done = waitFor('node a\'s agent to stop itself (state T)', () => agent.state() === 'T', { timeoutMs: drainMs + 10_000, intervalMs: 10 });
+  } else {
+    done = a.exec(process.execPath, [healthcastBin, 'drain', SERVICE, '--config', agent.configFile], { timeoutMs: drainMs + 30_000 });
+  }
+  let triggerDone = Number.NaN;
+  done = done.then(() => (triggerDone = Date.now() - triggered));
+  let midDrain: RoundResult['midDrain'];
+  if (drainMs > 0) {
+    await sleep(drainMs / 2);
+    const hops = async (prefix: string) => {
+      const route = await kernelRoute(router, prefix);
+      return route ? nextHops(route).sort() : [];
+    };
+    midDrain = { drainInterface: await serviceAddresses(a, DRAIN_INTERFACE), lo: await serviceAddresses(a, 'lo'), routerV4: await hops(`${V4}/32`), routerV6: await hops(`${V6}/128`) };
+  }
+  await done;
+  const queries = await load.finished;
+  const nodeARoutes = { v4: (await kernelRoute(a, `${V4}/32`)) !== undefined, v6: (await kernelRoute(a, `${V6}/128`)) !== undefined };
+
+  const about = (target: string) => (event: NetlinkEvent) => event.target === target;
+  const onDev = (dev: string, deleted: boolean) => (event: NetlinkEvent) => deviceOf(event) === dev && event.deleted === deleted;
+  const address = (target: string, dev: string, deleted: boolean) =>
+    eventAfter(context.addressMonitor, marks.address, triggered, (event) => about(target)(event) && onDev(dev, deleted)(event));
+  const routerWithoutA = (target: string) =>
+    eventAfter(context.routeMonitor, marks.route, triggered, (event) => about(target)(event) && !event.text.includes('table local') && !event.text.includes(`dev ${ifA}`));
+  const result: RoundResult = {
+    trigger: options.trigger,
+    drainMs,
+    triggeredAt: triggered,
+    v4: countQueries(queries, V4),
+    v6: countQueries(queries, V6),
+    beforeTrigger: { v4: countQueries(queries, V4, { to: triggered }), v6: countQueries(queries, V6, { to: triggered }) },
+    failures: queries.filter((query) => !query.ok),
+    timeline: {
+      drainInterfaceAdded: { v4: address(V4, DRAIN_INTERFACE, false), v6: address(V6, DRAIN_INTERFACE, false) },
+      removedFromLo: { v4: address(V4, 'lo', true), v6: address(V6, 'lo', true) },
+      routerWithoutA: { v4: routerWithoutA(V4), v6: routerWithoutA(V6) },
+      removedFromDrainInterface: { v4: address(V4, DRAIN_INTERFACE, true), v6: address(V6, DRAIN_INTERFACE, true) },
+      triggerDone,
+    },
+    ...(midDrain ? { midDrain } : {}),
+    leftOnLo: await serviceAddresses(a, 'lo'),
+    leftOnDrainInterface: await serviceAddresses(a, DRAIN_INTERFACE),
+    nodeARoutes,
+  };
+
+  // Back in service for the next round.
+  if (options.trigger === 'SIGTSTP') agent.signal('SIGCONT');
+  else await run(process.execPath, [healthcastBin, 'resume', SERVICE, '--config', agent.configFile], { timeoutMs: 30_000 });
+  await drainLab.waitForBothNodes();
+  return result;
+}
+
