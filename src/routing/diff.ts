@@ -9,9 +9,10 @@ export interface Conflict {
 }
 
 export interface Plan {
-  // Route removals, then additions, then address removals: a route moving to another interface must free its
-  // destination first ("File exists"), while an address moving (into the drain interface) is added before it is
-  // removed, so the host never stops answering for it. bgp network statements go first when removed and last when
+  // Removals, then additions, in one ip batch: a route moving to another interface must free its destination first
+  // ("File exists"), and an address moving from lo to the drain interface must leave lo first, because FRR 8.4's
+  // zebra, seeing one address on two interfaces, drops the wrong connected route and keeps advertising it (the gap
+  // between the two lines of one batch is microseconds). bgp network statements go first when removed and last when
   // added: the announcement stops before the address goes and starts once it is there.
   ops: RoutingOp[];
   adds: DesiredEntry[];
@@ -84,10 +85,9 @@ export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly Ker
   const add = (entry: DesiredEntry): RoutingOp => ({ action: 'add', entry: strip(entry) });
   result.ops = [
     ...result.removes.filter((entry) => entry.kind === 'bgp').map(remove),
-    ...result.removes.filter((entry) => entry.kind === 'route').map(remove),
+    ...result.removes.filter((entry) => entry.kind !== 'bgp').map(remove),
     ...result.adds.filter((entry) => entry.kind !== 'bgp').map(add),
     ...result.adds.filter((entry) => entry.kind === 'bgp').map(add),
-    ...result.removes.filter((entry) => entry.kind === 'address').map(remove),
   ];
   return result;
 }

@@ -19,13 +19,10 @@ function describe(result: RoundResult): string {
     `router without a ${t.routerWithoutA.v4}/${t.routerWithoutA.v6}, off ${DRAIN_INTERFACE} ${t.removedFromDrainInterface.v4}/${t.removedFromDrainInterface.v6}`;
 }
 
-// TODO(lead): drop `todo` once the drain holds. With FRR 8.4.4 it does not: the agent adds the address to hc-drain
-// before deleting it from lo, and zebra, seeing one address on two interfaces, deletes the wrong connected route
-// (FRRouting/frr#13340), keeps redistributing it as connected on lo, and the router still routes to node a until the
-// address leaves hc-drain. Deleting from lo first (same ip batch) avoids it; see docs/performance.md, "Graceful drain".
-const KNOWN_FAILURE = 'FRR 8.4 zebra keeps advertising an address moved from lo to hc-drain (make-before-break order)';
+// The address leaves lo and lands on hc-drain in one ip batch (lo first: FRR 8.4's zebra mishandles one address on
+// two interfaces, FRRouting/frr#13340); the host answers throughout while the router moves to node b.
 
-test('graceful drain: no query fails while node a is drained by SIGTSTP and by healthcast drain', { timeout: 240_000, todo: KNOWN_FAILURE }, async (t) => {
+test('graceful drain: no query fails while node a is drained by SIGTSTP and by healthcast drain', { timeout: 240_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
   const drainLab = await buildDrainLab({ name: 'e2edrain', drainMs: DRAIN_MS });
   try {

@@ -4,7 +4,7 @@ import { IpBackend } from '../../../src/routing/ip-backend.js';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { hostAddressesIn, ipIn, namespaceFor } from './fixture.js';
 
-test('the drain interface is created (up, no link-local) when first needed; an address moves onto it before it leaves lo', async (t) => {
+test('the drain interface is created (up, no link-local) when first needed; an address moves onto it in the same batch that takes it off lo', async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
   const ns = await namespaceFor(t);
   const backend = new IpBackend({ routeProtocol: 201, namespace: ns, dummyInterfaces: ['hc-drain'] });
@@ -13,10 +13,10 @@ test('the drain interface is created (up, no link-local) when first needed; an a
   await backend.apply([{ action: 'add', entry: onLo }, { action: 'add', entry: onLo6 }]);
   assert.equal(await ipIn(ns, 'link show dev hc-drain').then(() => true, () => false), false, 'not created before a drain needs it');
   await backend.apply([
-    { action: 'add', entry: { ...onLo, interface: 'hc-drain' } },
-    { action: 'add', entry: { ...onLo6, interface: 'hc-drain' } },
     { action: 'remove', entry: onLo },
     { action: 'remove', entry: onLo6 },
+    { action: 'add', entry: { ...onLo, interface: 'hc-drain' } },
+    { action: 'add', entry: { ...onLo6, interface: 'hc-drain' } },
   ]);
   const link = JSON.parse(await ipIn(ns, '-j link show dev hc-drain')) as { flags: string[] }[];
   assert.ok(link[0]?.flags.includes('UP'), 'drain interface is up');

@@ -166,7 +166,7 @@ test('a rejected statement is an error for that entry only; the others are prese
 
 test('withdrawal order: the statement is removed before the address, and added after it', async () => {
   const p = plan(announced(V6), [{ ...addr(V4), prefixLength: 32 }, { ...bgp(V4), prefixLength: 32 }], [addr(V4), bgp(V4)]);
-  assert.deepEqual(p.ops.map((op) => `${op.action} ${op.entry.kind} ${op.entry.address}`), [`remove bgp ${V4}`, `add address ${V6}`, `add bgp ${V6}`, `remove address ${V4}`]);
+  assert.deepEqual(p.ops.map((op) => `${op.action} ${op.entry.kind} ${op.entry.address}`), [`remove bgp ${V4}`, `remove address ${V4}`, `add address ${V6}`, `add bgp ${V6}`]);
 });
 
 test('a backend without bgp support (ip only) keeps recorded statements and reports why', async (t) => {

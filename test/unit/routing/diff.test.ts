@@ -88,11 +88,9 @@ for (const row of rows) {
     assert.deepEqual(keys(result.stale), keys(row.stale ?? []), 'stale');
     if (row.before) assert.deepEqual(keys(result.recordBeforeApply), keys(row.before), 'record before apply');
     if (row.after) assert.deepEqual(keys(result.recordAfterApply), keys(row.after), 'record after apply');
-    // Invariants for every row: route removes, then adds, then address removes (make before break);
-    // nothing conflicting or foreign is ever an op.
-    const rank = (op: (typeof result.ops)[number]) => (op.action === 'add' ? 1 : op.entry.kind === 'address' ? 2 : 0);
-    const ranks = result.ops.map(rank);
-    assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), 'route removes, adds, address removes');
+    // Invariants for every row: removes, then adds; nothing conflicting or foreign is ever an op.
+    const firstAdd = result.ops.findIndex((op) => op.action === 'add');
+    if (firstAdd >= 0) assert.ok(result.ops.slice(firstAdd).every((op) => op.action === 'add'), 'removes come before adds');
     const ownedKeys = new Set(row.owned.map(entryKey));
     for (const op of result.ops) if (op.action === 'remove') assert.ok(ownedKeys.has(entryKey(op.entry)), 'only owned entries are removed');
     for (const add of result.adds) assert.ok(result.recordBeforeApply.some((e) => entryKey(e) === entryKey(add)), 'every add is recorded first');
@@ -125,10 +123,11 @@ test('sameEntries ignores order and duplicates only', () => {
   assert.ok(!sameEntries([A], [addr('192.0.2.53', 'eth0')]));
 });
 
-test('an address moving to the drain interface is added there before it leaves lo', () => {
+// FRR 8.4's zebra mishandles one address on two interfaces: the address leaves lo first, in the same batch.
+test('an address moving to the drain interface leaves lo first, in the same batch', () => {
   const onLo = { kind: 'address' as const, address: '192.0.2.53', interface: 'lo' };
   const onDrain = { ...onLo, interface: 'hc-drain' };
   const result = plan([{ ...onDrain, service: 'dns' }], [onSystem(onLo)], [onLo]);
-  assert.deepEqual(result.ops.map((op) => `${op.action} ${op.entry.interface}`), ['add hc-drain', 'remove lo']);
+  assert.deepEqual(result.ops.map((op) => `${op.action} ${op.entry.interface}`), ['remove lo', 'add hc-drain']);
   assert.equal(result.conflicts.length, 0);
 });
