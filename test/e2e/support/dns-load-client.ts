@@ -69,8 +69,16 @@ function query(target: string, id: number): Promise<void> {
         done({ ok: false, err: `undecodable answer: ${(error as Error).message}` });
       }
     });
-    socket.connect(port, target, () => {
-      socket.send(dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'TXT', name: values.name }] }));
+    // The callback also runs on failure (no route), and may come after the timeout closed the socket.
+    socket.connect(port, target, (error?: NodeJS.ErrnoException) => {
+      if (settled) return;
+      if (error) {
+        done({ ok: false, err: error.code ?? error.message });
+        return;
+      }
+      socket.send(dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'TXT', name: values.name }] }), (sendError) => {
+        if (sendError) done({ ok: false, err: (sendError as NodeJS.ErrnoException).code ?? sendError.message });
+      });
     });
   });
 }
