@@ -1,4 +1,5 @@
 // The write-ahead record of what healthcast added: state_dir/owned.json, replaced atomically, plus an in-memory one.
+import { writeFileAtomic } from '../atomic-file.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -50,20 +51,9 @@ export class FileOwnershipStore implements OwnershipStore {
 
   async save(entries: readonly RoutingEntry[]): Promise<void> {
     const body = JSON.stringify({ version: VERSION, updated: this.now().toISOString(), entries: sorted(entries) }, null, 2) + '\n';
-    const temp = path.join(this.stateDir, `.${OWNERSHIP_FILE}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
     try {
-      await fs.mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      const handle = await fs.open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(body);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(temp, this.file);
-      await syncDirectory(this.stateDir);
+      await writeFileAtomic(this.file, body);
     } catch (error) {
-      await fs.rm(temp, { force: true }).catch(() => undefined);
       throw new HealthcastError(ErrorCodes.OWNERSHIP_WRITE, `cannot write ownership record ${this.file}: ${messageOf(error)}`, { cause: error });
     }
   }
@@ -78,16 +68,6 @@ export class FileOwnershipStore implements OwnershipStore {
       where = `could not be moved aside (${messageOf(error)})`;
     }
     return new HealthcastError(ErrorCodes.OWNERSHIP_CORRUPT, `ownership record ${this.file} ${why}; ${where}`, { cause });
-  }
-}
-
-// fsync on the directory makes the rename itself durable.
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -2,7 +2,7 @@
 // removed on exit only if it still names us.
 import fs from 'node:fs';
 import { ErrorCodes, HealthcastError } from '../errors.js';
-import { writeFileAtomic } from '../maintenance/atomic-file.js';
+import { writeFileAtomic } from '../atomic-file.js';
 
 export function readPid(file: string): number | undefined {
   try {

@@ -1,4 +1,5 @@
 // `healthcast frr-config`: render the FRR configuration (quagga-templates/) for this node's healthcast config.
+import { writeFileAtomic } from '../../atomic-file.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { messageOf } from '../../errors.js';
@@ -54,17 +55,6 @@ function flagsOf(values: FrrConfigValues): FrrFlags {
   };
 }
 
-// temp file + rename: FRR (or an operator's reload) never reads a half-written config.
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    await fs.writeFile(temp, text, { mode: 0o640 });
-    await fs.rename(temp, file);
-  } finally {
-    await fs.rm(temp, { force: true });
-  }
-}
-
 export async function frrConfigCommand(file: string | undefined, values: FrrConfigValues, io: CliIO): Promise<number> {
   const config = await loadOrReport(file, io);
   if (!config) return ExitCode.USAGE_OR_CONFIG;
@@ -91,7 +81,8 @@ export async function frrConfigCommand(file: string | undefined, values: FrrConf
     await fs.mkdir(values.out, { recursive: true });
     for (const rendered of files) {
       const target = path.join(values.out, rendered.name);
-      await writeAtomically(target, rendered.text);
+      // FRR (or an operator's reload) never reads a half-written config.
+      await writeFileAtomic(target, rendered.text, { mode: 0o640, dirMode: 0o755 });
       io.out(`wrote ${target}`);
     }
   } catch (error) {

@@ -1,4 +1,5 @@
-// Replaces a file atomically and durably (temp file, fsync, rename, fsync of the directory), as the ownership record does.
+// Replaces a file atomically and durably (temp file, fsync, rename, fsync of the directory): the ownership record,
+// the drain record, pidfiles and rendered FRR configs all use it, so a reader never sees half a file.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
