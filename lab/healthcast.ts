@@ -31,6 +31,7 @@ export interface LogLine {
   from?: string;
   to?: string;
   reason?: string;
+  latency_ms?: number;
   [key: string]: unknown;
 }
 

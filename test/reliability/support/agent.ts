@@ -8,17 +8,9 @@ import { processState } from '../../../lab/proc.js';
 import type { Lab, LabNode } from '../../../lab/lab.js';
 import { healthcastBin } from '../../support/paths.js';
 
-export interface LogLine {
-  level: number;
-  time: number;
-  msg: string;
-  service?: string;
-  from?: string;
-  to?: string;
-  reason?: string;
-  latency_ms?: number;
-  [key: string]: unknown;
-}
+import type { LogLine } from '../../../lab/healthcast.js';
+
+export type { LogLine };
 
 export interface AgentProcess {
   pid: number;
