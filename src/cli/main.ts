@@ -30,7 +30,8 @@ Options:
   --log-level LEVEL     fatal, error, warn, info, debug or trace (overrides log_level)
 ${OPS_OPTIONS_HELP}
 
-Signals (run): TERM/INT withdraw everything and exit 0; TSTP withdraws everything and stops the process;
+Signals (run): TERM/INT withdraw everything (after the graceful drain, default 2s) and exit 0; TSTP does the same
+and stops the process;
 CONT resumes (services need 'rise' successes again); HUP reloads the configuration; USR1 logs every service's state.
 Docs: docs/guide.md (operator guide), docs/operations.md (service, maintenance, status, metrics), docs/probes.md, docs/architecture.md`;
 
