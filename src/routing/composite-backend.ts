@@ -24,6 +24,7 @@ interface Side {
 
 export class CompositeBackend implements RoutingBackend {
   readonly kinds: readonly EntryKind[];
+  readonly parkingInterfaces?: readonly string[];
   private readonly ip: Side;
   private readonly bgp: Side;
 
@@ -33,6 +34,7 @@ export class CompositeBackend implements RoutingBackend {
     const overlap = [...this.ip.kinds].filter((kind) => this.bgp.kinds.has(kind));
     if (overlap.length > 0) throw new HealthcastError(ErrorCodes.USAGE, `both backends claim entries of kind ${overlap.join(', ')}`);
     this.kinds = [...this.ip.kinds, ...this.bgp.kinds];
+    this.parkingInterfaces = backends.ip.parkingInterfaces;
   }
 
   // Both sides in parallel. One side failing: PartialListError with the other side's entries; both: one error.

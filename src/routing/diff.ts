@@ -9,11 +9,13 @@ export interface Conflict {
 }
 
 export interface Plan {
-  // Removals, then additions, in one ip batch: a route moving to another interface must free its destination first
-  // ("File exists"), and an address moving from lo to the drain interface must leave lo first, because FRR 8.4's
-  // zebra, seeing one address on two interfaces, drops the wrong connected route and keeps advertising it (the gap
-  // between the two lines of one batch is microseconds). bgp network statements go first when removed and last when
-  // added: the announcement stops before the address goes and starts once it is there.
+  // One ip batch, make-before-break where the kernel and FRR allow it: adds to a parking interface, removals, other adds,
+  // removals from a parking interface. A route moving to another interface must free its destination first ("File
+  // exists"), and an address moving between two ordinary interfaces must leave the first one first: FRR 8.4's zebra,
+  // seeing one connected prefix on two interfaces, drops the wrong one and keeps advertising it. A parked address has
+  // another prefix length (see PlanOptions), so it can arrive before the address leaves lo and leave after it is back.
+  // bgp network statements go first when removed and last when added: the announcement stops before the address goes
+  // and starts once it is there.
   ops: RoutingOp[];
   adds: DesiredEntry[];
   removes: RoutingEntry[];
@@ -46,7 +48,12 @@ export function uniqueByKey<T extends RoutingEntry>(entries: readonly T[]): T[] 
   return [...seen.values()];
 }
 
-export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly KernelEntry[], ownedInput: readonly RoutingEntry[]): Plan {
+export interface PlanOptions {
+  // RoutingBackend.parkingInterfaces: where an address may coexist with itself on another interface.
+  parkingInterfaces?: readonly string[];
+}
+
+export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly KernelEntry[], ownedInput: readonly RoutingEntry[], options: PlanOptions = {}): Plan {
   const desired = uniqueByKey(desiredInput);
   const owned = uniqueByKey(ownedInput).map(strip);
   const ownedKeys = new Set(owned.map(entryKey));
@@ -83,10 +90,15 @@ export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly Ker
   result.recordAfterApply = result.recordBeforeApply.filter((entry) => !removeKeys.has(entryKey(entry)));
   const remove = (entry: RoutingEntry): RoutingOp => ({ action: 'remove', entry });
   const add = (entry: DesiredEntry): RoutingOp => ({ action: 'add', entry: strip(entry) });
+  const parking = new Set(options.parkingInterfaces ?? []);
+  const parked = (entry: RoutingEntry) => entry.kind === 'address' && parking.has(entry.interface);
+  const kernelSide = (entry: RoutingEntry) => entry.kind !== 'bgp' && !parked(entry);
   result.ops = [
     ...result.removes.filter((entry) => entry.kind === 'bgp').map(remove),
-    ...result.removes.filter((entry) => entry.kind !== 'bgp').map(remove),
-    ...result.adds.filter((entry) => entry.kind !== 'bgp').map(add),
+    ...result.adds.filter(parked).map(add),
+    ...result.removes.filter(kernelSide).map(remove),
+    ...result.adds.filter(kernelSide).map(add),
+    ...result.removes.filter(parked).map(remove),
     ...result.adds.filter((entry) => entry.kind === 'bgp').map(add),
   ];
   return result;

@@ -21,11 +21,14 @@ export interface IpBackendOptions {
 }
 
 export class IpBackend implements RoutingBackend {
+  // The drain interfaces park addresses under a /31 or /127 (ip-commands.ts).
+  readonly parkingInterfaces: readonly string[];
   private readonly ensured = new Set<string>();
   private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces'>;
 
   constructor(options: IpBackendOptions) {
     this.options = { ip: 'ip', timeoutMs: 30_000, ...options };
+    this.parkingInterfaces = options.dummyInterfaces ?? [];
   }
 
   // One `ip -j -batch` process prints one JSON line per command: all addresses, then our-proto routes of both families
@@ -37,7 +40,7 @@ export class IpBackend implements RoutingBackend {
     const lines = result.stdout.split('\n').filter((line) => line.trim() !== '');
     if (lines.length !== 2) throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip printed ${lines.length} JSON documents, expected 2 (addresses, routes)`);
     try {
-      return [...parseAddresses(JSON.parse(lines[0] ?? '')), ...parseRoutes(JSON.parse(lines[1] ?? ''))];
+      return [...parseAddresses(JSON.parse(lines[0] ?? ''), this.parkingInterfaces), ...parseRoutes(JSON.parse(lines[1] ?? ''))];
     } catch (error) {
       throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `cannot parse ip output: ${messageOf(error)}`, { cause: error });
     }
@@ -67,7 +70,7 @@ export class IpBackend implements RoutingBackend {
   async apply(ops: readonly RoutingOp[]): Promise<void> {
     if (ops.length === 0) return;
     await this.ensureInterfaces(ops);
-    const script = ops.map((op) => batchLine(op, this.options.routeProtocol)).join('\n') + '\n';
+    const script = ops.map((op) => batchLine(op, this.options.routeProtocol, this.parkingInterfaces)).join('\n') + '\n';
     const result = await this.run(['-force', '-batch', '-'], script);
     if (!result.failed) return;
     this.ensured.clear(); // someone may have deleted the interface: check again next time

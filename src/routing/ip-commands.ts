@@ -6,21 +6,34 @@ import { healthcastLabel } from './label.js';
 import type { OpFailure } from './batch-error.js';
 import type { KernelEntry, RoutingOp } from './types.js';
 
+// A parked address (on a parking interface during a drain) sits under this prefix length, with `noprefixroute` so the
+// kernel adds no route for the /31 or /127 itself: zebra sees the connected prefix X/31, not X/32, which the
+// route-maps never match, and a prefix distinct from lo's X/32, so the address may be on both during the move
+// (FRR 8.4's zebra mishandles the same connected prefix on two interfaces). A /31 or /127 has no broadcast or
+// subnet-router anycast address, so nothing else changes on the host.
+export const PARKING_PREFIX_LENGTH = { 4: 31, 6: 127 } as const;
+
+function prefixOf(address: string, parked: boolean): string {
+  return parked ? `${address}/${PARKING_PREFIX_LENGTH[familyOf(address)]}` : withPrefix(address);
+}
+
 // One `ip -batch` line per op. Routes use `add`, not `replace`: replace would silently take over a route someone
 // else installed for the same destination (other proto), while add fails with "File exists" and leaves it alone.
 // `ip -batch` takes no `-6` prefix on a line; the family follows from the address, so v4 and v6 share one form.
-export function batchLine(op: RoutingOp, routeProtocol: number): string {
+export function batchLine(op: RoutingOp, routeProtocol: number, parkingInterfaces: readonly string[] = []): string {
   const { entry } = op;
   // bgp entries belong to bgpd (CompositeBackend routes them there); `ip` must never see one.
   if (entry.kind === 'bgp') throw new HealthcastError(ErrorCodes.USAGE, `the ip backend got a bgp entry (${entry.address}); use CompositeBackend`);
-  const prefix = withPrefix(entry.address);
   if (entry.kind === 'route') {
-    return `route ${op.action === 'add' ? 'add' : 'del'} ${prefix} dev ${entry.interface} proto ${routeProtocol}`;
+    return `route ${op.action === 'add' ? 'add' : 'del'} ${withPrefix(entry.address)} dev ${entry.interface} proto ${routeProtocol}`;
   }
+  const parked = parkingInterfaces.includes(entry.interface);
+  const prefix = prefixOf(entry.address, parked);
   if (op.action === 'remove') return `address del ${prefix} dev ${entry.interface}`;
-  if (familyOf(entry.address) === 6) return `address add ${prefix} dev ${entry.interface} nodad`;
+  const flags = parked ? ' noprefixroute' : '';
+  if (familyOf(entry.address) === 6) return `address add ${prefix} dev ${entry.interface}${flags} nodad`;
   const label = healthcastLabel(entry.interface);
-  return `address add ${prefix} dev ${entry.interface}${label ? ` label ${label}` : ''}`;
+  return `address add ${prefix} dev ${entry.interface}${label ? ` label ${label}` : ''}${flags}`;
 }
 
 // `ip -force -batch` prints the error, then "Command failed -:N" for line N; map that back to the ops.
@@ -58,8 +71,9 @@ interface IpRoute {
   table?: string;
 }
 
-// Every address on every interface (conflict detection needs all of them), with its prefix length and label.
-export function parseAddresses(json: unknown): KernelEntry[] {
+// Every address on every interface (conflict detection needs all of them), with its prefix length and label. On a
+// parking interface a /31 or /127 is a parked host address and is listed as one.
+export function parseAddresses(json: unknown, parkingInterfaces: readonly string[] = []): KernelEntry[] {
   if (!Array.isArray(json)) throw new Error('`ip -j address show` did not print a JSON array');
   const entries: KernelEntry[] = [];
   for (const link of json as IpLink[]) {
@@ -67,7 +81,10 @@ export function parseAddresses(json: unknown): KernelEntry[] {
     for (const info of link.addr_info ?? []) {
       if ((info.family !== 'inet' && info.family !== 'inet6') || typeof info.local !== 'string') continue;
       const entry: KernelEntry = { kind: 'address', address: canonical(info.local), interface: link.ifname };
-      if (typeof info.prefixlen === 'number') entry.prefixLength = info.prefixlen;
+      const family = familyOf(entry.address);
+      const parked = parkingInterfaces.includes(link.ifname) && info.prefixlen === PARKING_PREFIX_LENGTH[family];
+      if (parked) entry.prefixLength = family === 4 ? 32 : 128;
+      else if (typeof info.prefixlen === 'number') entry.prefixLength = info.prefixlen;
       if (typeof info.label === 'string') entry.label = info.label;
       entries.push(entry);
     }

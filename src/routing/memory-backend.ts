@@ -17,6 +17,8 @@ export class MemoryBackend implements RoutingBackend {
   failList: string | undefined;
   // Runs before a batch is applied; may await (to hold a pass open) or throw (to simulate a crash before the kernel changes).
   beforeApply: ((ops: readonly RoutingOp[]) => void | Promise<void>) | undefined;
+  // Like IpBackend's drain interfaces: the reconciler orders moves onto and off them make-before-break.
+  parkingInterfaces: readonly string[] = [];
 
   // Everything by default; `new MemoryBackend(['bgp'])` plays the bgp side of a CompositeBackend, and an op of another
   // kind makes apply() throw, as a misrouted op must.

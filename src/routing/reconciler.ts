@@ -176,7 +176,7 @@ export class Reconciler {
     // Kinds not listed this pass: their desired entries are errors, their recorded ones are kept as they are.
     const unlisted = (entry: RoutingEntry) => listed.unreadable.has(entry.kind);
     const heldOwned = owned.filter(unlisted);
-    const p = plan(desired.filter((entry) => !unlisted(entry)), before, owned.filter((entry) => !unlisted(entry)));
+    const p = plan(desired.filter((entry) => !unlisted(entry)), before, owned.filter((entry) => !unlisted(entry)), { parkingInterfaces: this.deps.backend.parkingInterfaces });
     const statuses = new Map<string, EntryStatus>();
     this.noteUnreadable(listed, desired, owned, errors);
     for (const entry of desired.filter(unlisted)) statuses.set(entryKey(entry), { state: 'error', reason: `cannot list ${entry.kind} entries: ${listed.unreadable.get(entry.kind)}` });

@@ -41,6 +41,10 @@ export interface RoutingBackend {
   // Kinds it can list and apply (default KERNEL_KINDS); the reconciler never plans, removes or forgets recorded entries
   // of other kinds, so a record with bgp entries survives a pass over a backend that cannot see them.
   readonly kinds?: readonly EntryKind[];
+  // Interfaces that park addresses during a drain: the ip backend puts them there under a /31 or /127 prefix, so FRR's
+  // zebra sees a different connected prefix and the same address may sit there and on lo at once. The reconciler adds
+  // there before it removes elsewhere, and removes from there after it adds elsewhere: the host never lacks the address.
+  readonly parkingInterfaces?: readonly string[];
   // May throw PartialListError (partial-list.ts): some kinds listed, others not; the rest are left alone that pass.
   list(): Promise<KernelEntry[]>;
   // Applies a batch; a partial failure throws, and the caller re-lists to see what took effect.

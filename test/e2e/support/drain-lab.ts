@@ -82,7 +82,8 @@ export interface RoundResult {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const isService = (cidr: string) => cidr === `${V4}/32` || cidr === `${V6}/128`;
+// On lo as host prefixes; parked on the drain interface as a /31 and a /127 (src/routing/ip-commands.ts).
+const isService = (cidr: string) => [`${V4}/32`, `${V6}/128`, `${V4}/31`, `${V6}/127`].includes(cidr);
 
 // `ip -o monitor address` lines start with "INDEX: IFNAME".
 function deviceOf(event: NetlinkEvent): string | undefined {

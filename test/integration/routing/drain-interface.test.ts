@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IpBackend } from '../../../src/routing/ip-backend.js';
 import { requirePrerequisites } from '../../support/prereq.js';
-import { hostAddressesIn, ipIn, namespaceFor } from './fixture.js';
+import { addressesIn, hostAddressesIn, ipIn, namespaceFor } from './fixture.js';
 
-test('the drain interface is created (up, no link-local) when first needed; an address moves onto it in the same batch that takes it off lo', async (t) => {
+test('the drain interface is created (up, no link-local) when first needed; an address is parked there as a /31 or /127 in the same batch that takes it off lo', async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
   const ns = await namespaceFor(t);
   const backend = new IpBackend({ routeProtocol: 201, namespace: ns, dummyInterfaces: ['hc-drain'] });
@@ -13,19 +13,27 @@ test('the drain interface is created (up, no link-local) when first needed; an a
   await backend.apply([{ action: 'add', entry: onLo }, { action: 'add', entry: onLo6 }]);
   assert.equal(await ipIn(ns, 'link show dev hc-drain').then(() => true, () => false), false, 'not created before a drain needs it');
   await backend.apply([
-    { action: 'remove', entry: onLo },
-    { action: 'remove', entry: onLo6 },
     { action: 'add', entry: { ...onLo, interface: 'hc-drain' } },
     { action: 'add', entry: { ...onLo6, interface: 'hc-drain' } },
+    { action: 'remove', entry: onLo },
+    { action: 'remove', entry: onLo6 },
   ]);
   const link = JSON.parse(await ipIn(ns, '-j link show dev hc-drain')) as { flags: string[] }[];
   assert.ok(link[0]?.flags.includes('UP'), 'drain interface is up');
   assert.deepEqual([...(await hostAddressesIn(ns, 'lo'))].sort(), []);
-  assert.deepEqual([...(await hostAddressesIn(ns, 'hc-drain'))].sort(), ['192.0.2.53', '2001:db8::53']);
+  assert.deepEqual((await addressesIn(ns)).filter((line) => line.includes('hc-drain')).sort(), ['192.0.2.53/31 hc-drain hc-drain:hc', '2001:db8::53/127 hc-drain']);
+  // noprefixroute: no route for the /31 or /127 itself, only the address's own local route.
+  assert.doesNotMatch(await ipIn(ns, 'route show table main'), /hc-drain/);
+  assert.doesNotMatch(await ipIn(ns, '-6 route show table main'), /hc-drain/);
+  // The backend lists them as the host entries the reconciler parked, and removes them again.
+  const listed = (await backend.list()).filter((entry) => entry.interface === 'hc-drain');
+  assert.deepEqual(listed.map((entry) => `${entry.address}/${entry.prefixLength}`).sort(), ['192.0.2.53/32', '2001:db8::53/128']);
   // The host still owns the address: it stays in the local table while it sits on the drain interface.
   const local = await ipIn(ns, 'route show table local');
   assert.match(local, /local 192\.0\.2\.53 dev hc-drain/);
   const local6 = await ipIn(ns, '-6 route show table local');
   assert.match(local6, /local 2001:db8::53 dev hc-drain/);
   assert.doesNotMatch(await ipIn(ns, '-6 address show dev hc-drain'), /fe80:/, 'no link-local address on the drain interface');
+  await backend.apply([{ action: 'remove', entry: { ...onLo, interface: 'hc-drain' } }, { action: 'remove', entry: { ...onLo6, interface: 'hc-drain' } }]);
+  assert.deepEqual((await addressesIn(ns)).filter((line) => line.includes('hc-drain')), [], 'parked addresses removed');
 });

@@ -12,6 +12,7 @@ import type { RoutingOp } from '../../../src/routing/types.js';
 
 function harness(config: AgentConfig) {
   const backend = new MemoryBackend();
+  backend.parkingInterfaces = [config.drainInterface];
   const agent = buildAgent({
     config,
     log: silentLogger(),
@@ -23,7 +24,7 @@ function harness(config: AgentConfig) {
   return { agent, backend, on, batches };
 }
 
-test('a planned withdrawal moves the address to the drain interface (one batch), keeps it for `drain`, then removes it', async () => {
+test('a planned withdrawal parks the address on the drain interface before it leaves lo (one batch), keeps it for `drain`, then removes it', async () => {
   const probe = switchProbe();
   const { agent, on, batches } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53', '2001:db8::53'], probe.definition, { drainMs: 150 })]));
   await agent.start();
@@ -37,7 +38,7 @@ test('a planned withdrawal moves the address to the drain interface (one batch),
   assert.ok(Date.now() - started >= 140, 'pause waits for the drain');
   assert.equal(on('192.0.2.53', 'hc-drain'), false, 'gone after the drain');
   assert.deepEqual(batches().slice(before), [
-    ['remove 192.0.2.53@lo', 'remove 2001:db8::53@lo', 'add 192.0.2.53@hc-drain', 'add 2001:db8::53@hc-drain'],
+    ['add 192.0.2.53@hc-drain', 'add 2001:db8::53@hc-drain', 'remove 192.0.2.53@lo', 'remove 2001:db8::53@lo'],
     ['remove 192.0.2.53@hc-drain', 'remove 2001:db8::53@hc-drain'],
   ]);
   await agent.shutdown();

@@ -123,11 +123,25 @@ test('sameEntries ignores order and duplicates only', () => {
   assert.ok(!sameEntries([A], [addr('192.0.2.53', 'eth0')]));
 });
 
-// FRR 8.4's zebra mishandles one address on two interfaces: the address leaves lo first, in the same batch.
-test('an address moving to the drain interface leaves lo first, in the same batch', () => {
+// FRR 8.4's zebra mishandles one connected prefix on two interfaces: between ordinary interfaces the address leaves first.
+test('an address moving between two ordinary interfaces leaves the first one first, in the same batch', () => {
+  const onLo = { kind: 'address' as const, address: '192.0.2.53', interface: 'lo' };
+  const onEth = { ...onLo, interface: 'eth1' };
+  const result = plan([{ ...onEth, service: 'dns' }], [onSystem(onLo)], [onLo], { parkingInterfaces: ['hc-drain'] });
+  assert.deepEqual(result.ops.map((op) => `${op.action} ${op.entry.interface}`), ['remove lo', 'add eth1']);
+  assert.equal(result.conflicts.length, 0);
+});
+
+// A parked address has its own connected prefix (/31, /127), so the host never lacks the address during a move.
+test('make-before-break with a parking interface: parked before it leaves lo, back on lo before it leaves the parking interface', () => {
   const onLo = { kind: 'address' as const, address: '192.0.2.53', interface: 'lo' };
   const onDrain = { ...onLo, interface: 'hc-drain' };
-  const result = plan([{ ...onDrain, service: 'dns' }], [onSystem(onLo)], [onLo]);
-  assert.deepEqual(result.ops.map((op) => `${op.action} ${op.entry.interface}`), ['remove lo', 'add hc-drain']);
-  assert.equal(result.conflicts.length, 0);
+  const other = { kind: 'address' as const, address: '192.0.2.54', interface: 'lo' };
+  const options = { parkingInterfaces: ['hc-drain'] };
+  const drain = plan([{ ...onDrain, service: 'dns' }, { ...other, service: 'ntp' }], [onSystem(onLo)], [onLo], options);
+  assert.deepEqual(drain.ops.map((op) => `${op.action} ${op.entry.address}@${op.entry.interface}`), ['add 192.0.2.53@hc-drain', 'remove 192.0.2.53@lo', 'add 192.0.2.54@lo']);
+  const resume = plan([{ ...onLo, service: 'dns' }], [onSystem(onDrain)], [onDrain], options);
+  assert.deepEqual(resume.ops.map((op) => `${op.action} ${op.entry.interface}`), ['add lo', 'remove hc-drain']);
+  assert.equal(drain.conflicts.length + resume.conflicts.length, 0);
+  assert.deepEqual(plan([{ ...onDrain, service: 'dns' }], [onSystem(onLo)], [onLo]).ops.map((op) => `${op.action} ${op.entry.interface}`), ['remove lo', 'add hc-drain'], 'without parking interfaces: break before make');
 });

@@ -22,6 +22,38 @@ test('batch lines for every kind, action and family', () => {
   for (const [input, line] of table) assert.equal(batchLine(input, 201), line);
 });
 
+test('a parked address goes on the parking interface as a /31 or /127 without a prefix route, and leaves the same way', () => {
+  const parking = ['hc-drain'];
+  const table: Array<[RoutingOp, string]> = [
+    [op('add', 'address', '192.0.2.53', 'hc-drain'), 'address add 192.0.2.53/31 dev hc-drain label hc-drain:hc noprefixroute'],
+    [op('add', 'address', '2001:db8::53', 'hc-drain'), 'address add 2001:db8::53/127 dev hc-drain noprefixroute nodad'],
+    [op('remove', 'address', '192.0.2.53', 'hc-drain'), 'address del 192.0.2.53/31 dev hc-drain'],
+    [op('remove', 'address', '2001:db8::53', 'hc-drain'), 'address del 2001:db8::53/127 dev hc-drain'],
+    [op('add', 'address', '192.0.2.53'), 'address add 192.0.2.53/32 dev lo label lo:healthcast'],
+    [op('add', 'route', '198.51.100.7', 'hc-drain'), 'route add 198.51.100.7/32 dev hc-drain proto 201'],
+  ];
+  for (const [input, line] of table) assert.equal(batchLine(input, 201, parking), line);
+  assert.equal(batchLine(op('add', 'address', '192.0.2.53', 'hc-drain'), 201), 'address add 192.0.2.53/32 dev hc-drain label hc-drain:hc', 'not parked unless named');
+});
+
+test('on a parking interface a /31 or /127 is listed as the parked host address; other prefixes stay what they are', () => {
+  const json = [
+    { ifname: 'hc-drain', addr_info: [
+      { family: 'inet', local: '192.0.2.53', prefixlen: 31, label: 'hc-drain:hc' },
+      { family: 'inet6', local: '2001:db8::53', prefixlen: 127 },
+      { family: 'inet', local: '192.0.2.99', prefixlen: 24, label: 'hc-drain' },
+    ] },
+    { ifname: 'eth0', addr_info: [{ family: 'inet', local: '198.51.100.1', prefixlen: 31, label: 'eth0' }] },
+  ];
+  assert.deepEqual(parseAddresses(json, ['hc-drain']), [
+    { kind: 'address', address: '192.0.2.53', interface: 'hc-drain', prefixLength: 32, label: 'hc-drain:hc' },
+    { kind: 'address', address: '2001:db8::53', interface: 'hc-drain', prefixLength: 128 },
+    { kind: 'address', address: '192.0.2.99', interface: 'hc-drain', prefixLength: 24, label: 'hc-drain' },
+    { kind: 'address', address: '198.51.100.1', interface: 'eth0', prefixLength: 31, label: 'eth0' },
+  ]);
+  assert.equal(parseAddresses(json)[0]?.prefixLength, 31, 'not parked unless named');
+});
+
 test('labels fit the kernel limit of 15 characters', () => {
   assert.equal(healthcastLabel('lo'), 'lo:healthcast');
   assert.equal(healthcastLabel('eth0'), 'eth0:healthcast');
