@@ -37,6 +37,11 @@ export class CompositeBackend implements RoutingBackend {
     this.parkingInterfaces = backends.ip.parkingInterfaces;
   }
 
+  close(): void {
+    this.ip.backend.close?.();
+    this.bgp.backend.close?.();
+  }
+
   // Both sides in parallel. One side failing: PartialListError with the other side's entries; both: one error.
   async list(): Promise<KernelEntry[]> {
     const sides = [this.ip, this.bgp];

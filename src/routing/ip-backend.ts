@@ -1,10 +1,11 @@
-// The real kernel backend: reads with `ip -j`, writes with ONE `ip -force -batch -` process per batch.
+// The real kernel backend: reads and writes through one long-lived `ip -j -force -batch -` (ip-batch-process.ts).
 // iproute2 6.1 has no `proto` on addresses, so addresses are recognised by the ownership record (and IPv4 by label);
 // routes carry `proto N` and only routes with that proto are listed.
 import { execa } from 'execa';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { RoutingBatchError } from './batch-error.js';
-import { batchLine, parseAddresses, parseBatchFailures, parseRoutes } from './ip-commands.js';
+import { IpBatchProcess } from './ip-batch-process.js';
+import { batchLine, parseAddresses, parseRoutes } from './ip-commands.js';
 import type { KernelEntry, RoutingBackend, RoutingOp } from './types.js';
 
 export interface IpBackendOptions {
@@ -24,23 +25,29 @@ export class IpBackend implements RoutingBackend {
   // The drain interfaces park addresses under a /31 or /127 (ip-commands.ts).
   readonly parkingInterfaces: readonly string[];
   private readonly ensured = new Set<string>();
+  private readonly batch: IpBatchProcess;
   private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces'>;
 
   constructor(options: IpBackendOptions) {
     this.options = { ip: 'ip', timeoutMs: 30_000, ...options };
     this.parkingInterfaces = options.dummyInterfaces ?? [];
+    this.batch = new IpBatchProcess({ ip: this.options.ip, namespace: this.options.namespace, timeoutMs: this.options.timeoutMs });
   }
 
-  // One `ip -j -batch` process prints one JSON line per command: all addresses, then our-proto routes of both families
-  // (`table all` lists IPv4 and IPv6 together; `table main` alone would be IPv4 only, and a batch line takes no `-6`).
+  // Ends the ip process; a later call starts a new one.
+  close(): void {
+    this.batch.close();
+  }
+
+  // One JSON line per command: all addresses, then our-proto routes of both families (`table all` lists IPv4 and IPv6
+  // together; `table main` alone would be IPv4 only, and a batch line takes no `-6`).
   async list(): Promise<KernelEntry[]> {
-    const script = `address show\nroute show proto ${this.options.routeProtocol} table all\n`;
-    const result = await this.run(['-j', '-batch', '-'], script);
-    if (result.failed) throw this.commandError('list addresses and routes', result.stderr, result);
-    const lines = result.stdout.split('\n').filter((line) => line.trim() !== '');
-    if (lines.length !== 2) throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip printed ${lines.length} JSON documents, expected 2 (addresses, routes)`);
+    const result = await this.batch.run(['address show', `route show proto ${this.options.routeProtocol} table all`], 2);
+    if (result.failures.length > 0) throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip failed to list addresses and routes: ${result.failures.map((f) => f.reason).join('; ')}`);
+    const [addresses, routes] = result.documents;
+    if (result.documents.length !== 2 || addresses === undefined || routes === undefined) throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip printed ${result.documents.length} JSON documents, expected 2 (addresses, routes)`);
     try {
-      return [...parseAddresses(JSON.parse(lines[0] ?? ''), this.parkingInterfaces), ...parseRoutes(JSON.parse(lines[1] ?? ''))];
+      return [...parseAddresses(JSON.parse(addresses), this.parkingInterfaces), ...parseRoutes(JSON.parse(routes))];
     } catch (error) {
       throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `cannot parse ip output: ${messageOf(error)}`, { cause: error });
     }
@@ -70,13 +77,14 @@ export class IpBackend implements RoutingBackend {
   async apply(ops: readonly RoutingOp[]): Promise<void> {
     if (ops.length === 0) return;
     await this.ensureInterfaces(ops);
-    const script = ops.map((op) => batchLine(op, this.options.routeProtocol, this.parkingInterfaces)).join('\n') + '\n';
-    const result = await this.run(['-force', '-batch', '-'], script);
-    if (!result.failed) return;
+    const result = await this.batch.run(ops.map((op) => batchLine(op, this.options.routeProtocol, this.parkingInterfaces)));
+    if (result.failures.length === 0) return;
     this.ensured.clear(); // someone may have deleted the interface: check again next time
-    const failures = parseBatchFailures(result.stderr, ops);
-    const summary = failures.length > 0 ? `${failures.length} of ${ops.length} ip operations failed` : `ip -batch failed: ${result.stderr.trim() || result.shortMessage}`;
-    throw new RoutingBatchError(summary, failures, { details: result.stderr.split('\n').filter(Boolean).slice(0, 50) });
+    const failures = result.failures.flatMap((failure) => {
+      const op = ops[failure.index];
+      return op ? [{ op, reason: failure.reason }] : [];
+    });
+    throw new RoutingBatchError(`${failures.length} of ${ops.length} ip operations failed`, failures, { details: failures.slice(0, 50).map((f) => f.reason) });
   }
 
   private async run(args: string[], input: string) {

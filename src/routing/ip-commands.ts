@@ -3,7 +3,6 @@ import net from 'node:net';
 import { canonical, familyOf, withPrefix } from '../config/address.js';
 import { ErrorCodes, HealthcastError } from '../errors.js';
 import { healthcastLabel } from './label.js';
-import type { OpFailure } from './batch-error.js';
 import type { KernelEntry, RoutingOp } from './types.js';
 
 // A parked address (on a parking interface during a drain) sits under this prefix length, with `noprefixroute` so the
@@ -34,23 +33,6 @@ export function batchLine(op: RoutingOp, routeProtocol: number, parkingInterface
   if (familyOf(entry.address) === 6) return `address add ${prefix} dev ${entry.interface}${flags} nodad`;
   const label = healthcastLabel(entry.interface);
   return `address add ${prefix} dev ${entry.interface}${label ? ` label ${label}` : ''}${flags}`;
-}
-
-// `ip -force -batch` prints the error, then "Command failed -:N" for line N; map that back to the ops.
-export function parseBatchFailures(stderr: string, ops: readonly RoutingOp[]): OpFailure[] {
-  const failures: OpFailure[] = [];
-  let pending: string[] = [];
-  for (const line of stderr.split('\n')) {
-    const match = /^Command failed -:(\d+)\s*$/.exec(line.trim());
-    if (!match) {
-      if (line.trim() !== '') pending.push(line.trim());
-      continue;
-    }
-    const op = ops[Number(match[1]) - 1];
-    if (op) failures.push({ op, reason: pending.join('; ') || 'ip reported a failure' });
-    pending = [];
-  }
-  return failures;
 }
 
 interface IpAddressInfo {

@@ -106,6 +106,7 @@ export class Reconciler {
     this.timer = undefined;
     this.started = false;
     while (this.running || this.queued) await (this.queued ?? this.running);
+    this.deps.backend.close?.();
   }
 
   private launch(): Promise<ReconcileReport> {

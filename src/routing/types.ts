@@ -49,6 +49,8 @@ export interface RoutingBackend {
   list(): Promise<KernelEntry[]>;
   // Applies a batch; a partial failure throws, and the caller re-lists to see what took effect.
   apply(ops: readonly RoutingOp[]): Promise<void>;
+  // Releases long-lived helpers (the ip backend's ip process); the backend stays usable and restarts them on demand.
+  close?(): void;
 }
 
 // The write-ahead record of what healthcast added, so it only ever removes its own.

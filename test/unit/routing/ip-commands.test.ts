@@ -1,7 +1,7 @@
 // The exact `ip -batch` lines and the parsing of `ip -j` output and batch errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchLine, parseAddresses, parseBatchFailures, parseRoutes } from '../../../src/routing/ip-commands.js';
+import { batchLine, parseAddresses, parseRoutes } from '../../../src/routing/ip-commands.js';
 import { healthcastLabel, carriesHealthcastMark } from '../../../src/routing/label.js';
 import type { RoutingOp } from '../../../src/routing/types.js';
 
@@ -60,18 +60,6 @@ test('labels fit the kernel limit of 15 characters', () => {
   assert.equal(healthcastLabel('eth0.10'), 'eth0.10:hc');
   assert.equal(healthcastLabel('abcdefghijkl'), 'abcdefghijkl:hc');
   assert.equal(healthcastLabel('abcdefghijklm'), undefined);
-});
-
-test('batch failures are mapped back to their ops by line number', () => {
-  const ops = [op('add', 'address', '192.0.2.1'), op('add', 'route', '198.51.100.7'), op('remove', 'address', '192.0.2.9')];
-  const stderr = 'RTNETLINK answers: File exists\nCommand failed -:2\nError: ipv4: Address not found.\nCommand failed -:3\n';
-  const failures = parseBatchFailures(stderr, ops);
-  assert.equal(failures.length, 2);
-  assert.equal(failures[0]?.op, ops[1]);
-  assert.equal(failures[0]?.reason, 'RTNETLINK answers: File exists');
-  assert.equal(failures[1]?.op, ops[2]);
-  assert.equal(failures[1]?.reason, 'Error: ipv4: Address not found.');
-  assert.deepEqual(parseBatchFailures('', ops), []);
 });
 
 test('addresses: every family-inet address on every interface, canonical, with prefix and label', () => {
