@@ -155,9 +155,9 @@ async function main(): Promise<void> {
     // Where (b) goes: the reconciler's steps one by one, with the same backend and store, in node a's namespace.
     const steps = await reconcileSteps(a.netns, path.join(a.dir, 'steps-state'), '198.51.100.250', REPS);
     rows.push(
-      row('step: ip list (1 process)', 'ms', steps.listMs),
-      row('step: ip apply 1 op (1 process)', 'ms', steps.applyMs),
-      row('step: ownership save (fsync x2)', 'ms', steps.saveMs),
+      row('step: ip list (long-lived ip)', 'ms', steps.listMs),
+      row('step: ip apply 1 op (long-lived ip)', 'ms', steps.applyMs),
+      row('step: ownership save (atomic, no fsync)', 'ms', steps.saveMs),
     );
     process.stdout.write(`\n${table(`Failover, ${REPS} repetitions (interval ${INTERVAL_MS}ms, fall ${FALL}, rise ${RISE}, hold_down 0; FRR OSPF fast timers)`, rows)}\n`);
     const file = writeResult('failover', {

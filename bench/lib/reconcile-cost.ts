@@ -5,9 +5,9 @@ import { FileOwnershipStore } from '../../src/routing/ownership.js';
 import type { RoutingOp } from '../../src/routing/types.js';
 
 export interface StepTimes {
-  listMs: number[]; // one `ip -j -batch` process: addresses and routes
-  applyMs: number[]; // one `ip -force -batch` process adding or removing one address
-  saveMs: number[]; // the ownership record: write, fsync, rename, fsync the directory
+  listMs: number[]; // addresses and routes through the backend's long-lived ip process
+  applyMs: number[]; // one batch adding or removing one address, through the same ip process
+  saveMs: number[]; // the ownership record: write and rename (kernel entries only: no fsync, see ownership.ts)
 }
 
 // `address` must be a host address outside everything the lab advertises (it is added and removed on lo).
@@ -30,5 +30,6 @@ export async function reconcileSteps(netns: string, stateDir: string, address: s
     await timed(times.applyMs, () => backend.apply(add));
     await timed(times.applyMs, () => backend.apply(remove));
   }
+  backend.close();
   return times;
 }

@@ -52,7 +52,10 @@ export class FileOwnershipStore implements OwnershipStore {
   async save(entries: readonly RoutingEntry[]): Promise<void> {
     const body = JSON.stringify({ version: VERSION, updated: this.now().toISOString(), entries: sorted(entries) }, null, 2) + '\n';
     try {
-      await writeFileAtomic(this.file, body);
+      // Kernel addresses and routes do not survive a reboot, so a record of only those need not either: atomic is enough
+      // (the rename), and skipping two fsyncs takes ~2 ms off every announce. A bgpd statement can outlive a reboot (a
+      // `write memory`), so a record that names one is written durably.
+      await writeFileAtomic(this.file, body, { durable: entries.some((entry) => entry.kind === 'bgp') });
     } catch (error) {
       throw new HealthcastError(ErrorCodes.OWNERSHIP_WRITE, `cannot write ownership record ${this.file}: ${messageOf(error)}`, { cause: error });
     }
