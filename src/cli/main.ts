@@ -35,6 +35,28 @@ and stops the process;
 CONT resumes (services need 'rise' successes again); HUP reloads the configuration; USR1 logs every service's state.
 Docs: docs/guide.md (operator guide), docs/operations.md (service, maintenance, status, metrics), docs/probes.md, docs/architecture.md`;
 
+// The options each command reads (all share one parseArgs table); any other one is a usage error, not silently ignored.
+const COMMON_OPTIONS = ['help', 'version'];
+const AGENT_OPTIONS = ['config', 'socket'];
+export const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  run: ['config', 'log-level', 'daemon', 'pidfile'],
+  'check-config': ['config'],
+  probe: ['config'],
+  'frr-config': ['config', ...Object.keys(frrConfigOptions)],
+  status: [...AGENT_OPTIONS, 'json'],
+  'check-now': [...AGENT_OPTIONS, 'json'],
+  drain: [...AGENT_OPTIONS, 'all'],
+  resume: [...AGENT_OPTIONS, 'all'],
+  cleanup: [...AGENT_OPTIONS, 'force'],
+  maintenance: [...AGENT_OPTIONS, 'service', 'timeout', 'stay-drained-on-failure'],
+};
+
+function foreignOptions(command: string, values: Record<string, unknown>): string[] {
+  const allowed = COMMAND_OPTIONS[command];
+  if (!allowed) return [];
+  return Object.keys(values).filter((name) => values[name] !== undefined && !allowed.includes(name) && !COMMON_OPTIONS.includes(name));
+}
+
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -77,6 +99,11 @@ export async function dispatch(argv: readonly string[], io: CliIO): Promise<numb
   if (values.help || command === 'help' || command === undefined) {
     (command === undefined && !values.help ? io.err : io.out)(HELP);
     return command === undefined && !values.help ? ExitCode.USAGE_OR_CONFIG : ExitCode.OK;
+  }
+  const foreign = foreignOptions(command, values);
+  if (foreign.length > 0) {
+    io.err(`healthcast ${command}: ${foreign.map((name) => `--${name}`).join(', ')} ${foreign.length === 1 ? 'is not an option' : 'are not options'} of ${command} (it takes ${COMMAND_OPTIONS[command]?.map((name) => `--${name}`).join(', ')}; see healthcast --help)`);
+    return ExitCode.USAGE_OR_CONFIG;
   }
   switch (command) {
     case 'run':

@@ -32,3 +32,21 @@ test('usage errors exit 2 before any agent is contacted; an absent agent exits 1
     assert.match(captured.err.join('\n'), message, argv.join(' '));
   }
 });
+
+test('an option of another command is a usage error naming it, before anything runs', async () => {
+  const cases: [string[], RegExp][] = [
+    [['run', '--style', 'split', '--config', '/nonexistent.yaml'], /healthcast run: --style is not an option of run \(it takes --config, --log-level, --daemon, --pidfile/],
+    [['status', '--all', '--force', '--socket', '/nonexistent.sock'], /healthcast status: --all, --force are not options of status/],
+    [['check-config', '--json'], /--json is not an option of check-config/],
+    [['drain', 'dns', '--json', '--socket', '/nonexistent.sock'], /--json is not an option of drain/],
+    [['frr-config', '--pidfile', '/tmp/x'], /--pidfile is not an option of frr-config/],
+  ];
+  for (const [argv, message] of cases) {
+    const captured = io();
+    assert.equal(await dispatch(argv, captured.io), 2, argv.join(' '));
+    assert.match(captured.err.join('\n'), message, argv.join(' '));
+  }
+  // --help and --version go with anything.
+  const help = io();
+  assert.equal(await dispatch(['status', '--help'], help.io), 0);
+});
