@@ -9,7 +9,14 @@ import { createBackend, recordHasBgp } from '../../core/routing-factory.js';
 import { FileOwnershipStore } from '../../routing/ownership.js';
 import { silentLogger } from '../../log.js';
 import { messageOf } from '../../errors.js';
+import type { RoutingEntry } from '../../routing/types.js';
 import { ExitCode, type CliIO } from '../output.js';
+
+// As an operator would type it back: `route X dev lo`, `X dev lo`, `bgp network X` (a statement has no interface).
+export function describeEntry(entry: RoutingEntry): string {
+  if (entry.kind === 'bgp') return `bgp network ${entry.address}`;
+  return `${entry.kind === 'route' ? 'route ' : ''}${entry.address} dev ${entry.interface}`;
+}
 
 export async function cleanupCommand(values: OpsValues, io: CliIO): Promise<number> {
   let settings;
@@ -38,7 +45,7 @@ export async function cleanupCommand(values: OpsValues, io: CliIO): Promise<numb
   const report = await reconciler.start();
   await reconciler.stop();
   if (!agentAlive) await fs.rm(socket, { force: true }).catch(() => undefined);
-  for (const entry of report.removed) io.out(`removed ${entry.kind === 'route' ? 'route ' : ''}${entry.address} dev ${entry.interface}`);
+  for (const entry of report.removed) io.out(`removed ${describeEntry(entry)}`);
   for (const error of report.errors) io.err(`healthcast cleanup: ${error}`);
   if (report.errors.length > 0) return ExitCode.FAILED;
   if (report.removed.length === 0) io.out('nothing to clean up');

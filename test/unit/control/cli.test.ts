@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dispatch, HELP } from '../../../src/cli/main.js';
+import { describeEntry } from '../../../src/cli/commands/cleanup.js';
 
 function io() {
   const out: string[] = [];
@@ -49,4 +50,10 @@ test('an option of another command is a usage error naming it, before anything r
   // --help and --version go with anything.
   const help = io();
   assert.equal(await dispatch(['status', '--help'], help.io), 0);
+});
+
+test('cleanup names each removed entry the way an operator would type it back', () => {
+  assert.equal(describeEntry({ kind: 'address', address: '192.0.2.53', interface: 'lo' }), '192.0.2.53 dev lo');
+  assert.equal(describeEntry({ kind: 'route', address: '2001:db8::53', interface: 'lo' }), 'route 2001:db8::53 dev lo');
+  assert.equal(describeEntry({ kind: 'bgp', address: '192.0.2.53', interface: 'bgp' }), 'bgp network 192.0.2.53');
 });
