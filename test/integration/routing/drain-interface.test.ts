@@ -8,6 +8,7 @@ test('the drain interface is created (up, no link-local) when first needed; an a
   if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
   const ns = await namespaceFor(t);
   const backend = new IpBackend({ routeProtocol: 201, namespace: ns, dummyInterfaces: ['hc-drain'] });
+  t.after(() => backend.close()); // its ip process holds the namespace open
   const onLo = { kind: 'address' as const, address: '192.0.2.53', interface: 'lo' };
   const onLo6 = { kind: 'address' as const, address: '2001:db8::53', interface: 'lo' };
   await backend.apply([{ action: 'add', entry: onLo }, { action: 'add', entry: onLo6 }]);

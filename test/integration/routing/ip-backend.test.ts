@@ -60,6 +60,7 @@ test('route mode: host routes with our proto for both families, listed by proto 
   if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
   const ns = await namespaceFor(t);
   const backend = new IpBackend({ routeProtocol: PROTO, namespace: ns });
+  t.after(() => backend.close()); // its ip process holds the namespace open
   await ipIn(ns, 'route add 198.51.100.99/32 dev lo proto static');
   await backend.apply([add(route('198.51.100.7')), add(route('2001:db8::7'))]);
   const routes = await routesIn(ns);
@@ -78,6 +79,7 @@ test('a route someone else installed is not replaced: the add fails with its own
   if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
   const ns = await namespaceFor(t);
   const backend = new IpBackend({ routeProtocol: PROTO, namespace: ns });
+  t.after(() => backend.close()); // its ip process holds the namespace open
   await ipIn(ns, 'route add 198.51.100.9/32 dev lo proto static');
   const ops = [add(address('192.0.2.10')), add(route('198.51.100.9')), add(address('2001:db8::10')), del(address('192.0.2.200'))];
   await assert.rejects(backend.apply(ops), (error: unknown) => {
