@@ -19,6 +19,8 @@ const [SERVICES = 1000, SECONDS = 60, FORK_SERVICES = 100, FORK_SECONDS = 20] = 
 const INTERVAL_MS = 1000;
 // debug gives one line per round (needed for lateness); info measures the agent without that logging.
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'debug';
+// Node flags for the agent alone (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--perf-basic-prof"), to profile it.
+const AGENT_NODE_OPTIONS = process.env.BENCH_AGENT_NODE_OPTIONS;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ForkResult {
@@ -32,6 +34,18 @@ interface ForkResult {
   latenessMs: number[];
 }
 
+// The agent inherits the environment when spawned (synchronously, inside startAgent), so NODE_OPTIONS set just around
+// that call reaches the agent and not the fork driver started later.
+async function withNodeOptions<T>(options: string | undefined, start: () => Promise<T>): Promise<T> {
+  if (!options) return start();
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = options;
+  const started = start();
+  if (saved === undefined) delete process.env.NODE_OPTIONS;
+  else process.env.NODE_OPTIONS = saved;
+  return started;
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the probe-cost benchmark needs root (a network namespace for the 1,000 addresses)');
   const lab = await Lab.create({ name: 'benchcost' });
@@ -42,12 +56,28 @@ async function main(): Promise<void> {
 
     // Phase 1: healthcast.
     let ups = 0;
+    // Rounds in the window that failed (a debug round line with ok: false, or a transition away from up), with a few reasons.
+    let failedRounds = 0;
+    let transitions = 0;
+    const failureReasons = new Map<string, number>();
     const tracker = new LatenessTracker(INTERVAL_MS);
     let measuring: LatenessTracker | undefined;
+    let t0 = Number.POSITIVE_INFINITY;
     const started = Date.now();
-    const agent = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, dnsServices(SERVICES, port), { log_level: LOG_LEVEL, reconcile_interval: '10s' }), keepDebug: false, timeoutMs: 30_000 });
+    const agent = await withNodeOptions(AGENT_NODE_OPTIONS, () =>
+      startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, dnsServices(SERVICES, port), { log_level: LOG_LEVEL, reconcile_interval: '10s' }), keepDebug: false, timeoutMs: 30_000 }),
+    );
     agent.onLine((line) => {
       if (line.to === 'up') ups += 1;
+      if (measuring && line.service !== undefined && line.time >= t0) {
+        const failed = (line.msg === 'probe round' && line.ok === false) || (line.to !== undefined && line.from === 'up');
+        if (line.to !== undefined && line.latency_ms !== undefined) transitions += 1;
+        if (failed) {
+          failedRounds += 1;
+          const reason = String(line.reason ?? '?').replace(/\d+/g, 'N');
+          failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
+        }
+      }
       measuring?.add(line);
       tracker.add(line);
     });
@@ -55,7 +85,7 @@ async function main(): Promise<void> {
     const allUpMs = Date.now() - started;
     await waitFor('every address on lo', async () => (await node.addresses()).filter((cidr) => cidr.startsWith(SERVICE_PREFIX)).length === SERVICES, { timeoutMs: 30_000, intervalMs: 200 });
     await sleep(2000);
-    const t0 = Date.now();
+    t0 = Date.now();
     measuring = new LatenessTracker(INTERVAL_MS, t0);
     const cpu0 = cpuTimes(agent.pid);
     const threads0 = cpuByThread(agent.pid);
@@ -92,6 +122,7 @@ async function main(): Promise<void> {
     const entries: [string, string, string?][] = [
       ['healthcast: services / interval / window', `${SERVICES} / 1s / ${fmt(elapsed)}s`],
       ['healthcast: rounds in window (expected)', `${rounds} (${Math.round(SERVICES * elapsed)})`],
+      ['healthcast: failed rounds / transitions in window', `${failedRounds} / ${transitions}${failureReasons.size > 0 ? ` (${[...failureReasons].slice(0, 3).map(([reason, count]) => `${count}x ${reason}`).join('; ')})` : ''}`],
       ['healthcast: CPU seconds in window', fmt(cpuSeconds, 2)],
       ['healthcast: CPU, % of one core', fmt(agentCorePct, 2), 'target < 10'],
       ['healthcast: CPU user / system', `${fmt(cpu1.user - cpu0.user, 2)} / ${fmt(cpu1.system - cpu0.system, 2)} s`],
@@ -110,7 +141,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${keyValueTable('Probe cost (DNS probes against one local unbound)', entries)}\n`);
     const file = writeResult('probe-cost', {
       settings: { services: SERVICES, seconds: SECONDS, intervalMs: INTERVAL_MS, forkServices: FORK_SERVICES, forkSeconds: FORK_SECONDS, logLevel: LOG_LEVEL },
-      healthcast: { elapsedSeconds: elapsed, rounds, cpuSeconds, userSeconds: cpu1.user - cpu0.user, systemSeconds: cpu1.system - cpu0.system, byThread, corePercent: agentCorePct, perCheckMs: agentPerCheckMs, peakRssKb, rssKb: rss, lateness: agentLateness, allUpMs, exitCode },
+      healthcast: { elapsedSeconds: elapsed, rounds, failedRounds, transitions, failureReasons: Object.fromEntries(failureReasons), cpuSeconds, userSeconds: cpu1.user - cpu0.user, systemSeconds: cpu1.system - cpu0.system, byThread, corePercent: agentCorePct, perCheckMs: agentPerCheckMs, peakRssKb, rssKb: rss, lateness: agentLateness, allUpMs, exitCode },
       fork: { ...fork, latenessMs: undefined, lateness: forkLateness, perCheckMs: forkPerCheckMs, projectedCorePercent: forkProjectedCorePct },
       ratio: forkPerCheckMs / agentPerCheckMs,
       table: entries,
