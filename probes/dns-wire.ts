@@ -177,21 +177,23 @@ function printable(text: string): string {
 
 // Counts responses that were not answers to our query, so a timeout can say why nothing counted.
 export class IgnoredResponses {
-  private readonly counts = new Map<string, number>();
+  // Made on the first ignored response: most queries never see one.
+  private counts: Map<string, number> | undefined;
 
   add(why: string): void {
+    this.counts ??= new Map();
     this.counts.set(why, (this.counts.get(why) ?? 0) + 1);
   }
 
   get total(): number {
     let sum = 0;
-    for (const count of this.counts.values()) sum += count;
+    for (const count of this.counts?.values() ?? []) sum += count;
     return sum;
   }
 
   // "" or " (ignored 3 responses with wrong id, 1 response from an unexpected source)".
   suffix(): string {
-    if (this.counts.size === 0) return '';
+    if (!this.counts) return '';
     const parts = [...this.counts].map(([why, count], index) => `${index === 0 ? 'ignored ' : ''}${count} ${count === 1 ? 'response' : 'responses'} ${why}`);
     return ` (${parts.join(', ')})`;
   }

@@ -1,13 +1,13 @@
 // dns: one query to one server over UDP (TCP on truncation or by choice), checking id, question echo, rcode and answer.
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import { z } from 'zod';
 import { defineProbe, type ProbeContext, type ProbeOutcome } from './types.js';
 import { formatHostPort, ipAddress, port } from './common.js';
-import { IgnoredResponses, isDnsName, judgeResponse, QTYPES, queryPacket, RCODES, type DnsExpectation, type DnsQuestion, type Transport, type Verdict } from './dns-wire.js';
-import { canonical } from '../src/config/address.js';
+import { IgnoredResponses, isDnsName, judgeResponse, QTYPES, queryPacket, RCODES, type DnsExpectation, type DnsQuestion, type Verdict } from './dns-wire.js';
+import { udpKey, udpLease, type UdpLease, type UdpTarget, type UdpWaiter } from './dns-udp.js';
+import { Cancellation, cancellationOf, FINISHED_REASON, isTimeout, signalHook, TIMEOUT_REASON, type CancelHook } from './cancel.js';
 import { messageOf } from '../src/errors.js';
 
 const upperCase = (value: unknown) => (typeof value === 'string' ? value.toUpperCase() : value);
@@ -39,7 +39,8 @@ const options = z
 
 type Options = z.output<typeof options>;
 
-// How long before ctx's deadline the probe stops waiting itself, so its own reason (with ignored responses) is the one reported.
+// When called directly (not by runProbe), how long before ctx's deadline the probe stops waiting itself, so its own
+// reason (with ignored responses) is the one reported. Under runProbe the runner's deadline cancels it instead.
 const MAX_MARGIN_MS = 10;
 
 export default defineProbe({
@@ -47,39 +48,74 @@ export default defineProbe({
   summary: 'DNS query to a server (UDP, TCP on truncation) checking rcode and, optionally, an expected answer',
   options,
   async run(opts, ctx): Promise<ProbeOutcome> {
-    const stop = new AbortController();
-    const onParentAbort = () => stop.abort(ctx.signal.reason);
-    ctx.signal.addEventListener('abort', onParentAbort, { once: true });
-    if (ctx.signal.aborted) onParentAbort();
+    const given = cancellationOf(ctx);
+    if (given) return guarded(opts, ctx, given);
+    const stop = new Cancellation();
+    const removeParent = signalHook(ctx.signal).onCancel((reason) => stop.cancel(reason));
+    if (ctx.signal.aborted) stop.cancel(ctx.signal.reason);
     const budget = ctx.timeoutMs;
-    const timer = Number.isFinite(budget) && budget < 2 ** 31 ? setTimeout(() => stop.abort(new Error('timeout')), Math.max(1, budget - Math.min(MAX_MARGIN_MS, Math.floor(budget / 10)))) : undefined;
+    const timer = Number.isFinite(budget) && budget < 2 ** 31 ? setTimeout(() => stop.cancel(TIMEOUT_REASON), Math.max(1, budget - Math.min(MAX_MARGIN_MS, Math.floor(budget / 10)))) : undefined;
     try {
-      return await query(opts, ctx, stop.signal);
-    } catch (error) {
-      return { ok: false, reason: `probe error: ${messageOf(error)}` };
+      return await guarded(opts, ctx, stop);
     } finally {
       clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onParentAbort);
-      if (!stop.signal.aborted) stop.abort(new Error('probe finished'));
+      removeParent();
+      stop.cancel(FINISHED_REASON);
     }
   },
 });
 
-async function query(opts: Options, ctx: ProbeContext, stop: AbortSignal): Promise<ProbeOutcome> {
-  const question: DnsQuestion = { id: randomInt(0, 65536), name: opts.query, qtype: opts.qtype, rd: opts.rd };
-  const expectation: DnsExpectation = { rcode: opts.expect_rcode, ...(opts.expect_answer !== undefined ? { answer: opts.expect_answer } : {}) };
-  const ignored = new IgnoredResponses();
-  const exchange = (transport: Transport, q: DnsQuestion) => {
-    const judge = (bytes: Buffer) => judgeResponse(bytes, q, expectation, transport);
+async function guarded(opts: Options, ctx: ProbeContext, stop: CancelHook): Promise<ProbeOutcome> {
+  try {
+    return await query(opts, ctx, stop);
+  } catch (error) {
+    return { ok: false, reason: `probe error: ${messageOf(error)}` };
+  }
+}
+
+// What every query of one configured probe shares, worked out once: options objects live as long as the config.
+interface Plan {
+  target: UdpTarget;
+  key: string;
+  name: string;
+  qtype: DnsQuestion['qtype'];
+  rd: boolean;
+  expectation: DnsExpectation;
+  // The encoded UDP query with id 0; each query copies it and writes its own id.
+  template: Buffer;
+}
+
+const plans = new WeakMap<Options, Plan>();
+
+function planOf(opts: Options): Plan {
+  let plan = plans.get(opts);
+  if (!plan) {
     const target = { server: opts.server, port: opts.port, source: opts.source };
-    return transport === 'udp' ? udpExchange(target, dnsPacket.encode(queryPacket(q)), judge, stop, ignored) : tcpExchange(target, dnsPacket.streamEncode(queryPacket(q)), judge, stop, ignored);
-  };
-  let verdict = await exchange(opts.transport, question);
+    const question: DnsQuestion = { id: 0, name: opts.query, qtype: opts.qtype, rd: opts.rd };
+    plan = {
+      target,
+      key: udpKey(target),
+      name: opts.query,
+      qtype: opts.qtype,
+      rd: opts.rd,
+      expectation: { rcode: opts.expect_rcode, ...(opts.expect_answer !== undefined ? { answer: opts.expect_answer } : {}) },
+      template: dnsPacket.encode(queryPacket(question)),
+    };
+    plans.set(opts, plan);
+  }
+  return plan;
+}
+
+async function query(opts: Options, ctx: ProbeContext, stop: CancelHook): Promise<ProbeOutcome> {
+  const plan = planOf(opts);
+  const ignored = new IgnoredResponses();
+  const tcp = (id: number) => tcpExchange(plan.target, { id, name: plan.name, qtype: plan.qtype, rd: plan.rd }, plan.expectation, stop, ignored);
+  let verdict = opts.transport === 'udp' ? await udpExchange(plan, stop, ignored) : await tcp(randomInt(0, 65536));
   let prefix = '';
   if (verdict.kind === 'truncated') {
     ctx.log.debug({ server: opts.server }, 'dns: truncated response over udp, retrying over tcp');
     prefix = 'truncated over udp, tcp retry: ';
-    verdict = await exchange('tcp', { ...question, id: randomInt(0, 65536) });
+    verdict = await tcp(randomInt(0, 65536));
   }
   switch (verdict.kind) {
     case 'ok':
@@ -94,81 +130,83 @@ async function query(opts: Options, ctx: ProbeContext, stop: AbortSignal): Promi
   }
 }
 
-function stoppedReason(stop: AbortSignal, timeoutMs: number, ignored: IgnoredResponses): string {
-  const reason: unknown = stop.reason;
-  const timedOut = reason instanceof Error && reason.message === 'timeout';
-  return `${timedOut ? `timed out after ${timeoutMs}ms` : 'cancelled'}${ignored.suffix()}`;
-}
-
-interface Target {
-  server: string;
-  port: number;
-  source: string | undefined;
+function stoppedReason(stop: CancelHook, timeoutMs: number, ignored: IgnoredResponses): string {
+  return `${isTimeout(stop.reason) ? `timed out after ${timeoutMs}ms` : 'cancelled'}${ignored.suffix()}`;
 }
 
 type Exchanged = Verdict | { kind: 'stopped' };
 
-function udpExchange(target: Target, payload: Buffer, judge: (bytes: Buffer) => Verdict, stop: AbortSignal, ignored: IgnoredResponses): Promise<Exchanged> {
-  const where = `${formatHostPort(target.server, target.port)} udp`;
-  const expectedAddress = canonical(target.server);
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket({ type: net.isIPv6(target.server) ? 'udp6' : 'udp4' });
-    let done = false;
-    const finish = (result: Exchanged) => {
-      if (done) return;
-      done = true;
-      stop.removeEventListener('abort', onAbort);
-      try {
-        socket.close();
-      } catch {
-        // already closed
-      }
-      resolve(result);
-    };
-    const onAbort = () => finish({ kind: 'stopped' });
-    if (stop.aborted) return onAbort();
-    stop.addEventListener('abort', onAbort, { once: true });
-    // On a connected socket an ICMP port unreachable arrives here as ECONNREFUSED.
-    socket.on('error', (error: NodeJS.ErrnoException) => finish({ kind: 'fail', reason: `${where}: ${error.code ?? error.message}` }));
-    socket.on('message', (message, remote) => {
-      if (done) return;
-      // The kernel filters a connected socket's senders; this check is for the odd stack that does not.
-      if (remote.port !== target.port || canonical(remote.address) !== expectedAddress) return ignored.add('from an unexpected source');
-      const verdict = judge(message);
-      if (verdict.kind === 'ignore') ignored.add(verdict.why);
-      else finish(verdict);
-    });
-    const send = (error?: Error) => {
-      if (error) return finish({ kind: 'fail', reason: `${where}: ${messageOf(error)}` });
-      if (done) return;
-      socket.send(payload, (sendError) => {
-        if (sendError) finish({ kind: 'fail', reason: `${where}: ${(sendError as NodeJS.ErrnoException).code ?? sendError.message}` });
-      });
-    };
-    const connect = () => {
-      if (!done) socket.connect(target.port, target.server, send);
-    };
-    if (target.source) socket.bind({ address: target.source, port: 0, exclusive: true }, connect);
-    else connect();
-  });
+const STOPPED: Exchanged = { kind: 'stopped' };
+
+// One UDP query on the shared socket for its server: waits for a datagram with its id that its checks accept or
+// reject, a socket failure, or the cancellation.
+class UdpExchange implements UdpWaiter {
+  private done = false;
+  private readonly lease: UdpLease;
+  private readonly question: DnsQuestion;
+  private readonly removeStop: () => void;
+
+  constructor(
+    private readonly plan: Plan,
+    stop: CancelHook,
+    private readonly ignoredResponses: IgnoredResponses,
+    private readonly resolve: (result: Exchanged) => void,
+  ) {
+    this.lease = udpLease(plan.target, plan.key, this);
+    this.question = { id: this.lease.id, name: plan.name, qtype: plan.qtype, rd: plan.rd };
+    this.removeStop = stop.onCancel(() => this.finish(STOPPED));
+    const payload = Buffer.allocUnsafe(plan.template.length);
+    plan.template.copy(payload);
+    payload.writeUInt16BE(this.lease.id, 0);
+    this.lease.send(payload);
+  }
+
+  message(bytes: Buffer): void {
+    if (this.done) return;
+    const verdict = judgeResponse(bytes, this.question, this.plan.expectation, 'udp');
+    if (verdict.kind === 'ignore') this.ignoredResponses.add(verdict.why);
+    else this.finish(verdict);
+  }
+
+  ignored(why: string): void {
+    if (!this.done) this.ignoredResponses.add(why);
+  }
+
+  failed(reason: string): void {
+    this.finish({ kind: 'fail', reason });
+  }
+
+  private finish(result: Exchanged): void {
+    if (this.done) return;
+    this.done = true;
+    this.removeStop();
+    this.lease.release();
+    this.resolve(result);
+  }
 }
 
-function tcpExchange(target: Target, payload: Buffer, judge: (bytes: Buffer) => Verdict, stop: AbortSignal, ignored: IgnoredResponses): Promise<Exchanged> {
+function udpExchange(plan: Plan, stop: CancelHook, ignored: IgnoredResponses): Promise<Exchanged> {
+  if (stop.cancelled) return Promise.resolve(STOPPED);
+  return new Promise((resolve) => new UdpExchange(plan, stop, ignored, resolve));
+}
+
+function tcpExchange(target: UdpTarget, question: DnsQuestion, expectation: DnsExpectation, stop: CancelHook, ignored: IgnoredResponses): Promise<Exchanged> {
   const where = `${formatHostPort(target.server, target.port)} tcp`;
+  const payload = dnsPacket.streamEncode(queryPacket(question));
+  const judge = (bytes: Buffer) => judgeResponse(bytes, question, expectation, 'tcp');
   return new Promise((resolve) => {
+    if (stop.cancelled) return resolve(STOPPED);
     const socket = net.connect({ host: target.server, port: target.port, ...(target.source ? { localAddress: target.source } : {}) });
     let done = false;
     let buffered = Buffer.alloc(0);
     const finish = (result: Exchanged) => {
       if (done) return;
       done = true;
-      stop.removeEventListener('abort', onAbort);
+      removeStop();
       socket.destroy();
       resolve(result);
     };
-    const onAbort = () => finish({ kind: 'stopped' });
-    if (stop.aborted) return onAbort();
-    stop.addEventListener('abort', onAbort, { once: true });
+    const removeStop = stop.onCancel(() => finish(STOPPED));
     socket.setNoDelay(true);
     socket.once('connect', () => socket.write(payload));
     socket.on('error', (error: NodeJS.ErrnoException) => finish({ kind: 'fail', reason: `${where}: ${error.code ?? error.message}` }));

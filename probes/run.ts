@@ -1,5 +1,6 @@
 // Runs one probe so that it never throws and never outlives its timeout.
-import type { ProbeContext, ProbeDefinition, ProbeResult } from './types.js';
+import type { ProbeContext, ProbeDefinition, ProbeOutcome, ProbeResult } from './types.js';
+import { Cancellation, FINISHED_REASON, isTimeout, TIMEOUT_REASON, type CancelHook, type CancellableContext } from './cancel.js';
 import { messageOf } from '../src/errors.js';
 
 export interface RunProbeInput {
@@ -7,41 +8,58 @@ export interface RunProbeInput {
   options: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
+  // A cheaper parent than `signal` (no listener on an EventTarget per run), for callers that run probes all the time.
+  cancel?: CancelHook;
   log: ProbeContext['log'];
   service: ProbeContext['service'];
 }
 
-export async function runProbe(input: RunProbeInput): Promise<ProbeResult> {
+// One timer and one cancellation per run; the probe's context gets a real AbortSignal only if it reads ctx.signal.
+export function runProbe(input: RunProbeInput): Promise<ProbeResult> {
   const started = performance.now();
-  const controller = new AbortController();
-  const onParentAbort = () => controller.abort(input.signal?.reason);
-  input.signal?.addEventListener('abort', onParentAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<{ ok: false; reason: string }>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new Error('timeout'));
-      // One turn of the loop lets a probe that reacts to the abort at once say where it was stuck.
-      setImmediate(() => resolve({ ok: false, reason: `timed out after ${input.timeoutMs}ms` }));
+  const parent = input.signal;
+  if (parent?.aborted || input.cancel?.cancelled) return Promise.resolve({ ok: false, durationMs: 0, reason: 'cancelled' });
+  const cancellation = new Cancellation();
+  const ctx: CancellableContext = {
+    get signal() {
+      return cancellation.signal;
+    },
+    timeoutMs: input.timeoutMs,
+    log: input.log,
+    service: input.service,
+    cancellation,
+  };
+  return new Promise<ProbeResult>((resolve) => {
+    let settled = false;
+    const onParentAbort = () => cancellation.cancel(parent?.reason);
+    const settle = (outcome: ProbeOutcome | undefined) => {
+      if (settled) return;
+      if (!outcome) return settle({ ok: false, reason: 'probe error: returned no result' });
+      settled = true;
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParentAbort);
+      removeParentHook?.();
+      // Whatever the probe still holds (sockets, children) is told to let go.
+      cancellation.cancel(FINISHED_REASON);
+      const durationMs = Math.round((performance.now() - started) * 100) / 100;
+      resolve(outcome.reason === undefined ? { ok: outcome.ok, durationMs } : { ok: outcome.ok, durationMs, reason: outcome.reason });
+    };
+    const timer = setTimeout(() => {
+      cancellation.cancel(TIMEOUT_REASON);
+      // One turn of the loop lets a probe that reacts to the cancellation at once say where it was stuck.
+      setImmediate(() => settle({ ok: false, reason: `timed out after ${input.timeoutMs}ms` }));
     }, input.timeoutMs);
+    parent?.addEventListener('abort', onParentAbort, { once: true });
+    const removeParentHook = input.cancel?.onCancel((reason) => cancellation.cancel(reason));
+    const failed = (error: unknown) => settle({ ok: false, reason: cancellation.cancelled ? cancelledReason(cancellation.reason, input.timeoutMs) : `probe error: ${messageOf(error)}` });
+    try {
+      input.definition.run(input.options, ctx).then(settle, failed);
+    } catch (error) {
+      failed(error);
+    }
   });
-  try {
-    if (input.signal?.aborted) return { ok: false, durationMs: 0, reason: 'cancelled' };
-    const attempt = input.definition
-      .run(input.options, { signal: controller.signal, timeoutMs: input.timeoutMs, log: input.log, service: input.service })
-      .catch((error: unknown) => ({ ok: false as const, reason: controller.signal.aborted ? abortReason(controller.signal, input.timeoutMs) : `probe error: ${messageOf(error)}` }));
-    const outcome = await Promise.race([attempt, deadline]);
-    const durationMs = Math.round((performance.now() - started) * 100) / 100;
-    return outcome.reason === undefined ? { ok: outcome.ok, durationMs } : { ok: outcome.ok, durationMs, reason: outcome.reason };
-  } finally {
-    clearTimeout(timer);
-    input.signal?.removeEventListener('abort', onParentAbort);
-    // Whatever the probe still holds (sockets, children) is told to let go.
-    if (!controller.signal.aborted) controller.abort(new Error('probe finished'));
-  }
 }
 
-function abortReason(signal: AbortSignal, timeoutMs: number): string {
-  const reason = signal.reason;
-  if (reason instanceof Error && reason.message === 'timeout') return `timed out after ${timeoutMs}ms`;
-  return 'cancelled';
+function cancelledReason(reason: unknown, timeoutMs: number): string {
+  return isTimeout(reason) ? `timed out after ${timeoutMs}ms` : 'cancelled';
 }

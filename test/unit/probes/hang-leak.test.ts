@@ -10,6 +10,7 @@ import { builtinProbes } from '../../../probes/registry.js';
 import { runProbe } from '../../../probes/run.js';
 import { silentLogger } from '../../../src/log.js';
 import { waitFor } from '../../../lab/process.js';
+import { IDLE_CLOSE_MS, openUdpSockets } from '../../../probes/dns-udp.js';
 
 const RUNS = 1000;
 const BATCH = 50;
@@ -117,6 +118,8 @@ async function hammer(definition: ProbeDefinition, rawOptions: Record<string, un
 async function settle(): Promise<void> {
   await waitFor('server-side connections to close', () => held.size === 0, { timeoutMs: 5000 });
   await waitFor('exec children to be reaped', () => children().length === 0, { timeoutMs: 5000 });
+  // dns queries share a socket per server, which stays open while in use and closes once idle.
+  await waitFor('shared DNS sockets to close when idle', () => openUdpSockets() === 0, { timeoutMs: IDLE_CLOSE_MS * 3 });
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 

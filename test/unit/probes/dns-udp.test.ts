@@ -1,0 +1,126 @@
+// Shared UDP sockets of the dns probe: concurrent queries to one server share a socket, replies reach the query that
+// sent them whatever their order, stray datagrams are reported, failures reach every query, and sockets are retired.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import dnsPacket, { type DecodedPacket } from 'dns-packet';
+import dns from '../../../probes/dns.js';
+import { runProbe } from '../../../probes/run.js';
+import { IDLE_CLOSE_MS, MAX_QUERIES_PER_SOCKET, openUdpSockets, pendingUdpQueries } from '../../../probes/dns-udp.js';
+import type { ProbeDefinition } from '../../../probes/types.js';
+import { silentLogger } from '../../../src/log.js';
+import { waitFor } from '../../../lab/process.js';
+
+interface Seen {
+  query: DecodedPacket;
+  port: number;
+}
+
+// A UDP-only DNS server that records each query with its source port and lets the test decide when and what to answer.
+async function udpServer(onQuery: (seen: Seen, send: (bytes: Buffer) => void) => void) {
+  const socket = dgram.createSocket('udp4');
+  const seen: Seen[] = [];
+  socket.on('message', (message, remote) => {
+    const entry = { query: dnsPacket.decode(message), port: remote.port };
+    seen.push(entry);
+    onQuery(entry, (bytes) => socket.send(bytes, remote.port, remote.address));
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const server = { port: socket.address().port, seen, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
+  after(() => server.close().catch(() => undefined));
+  return server;
+}
+
+function answer(query: DecodedPacket, address: string, id = query.id ?? 0): Buffer {
+  const name = query.questions?.[0]?.name ?? '';
+  return dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_AVAILABLE, questions: query.questions ?? [], answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: address }] });
+}
+
+// The address a name's probe expects: a reply judged by another query's checks would fail on name or address.
+const addressOf = (name: string) => `192.0.2.${Number(name.split('.')[0]!.slice(1)) + 1}`;
+
+function probe(port: number, name: string, timeoutMs = 1000, extra: Record<string, unknown> = {}) {
+  const options = dns.options.parse({ server: '127.0.0.1', port, query: name, expect_answer: addressOf(name), ...extra });
+  return runProbe({ definition: dns as ProbeDefinition, options, timeoutMs, log: silentLogger(), service: { name: 'svc', addresses: [] } });
+}
+
+test('concurrent queries share one socket with distinct ids, and replies sent in reverse order each reach their own query', async () => {
+  const COUNT = 20;
+  const held: { seen: Seen; send: (bytes: Buffer) => void }[] = [];
+  const server = await udpServer((seen, send) => {
+    held.push({ seen, send });
+    if (held.length === COUNT) for (const { seen: entry, send: reply } of held.reverse()) reply(answer(entry.query, addressOf(entry.query.questions![0]!.name)));
+  });
+  const results = await Promise.all(Array.from({ length: COUNT }, (_, index) => probe(server.port, `n${index}.test`)));
+  assert.deepEqual(results.filter((result) => !result.ok), []);
+  assert.equal(new Set(server.seen.map((entry) => entry.port)).size, 1, 'one source port for all');
+  assert.equal(new Set(server.seen.map((entry) => entry.query.id)).size, COUNT, 'distinct ids');
+  assert.equal(pendingUdpQueries(), 0);
+});
+
+test('a datagram with an id no query sent is ignored by every waiting query and named when they time out', async () => {
+  const server = await udpServer((seen, send) => send(answer(seen.query, '192.0.2.99', (seen.query.id! + 0x8000) % 65536)));
+  const results = await Promise.all([probe(server.port, 'n1.test', 200), probe(server.port, 'n2.test', 200)]);
+  for (const result of results) {
+    assert.equal(result.ok, false);
+    // Each query saw both stray answers.
+    assert.equal(result.reason, 'timed out after 200ms (ignored 2 responses with wrong id)');
+  }
+});
+
+test('a late answer to an earlier query is not taken by a later one, and says so', async () => {
+  let first: { seen: Seen; send: (bytes: Buffer) => void } | undefined;
+  const server = await udpServer((seen, send) => {
+    if (!first) first = { seen, send };
+    // The second query (same name, so a misrouted answer would pass its checks) triggers the late answer to the first.
+    else first.send(answer(first.seen.query, addressOf('n3.test')));
+  });
+  const early = await probe(server.port, 'n3.test', 100);
+  assert.equal(early.reason, 'timed out after 100ms');
+  const late = await probe(server.port, 'n3.test', 200);
+  assert.equal(late.ok, false, 'the earlier query\'s answer does not pass for this one');
+  assert.equal(late.reason, 'timed out after 200ms (ignored 1 response to an earlier query)');
+  assert.equal(new Set(server.seen.map((entry) => entry.port)).size, 1);
+});
+
+test('an ICMP port unreachable fails every query on the socket, and later queries open a new one', async () => {
+  const server = await udpServer(() => undefined);
+  const port = server.port;
+  await server.close();
+  const results = await Promise.all([probe(port, 'n1.test', 2000), probe(port, 'n2.test', 2000), probe(port, 'n3.test', 2000)]);
+  for (const result of results) {
+    assert.equal(result.ok, false);
+    assert.equal(result.reason, `127.0.0.1:${port} udp: ECONNREFUSED`);
+    assert.ok(result.durationMs < 1000, `took ${result.durationMs}ms`);
+  }
+  const again = await probe(port, 'n4.test', 2000);
+  assert.equal(again.reason, `127.0.0.1:${port} udp: ECONNREFUSED`);
+  assert.equal(pendingUdpQueries(), 0);
+});
+
+test(`a socket retires after ${MAX_QUERIES_PER_SOCKET} queries: the next ones come from a new source port`, { timeout: 60_000 }, async () => {
+  const server = await udpServer((seen, send) => send(answer(seen.query, addressOf(seen.query.questions![0]!.name))));
+  const total = MAX_QUERIES_PER_SOCKET + 50;
+  for (let done = 0; done < total; done += 50) {
+    const results = await Promise.all(Array.from({ length: Math.min(50, total - done) }, (_, index) => probe(server.port, `n${(done + index) % 200}.test`)));
+    assert.deepEqual(results.filter((result) => !result.ok), []);
+  }
+  const ports = [...new Set(server.seen.map((entry) => entry.port))];
+  assert.equal(ports.length, 2, `source ports ${ports.join(', ')}`);
+  assert.equal(server.seen.filter((entry) => entry.port === ports[0]).length, MAX_QUERIES_PER_SOCKET);
+  const firstIds = server.seen.filter((entry) => entry.port === ports[0]).map((entry) => entry.query.id);
+  assert.equal(new Set(firstIds).size, firstIds.length, 'a socket never reuses an id');
+});
+
+test('cancelled queries leave the socket, and idle sockets close', { timeout: 30_000 }, async () => {
+  const server = await udpServer(() => undefined);
+  const controller = new AbortController();
+  const options = dns.options.parse({ server: '127.0.0.1', port: server.port, query: 'n1.test' });
+  const pending = Array.from({ length: 5 }, () => runProbe({ definition: dns as ProbeDefinition, options, timeoutMs: 5000, signal: controller.signal, log: silentLogger(), service: { name: 'svc', addresses: [] } }));
+  await waitFor('the queries to reach the server', () => server.seen.length === 5, { timeoutMs: 2000 });
+  assert.equal(pendingUdpQueries(), 5);
+  controller.abort();
+  for (const result of await Promise.all(pending)) assert.equal(result.reason, 'cancelled');
+  assert.equal(pendingUdpQueries(), 0);
+  await waitFor('idle sockets to close', () => openUdpSockets() === 0, { timeoutMs: IDLE_CLOSE_MS * 3 });
+});
