@@ -19,13 +19,23 @@ export function needed(requirement: Requirement, total: number): number {
   return requirement.at_least;
 }
 
+export const ALL_PASSED = 'all probes passed';
+
+// One pass over the results, building reason text only when a probe failed (it runs for every service every interval).
 export function combine(results: readonly NamedResult[], requirement: Requirement): CombinedResult {
-  const passed = results.filter((item) => item.result.ok).length;
-  const failed = results.filter((item) => !item.result.ok);
+  let passed = 0;
+  let durationMs = 0;
+  for (const item of results) {
+    if (item.result.ok) passed += 1;
+    if (item.result.durationMs > durationMs) durationMs = item.result.durationMs;
+  }
   const required = needed(requirement, results.length);
   const ok = passed >= required;
-  const durationMs = results.reduce((max, item) => Math.max(max, item.result.durationMs), 0);
-  const failures = failed.map((item) => `${item.label}: ${item.result.reason ?? 'failed'}`).join('; ');
-  if (ok) return { ok, durationMs, reason: failed.length === 0 ? 'all probes passed' : `${passed}/${results.length} passed (need ${required}); ${failures}` };
-  return { ok, durationMs, reason: results.length === 1 ? failures : `${passed}/${results.length} passed (need ${required}); ${failures}` };
+  if (passed === results.length && ok) return { ok, durationMs, reason: ALL_PASSED };
+  const failures = results
+    .filter((item) => !item.result.ok)
+    .map((item) => `${item.label}: ${item.result.reason ?? 'failed'}`)
+    .join('; ');
+  if (ok || results.length !== 1) return { ok, durationMs, reason: `${passed}/${results.length} passed (need ${required}); ${failures}` };
+  return { ok, durationMs, reason: failures };
 }

@@ -4,6 +4,8 @@ import type { Logger } from '../log.js';
 import { INITIAL_STATE, step, type HealthState } from './state-machine.js';
 import { probeService, type ServiceProbeRun } from './probe-service.js';
 import type { CombinedResult } from './combine.js';
+import { Cancellation } from '../../probes/cancel.js';
+import { messageOf } from '../errors.js';
 
 export interface LastResult extends CombinedResult {
   at: number; // epoch ms when the probe finished
@@ -18,14 +20,56 @@ export interface ServiceRunnerDeps {
   random?: () => number;
 }
 
+// Splay offsets are multiples of this, from a start on this grid: services whose slots fall in the same step share one
+// timer and wake the agent once (1,000 services every 1 s: 100 wake-ups a second for their rounds, not 1,000).
+export const SLOT_GRID_MS = 10;
+
+// One timer per distinct due time, shared by every runner due then.
+class SlotTimers {
+  private readonly due = new Map<number, Set<ServiceRunner>>();
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+
+  add(at: number, runner: ServiceRunner): void {
+    let runners = this.due.get(at);
+    if (!runners) {
+      runners = new Set();
+      this.due.set(at, runners);
+      this.timers.set(at, setTimeout(() => this.fire(at), Math.max(0, at - Date.now())));
+    }
+    runners.add(runner);
+  }
+
+  remove(at: number, runner: ServiceRunner): void {
+    const runners = this.due.get(at);
+    if (!runners?.delete(runner) || runners.size > 0) return;
+    this.due.delete(at);
+    clearTimeout(this.timers.get(at));
+    this.timers.delete(at);
+  }
+
+  private fire(at: number): void {
+    const runners = this.due.get(at);
+    this.due.delete(at);
+    this.timers.delete(at);
+    for (const runner of runners ?? []) runner.slotDue();
+  }
+}
+
+const slotTimers = new SlotTimers();
+
 export class ServiceRunner {
   state: HealthState = INITIAL_STATE;
   last: LastResult | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private controller: AbortController | undefined;
+  // When the next scheduled round is due (epoch ms), while one is scheduled.
+  private dueAt: number | undefined;
+  // Cancelled by stop(): the running round's probes let go at once and its result is dropped.
+  private cancellation: Cancellation | undefined;
   private inFlight: Promise<void> | undefined;
   private running = false;
   private epoch = 0;
+  // Index of the slot the timer is set for, and of the last slot a scheduled round ran in.
+  private slot = 0;
+  private lastSlot = -1;
 
   constructor(
     readonly config: ServiceConfig,
@@ -41,17 +85,18 @@ export class ServiceRunner {
     if (this.running) return;
     this.running = true;
     this.state = INITIAL_STATE;
-    this.controller = new AbortController();
-    const offset = options.splay === false ? 0 : Math.floor((this.deps.random ?? Math.random)() * this.config.intervalMs);
-    this.epoch = Date.now() + offset;
-    this.schedule(offset);
+    this.cancellation = new Cancellation();
+    const interval = this.config.intervalMs;
+    if (options.splay === false) this.epoch = Date.now();
+    else this.epoch = Math.ceil(Date.now() / SLOT_GRID_MS) * SLOT_GRID_MS + Math.floor(((this.deps.random ?? Math.random)() * interval) / SLOT_GRID_MS) * SLOT_GRID_MS;
+    this.lastSlot = -1;
+    this.schedule(0);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.controller?.abort(new Error('service stopped'));
+    this.unschedule();
+    this.cancellation?.cancel(new Error('service stopped'));
     await this.inFlight;
   }
 
@@ -64,38 +109,64 @@ export class ServiceRunner {
     if (!this.running) return;
     await this.inFlight;
     if (!this.running) return;
-    clearTimeout(this.timer);
+    this.unschedule();
     await this.round();
   }
 
-  private schedule(delayMs: number): void {
-    this.timer = setTimeout(() => void this.round(), Math.max(0, delayMs));
+  // Called by the shared timer of the slot this runner is scheduled in.
+  slotDue(): void {
+    this.dueAt = undefined;
+    this.lastSlot = this.slot;
+    void this.round();
+  }
+
+  private schedule(slot: number): void {
+    this.unschedule();
+    this.slot = slot;
+    this.dueAt = this.epoch + slot * this.config.intervalMs;
+    slotTimers.add(this.dueAt, this);
+  }
+
+  private unschedule(): void {
+    if (this.dueAt === undefined) return;
+    slotTimers.remove(this.dueAt, this);
+    this.dueAt = undefined;
   }
 
   private round(): Promise<void> {
-    const signal = this.controller?.signal;
-    const work = (async () => {
-      const run = await probeService(this.config, { log: this.deps.log, ...(signal ? { signal } : {}) });
-      if (!this.running || signal?.aborted) return;
-      const { combined } = run;
-      this.deps.onProbes?.(this, run);
-      this.last = { ...combined, at: Date.now() };
-      const previous = this.state;
-      this.state = step(previous, combined.ok, this.config);
-      this.deps.onRound(this, previous, this.state);
-    })();
-    this.inFlight = work.finally(() => {
-      this.inFlight = undefined;
-      if (this.running) this.schedule(this.delayToNextSlot());
-    });
-    return this.inFlight;
+    const cancel = this.cancellation;
+    const inFlight = probeService(this.config, { log: this.deps.log, ...(cancel ? { cancel } : {}) }).then(
+      (run) => {
+        this.finishRound();
+        if (!this.running || cancel?.cancelled) return;
+        const { combined } = run;
+        this.deps.onProbes?.(this, run);
+        this.last = { ok: combined.ok, reason: combined.reason, durationMs: combined.durationMs, at: Date.now() };
+        const previous = this.state;
+        this.state = step(previous, combined.ok, this.config);
+        this.deps.onRound(this, previous, this.state);
+      },
+      (error: unknown) => {
+        this.finishRound();
+        this.deps.log.error({ err: messageOf(error) }, 'probe round failed');
+      },
+    );
+    this.inFlight = inFlight;
+    return inFlight;
   }
 
-  // Drift-free: slots are epoch + k * interval; a slot already passed is skipped, not run late.
-  private delayToNextSlot(): number {
-    const interval = this.config.intervalMs;
-    const now = Date.now();
-    const slots = Math.floor((now - this.epoch) / interval) + 1;
-    return this.epoch + slots * interval - now;
+  // Schedules the next slot before listeners run, as the round's own promise settling did before: a listener that
+  // throws must not stop the schedule.
+  private finishRound(): void {
+    this.inFlight = undefined;
+    if (this.running) this.schedule(this.nextSlot());
+  }
+
+  // Drift-free: slots are epoch + k * interval; a slot already passed is skipped, not run late. A timer may fire a
+  // little before its slot by Date.now() (the loop's clock is cached), and a fast round can end before the slot time
+  // too: the next slot is always after the one just run, so no slot runs twice.
+  private nextSlot(): number {
+    const fromNow = Math.floor((Date.now() - this.epoch) / this.config.intervalMs) + 1;
+    return Math.max(fromNow, this.lastSlot + 1);
   }
 }

@@ -1,0 +1,69 @@
+// The service runner's schedule: drift-free slots on a grid, never one slot twice, and stop() ending a round at once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { ServiceRunner, SLOT_GRID_MS } from '../../../src/core/service-runner.js';
+import { cancellationOf } from '../../../probes/cancel.js';
+import { defineProbe, type ProbeDefinition } from '../../../probes/types.js';
+import { silentLogger } from '../../../src/log.js';
+import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('fast probes on a short interval: each runner probes about once per slot, never twice in one, starting on the grid', { timeout: 20_000 }, async () => {
+  const INTERVAL = 20;
+  const RUN_MS = 1000;
+  const probe = switchProbe();
+  const starts = new Map<string, number[]>();
+  const runners = Array.from({ length: 30 }, (_, index) => {
+    const name = `svc${index}`;
+    return new ServiceRunner(serviceConfig(name, [], probe.definition, { intervalMs: INTERVAL }), {
+      log: silentLogger(),
+      random: () => index / 30,
+      onRound: () => {
+        const list = starts.get(name) ?? [];
+        list.push(Date.now());
+        starts.set(name, list);
+      },
+    });
+  });
+  const began = Date.now();
+  for (const runner of runners) runner.start();
+  await sleep(RUN_MS);
+  await Promise.all(runners.map((runner) => runner.stop()));
+  const elapsed = Date.now() - began;
+  for (const [name, times] of starts) {
+    // The first slot is on the grid within one interval of the start; then one round per interval at most.
+    assert.ok(times.length <= Math.ceil(elapsed / INTERVAL) + 1, `${name}: ${times.length} rounds in ${elapsed}ms at ${INTERVAL}ms`);
+    assert.ok(times.length >= RUN_MS / INTERVAL / 2, `${name}: only ${times.length} rounds`);
+    const gaps = times.slice(1).map((time, index) => time - times[index]!);
+    assert.ok(gaps.filter((gap) => gap < INTERVAL / 2).length === 0, `${name}: two rounds in one slot (gaps ${gaps.join(', ')})`);
+  }
+  const calls = [...probe.calls.values()].reduce((sum, count) => sum + count, 0);
+  assert.equal(calls, [...starts.values()].reduce((sum, list) => sum + list.length, 0), 'every probe call became a round');
+  assert.equal(SLOT_GRID_MS, 10);
+});
+
+test('stop() cancels the running round: the probe hears it at once and its result is dropped', async () => {
+  let heard: unknown;
+  const waiting = defineProbe({
+    type: 'wait',
+    summary: 'waits for cancellation',
+    options: z.strictObject({}),
+    run: (_options, ctx) => new Promise((resolve) => cancellationOf(ctx)!.onCancel((reason) => {
+      heard = reason;
+      resolve({ ok: true });
+    })),
+  }) as ProbeDefinition;
+  let rounds = 0;
+  const config = serviceConfig('slow', [], waiting, { intervalMs: 1000, probes: [{ type: 'wait', timeoutMs: 5000, options: {}, definition: waiting }] });
+  const runner = new ServiceRunner(config, { log: silentLogger(), onRound: () => (rounds += 1) });
+  runner.start({ splay: false });
+  await sleep(50);
+  const stopping = Date.now();
+  await runner.stop();
+  assert.ok(Date.now() - stopping < 500, 'stop() did not wait for the probe timeout');
+  assert.match(String((heard as Error | undefined)?.message), /service stopped/);
+  assert.equal(rounds, 0, 'a cancelled round is not reported');
+  assert.equal(runner.isRunning, false);
+});
