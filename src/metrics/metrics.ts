@@ -6,6 +6,7 @@ import type { ServiceConfig } from '../config/types.js';
 import type { ServiceProbeRun } from '../core/probe-service.js';
 import type { Phase } from '../core/state-machine.js';
 import type { ReconcileReport } from '../routing/types.js';
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series.js';
 
 export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'paused', 'stopped'] as const;
 
@@ -16,11 +17,19 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
+// A service's per-round series, looked up once per service config rather than by label set every round.
+interface RoundSeries {
+  service: HistogramSeries;
+  // Result series appear on the first result of their kind, as prom-client counters do.
+  probes: Map<string, { labels: { service: string; probe: string }; duration: HistogramSeries; ok?: CounterSeries; fail?: CounterSeries }>;
+}
+
 export class AgentMetrics implements AgentListener {
   readonly registry = new Registry();
-  private readonly probeDuration: Histogram<'service' | 'probe'>;
-  private readonly probeResults: Counter<'service' | 'probe' | 'result'>;
-  private readonly serviceDuration: Histogram<'service'>;
+  private readonly probeDuration: SeriesHistogram;
+  private readonly probeResults: SeriesCounter;
+  private readonly serviceDuration: SeriesHistogram;
+  private readonly roundSeries = new WeakMap<ServiceConfig, RoundSeries>();
   private readonly transitions: Counter<'service' | 'from' | 'to'>;
   private readonly stateChanges: Counter<'service' | 'to'>;
   private readonly reconcileOps: Counter<'action'>;
@@ -34,15 +43,15 @@ export class AgentMetrics implements AgentListener {
 
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
-    this.probeDuration = new Histogram({
+    this.probeDuration = new SeriesHistogram({
       name: 'healthcast_probe_duration_seconds',
       help: 'Duration of one probe, by service and probe (label "dns", or "dns#1" when a service has several)',
       labelNames: ['service', 'probe'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.probeResults = new Counter({ name: 'healthcast_probe_results_total', help: 'Probe results by service, probe and result (ok, fail)', labelNames: ['service', 'probe', 'result'], registers });
-    this.serviceDuration = new Histogram({
+    this.probeResults = new SeriesCounter({ name: 'healthcast_probe_results_total', help: 'Probe results by service, probe and result (ok, fail)', labelNames: ['service', 'probe', 'result'], registers });
+    this.serviceDuration = new SeriesHistogram({
       name: 'healthcast_service_check_duration_seconds',
       help: 'Duration of one probe round of a service (all its probes, in parallel)',
       labelNames: ['service'],
@@ -116,11 +125,23 @@ export class AgentMetrics implements AgentListener {
   }
 
   onProbes(service: ServiceConfig, run: ServiceProbeRun): void {
-    for (const { label, result } of run.results) {
-      this.probeDuration.observe({ service: service.name, probe: label }, result.durationMs / 1000);
-      this.probeResults.inc({ service: service.name, probe: label, result: result.ok ? 'ok' : 'fail' });
+    let series = this.roundSeries.get(service);
+    if (!series) {
+      series = { service: this.serviceDuration.series({ service: service.name }), probes: new Map() };
+      this.roundSeries.set(service, series);
     }
-    this.serviceDuration.observe({ service: service.name }, run.combined.durationMs / 1000);
+    for (const { label, result } of run.results) {
+      let probe = series.probes.get(label);
+      if (!probe) {
+        const labels = { service: service.name, probe: label };
+        probe = { labels, duration: this.probeDuration.series(labels) };
+        series.probes.set(label, probe);
+      }
+      probe.duration.observe(result.durationMs / 1000);
+      if (result.ok) (probe.ok ??= this.probeResults.series({ ...probe.labels, result: 'ok' })).inc();
+      else (probe.fail ??= this.probeResults.series({ ...probe.labels, result: 'fail' })).inc();
+    }
+    series.service.observe(run.combined.durationMs / 1000);
   }
 
   onPhase(service: string, from: Phase, to: Phase): void {
