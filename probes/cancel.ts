@@ -75,20 +75,27 @@ export function cancellationOf(ctx: ProbeContext): CancelHook | undefined {
 
 // A hook over an AbortSignal, for probes called with a plain ProbeContext.
 export function signalHook(signal: AbortSignal): CancelHook {
-  return {
-    get cancelled() {
-      return signal.aborted;
-    },
-    get reason() {
-      return signal.reason as unknown;
-    },
-    onCancel(listener) {
-      if (signal.aborted) return noop;
-      const onAbort = () => listener(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      return () => signal.removeEventListener('abort', onAbort);
-    },
-  };
+  return new SignalHook(signal);
+}
+
+class SignalHook implements CancelHook {
+  constructor(private readonly signal: AbortSignal) {}
+
+  get cancelled(): boolean {
+    return this.signal.aborted;
+  }
+
+  get reason(): unknown {
+    return this.signal.reason as unknown;
+  }
+
+  onCancel(listener: CancelListener): () => void {
+    const signal = this.signal;
+    if (signal.aborted) return noop;
+    const onAbort = () => listener(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
+  }
 }
 
 // True when a cancel reason is the runner's timeout (or any Error saying "timeout", as AbortSignal users set).

@@ -6,7 +6,7 @@ import type { ServiceConfig } from '../config/types.js';
 import type { ServiceProbeRun } from '../core/probe-service.js';
 import type { Phase } from '../core/state-machine.js';
 import type { ReconcileReport } from '../routing/types.js';
-import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series.js';
+import { ComputedGauge, SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series.js';
 
 export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'paused', 'stopped'] as const;
 
@@ -30,6 +30,8 @@ export class AgentMetrics implements AgentListener {
   private readonly probeResults: SeriesCounter;
   private readonly serviceDuration: SeriesHistogram;
   private readonly roundSeries = new WeakMap<ServiceConfig, RoundSeries>();
+  // The agent's status for the scrape text() is writing.
+  private scrapeStatus: ServiceStatus[] | undefined;
   private readonly transitions: Counter<'service' | 'from' | 'to'>;
   private readonly stateChanges: Counter<'service' | 'to'>;
   private readonly reconcileOps: Counter<'action'>;
@@ -41,7 +43,7 @@ export class AgentMetrics implements AgentListener {
   readonly l2Announcements: Counter<'family' | 'result'>;
   readonly controlRequests: Counter<'command' | 'result'>;
 
-  constructor(options: MetricsOptions) {
+  constructor(private readonly options: MetricsOptions) {
     const registers = [this.registry];
     this.probeDuration = new SeriesHistogram({
       name: 'healthcast_probe_duration_seconds',
@@ -69,57 +71,34 @@ export class AgentMetrics implements AgentListener {
     this.l2Announcements = new Counter({ name: 'healthcast_l2_announcements_total', help: 'Gratuitous ARP / unsolicited NA runs by family and result', labelNames: ['family', 'result'], registers });
     this.controlRequests = new Counter({ name: 'healthcast_control_requests_total', help: 'Control socket requests by command and result', labelNames: ['command', 'result'], registers });
 
-    const status = options.status;
-    new Gauge({
+    // One status() per scrape for all five gauges (text() takes it once; the JSON path asks per gauge).
+    const status = () => this.scrapeStatus ?? options.status();
+    const perService = (value: (service: ServiceStatus) => number | undefined) =>
+      function* (): Iterable<readonly [readonly string[], number]> {
+        for (const service of status()) {
+          const current = value(service);
+          if (current !== undefined) yield [[service.name], current];
+        }
+      };
+    new ComputedGauge({
       name: 'healthcast_service_state',
       help: 'The current state of each service: 1 for the state it is in, 0 for the others',
       labelNames: ['service', 'state'],
       registers,
-      collect() {
-        this.reset();
-        for (const service of status()) for (const state of SERVICE_STATES) this.set({ service: service.name, state }, service.state === state ? 1 : 0);
+      *values() {
+        for (const service of status()) for (const state of SERVICE_STATES) yield [[service.name, state], service.state === state ? 1 : 0] as const;
       },
     });
-    new Gauge({
-      name: 'healthcast_service_announced',
-      help: 'Every address of the service is on the system (1) or not (0)',
-      labelNames: ['service'],
-      registers,
-      collect() {
-        this.reset();
-        for (const service of status()) this.set({ service: service.name }, service.announced ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'healthcast_service_wanted',
-      help: 'The service is healthy and not drained, so its addresses should be announced (1) or not (0)',
-      labelNames: ['service'],
-      registers,
-      collect() {
-        this.reset();
-        for (const service of status()) this.set({ service: service.name }, service.wanted ? 1 : 0);
-      },
-    });
-    new Gauge({
+    new ComputedGauge({ name: 'healthcast_service_announced', help: 'Every address of the service is on the system (1) or not (0)', labelNames: ['service'], registers, values: perService((service) => (service.announced ? 1 : 0)) });
+    new ComputedGauge({ name: 'healthcast_service_wanted', help: 'The service is healthy and not drained, so its addresses should be announced (1) or not (0)', labelNames: ['service'], registers, values: perService((service) => (service.wanted ? 1 : 0)) });
+    new ComputedGauge({
       name: 'healthcast_service_advertised',
       help: 'FRR advertises the service addresses (1) or not (0); absent while FRR is not asked',
       labelNames: ['service'],
       registers,
-      collect() {
-        this.reset();
-        for (const service of status()) if (service.advertised !== undefined) this.set({ service: service.name }, service.advertised ? 1 : 0);
-      },
+      values: perService((service) => (service.advertised === undefined ? undefined : service.advertised ? 1 : 0)),
     });
-    new Gauge({
-      name: 'healthcast_service_maintenance',
-      help: 'The service is drained for maintenance (1) or not (0)',
-      labelNames: ['service'],
-      registers,
-      collect() {
-        this.reset();
-        for (const service of status()) this.set({ service: service.name }, service.drained ? 1 : 0);
-      },
-    });
+    new ComputedGauge({ name: 'healthcast_service_maintenance', help: 'The service is drained for maintenance (1) or not (0)', labelNames: ['service'], registers, values: perService((service) => (service.drained ? 1 : 0)) });
     new Gauge({ name: 'healthcast_build_info', help: 'Always 1; the version is a label', labelNames: ['version'], registers }).set({ version: options.version }, 1);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -159,7 +138,23 @@ export class AgentMetrics implements AgentListener {
     this.reconcileDuration.observe(report.durationMs / 1000);
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  // The registry's text, with the per-round series written directly: at 1,000 services they are most of a 3 MB
+  // scrape, and prom-client's generic path builds an object per line before the string.
+  async text(): Promise<string> {
+    // prom-client's Registry.metrics() is this loop; getMetricsAsString is the untyped per-metric step it uses.
+    const registry = this.registry as unknown as { getMetricsAsString?: (metric: unknown) => Promise<string> };
+    if (this.registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE || typeof registry.getMetricsAsString !== 'function') return this.registry.metrics();
+    const parts: string[] = [];
+    this.scrapeStatus = this.options.status();
+    try {
+      for (const metric of this.registry.getMetricsAsArray()) {
+        const own = metric as unknown;
+        const direct = own instanceof SeriesHistogram || own instanceof SeriesCounter || own instanceof ComputedGauge;
+        parts.push(direct ? own.render() : await registry.getMetricsAsString.call(this.registry, metric));
+      }
+    } finally {
+      this.scrapeStatus = undefined;
+    }
+    return `${parts.join('\n\n')}\n`;
   }
 }

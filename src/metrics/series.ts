@@ -5,6 +5,23 @@ import type { Registry } from 'prom-client';
 
 type Labels = Record<string, string>;
 
+// As prom-client writes them, so a text rendered here reads the same as one rendered by its Registry.
+function escapeString(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function labelText(labels: Labels): string {
+  return Object.entries(labels)
+    .map(([name, value]) => `${name}="${escapeString(value).replace(/"/g, '\\"')}"`)
+    .join(',');
+}
+
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
+  return `${value}`;
+}
+
 interface ExportedValue {
   labels: Record<string, string | number>;
   sharedLabels?: Labels;
@@ -16,7 +33,7 @@ interface ExportedValue {
 interface Exported {
   name: string;
   help: string;
-  type: 'counter' | 'histogram';
+  type: 'counter' | 'histogram' | 'gauge';
   values: ExportedValue[];
   aggregator: 'sum';
 }
@@ -31,8 +48,16 @@ interface Options {
 // One label set's counter value.
 export class CounterSeries {
   value = 0;
+  // The line up to its value, made once.
+  readonly head: string;
 
-  constructor(readonly labels: Labels) {}
+  constructor(
+    readonly labels: Labels,
+    name: string,
+  ) {
+    const text = labelText(labels);
+    this.head = text ? `${name}{${text}} ` : `${name} `;
+  }
 
   inc(by = 1): void {
     this.value += by;
@@ -44,12 +69,19 @@ export class HistogramSeries {
   sum = 0;
   count = 0;
   readonly perBucket: Float64Array;
+  // Each bucket line up to its value, then the +Inf, _sum and _count heads: made once, not on every scrape.
+  readonly heads: string[];
 
   constructor(
     readonly labels: Labels,
     private readonly bounds: readonly number[],
+    name: string,
   ) {
     this.perBucket = new Float64Array(bounds.length);
+    const text = labelText(labels);
+    const tail = text ? `,${text}}` : '}';
+    const own = text ? `{${text}}` : '';
+    this.heads = [...bounds.map((bound) => `${name}_bucket{le="${bound}"${tail} `), `${name}_bucket{le="+Inf"${tail} `, `${name}_sum${own} `, `${name}_count${own} `];
   }
 
   observe(value: number): void {
@@ -106,7 +138,18 @@ abstract class SeriesMetric<S extends { labels: Labels }> {
     return [...this.byKey.values()];
   }
 
+  // The metric as Prometheus text, as prom-client's Registry writes it (no trailing newline).
+  render(): string {
+    const lines = [`# HELP ${escapeString(this.name)} ${escapeString(this.help)}`, `# TYPE ${escapeString(this.name)} ${this.type}`];
+    for (const series of this.byKey.values()) this.renderSeries(series, lines);
+    return lines.join('\n');
+  }
+
+  protected abstract readonly type: 'counter' | 'histogram';
+
   protected abstract create(labels: Labels): S;
+
+  protected abstract renderSeries(series: S, lines: string[]): void;
 }
 
 // A counter with caller-kept series.
@@ -114,7 +157,11 @@ export class SeriesCounter extends SeriesMetric<CounterSeries> {
   readonly type = 'counter' as const;
 
   protected create(labels: Labels): CounterSeries {
-    return new CounterSeries(labels);
+    return new CounterSeries(labels, this.name);
+  }
+
+  protected renderSeries(series: CounterSeries, lines: string[]): void {
+    lines.push(series.head + valueText(series.value));
   }
 
   get(): Promise<Exported> {
@@ -133,7 +180,18 @@ export class SeriesHistogram extends SeriesMetric<HistogramSeries> {
   }
 
   protected create(labels: Labels): HistogramSeries {
-    return new HistogramSeries(labels, this.bounds);
+    return new HistogramSeries(labels, this.bounds, this.name);
+  }
+
+  protected renderSeries(series: HistogramSeries, lines: string[]): void {
+    const heads = series.heads;
+    let cumulative = 0;
+    for (let index = 0; index < this.bounds.length; index++) {
+      cumulative += series.perBucket[index]!;
+      lines.push(heads[index]! + valueText(cumulative));
+    }
+    const at = this.bounds.length;
+    lines.push(heads[at]! + valueText(series.count), heads[at + 1]! + valueText(series.sum), heads[at + 2]! + valueText(series.count));
   }
 
   // As prom-client prints a histogram: the bucket label `le` first, then the series labels.
@@ -155,5 +213,58 @@ export class SeriesHistogram extends SeriesMetric<HistogramSeries> {
   async get(): Promise<Exported> {
     const data = await this.getForPromString();
     return { ...data, values: data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })) };
+  }
+}
+
+// A gauge whose series are computed when scraped (from the agent's status), written straight to text: prom-client's
+// Gauge would reset and set one hashed series per service and state on every scrape.
+export class ComputedGauge {
+  readonly type = 'gauge' as const;
+  readonly aggregator = 'sum' as const;
+  readonly name: string;
+  readonly help: string;
+  private readonly labelNames: readonly string[];
+  private readonly values: () => Iterable<readonly [readonly string[], number]>;
+  // Escaped label values seen before (service names repeat on every scrape).
+  private readonly escaped = new Map<string, string>();
+
+  constructor(options: Options & { values: () => Iterable<readonly [readonly string[], number]> }) {
+    this.name = options.name;
+    this.help = options.help;
+    this.labelNames = options.labelNames;
+    this.values = options.values;
+    for (const registry of options.registers) registry.registerMetric(this as never);
+  }
+
+  get(): Promise<Exported> {
+    const values: ExportedValue[] = [];
+    for (const [labelValues, value] of this.values()) {
+      const labels: Labels = {};
+      this.labelNames.forEach((name, index) => (labels[name] = labelValues[index]!));
+      values.push({ labels, value });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+
+  reset(): void {}
+
+  render(): string {
+    const lines = [`# HELP ${escapeString(this.name)} ${escapeString(this.help)}`, `# TYPE ${escapeString(this.name)} ${this.type}`];
+    for (const [labelValues, value] of this.values()) {
+      let text = '';
+      for (let index = 0; index < this.labelNames.length; index++) text += `${index === 0 ? '' : ','}${this.labelNames[index]}="${this.escape(labelValues[index]!)}"`;
+      lines.push(`${this.name}${text ? `{${text}}` : ''} ${valueText(value)}`);
+    }
+    return lines.join('\n');
+  }
+
+  private escape(value: string): string {
+    let found = this.escaped.get(value);
+    if (found === undefined) {
+      found = escapeString(value).replace(/"/g, '\\"');
+      if (this.escaped.size > 100_000) this.escaped.clear();
+      this.escaped.set(value, found);
+    }
+    return found;
   }
 }

@@ -73,3 +73,21 @@ test('the HTTP endpoint serves /metrics (with process metrics) and nothing else'
   assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
   assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status, 405);
 });
+
+test('text() writes exactly what the registry would, with status() asked once per scrape', async () => {
+  const probe = switchProbe();
+  let asked = 0;
+  const services = [status({}), status({ name: 'web', state: 'drained', announced: false, wanted: false, advertised: false, drained: { name: 'web', since: 'x', by: 'cli' } }), status({ name: 'x"y', advertised: true })];
+  const metrics = new AgentMetrics({ version: '1.2.3', status: () => ((asked += 1), services), processMetrics: false });
+  for (const service of services) {
+    const config = serviceConfig(service.name, ['192.0.2.53'], probe.definition);
+    metrics.onProbes(config, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [{ label: 'dns', result: { ok: true, durationMs: 3 } }] });
+    metrics.onProbes(config, { combined: { ok: false, reason: 'x', durationMs: 40 }, results: [{ label: 'dns', result: { ok: false, durationMs: 40, reason: 'x' } }] });
+    metrics.onPhase(service.name, 'init', 'rising');
+  }
+  asked = 0;
+  const text = await metrics.text();
+  assert.equal(asked, 1);
+  assert.equal(text, await metrics.registry.metrics());
+  assert.match(text, /^healthcast_service_state\{service="x\\"y",state="up"\} 1$/m);
+});

@@ -1,8 +1,8 @@
 // The caller-kept series print exactly as prom-client's own Counter and Histogram fed the same observations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Counter, Histogram, Registry } from 'prom-client';
-import { SeriesCounter, SeriesHistogram } from '../../../src/metrics/series.js';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ComputedGauge, SeriesCounter, SeriesHistogram } from '../../../src/metrics/series.js';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1];
 
@@ -54,4 +54,32 @@ test('a series is made once per label set, whatever order the labels come in, an
   assert.match(await ours.metrics(), /h_seconds_count\{service="a",probe="dns"\} 1/);
   ours.resetMetrics();
   assert.doesNotMatch(await ours.metrics(), /h_seconds_count/);
+});
+
+test('a computed gauge prints as a prom-client Gauge set on collect, escaping label values', async () => {
+  const theirs = new Registry();
+  const ours = new Registry();
+  const rows: [string, string, number][] = [['a', 'up', 1], ['b"\\\nx', 'down', 0], ['c', 'up', 0]];
+  new Gauge({
+    name: 'g_state',
+    help: 'a "gauge"\\ with\nlines',
+    labelNames: ['service', 'state'],
+    registers: [theirs],
+    collect() {
+      this.reset();
+      for (const [service, state, value] of rows) this.set({ service, state }, value);
+    },
+  });
+  const gauge = new ComputedGauge({ name: 'g_state', help: 'a "gauge"\\ with\nlines', labelNames: ['service', 'state'], registers: [ours], values: () => rows.map(([service, state, value]) => [[service, state], value] as const) });
+  const expected = await theirs.metrics();
+  assert.equal(await ours.metrics(), expected);
+  assert.equal(`${gauge.render()}\n`, expected);
+  assert.deepEqual(await ours.getMetricsAsJSON(), await theirs.getMetricsAsJSON());
+});
+
+test('render() of each series metric is what the Registry writes for it', async () => {
+  const { ours, histograms, counters } = pair();
+  histograms[1].series({ service: 'a', probe: 'dns' }).observe(0.004);
+  counters[1].series({ service: 'a', probe: 'dns', result: 'ok' }).inc(3);
+  assert.equal(`${histograms[1].render()}\n\n${counters[1].render()}\n`, await ours.metrics());
 });
