@@ -47,29 +47,26 @@ export default defineProbe({
   type: 'dns',
   summary: 'DNS query to a server (UDP, TCP on truncation) checking rcode and, optionally, an expected answer',
   options,
-  async run(opts, ctx): Promise<ProbeOutcome> {
+  run(opts, ctx): Promise<ProbeOutcome> {
     const given = cancellationOf(ctx);
-    if (given) return guarded(opts, ctx, given);
-    const stop = new Cancellation();
-    const removeParent = signalHook(ctx.signal).onCancel((reason) => stop.cancel(reason));
-    if (ctx.signal.aborted) stop.cancel(ctx.signal.reason);
-    const budget = ctx.timeoutMs;
-    const timer = Number.isFinite(budget) && budget < 2 ** 31 ? setTimeout(() => stop.cancel(TIMEOUT_REASON), Math.max(1, budget - Math.min(MAX_MARGIN_MS, Math.floor(budget / 10)))) : undefined;
-    try {
-      return await guarded(opts, ctx, stop);
-    } finally {
-      clearTimeout(timer);
-      removeParent();
-      stop.cancel(FINISHED_REASON);
-    }
+    if (given) return query(opts, ctx, given);
+    return runAlone(opts, ctx);
   },
 });
 
-async function guarded(opts: Options, ctx: ProbeContext, stop: CancelHook): Promise<ProbeOutcome> {
+// Called directly with a plain context: its own deadline slightly before ctx's, and ctx.signal bridged.
+async function runAlone(opts: Options, ctx: ProbeContext): Promise<ProbeOutcome> {
+  const stop = new Cancellation();
+  const removeParent = signalHook(ctx.signal).onCancel((reason) => stop.cancel(reason));
+  if (ctx.signal.aborted) stop.cancel(ctx.signal.reason);
+  const budget = ctx.timeoutMs;
+  const timer = Number.isFinite(budget) && budget < 2 ** 31 ? setTimeout(() => stop.cancel(TIMEOUT_REASON), Math.max(1, budget - Math.min(MAX_MARGIN_MS, Math.floor(budget / 10)))) : undefined;
   try {
     return await query(opts, ctx, stop);
-  } catch (error) {
-    return { ok: false, reason: `probe error: ${messageOf(error)}` };
+  } finally {
+    clearTimeout(timer);
+    removeParent();
+    stop.cancel(FINISHED_REASON);
   }
 }
 
@@ -106,32 +103,48 @@ function planOf(opts: Options): Plan {
   return plan;
 }
 
-async function query(opts: Options, ctx: ProbeContext, stop: CancelHook): Promise<ProbeOutcome> {
-  const plan = planOf(opts);
-  const ignored = new IgnoredResponses();
-  const tcp = (id: number) => tcpExchange(plan.target, { id, name: plan.name, qtype: plan.qtype, rd: plan.rd }, plan.expectation, stop, ignored);
-  let verdict = opts.transport === 'udp' ? await udpExchange(plan, stop, ignored) : await tcp(randomInt(0, 65536));
-  let prefix = '';
-  if (verdict.kind === 'truncated') {
-    ctx.log.debug({ server: opts.server }, 'dns: truncated response over udp, retrying over tcp');
-    prefix = 'truncated over udp, tcp retry: ';
-    verdict = await tcp(randomInt(0, 65536));
-  }
-  switch (verdict.kind) {
-    case 'ok':
-      return prefix ? { ok: true, reason: 'answered over tcp after truncation' } : { ok: true };
-    case 'fail':
-      return { ok: false, reason: prefix + verdict.reason };
-    case 'truncated':
-      return { ok: false, reason: 'truncated response over tcp' };
-    case 'ignore':
-    case 'stopped':
-      return { ok: false, reason: prefix + stoppedReason(stop, ctx.timeoutMs, ignored) };
+// Never rejects: an error becomes a failed outcome naming it.
+function query(opts: Options, ctx: ProbeContext, stop: CancelHook): Promise<ProbeOutcome> {
+  try {
+    const plan = planOf(opts);
+    if (opts.transport === 'tcp') return tcpQuery(plan, ctx, stop, new IgnoredResponses(), '');
+    if (stop.cancelled) return Promise.resolve({ ok: false, reason: stoppedReason(stop, ctx.timeoutMs, undefined) });
+    // The common case in one promise: the exchange resolves it with the outcome (or with the TCP retry's).
+    return new Promise((resolve) => new UdpExchange(plan, ctx, stop, resolve));
+  } catch (error) {
+    return Promise.resolve({ ok: false, reason: `probe error: ${messageOf(error)}` });
   }
 }
 
-function stoppedReason(stop: CancelHook, timeoutMs: number, ignored: IgnoredResponses): string {
-  return `${isTimeout(stop.reason) ? `timed out after ${timeoutMs}ms` : 'cancelled'}${ignored.suffix()}`;
+async function tcpQuery(plan: Plan, ctx: ProbeContext, stop: CancelHook, ignored: IgnoredResponses, prefix: string): Promise<ProbeOutcome> {
+  try {
+    const question: DnsQuestion = { id: randomInt(0, 65536), name: plan.name, qtype: plan.qtype, rd: plan.rd };
+    const verdict = await tcpExchange(plan.target, question, plan.expectation, stop, ignored);
+    if (verdict.kind === 'truncated') return { ok: false, reason: 'truncated response over tcp' };
+    return outcomeOf(verdict, prefix, stop, ctx.timeoutMs, ignored);
+  } catch (error) {
+    return { ok: false, reason: `probe error: ${messageOf(error)}` };
+  }
+}
+
+function outcomeOf(verdict: Exchanged, prefix: string, stop: CancelHook, timeoutMs: number, ignored: IgnoredResponses | undefined): ProbeOutcome {
+  switch (verdict.kind) {
+    case 'ok':
+      return prefix ? { ok: true, reason: 'answered over tcp after truncation' } : OK;
+    case 'fail':
+      return { ok: false, reason: prefix + verdict.reason };
+    case 'truncated':
+      return { ok: false, reason: prefix + 'truncated response' };
+    case 'ignore':
+    case 'stopped':
+      return { ok: false, reason: prefix + stoppedReason(stop, timeoutMs, ignored) };
+  }
+}
+
+const OK: ProbeOutcome = Object.freeze({ ok: true });
+
+function stoppedReason(stop: CancelHook, timeoutMs: number, ignored: IgnoredResponses | undefined): string {
+  return `${isTimeout(stop.reason) ? `timed out after ${timeoutMs}ms` : 'cancelled'}${ignored?.suffix() ?? ''}`;
 }
 
 type Exchanged = Verdict | { kind: 'stopped' };
@@ -139,18 +152,19 @@ type Exchanged = Verdict | { kind: 'stopped' };
 const STOPPED: Exchanged = { kind: 'stopped' };
 
 // One UDP query on the shared socket for its server: waits for a datagram with its id that its checks accept or
-// reject, a socket failure, or the cancellation.
+// reject, a socket failure, or the cancellation; a truncated answer hands over to a TCP retry.
 class UdpExchange implements UdpWaiter {
   private done = false;
+  private ignoredResponses: IgnoredResponses | undefined;
   private readonly lease: UdpLease;
   private readonly question: DnsQuestion;
   private readonly removeStop: () => void;
 
   constructor(
     private readonly plan: Plan,
-    stop: CancelHook,
-    private readonly ignoredResponses: IgnoredResponses,
-    private readonly resolve: (result: Exchanged) => void,
+    private readonly ctx: ProbeContext,
+    private readonly stop: CancelHook,
+    private readonly resolve: (outcome: ProbeOutcome | Promise<ProbeOutcome>) => void,
   ) {
     this.lease = udpLease(plan.target, plan.key, this);
     this.question = { id: this.lease.id, name: plan.name, qtype: plan.qtype, rd: plan.rd };
@@ -164,30 +178,27 @@ class UdpExchange implements UdpWaiter {
   message(bytes: Buffer): void {
     if (this.done) return;
     const verdict = judgeResponse(bytes, this.question, this.plan.expectation, 'udp');
-    if (verdict.kind === 'ignore') this.ignoredResponses.add(verdict.why);
+    if (verdict.kind === 'ignore') this.ignored(verdict.why);
     else this.finish(verdict);
   }
 
   ignored(why: string): void {
-    if (!this.done) this.ignoredResponses.add(why);
+    if (!this.done) (this.ignoredResponses ??= new IgnoredResponses()).add(why);
   }
 
   failed(reason: string): void {
     this.finish({ kind: 'fail', reason });
   }
 
-  private finish(result: Exchanged): void {
+  private finish(verdict: Exchanged): void {
     if (this.done) return;
     this.done = true;
     this.removeStop();
     this.lease.release();
-    this.resolve(result);
+    if (verdict.kind !== 'truncated') return this.resolve(outcomeOf(verdict, '', this.stop, this.ctx.timeoutMs, this.ignoredResponses));
+    this.ctx.log.debug({ server: this.plan.target.server }, 'dns: truncated response over udp, retrying over tcp');
+    this.resolve(tcpQuery(this.plan, this.ctx, this.stop, this.ignoredResponses ?? new IgnoredResponses(), 'truncated over udp, tcp retry: '));
   }
-}
-
-function udpExchange(plan: Plan, stop: CancelHook, ignored: IgnoredResponses): Promise<Exchanged> {
-  if (stop.cancelled) return Promise.resolve(STOPPED);
-  return new Promise((resolve) => new UdpExchange(plan, stop, ignored, resolve));
 }
 
 function tcpExchange(target: UdpTarget, question: DnsQuestion, expectation: DnsExpectation, stop: CancelHook, ignored: IgnoredResponses): Promise<Exchanged> {

@@ -1,6 +1,7 @@
 // Runs every probe of one service once, in parallel, and combines the results.
 import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { ProbeResult } from '../../probes/types.js';
 import { runProbe, type RunProbeInput } from '../../probes/run.js';
 import type { CancelHook } from '../../probes/cancel.js';
 import { combine, type CombinedResult, type NamedResult } from './combine.js';
@@ -17,29 +18,19 @@ export interface ProbeServiceOptions {
   cancel?: CancelHook;
 }
 
-// Per service config, what every round reuses: probe labels and the service as probes see it.
-interface Prepared {
-  labels: string[];
-  service: RunProbeInput['service'];
-}
+// A service's probes ready to run round after round: the inputs and labels are made once, not every interval.
+export class PreparedProbes {
+  private readonly inputs: RunProbeInput[];
+  private readonly labels: string[];
 
-const prepared = new WeakMap<ServiceConfig, Prepared>();
-
-function prepare(service: ServiceConfig): Prepared {
-  let entry = prepared.get(service);
-  if (!entry) {
-    const labels = service.probes.map((probe, index) => (service.probes.length === 1 ? probe.type : `${probe.type}#${index}`));
-    entry = { labels, service: { name: service.name, addresses: service.addresses } };
-    prepared.set(service, entry);
-  }
-  return entry;
-}
-
-export async function probeService(service: ServiceConfig, options: ProbeServiceOptions): Promise<ServiceProbeRun> {
-  const { labels, service: seen } = prepare(service);
-  const run = (index: number): Promise<NamedResult> => {
-    const probe = service.probes[index]!;
-    return runProbe({
+  constructor(
+    private readonly service: ServiceConfig,
+    options: ProbeServiceOptions,
+  ) {
+    const single = service.probes.length === 1;
+    const seen = { name: service.name, addresses: service.addresses };
+    this.labels = service.probes.map((probe, index) => (single ? probe.type : `${probe.type}#${index}`));
+    this.inputs = service.probes.map((probe) => ({
       definition: probe.definition,
       options: probe.options,
       timeoutMs: probe.timeoutMs,
@@ -47,8 +38,22 @@ export async function probeService(service: ServiceConfig, options: ProbeService
       service: seen,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cancel ? { cancel: options.cancel } : {}),
-    }).then((result) => ({ label: labels[index]!, result }));
+    }));
+  }
+
+  run(): Promise<ServiceProbeRun> {
+    if (this.inputs.length === 1) return runProbe(this.inputs[0]!).then(this.combineOne);
+    return Promise.all(this.inputs.map((input) => runProbe(input))).then(this.combineAll);
+  }
+
+  private readonly combineOne = (result: ProbeResult): ServiceProbeRun => this.combineAll([result]);
+
+  private readonly combineAll = (all: ProbeResult[]): ServiceProbeRun => {
+    const results = all.map((result, index): NamedResult => ({ label: this.labels[index]!, result }));
+    return { combined: combine(results, this.service.require), results };
   };
-  const results = service.probes.length === 1 ? [await run(0)] : await Promise.all(service.probes.map((_, index) => run(index)));
-  return { combined: combine(results, service.require), results };
+}
+
+export function probeService(service: ServiceConfig, options: ProbeServiceOptions): Promise<ServiceProbeRun> {
+  return new PreparedProbes(service, options).run();
 }

@@ -2,7 +2,7 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { INITIAL_STATE, step, type HealthState } from './state-machine.js';
-import { probeService, type ServiceProbeRun } from './probe-service.js';
+import { PreparedProbes, type ServiceProbeRun } from './probe-service.js';
 import type { CombinedResult } from './combine.js';
 import { Cancellation } from '../../probes/cancel.js';
 import { messageOf } from '../errors.js';
@@ -64,6 +64,10 @@ export class ServiceRunner {
   private dueAt: number | undefined;
   // Cancelled by stop(): the running round's probes let go at once and its result is dropped.
   private cancellation: Cancellation | undefined;
+  // Made at start(): the probes with their inputs, and the handlers of a round's end.
+  private probes: PreparedProbes | undefined;
+  private roundDone: ((run: ServiceProbeRun) => void) | undefined;
+  private roundFailed: ((error: unknown) => void) | undefined;
   private inFlight: Promise<void> | undefined;
   private running = false;
   private epoch = 0;
@@ -85,7 +89,21 @@ export class ServiceRunner {
     if (this.running) return;
     this.running = true;
     this.state = INITIAL_STATE;
-    this.cancellation = new Cancellation();
+    const cancel = new Cancellation();
+    this.cancellation = cancel;
+    this.probes = new PreparedProbes(this.config, { log: this.deps.log, cancel });
+    // A round of an earlier start (stopped meanwhile) neither schedules nor reports.
+    this.roundDone = (run) => {
+      if (cancel !== this.cancellation) return;
+      this.finishRound();
+      if (!this.running || cancel.cancelled) return;
+      this.recordRound(run);
+    };
+    this.roundFailed = (error) => {
+      if (cancel !== this.cancellation) return;
+      this.finishRound();
+      this.deps.log.error({ err: messageOf(error) }, 'probe round failed');
+    };
     const interval = this.config.intervalMs;
     if (options.splay === false) this.epoch = Date.now();
     else this.epoch = Math.ceil(Date.now() / SLOT_GRID_MS) * SLOT_GRID_MS + Math.floor(((this.deps.random ?? Math.random)() * interval) / SLOT_GRID_MS) * SLOT_GRID_MS;
@@ -134,25 +152,18 @@ export class ServiceRunner {
   }
 
   private round(): Promise<void> {
-    const cancel = this.cancellation;
-    const inFlight = probeService(this.config, { log: this.deps.log, ...(cancel ? { cancel } : {}) }).then(
-      (run) => {
-        this.finishRound();
-        if (!this.running || cancel?.cancelled) return;
-        const { combined } = run;
-        this.deps.onProbes?.(this, run);
-        this.last = { ok: combined.ok, reason: combined.reason, durationMs: combined.durationMs, at: Date.now() };
-        const previous = this.state;
-        this.state = step(previous, combined.ok, this.config);
-        this.deps.onRound(this, previous, this.state);
-      },
-      (error: unknown) => {
-        this.finishRound();
-        this.deps.log.error({ err: messageOf(error) }, 'probe round failed');
-      },
-    );
+    const inFlight = this.probes!.run().then(this.roundDone, this.roundFailed);
     this.inFlight = inFlight;
     return inFlight;
+  }
+
+  private recordRound(run: ServiceProbeRun): void {
+    const { combined } = run;
+    this.deps.onProbes?.(this, run);
+    this.last = { ok: combined.ok, reason: combined.reason, durationMs: combined.durationMs, at: Date.now() };
+    const previous = this.state;
+    this.state = step(previous, combined.ok, this.config);
+    this.deps.onRound(this, previous, this.state);
   }
 
   // Schedules the next slot before listeners run, as the round's own promise settling did before: a listener that
