@@ -138,23 +138,29 @@ export class AgentMetrics implements AgentListener {
     this.reconcileDuration.observe(report.durationMs / 1000);
   }
 
-  // The registry's text, with the per-round series written directly: at 1,000 services they are most of a 3 MB
-  // scrape, and prom-client's generic path builds an object per line before the string.
+  // The registry's text, with the per-round series and status gauges written directly: at 1,000 services they are
+  // most of a 3 MB scrape, and prom-client's generic path builds an object per line before the string.
   async text(): Promise<string> {
+    return (await this.parts()).join('');
+  }
+
+  // The text in pieces (one per metric), so the server can send them without joining 3 MB into one string first.
+  async parts(): Promise<string[]> {
     // prom-client's Registry.metrics() is this loop; getMetricsAsString is the untyped per-metric step it uses.
     const registry = this.registry as unknown as { getMetricsAsString?: (metric: unknown) => Promise<string> };
-    if (this.registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE || typeof registry.getMetricsAsString !== 'function') return this.registry.metrics();
+    if (this.registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE || typeof registry.getMetricsAsString !== 'function') return [await this.registry.metrics()];
     const parts: string[] = [];
     this.scrapeStatus = this.options.status();
     try {
       for (const metric of this.registry.getMetricsAsArray()) {
         const own = metric as unknown;
         const direct = own instanceof SeriesHistogram || own instanceof SeriesCounter || own instanceof ComputedGauge;
-        parts.push(direct ? own.render() : await registry.getMetricsAsString.call(this.registry, metric));
+        parts.push((parts.length > 0 ? '\n\n' : '') + (direct ? own.render() : await registry.getMetricsAsString.call(this.registry, metric)));
       }
     } finally {
       this.scrapeStatus = undefined;
     }
-    return `${parts.join('\n\n')}\n`;
+    parts.push('\n');
+    return parts;
   }
 }

@@ -50,8 +50,10 @@ export class MetricsServer {
       return;
     }
     try {
-      const body = await this.metrics.text();
-      response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(request.method === 'HEAD' ? undefined : body);
+      const parts = await this.metrics.parts();
+      response.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+      if (request.method !== 'HEAD') for (const part of parts) response.write(part);
+      response.end();
     } catch (error) {
       this.log.error({ err: messageOf(error) }, 'metrics collection failed');
       response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics collection failed\n');
