@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import dnsPacket, { type Answer, type DecodedPacket } from 'dns-packet';
 import dns from '../../../probes/dns.js';
-import { checkResponse, judgeResponse, QTYPES, type DnsQuestion, type QType, type Verdict } from '../../../probes/dns-wire.js';
+import { checkResponse, judgeByDecoding, judgeResponse, QTYPES, quickAccept, type DnsQuestion, type QType, type Verdict } from '../../../probes/dns-wire.js';
 import { runProbe } from '../../../probes/run.js';
 import type { ProbeDefinition } from '../../../probes/types.js';
 import { silentLogger } from '../../../src/log.js';
@@ -176,4 +176,73 @@ test('the probe against a server sending mutated answers resolves within its tim
     { numRuns: Number(process.env.FUZZ_SOCKET_RUNS ?? 40) },
   );
   assert.ok(failures > 0, 'mutations should break at least one exchange');
+});
+
+// A response as unbound writes it: answer names compressed to a pointer at the question (offset 12), which dns-packet's
+// encoder does not do; this is the shape quickAccept takes.
+function compressedResponse(question: DnsQuestion, records: { type: 'A' | 'AAAA'; address: string; klass?: number }[], rcode = 0, echo = question.name): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(question.id, 0);
+  header.writeUInt16BE(0x8180 | rcode, 2);
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(records.length, 6);
+  const name = echo.replace(/\.$/, '');
+  const labels = name === '' ? [] : name.split('.');
+  const qname = Buffer.concat([...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])), Buffer.from([0])]);
+  const qtail = Buffer.alloc(4);
+  qtail.writeUInt16BE(question.qtype === 'A' ? 1 : 28, 0);
+  qtail.writeUInt16BE(1, 2);
+  const answers = records.map(({ type, address, klass }) => {
+    const rdata = type === 'A' ? Buffer.from(address.split('.').map(Number)) : (dnsPacket as unknown as { aaaa: { encode(host: string): Buffer } }).aaaa.encode(address).subarray(2);
+    const fixed = Buffer.alloc(12);
+    fixed.writeUInt16BE(0xc00c, 0);
+    fixed.writeUInt16BE(type === 'A' ? 1 : 28, 2);
+    fixed.writeUInt16BE(klass ?? 1, 4);
+    fixed.writeUInt32BE(60, 6);
+    fixed.writeUInt16BE(rdata.length, 10);
+    return Buffer.concat([fixed, rdata]);
+  });
+  return Buffer.concat([header, qname, qtail, ...answers]);
+}
+
+const addressQuestion = fc
+  .record({ qtype: fc.constantFrom('A' as const, 'AAAA' as const), name: hostName, id: fc.nat({ max: 65535 }) })
+  .map(({ qtype, name, id }): DnsQuestion => ({ id, name, qtype, rd: true }));
+const addressRecord = fc.oneof(
+  fc.record({ type: fc.constant('A' as const), address: fc.ipV4(), klass: fc.constantFrom(1, 1, 3, 0x8001) }),
+  fc.record({ type: fc.constant('AAAA' as const), address: fc.ipV6(), klass: fc.constantFrom(1, 1, 3, 0x8001) }),
+);
+
+test('quickAccept agrees with the full decode on compressed A/AAAA answers, and takes most good ones', () => {
+  let quick = 0;
+  let good = 0;
+  fc.assert(
+    fc.property(addressQuestion, fc.array(addressRecord, { maxLength: 4 }), fc.boolean(), fc.constantFrom(0, 0, 3), fc.constantFrom('same', 'same', 'upper', 'prefix', 'longer', 'other'), (question, records, expectOne, rcode, echoKind) => {
+      const own = records.find((record) => record.type === question.qtype);
+      const expectation = { rcode: 'NOERROR' as const, ...(expectOne && own ? { answer: own.address } : {}) };
+      const echo = { same: question.name, upper: question.name.toUpperCase(), prefix: question.name.slice(0, -1), longer: `x.${question.name}`, other: `${question.name}x` }[echoKind];
+      const bytes = compressedResponse(question, records, rcode, echo);
+      const full = judgeByDecoding(bytes, question, expectation, 'udp');
+      const fast = quickAccept(bytes, question, expectation);
+      if (fast) assert.deepEqual(full, { kind: 'ok' }, 'quickAccept took what the full path rejects');
+      assert.deepEqual(judgeResponse(bytes, question, expectation, 'udp'), full);
+      if (full.kind === 'ok') good += 1;
+      if (fast) quick += 1;
+    }),
+    { numRuns: RUNS },
+  );
+  assert.ok(quick > good / 2, `quickAccept took ${quick} of ${good} good answers`);
+});
+
+test('mutated compressed answers: quickAccept never takes what the full decode rejects', () => {
+  fc.assert(
+    fc.property(addressQuestion, fc.array(addressRecord, { minLength: 1, maxLength: 3 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (question, records, mutations, keepId) => {
+      const own = records.find((record) => record.type === question.qtype);
+      const expectation = { rcode: 'NOERROR' as const, ...(own ? { answer: own.address } : {}) };
+      const bytes = mutate(compressedResponse(question, records), mutations, keepId);
+      if (quickAccept(bytes, question, expectation)) assert.deepEqual(judgeByDecoding(bytes, question, expectation, 'udp'), { kind: 'ok' });
+      assert.deepEqual(judgeResponse(bytes, question, expectation, 'udp'), judgeByDecoding(bytes, question, expectation, 'udp'));
+    }),
+    { numRuns: RUNS * 4 },
+  );
 });
