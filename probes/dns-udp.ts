@@ -1,7 +1,8 @@
-// Shared UDP sockets for DNS queries: one connected socket per (server, port, source address), used by every query to
-// that server and kept between queries, so 1,000 probes a second do not each create, bind, connect and close a socket.
-// A reply is routed by its id (unique among the ids a socket ever used) to the query that sent it, whose own checks
-// then judge it exactly as on a private socket; a datagram no query can claim is reported to all of them.
+// Reused UDP sockets for DNS queries: a pool of connected sockets per (server, port, source address), each carrying one
+// query at a time and kept between queries, so 1,000 probes a second do not each create, bind, connect and close a
+// socket. One query per socket keeps a private socket's guarantee: a reply with a wrong id (a broken server, a forged
+// answer) can never be taken for another query's answer. Ids are never reused over a socket's life, so a late answer
+// to an earlier query is recognised and reported, never accepted.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
@@ -15,17 +16,17 @@ export interface UdpTarget {
   source: string | undefined;
 }
 
-// What a shared socket tells the query it carries.
+// What a socket tells the query it carries.
 export interface UdpWaiter {
   // A datagram from the server carrying this query's id (or too short to carry any id).
   message(bytes: Buffer): void;
   // A datagram that is not this query's answer, and why (a timeout reason says how many were ignored).
   ignored(why: string): void;
-  // Final: the socket failed (bind, connect, an ICMP error such as port unreachable) or this query's send did.
+  // Final: the socket failed (bind, connect, an ICMP error such as port unreachable) or the send did.
   failed(reason: string): void;
 }
 
-// One query's place on a socket: its id, its send, and its release when the query is over (whatever the outcome).
+// One query's use of a socket: its id, its send, and its release when the query is over (whatever the outcome).
 export interface UdpLease {
   readonly id: number;
   send(payload: Buffer): void;
@@ -33,23 +34,31 @@ export interface UdpLease {
 }
 
 // A socket retires after this many queries or this age, so no source port lives long: a forged answer must guess the
-// port as well as the id, as with a socket per query. Its ids are then never reused, so a late answer is recognised.
+// port as well as the id, as with a socket per query.
 export const MAX_QUERIES_PER_SOCKET = 4096;
 export const MAX_SOCKET_AGE_MS = 30_000;
 // An idle socket closes after this long; services probed every few seconds or faster keep theirs.
 export const IDLE_CLOSE_MS = 2_000;
+// At most this many idle sockets per target: a burst of queries in flight at once does not leave as many open.
+export const MAX_IDLE_PER_TARGET = 64;
 
-const pool = new Map<string, SharedSocket>();
+// Idle sockets per target, most recently used last; and every open socket.
+const idle = new Map<string, PooledSocket[]>();
+const open = new Set<PooledSocket>();
 
-// Takes a fresh id on the shared socket for `target` and routes that id's datagrams to `waiter` until released.
+// An idle socket for `target` (or a new one) carrying this query, with a fresh id, until released.
 export function udpLease(target: UdpTarget, key: string, waiter: UdpWaiter): UdpLease {
-  let socket = pool.get(key);
-  if (!socket || !socket.accepts()) {
-    socket?.retire();
-    socket = new SharedSocket(target, key);
-    pool.set(key, socket);
+  const free = idle.get(key);
+  let socket: PooledSocket | undefined;
+  while (free && free.length > 0) {
+    const candidate = free.pop()!;
+    if (candidate.accepts()) {
+      socket = candidate;
+      break;
+    }
+    candidate.close();
   }
-  return socket.lease(waiter);
+  return (socket ?? new PooledSocket(target, key)).lease(waiter);
 }
 
 // The pool key of a target; probes compute it once per configuration.
@@ -59,17 +68,15 @@ export function udpKey(target: UdpTarget): string {
 
 // Sockets currently open (tests, and a leak check).
 export function openUdpSockets(): number {
-  return pool.size + retiring.size;
+  return open.size;
 }
 
-// Queries currently waiting on shared sockets (tests: a finished or cancelled query must not stay registered).
+// Queries currently waiting on sockets (tests: a finished or cancelled query must not stay registered).
 export function pendingUdpQueries(): number {
   let total = 0;
-  for (const socket of [...pool.values(), ...retiring]) total += socket.pending;
+  for (const socket of open) if (socket.busy) total += 1;
   return total;
 }
-
-const retiring = new Set<SharedSocket>();
 
 const RANDOM_IDS = new Uint16Array(1024);
 let randomAt = RANDOM_IDS.length;
@@ -82,25 +89,26 @@ function randomId(): number {
   return RANDOM_IDS[randomAt++]!;
 }
 
-class SharedSocket {
+class PooledSocket {
   private readonly where: string;
   private readonly address: string;
   private readonly socket: dgram.Socket;
-  private readonly waiters = new Map<number, UdpWaiter>();
-  // Sends made before the connect finished, in order.
-  private queued: { id: number; payload: Buffer }[] | undefined = [];
+  private current: { id: number; waiter: UdpWaiter } | undefined;
+  // A send made before the connect finished.
+  private queued: Buffer | undefined;
+  private connecting = true;
   private readonly used = new Uint8Array(65536 / 8);
   private queries = 0;
   private readonly born = Date.now();
   private lastUsed = this.born;
   private closed = false;
-  private retired = false;
   private readonly idleTimer: NodeJS.Timeout;
 
   constructor(
     private readonly target: UdpTarget,
     private readonly key: string,
   ) {
+    open.add(this);
     this.where = `${formatHostPort(target.server, target.port)} udp`;
     this.address = canonical(target.server);
     this.socket = dgram.createSocket({ type: net.isIPv6(target.server) ? 'udp6' : 'udp4' });
@@ -116,19 +124,19 @@ class SharedSocket {
     this.idleTimer = setTimeout(() => this.checkIdle(), IDLE_CLOSE_MS).unref();
   }
 
-  get pending(): number {
-    return this.waiters.size;
+  get busy(): boolean {
+    return this.current !== undefined;
   }
 
-  // False once full, old or failed: the next query opens a new socket.
+  // False once full, old or failed: the next query takes another socket.
   accepts(): boolean {
-    return !this.closed && !this.retired && this.queries < MAX_QUERIES_PER_SOCKET && Date.now() - this.born < MAX_SOCKET_AGE_MS;
+    return !this.closed && this.queries < MAX_QUERIES_PER_SOCKET && Date.now() - this.born < MAX_SOCKET_AGE_MS;
   }
 
   lease(waiter: UdpWaiter): UdpLease {
     const id = this.freshId();
     this.queries += 1;
-    this.waiters.set(id, waiter);
+    this.current = { id, waiter };
     this.lastUsed = Date.now();
     return {
       id,
@@ -137,13 +145,17 @@ class SharedSocket {
     };
   }
 
-  // Leaves the pool; closes once its last query is over.
-  retire(): void {
-    if (this.retired) return;
-    this.retired = true;
-    if (pool.get(this.key) === this) pool.delete(this.key);
-    if (this.waiters.size === 0) this.close();
-    else retiring.add(this);
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    open.delete(this);
+    clearTimeout(this.idleTimer);
+    this.removeFromIdle();
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
   }
 
   private freshId(): number {
@@ -163,75 +175,71 @@ class SharedSocket {
   }
 
   private send(id: number, payload: Buffer): void {
-    if (this.closed || !this.waiters.has(id)) return;
-    if (this.queued) {
-      this.queued.push({ id, payload });
+    if (this.closed || this.current?.id !== id) return;
+    if (this.connecting) {
+      this.queued = payload;
       return;
     }
     this.socket.send(payload, (error) => {
-      if (error) this.waiters.get(id)?.failed(`${this.where}: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+      if (error && this.current?.id === id) this.current.waiter.failed(`${this.where}: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
     });
   }
 
   private connected(): void {
-    const queued = this.queued ?? [];
+    this.connecting = false;
+    const queued = this.queued;
     this.queued = undefined;
-    for (const { id, payload } of queued) this.send(id, payload);
+    if (queued && this.current) this.send(this.current.id, queued);
   }
 
+  // Back to the pool for the next query, or closed when full or old.
   private release(id: number): void {
-    if (!this.waiters.delete(id)) return;
+    if (this.current?.id !== id) return;
+    this.current = undefined;
+    this.queued = undefined;
     this.lastUsed = Date.now();
-    if (this.waiters.size > 0) return;
-    if (this.retired) this.close();
-    else if (!this.accepts()) this.retire();
+    if (this.closed) return;
+    if (!this.accepts()) return this.close();
+    let free = idle.get(this.key);
+    if (!free) {
+      free = [];
+      idle.set(this.key, free);
+    }
+    if (free.length >= MAX_IDLE_PER_TARGET) return this.close();
+    free.push(this);
   }
 
   private receive(message: Buffer, remote: dgram.RemoteInfo): void {
+    const current = this.current;
+    if (!current) return;
     // The kernel filters a connected socket's senders; this check is for the odd stack that does not.
     if (remote.port !== this.target.port || (remote.address !== this.target.server && canonical(remote.address) !== this.address)) {
-      return this.tellAll('from an unexpected source');
+      return current.waiter.ignored('from an unexpected source');
     }
-    if (message.length < 2) {
-      // Too short to carry an id: every query's own checks say it is malformed.
-      for (const waiter of [...this.waiters.values()]) waiter.message(message);
-      return;
-    }
+    // Too short to carry an id: the query's own checks say it is malformed.
+    if (message.length < 2) return current.waiter.message(message);
     const id = message.readUInt16BE(0);
-    const waiter = this.waiters.get(id);
-    if (waiter) return waiter.message(message);
-    this.tellAll(this.wasUsed(id) ? 'to an earlier query' : 'with wrong id');
-  }
-
-  private tellAll(why: string): void {
-    for (const waiter of this.waiters.values()) waiter.ignored(why);
+    if (id === current.id) return current.waiter.message(message);
+    current.waiter.ignored(this.wasUsed(id) ? 'to an earlier query' : 'with wrong id');
   }
 
   private fail(reason: string): void {
-    const waiters = [...this.waiters.values()];
-    this.waiters.clear();
+    const current = this.current;
+    this.current = undefined;
     this.close();
-    for (const waiter of waiters) waiter.failed(reason);
+    current?.waiter.failed(reason);
   }
 
   private checkIdle(): void {
     if (this.closed) return;
-    const idleFor = Date.now() - this.lastUsed;
-    if (this.waiters.size === 0 && idleFor >= IDLE_CLOSE_MS) this.close();
+    if (!this.current && Date.now() - this.lastUsed >= IDLE_CLOSE_MS) this.close();
     else this.idleTimer.refresh();
   }
 
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.retired = true;
-    clearTimeout(this.idleTimer);
-    if (pool.get(this.key) === this) pool.delete(this.key);
-    retiring.delete(this);
-    try {
-      this.socket.close();
-    } catch {
-      // already closed
-    }
+  private removeFromIdle(): void {
+    const free = idle.get(this.key);
+    const index = free?.indexOf(this) ?? -1;
+    if (index >= 0) free!.splice(index, 1);
+    if (free?.length === 0) idle.delete(this.key);
   }
 }

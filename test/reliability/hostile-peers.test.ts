@@ -14,6 +14,7 @@ import radius from '../../probes/radius.js';
 import exec from '../../probes/exec.js';
 import { silentLogger } from '../../src/log.js';
 import { waitFor } from '../../lab/process.js';
+import { IDLE_CLOSE_MS, openUdpSockets } from '../../probes/dns-udp.js';
 import { silent, tcpServer, trickle, udpServer, type HostileServer } from './support/hostile-servers.js';
 
 const ROUNDS = 1000;
@@ -120,6 +121,8 @@ for (const hostile of cases) {
       // Warm-up: lazily created internals (crypto, http agents) must not count as leaks.
       await rounds(hostile.definition, options, 20, hostile.concurrency);
       await waitFor('warm-up connections to close', () => server.open() === 0, { timeoutMs: 5000 });
+      // dns queries reuse pooled sockets, which close once idle.
+      await waitFor('idle DNS sockets to close', () => openUdpSockets() === 0, { timeoutMs: IDLE_CLOSE_MS * 3 });
       const beforeResources = resources();
       const beforeFds = openFds();
       const seenBefore = server.seen();
@@ -137,6 +140,7 @@ for (const hostile of cases) {
 
       await waitFor('the server to see every client connection closed', () => server.open() === 0, { timeoutMs: 5000 });
       if (hostile.leftovers) await waitFor('every process the checks started to be gone', () => hostile.leftovers?.() === 0, { timeoutMs: 5000 });
+      await waitFor('idle DNS sockets to close', () => openUdpSockets() === 0, { timeoutMs: IDLE_CLOSE_MS * 3 });
       await new Promise((resolve) => setTimeout(resolve, 50));
       const after = resources();
       for (const [kind, held] of after) {
