@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     const server = lab.startDaemon(node, 'flaky-dns', process.execPath, [path.join(repoRoot, 'dist/bench/lib/flaky-dns.js'), String(port), String(SERVICES), String(FAIL_PERCENT / 100), '20000']);
     await waitForOutput(server, /listening/);
     const services = dnsServices(SERVICES, port, { query: (i) => `svc${i}.test` });
-    const tracker = new LatenessTracker(INTERVAL_MS);
+    const tracker = new LatenessTracker();
     let transitions = 0;
     const agent = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, services, { log_level: 'debug', reconcile_interval: '10s' }), keepDebug: false, timeoutMs: 30_000 });
     agent.onLine((line) => {

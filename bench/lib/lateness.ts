@@ -1,7 +1,6 @@
-// How late probe rounds start, from the agent's own log lines: each round line carries its end time and latency,
-// so start = time - latency_ms. The agent schedules service rounds at epoch + k * interval with an unlogged epoch;
-// lateness is therefore measured against each service's least-late round, which understates it by that round's
-// own lateness (about one timer tick).
+// How late probe rounds start, from the agent's own log lines: every round line (debug `probe round`, info state
+// changes) carries `late_ms`, the time from the round's scheduled slot to its start as the agent measured it, and
+// `latency_ms`, the round's duration, so start = time - latency_ms.
 import type { LogLine } from '../../test/reliability/support/agent.js';
 
 export interface RoundLateness {
@@ -11,40 +10,31 @@ export interface RoundLateness {
 }
 
 export class LatenessTracker {
-  private readonly starts = new Map<string, number[]>();
+  private readonly rounds_: RoundLateness[] = [];
+  private readonly seen = new Set<string>();
 
-  constructor(private readonly intervalMs: number, private readonly from = 0) {}
+  // Rounds that started before `from` (epoch ms) are left out.
+  constructor(private readonly from = 0) {}
 
-  // Feed every log line; only probe rounds (steady or transition lines) count.
+  // Feed every log line; only scheduled probe rounds count (a check-now round has no late_ms).
   add(line: LogLine): void {
-    if (line.service === undefined || typeof line.latency_ms !== 'number' || line.time < this.from) return;
+    if (line.service === undefined || typeof line.latency_ms !== 'number' || typeof line.late_ms !== 'number') return;
     if (line.msg !== 'probe round' && line.to === undefined) return;
-    const list = this.starts.get(line.service) ?? [];
-    list.push(line.time - line.latency_ms);
-    this.starts.set(line.service, list);
+    const start = line.time - line.latency_ms;
+    if (start < this.from) return;
+    this.rounds_.push({ service: line.service, start, latenessMs: line.late_ms });
+    this.seen.add(line.service);
   }
 
   rounds(): number {
-    let total = 0;
-    for (const list of this.starts.values()) total += list.length;
-    return total;
+    return this.rounds_.length;
   }
 
   services(): number {
-    return this.starts.size;
+    return this.seen.size;
   }
 
   all(): RoundLateness[] {
-    const out: RoundLateness[] = [];
-    for (const [service, starts] of this.starts) {
-      const first = starts[0]!;
-      const offsets = starts.map((start) => {
-        const relative = start - first;
-        return relative - Math.round(relative / this.intervalMs) * this.intervalMs;
-      });
-      const base = Math.min(...offsets);
-      starts.forEach((start, index) => out.push({ service, start, latenessMs: offsets[index]! - base }));
-    }
-    return out;
+    return this.rounds_;
   }
 }

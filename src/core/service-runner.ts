@@ -9,14 +9,16 @@ import { messageOf } from '../errors.js';
 
 export interface LastResult extends CombinedResult {
   at: number; // epoch ms when the probe finished
+  lateMs?: number; // how long after its slot a scheduled round started (absent for check-now rounds)
 }
 
 export interface ServiceRunnerDeps {
   log: Logger;
   // Called after every probe round; `previous` and `next` differ on a transition.
   onRound(runner: ServiceRunner, previous: HealthState, next: HealthState): void;
-  // Every probe's own result of a round (metrics), before onRound.
-  onProbes?(runner: ServiceRunner, run: ServiceProbeRun): void;
+  // Every probe's own result of a round (metrics), before onRound; lateMs: how long after its slot a scheduled round
+  // started (undefined for check-now), where an agent that falls behind its schedule shows first.
+  onProbes?(runner: ServiceRunner, run: ServiceProbeRun, lateMs: number | undefined): void;
   random?: () => number;
 }
 
@@ -74,6 +76,8 @@ export class ServiceRunner {
   // Index of the slot the timer is set for, and of the last slot a scheduled round ran in.
   private slot = 0;
   private lastSlot = -1;
+  // Lateness of the round in flight, when it is a scheduled one.
+  private roundLateMs: number | undefined;
 
   constructor(
     readonly config: ServiceConfig,
@@ -128,13 +132,18 @@ export class ServiceRunner {
     await this.inFlight;
     if (!this.running) return;
     this.unschedule();
+    this.roundLateMs = undefined;
     await this.round();
   }
 
   // Called by the shared timer of the slot this runner is scheduled in.
   slotDue(): void {
+    const dueAt = this.dueAt!;
     this.dueAt = undefined;
     this.lastSlot = this.slot;
+    // A shared timer can fire a little before its slot by Date.now() (the loop's clock is cached): that is on time.
+    const lateMs = Math.max(0, Date.now() - dueAt);
+    this.roundLateMs = lateMs;
     void this.round();
   }
 
@@ -159,8 +168,8 @@ export class ServiceRunner {
 
   private recordRound(run: ServiceProbeRun): void {
     const { combined } = run;
-    this.deps.onProbes?.(this, run);
-    this.last = { ok: combined.ok, reason: combined.reason, durationMs: combined.durationMs, at: Date.now() };
+    this.deps.onProbes?.(this, run, this.roundLateMs);
+    this.last = { ok: combined.ok, reason: combined.reason, durationMs: combined.durationMs, at: Date.now(), lateMs: this.roundLateMs };
     const previous = this.state;
     this.state = step(previous, combined.ok, this.config);
     this.deps.onRound(this, previous, this.state);

@@ -29,6 +29,7 @@ export class AgentMetrics implements AgentListener {
   private readonly probeDuration: SeriesHistogram;
   private readonly probeResults: SeriesCounter;
   private readonly serviceDuration: SeriesHistogram;
+  private readonly roundLateness: HistogramSeries;
   private readonly roundSeries = new WeakMap<ServiceConfig, RoundSeries>();
   // The agent's status for the scrape text() is writing.
   private scrapeStatus: ServiceStatus[] | undefined;
@@ -60,6 +61,14 @@ export class AgentMetrics implements AgentListener {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+    // One series for the whole agent: lateness is a property of the agent's event loop, not of a service.
+    this.roundLateness = new SeriesHistogram({
+      name: 'healthcast_probe_round_lateness_seconds',
+      help: 'How long after its scheduled slot a probe round started: the agent keeping up with its schedule stays in the lowest buckets',
+      labelNames: [],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }).series({});
     this.transitions = new Counter({ name: 'healthcast_service_transitions_total', help: 'Health phase transitions (init, rising, up, falling, down)', labelNames: ['service', 'from', 'to'], registers });
     this.stateChanges = new Counter({ name: 'healthcast_service_state_changes_total', help: 'Service state changes once applied (up, down, drained, ...)', labelNames: ['service', 'to'], registers });
     this.reconcileOps = new Counter({ name: 'healthcast_reconciler_operations_total', help: 'Addresses and routes added or removed by the reconciler', labelNames: ['action'], registers });
@@ -103,7 +112,8 @@ export class AgentMetrics implements AgentListener {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
-  onProbes(service: ServiceConfig, run: ServiceProbeRun): void {
+  onProbes(service: ServiceConfig, run: ServiceProbeRun, lateMs?: number): void {
+    if (lateMs !== undefined) this.roundLateness.observe(lateMs / 1000);
     let series = this.roundSeries.get(service);
     if (!series) {
       series = { service: this.serviceDuration.series({ service: service.name }), probes: new Map() };

@@ -67,3 +67,25 @@ test('stop() cancels the running round: the probe hears it at once and its resul
   assert.equal(rounds, 0, 'a cancelled round is not reported');
   assert.equal(runner.isRunning, false);
 });
+
+test('a round held up by a blocked event loop reports how late it started; a check-now round reports none', async () => {
+  const probe = switchProbe();
+  const reported: number[] = [];
+  const runner = new ServiceRunner(serviceConfig('late', [], probe.definition, { intervalMs: 1000 }), {
+    log: silentLogger(),
+    onRound: () => {},
+    onProbes: (_runner, _run, lateMs) => reported.push(lateMs ?? -1),
+  });
+  runner.start({ splay: false });
+  // Slot 0 is due now; its timer cannot fire while this loop spins.
+  const spinUntil = Date.now() + 120;
+  while (Date.now() < spinUntil);
+  await sleep(30);
+  assert.equal(reported.length, 1, `rounds so far: ${reported.join(', ')}`);
+  assert.ok(reported[0]! >= 115 && reported[0]! < 1000, `lateness ${reported[0]} ms after a 120 ms block`);
+  assert.equal(runner.last?.lateMs, reported[0], 'the round result carries the lateness');
+  await runner.checkNow();
+  assert.deepEqual(reported.slice(1), [-1], 'a check-now round has no lateness');
+  assert.equal(runner.last?.lateMs, undefined);
+  await runner.stop();
+});

@@ -31,6 +31,8 @@ test('probe, transition and reconciler metrics follow events; service gauges fol
   metrics.onProbes(dns, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [{ label: 'tcp', result: { ok: true, durationMs: 3 } }] });
   metrics.onProbes(dns, { combined: { ok: false, reason: 'x', durationMs: 700 }, results: [{ label: 'tcp', result: { ok: false, durationMs: 700, reason: 'x' } }] });
   metrics.onPhase('dns', 'up', 'falling');
+  metrics.onProbes(dns, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [] }, 0.4);
+  metrics.onProbes(dns, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [] }, 30);
   metrics.onReport({ desired: new Map(), added: [{ kind: 'address', address: '192.0.2.53', interface: 'lo' }], removed: [], errors: ['boom'], durationMs: 12 });
   let text = await metrics.text();
   assert.equal(value(text, 'healthcast_probe_results_total{service="dns",probe="tcp",result="ok"}'), 1);
@@ -38,6 +40,10 @@ test('probe, transition and reconciler metrics follow events; service gauges fol
   assert.equal(value(text, 'healthcast_probe_duration_seconds_bucket{le="0.005",service="dns",probe="tcp"}'), 1);
   assert.equal(value(text, 'healthcast_probe_duration_seconds_bucket{le="1",service="dns",probe="tcp"}'), 2);
   assert.equal(value(text, 'healthcast_service_transitions_total{service="dns",from="up",to="falling"}'), 1);
+  assert.equal(value(text, 'healthcast_probe_round_lateness_seconds_bucket{le="0.001"}'), 1);
+  assert.equal(value(text, 'healthcast_probe_round_lateness_seconds_bucket{le="0.025"}'), 1);
+  assert.equal(value(text, 'healthcast_probe_round_lateness_seconds_bucket{le="0.05"}'), 2);
+  assert.equal(value(text, 'healthcast_probe_round_lateness_seconds_count'), 2);
   assert.equal(value(text, 'healthcast_reconciler_operations_total{action="add"}'), 1);
   assert.equal(value(text, 'healthcast_reconciler_errors_total'), 1);
   assert.equal(value(text, 'healthcast_service_state{service="web",state="drained"}'), 1);
@@ -84,6 +90,7 @@ test('text() writes exactly what the registry would, with status() asked once pe
     metrics.onProbes(config, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [{ label: 'dns', result: { ok: true, durationMs: 3 } }] });
     metrics.onProbes(config, { combined: { ok: false, reason: 'x', durationMs: 40 }, results: [{ label: 'dns', result: { ok: false, durationMs: 40, reason: 'x' } }] });
     metrics.onPhase(service.name, 'init', 'rising');
+    metrics.onProbes(config, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [] }, 7);
   }
   asked = 0;
   const text = await metrics.text();
