@@ -10,6 +10,19 @@ import type { Lab, LabNode } from './lab.js';
 // dist/lab/healthcast.js -> <repo>/bin/healthcast
 export const HEALTHCAST_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/healthcast');
 
+// The node flags of bin/healthcast's shebang (`#!/usr/bin/env -S node FLAGS`), the one place they are set.
+export function healthcastNodeFlags(bin = HEALTHCAST_BIN): string[] {
+  const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env(?: -S)? node((?: [^ ]+)*)$/.exec(first);
+  if (!match) throw new Error(`${bin}: shebang "${first}" is not "#!/usr/bin/env [-S] node [FLAGS]"`);
+  return match[1]!.split(' ').filter(Boolean);
+}
+
+// `healthcast ARGS` as the installed executable runs, but with this process's node (which the tests were started with).
+export function healthcastArgv(args: readonly string[]): [string, string[]] {
+  return [process.execPath, [...healthcastNodeFlags(), HEALTHCAST_BIN, ...args]];
+}
+
 export interface HealthcastService {
   name: string;
   addresses: string[];
@@ -83,7 +96,7 @@ export async function startHealthcast(lab: Lab, node: LabNode, options: { servic
   fs.mkdirSync(stateDir, { recursive: true });
   const configFile = path.join(dir, 'healthcast.yaml');
   fs.writeFileSync(configFile, healthcastConfig({ stateDir, services: options.services, logLevel: options.logLevel }));
-  const daemon = lab.startDaemon(node, options.name ?? 'healthcast', process.execPath, [HEALTHCAST_BIN, 'run', '--config', configFile]);
+  const daemon = lab.startDaemon(node, options.name ?? 'healthcast', ...healthcastArgv(['run', '--config', configFile]));
   const lines = () => parseLines(daemon.output());
   const waitForLine: HealthcastAgent['waitForLine'] = (what, match, waitOptions = {}) =>
     waitFor(`${daemon.name}: ${what}`, () => {

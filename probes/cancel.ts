@@ -21,7 +21,8 @@ export interface CancelHook {
 export class Cancellation implements CancelHook {
   private done = false;
   private why: unknown;
-  private listeners: CancelListener[] | undefined;
+  // A Set: runs add and remove a listener each, and a removal must not allocate (Array.splice returns an array).
+  private listeners: Set<CancelListener> | undefined;
   private controller: AbortController | undefined;
 
   get cancelled(): boolean {
@@ -43,11 +44,11 @@ export class Cancellation implements CancelHook {
 
   onCancel(listener: CancelListener): () => void {
     if (this.done) return noop;
-    (this.listeners ??= []).push(listener);
-    return () => {
-      const index = this.listeners?.indexOf(listener) ?? -1;
-      if (index >= 0) this.listeners!.splice(index, 1);
-    };
+    const listeners = (this.listeners ??= new Set());
+    // The same listener function may be added twice; each addition is its own entry to remove.
+    const entry: CancelListener = listeners.has(listener) ? (reason) => listener(reason) : listener;
+    listeners.add(entry);
+    return () => void listeners.delete(entry);
   }
 
   cancel(reason: unknown): void {

@@ -15,8 +15,24 @@ export function reportStarted(): void {
   process.send?.({ started: process.pid }, () => process.disconnect());
 }
 
+// The node flags this process got (bin/healthcast's shebang: heap sizing) carry over to the agent; code to evaluate
+// (which would start a daemonizer again), a debugger port (two processes cannot share it) and test-runner flags do not.
+export function inheritedNodeFlags(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let index = 0; index < execArgv.length; index++) {
+    const flag = execArgv[index]!;
+    if (/^(-e|--eval|-p|-pe|--print|-r|--require|--import|--loader|--experimental-loader)$/.test(flag)) {
+      index += 1; // and its value
+      continue;
+    }
+    if (/^(--eval|--print|--require|--import|--loader|--experimental-loader)=/.test(flag) || /^--(inspect|debug|test|watch)/.test(flag)) continue;
+    kept.push(flag);
+  }
+  return kept;
+}
+
 export async function daemonize(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<{ ok: true; pid: number } | { ok: false; reason: string }> {
-  const args = argv.filter((arg) => arg !== '--daemon');
+  const args = [...inheritedNodeFlags(process.execArgv), ...argv.filter((arg) => arg !== '--daemon')];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [DAEMON_CHILD_ENV]: '1' } });
   return new Promise((resolve) => {
     const timer = setTimeout(() => {

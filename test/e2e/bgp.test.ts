@@ -11,7 +11,7 @@ import { withLab } from '../../lab/lab.js';
 import { waitFor } from '../../lab/process.js';
 import { frrRoute, waitForKernelRoute, waitForRoute } from '../../lab/routes.js';
 import { requirePrerequisites } from '../support/prereq.js';
-import { healthcastBin } from '../support/paths.js';
+import { healthcastArgv } from '../../lab/healthcast.js';
 import { BGP_LAB_COMMANDS, buildBgpLab, learnedAtRouter, networkLines, NODE_AS } from '../integration/routing/bgp-lab.js';
 
 const V4 = '192.0.2.53';
@@ -68,7 +68,7 @@ test('announce: bgp: the router learns the prefixes while unbound is healthy, lo
       }],
     }));
     let started = Date.now();
-    const agent = lab.startDaemon(node, 'healthcast', process.execPath, [healthcastBin, 'run', '--config', configFile]);
+    const agent = lab.startDaemon(node, 'healthcast', ...healthcastArgv(['run', '--config', configFile]));
     const lines = (): LogLine[] => agent.output().split('\n').filter((line) => line.startsWith('{')).flatMap((line) => {
       try {
         return [JSON.parse(line) as LogLine];

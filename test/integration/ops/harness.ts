@@ -9,6 +9,7 @@ import type { TestContext } from 'node:test';
 import { createNamespace, deleteNamespace, ip } from '../../../lab/netns.js';
 import { startDaemon, waitFor, type Daemon } from '../../../lab/process.js';
 import { healthcastBin } from '../../support/paths.js';
+import { healthcastArgv } from '../../../lab/healthcast.js';
 
 export const OPS_COMMANDS = ['ip', 'setpriv'];
 
@@ -95,7 +96,7 @@ export async function opsNode(t: TestContext, name: string): Promise<OpsNode> {
       listener = undefined;
     },
     async startAgent(options = {}) {
-      const command = [...(options.wrap ?? []), process.execPath, healthcastBin, 'run', '--config', configFile, ...(options.args ?? [])];
+      const command = [...(options.wrap ?? []), ...healthcastArgv(['run', '--config', configFile, ...(options.args ?? [])]).flat()];
       const agent = startDaemon(`healthcast-${ns}`, 'ip', ['netns', 'exec', ns, ...command], { env: { ...process.env, ...options.env } });
       daemons.push(agent);
       node.agent = agent;

@@ -9,6 +9,7 @@ import { requirePrerequisites } from '../../support/prereq.js';
 import { waitFor } from '../../../lab/process.js';
 import { isGone, processState } from '../../../lab/proc.js';
 import { healthcastBin } from '../../support/paths.js';
+import { healthcastArgv } from '../../../lab/healthcast.js';
 import { notifyListener } from '../../unit/systemd/notify-listener.js';
 import { baseConfig, OPS_COMMANDS, opsNode, service, statusOf } from './harness.js';
 
@@ -94,7 +95,7 @@ test('rc.local: run --daemon --pidfile returns once started; SIGTERM by pidfile 
   const logFile = path.join(node.dir, 'healthcast.log');
   const log = fs.openSync(logFile, 'a');
   const started = Date.now();
-  const launcher = spawn('ip', ['netns', 'exec', node.ns, process.execPath, healthcastBin, 'run', '--daemon', '--pidfile', pidfile, '--config', node.configFile], { stdio: ['ignore', log, log] });
+  const launcher = spawn('ip', ['netns', 'exec', node.ns, ...healthcastArgv(['run', '--daemon', '--pidfile', pidfile, '--config', node.configFile]).flat()], { stdio: ['ignore', log, log] });
   fs.closeSync(log);
   const code = await new Promise<number | null>((resolve) => launcher.once('exit', resolve));
   assert.equal(code, 0, fs.readFileSync(logFile, 'utf8'));

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { waitFor, type Daemon } from '../../../lab/process.js';
 import { processState } from '../../../lab/proc.js';
 import type { Lab, LabNode } from '../../../lab/lab.js';
-import { healthcastBin } from '../../support/paths.js';
+import { healthcastArgv } from '../../../lab/healthcast.js';
 
 import type { LogLine } from '../../../lab/healthcast.js';
 
@@ -68,7 +68,7 @@ export async function startAgent(lab: Lab, node: LabNode, options: StartAgentOpt
   fs.mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, 'healthcast.yaml');
   writeConfig(configFile, typeof options.config === 'function' ? options.config(stateDir) : options.config);
-  const daemon = lab.startDaemon(node, name, process.execPath, [healthcastBin, 'run', '--config', configFile]);
+  const daemon = lab.startDaemon(node, name, ...healthcastArgv(['run', '--config', configFile]));
   const keepDebug = options.keepDebug ?? true;
   const stored: LogLine[] = [];
   const listeners: ((line: LogLine) => void)[] = [];
