@@ -13,18 +13,25 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 test('fast probes on a short interval: each runner probes about once per slot, never twice in one, starting on the grid', { timeout: 20_000 }, async () => {
   const INTERVAL = 20;
   const RUN_MS = 1000;
-  const probe = switchProbe();
+  // Each round's slot: when its probe started minus how late the runner says it started. A loaded machine delays
+  // rounds, but their slots stay on the grid and distinct.
   const starts = new Map<string, number[]>();
+  const lateness = new Map<string, number[]>();
+  const push = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
+  const stamping = defineProbe({
+    type: 'stamp',
+    summary: 'records when each round started',
+    options: z.strictObject({}),
+    run: (_options, ctx) => (push(starts, ctx.service.name, performance.timeOrigin + performance.now()), Promise.resolve({ ok: true })),
+  }) as ProbeDefinition;
+  let rounds = 0;
   const runners = Array.from({ length: 30 }, (_, index) => {
     const name = `svc${index}`;
-    return new ServiceRunner(serviceConfig(name, [], probe.definition, { intervalMs: INTERVAL }), {
+    return new ServiceRunner(serviceConfig(name, [], stamping, { intervalMs: INTERVAL, probes: [{ type: 'stamp', timeoutMs: 15, options: {}, definition: stamping }] }), {
       log: silentLogger(),
       random: () => index / 30,
-      onRound: () => {
-        const list = starts.get(name) ?? [];
-        list.push(Date.now());
-        starts.set(name, list);
-      },
+      onRound: () => (rounds += 1),
+      onProbes: (_runner, _run, lateMs) => push(lateness, name, lateMs ?? Number.NaN),
     });
   });
   const began = Date.now();
@@ -32,15 +39,20 @@ test('fast probes on a short interval: each runner probes about once per slot, n
   await sleep(RUN_MS);
   await Promise.all(runners.map((runner) => runner.stop()));
   const elapsed = Date.now() - began;
-  for (const [name, times] of starts) {
-    // The first slot is on the grid within one interval of the start; then one round per interval at most.
+  for (const [name, started] of starts) {
+    const late = lateness.get(name) ?? [];
+    const times = started.slice(0, late.length).map((start, index) => start - late[index]!);
     assert.ok(times.length <= Math.ceil(elapsed / INTERVAL) + 1, `${name}: ${times.length} rounds in ${elapsed}ms at ${INTERVAL}ms`);
     assert.ok(times.length >= RUN_MS / INTERVAL / 2, `${name}: only ${times.length} rounds`);
+    // The first slot is on the grid within one interval of the start.
+    assert.ok(times[0]! - began >= -5 && times[0]! - began <= INTERVAL + SLOT_GRID_MS + 5, `${name}: first slot ${times[0]! - began}ms after start`);
     const gaps = times.slice(1).map((time, index) => time - times[index]!);
-    assert.ok(gaps.filter((gap) => gap < INTERVAL / 2).length === 0, `${name}: two rounds in one slot (gaps ${gaps.join(', ')})`);
+    // A shared timer may also fire a few ms early by the wall clock (libuv's loop time is cached), which reads as
+    // lateness 0: a slot estimate can be that much early. Two rounds in one slot would be ~0 apart.
+    assert.ok(gaps.every((gap) => gap >= INTERVAL / 2), `${name}: two rounds in one slot (gaps ${gaps.map((gap) => gap.toFixed(1)).join(', ')})`);
   }
-  const calls = [...probe.calls.values()].reduce((sum, count) => sum + count, 0);
-  assert.equal(calls, [...starts.values()].reduce((sum, list) => sum + list.length, 0), 'every probe call became a round');
+  const calls = [...starts.values()].reduce((sum, list) => sum + list.length, 0);
+  assert.ok(calls === rounds || calls === rounds + runners.length, `every probe call became a round (${calls} calls, ${rounds} rounds; a round in flight at stop() is dropped)`);
   assert.equal(SLOT_GRID_MS, 10);
 });
 
