@@ -89,6 +89,22 @@ function randomId(): number {
   return RANDOM_IDS[randomAt++]!;
 }
 
+// One object per query rather than two closures over the socket and id.
+class Lease implements UdpLease {
+  constructor(
+    private readonly socket: PooledSocket,
+    readonly id: number,
+  ) {}
+
+  send(payload: Buffer): void {
+    this.socket.sendFor(this.id, payload);
+  }
+
+  release(): void {
+    this.socket.releaseFor(this.id);
+  }
+}
+
 class PooledSocket {
   private readonly where: string;
   private readonly address: string;
@@ -138,11 +154,7 @@ class PooledSocket {
     this.queries += 1;
     this.current = { id, waiter };
     this.lastUsed = Date.now();
-    return {
-      id,
-      send: (payload) => this.send(id, payload),
-      release: () => this.release(id),
-    };
+    return new Lease(this, id);
   }
 
   close(): void {
@@ -174,7 +186,7 @@ class PooledSocket {
     return (this.used[id >> 3]! & (1 << (id & 7))) !== 0;
   }
 
-  private send(id: number, payload: Buffer): void {
+  sendFor(id: number, payload: Buffer): void {
     if (this.closed || this.current?.id !== id) return;
     if (this.connecting) {
       this.queued = payload;
@@ -189,11 +201,11 @@ class PooledSocket {
     this.connecting = false;
     const queued = this.queued;
     this.queued = undefined;
-    if (queued && this.current) this.send(this.current.id, queued);
+    if (queued && this.current) this.sendFor(this.current.id, queued);
   }
 
   // Back to the pool for the next query, or closed when full or old.
-  private release(id: number): void {
+  releaseFor(id: number): void {
     if (this.current?.id !== id) return;
     this.current = undefined;
     this.queued = undefined;

@@ -87,8 +87,31 @@ const QTYPE_CODES: Record<QType, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR:
 // dns-packet's own A and AAAA rdata decoders (rdlength first), so a quick match compares the very text the full path would.
 const addressCodecs = dnsPacket as unknown as Record<'a' | 'aaaa', { decode(buf: Buffer, offset: number): string }>;
 
-// The expected answer in the form checkAnswer compares, per expectation object (they live as long as the config).
-const wantedAnswers = new WeakMap<DnsExpectation, string>();
+// The expected answer per expectation object (they live as long as the config): as the rdata bytes (rdlength first) an
+// A or AAAA record carrying it has, so a quick match compares bytes, or as the text checkAnswer compares when the
+// expected value is not an address of the query's family.
+const wantedAnswers = new WeakMap<DnsExpectation, { text: string; rdata: Buffer | undefined }>();
+
+function wantedAnswer(qtype: 'A' | 'AAAA', answer: string): { text: string; rdata: Buffer | undefined } {
+  const family = net.isIP(answer);
+  const text = normalizeValue(qtype, answer);
+  // Encoded from the canonical text: dns-packet's encoder misreads some uncompressed forms ("::0:0:0:0:0:1:0" as ::1).
+  const rdata = family === (qtype === 'A' ? 4 : 6) ? (addressCodecs[qtype === 'A' ? 'a' : 'aaaa'] as unknown as { encode(host: string): Buffer }).encode(text) : undefined;
+  return { text, rdata };
+}
+
+// Question names as quickAccept compares them, made once per name (a service asks the same name every round).
+const normalizedNames = new Map<string, string>();
+
+function normalizedName(name: string): string {
+  let found = normalizedNames.get(name);
+  if (found === undefined) {
+    if (normalizedNames.size >= 10_000) normalizedNames.clear();
+    found = normalizeName(name);
+    normalizedNames.set(name, found);
+  }
+  return found;
+}
 
 // True only when the full decode and checks below would say ok, for the common answer: header as expected, the question
 // echoed in plain labels, answers that are A or AAAA records (4 or 16 bytes) named by a pointer to the question, no
@@ -103,7 +126,7 @@ export function quickAccept(bytes: Buffer, question: DnsQuestion, expectation: D
   if (bytes.readUInt16BE(4) !== 1 || bytes.readUInt16BE(8) !== 0 || bytes.readUInt16BE(10) !== 0) return false;
   const answers = bytes.readUInt16BE(6);
   // The question: plain labels equal to the query's (ASCII case-insensitive), then type and class IN.
-  const wantedName = normalizeName(question.name);
+  const wantedName = normalizedName(question.name);
   let offset = 12;
   let at = 0;
   let total = 0;
@@ -132,7 +155,7 @@ export function quickAccept(bytes: Buffer, question: DnsQuestion, expectation: D
   offset += 4;
   let wanted = expectation.answer === undefined ? undefined : wantedAnswers.get(expectation);
   if (expectation.answer !== undefined && wanted === undefined) {
-    wanted = normalizeValue(qtype, expectation.answer);
+    wanted = wantedAnswer(qtype, expectation.answer);
     wantedAnswers.set(expectation, wanted);
   }
   let found = wanted === undefined;
@@ -143,7 +166,9 @@ export function quickAccept(bytes: Buffer, question: DnsQuestion, expectation: D
     const size = type === 1 ? 4 : type === 28 ? 16 : -1;
     if (size < 0 || bytes.readUInt16BE(offset + 10) !== size || offset + 12 + size > bytes.length) return false;
     if (!found && type === QTYPE_CODES[qtype] && (bytes.readUInt16BE(offset + 4) & 0x7fff) === 1) {
-      found = normalizeValue(qtype, addressCodecs[type === 1 ? 'a' : 'aaaa'].decode(bytes, offset + 10)) === wanted;
+      const rdata = wanted!.rdata;
+      // The same address in other bytes cannot be: an address has one wire form. Bytes spare a string per answer.
+      found = rdata ? bytes.compare(rdata, 0, rdata.length, offset + 10, offset + 12 + size) === 0 : normalizeValue(qtype, addressCodecs[type === 1 ? 'a' : 'aaaa'].decode(bytes, offset + 10)) === wanted!.text;
     }
     offset += 12 + size;
   }

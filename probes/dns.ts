@@ -82,10 +82,12 @@ interface Plan {
   template: Buffer;
 }
 
-const plans = new WeakMap<Options, Plan>();
+// Kept on the options object itself: a symbol-keyed property is an inline-cached load, a WeakMap lookup per query is not.
+const PLAN = Symbol('dns plan');
 
 function planOf(opts: Options): Plan {
-  let plan = plans.get(opts);
+  const holder = opts as Options & { [PLAN]?: Plan };
+  let plan = holder[PLAN];
   if (!plan) {
     const target = { server: opts.server, port: opts.port, source: opts.source };
     const question: DnsQuestion = { id: 0, name: opts.query, qtype: opts.qtype, rd: opts.rd };
@@ -98,7 +100,7 @@ function planOf(opts: Options): Plan {
       expectation: { rcode: opts.expect_rcode, ...(opts.expect_answer !== undefined ? { answer: opts.expect_answer } : {}) },
       template: dnsPacket.encode(queryPacket(question)),
     };
-    plans.set(opts, plan);
+    Object.defineProperty(holder, PLAN, { value: plan });
   }
   return plan;
 }
