@@ -4,7 +4,8 @@
 // default log level; BENCH_LOG_LEVEL=debug also reads every round's late_ms from the log lines, at the cost of writing
 // 1,000 lines a second). In the same run, the same checks done fork-per-check (`dig` once per check): a sample of
 // FORK_SERVICES services for FORK_SECONDS, because 1,000 forks a second would saturate this machine; its CPU per
-// check is scaled to SERVICES checks a second.
+// check is scaled to SERVICES checks a second. And, after each agent run, the floor: the same queries at the same rate
+// from a bare Node dgram client (bench/lib/dgram-floor.ts), what any Node prober pays before doing anything itself.
 // Usage: node dist/bench/probe-cost.js [SERVICES=1000] [SECONDS=60] [FORK_SERVICES=100] [FORK_SECONDS=20] [REPS=3]   (root)
 import path from 'node:path';
 import fs from 'node:fs';
@@ -147,6 +148,24 @@ async function measureAgent(lab: Lab, node: LabNode, port: number, rep: number):
   };
 }
 
+interface FloorResult {
+  sent: number;
+  answered: number;
+  timedOut: number;
+  wallSeconds: number;
+  userSeconds: number;
+  systemSeconds: number;
+}
+
+async function dgramFloor(lab: Lab, node: LabNode, port: number, rep: number): Promise<FloorResult & { corePercent: number }> {
+  const floor = lab.startDaemon(node, `dgram-floor-${rep}`, process.execPath, [path.join(repoRoot, 'dist/bench/lib/dgram-floor.js'), '127.0.0.1', String(port), String(SECONDS), String(SERVICES)]);
+  await floor.exited;
+  const line = floor.output().split('\n').find((text) => text.startsWith('{'));
+  if (!line) throw new Error(`dgram floor printed no result: ${floor.output().slice(-2000)}`);
+  const result = JSON.parse(line) as FloorResult;
+  return { ...result, corePercent: ((result.userSeconds + result.systemSeconds) / result.wallSeconds) * 100 };
+}
+
 async function forkPerCheck(lab: Lab, node: LabNode, port: number): Promise<ForkResult> {
   const driver = lab.startDaemon(node, 'fork-driver', process.execPath, [path.join(repoRoot, 'dist/bench/lib/fork-driver.js'), String(FORK_SERVICES), String(FORK_SECONDS), '127.0.0.1', String(port)]);
   await driver.exited;
@@ -163,10 +182,14 @@ async function main(): Promise<void> {
     const port = await freePort();
     await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
     const runs: AgentRun[] = [];
+    const floors: (FloorResult & { corePercent: number })[] = [];
+    // Agent and floor alternate, so a change in how busy the machine is shows in both.
     for (let rep = 1; rep <= REPS; rep += 1) {
       const run = await measureAgent(lab, node, port, rep);
-      process.stdout.write(`run ${rep}/${REPS}: CPU ${fmt(run.corePercent, 2)} % of a core, peak RSS ${fmt(run.peakRssMb)} MB, lateness p99 <= ${fmt(run.latenessP99UpToMs)} ms, ${run.rounds} rounds (${run.failed} failed)\n`);
+      const floor = await dgramFloor(lab, node, port, rep);
+      process.stdout.write(`run ${rep}/${REPS}: CPU ${fmt(run.corePercent, 2)} % of a core (bare dgram floor ${fmt(floor.corePercent, 2)} %), peak RSS ${fmt(run.peakRssMb)} MB, lateness p99 <= ${fmt(run.latenessP99UpToMs)} ms, ${run.rounds} rounds (${run.failed} failed)\n`);
       runs.push(run);
+      floors.push(floor);
     }
     const fork = await forkPerCheck(lab, node, port);
     const forkLateness = summarize(fork.latenessMs);
@@ -178,6 +201,8 @@ async function main(): Promise<void> {
     const rows = [
       row('CPU', '% of one core', runs.map((run) => run.corePercent), '< 10'),
       row('CPU per check', 'ms', runs.map((run) => run.perCheckMs)),
+      row('bare dgram floor, same rate: CPU', '% of one core', floors.map((floor) => floor.corePercent)),
+      row('healthcast above the floor', '% of one core', runs.map((run, index) => run.corePercent - floors[index]!.corePercent)),
       row('peak RSS (VmHWM, no scrape)', 'MB', runs.map((run) => run.peakRssMb), '< 150'),
       row('peak RSS with a /metrics scrape', 'MB', runs.map((run) => run.peakAfterScrapeMb)),
       row('RSS in window, max', 'MB', runs.map((run) => run.rssMaxMb)),
@@ -200,6 +225,7 @@ async function main(): Promise<void> {
     const file = writeResult('probe-cost', {
       settings: { services: SERVICES, seconds: SECONDS, intervalMs: INTERVAL_MS, forkServices: FORK_SERVICES, forkSeconds: FORK_SECONDS, reps: REPS, logLevel: LOG_LEVEL, agentNodeOptions: AGENT_NODE_OPTIONS ?? null },
       runs,
+      floors,
       fork: { ...fork, latenessMs: undefined, lateness: forkLateness, perCheckMs: forkPerCheckMs, projectedCorePercent: forkProjectedCorePct },
       ratio: forkPerCheckMs / perCheck.p50,
       rows,
