@@ -99,6 +99,8 @@ function runCommand(argv: readonly string[], extraEnv: Record<string, string>, c
     child.on('exit', (code, signal) => {
       // Whatever it left running in its group goes too, so its output pipes close and nothing lingers.
       killGroup();
+      // Already settled (timed out or cancelled, then killed): no grace timer to outlive the probe.
+      if (settled) return;
       const verdict = (): ProbeOutcome =>
         code === 0 ? { ok: true } : { ok: false, reason: withOutput(code === null ? `killed by ${signal ?? 'a signal'}` : `exit code ${code}`) };
       // 'close' comes once the pipes are drained, so the reason holds the last words.
