@@ -3,7 +3,7 @@
 import type { AgentConfig, ServiceConfig } from '../config/types.js';
 import { serviceFingerprint } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { DesiredEntry, ReconcileReport } from '../routing/types.js';
+import { entryKey, type DesiredEntry, type ReconcileReport } from '../routing/types.js';
 import { ServiceRunner, type LastResult } from './service-runner.js';
 import { isAnnounced, type HealthState, type Phase } from './state-machine.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
@@ -110,6 +110,8 @@ export class Agent {
   private readonly listeners: AgentListener[];
   private readonly states = new Map<string, ServiceState>();
   private readonly draining = new Map<string, Draining>();
+  // Drains waiting for the pass that parks their addresses on the drain interface: their period starts there.
+  private readonly parking = new Set<{ keys: string[]; parked: () => void }>();
   readonly startedAt = Date.now();
 
   constructor(private readonly options: AgentOptions) {
@@ -366,7 +368,15 @@ export class Agent {
       const entries = drainEntries(config, this.config.drainInterface);
       if (config.drainMs <= 0 || entries.length === 0 || this.draining.has(config.name)) continue;
       this.options.log.info({ service: config.name, drain_ms: config.drainMs, reason }, `draining: advertisement withdrawn, addresses kept on ${this.config.drainInterface} for ${config.drainMs}ms`);
-      const done = new Promise<void>((resolve) => setTimeout(resolve, config.drainMs)).then(async () => {
+      // The period counts from the pass that parks the addresses (on a loaded machine, or behind a pause that first
+      // stops the probes, it can come 100 ms after the decision), so they stay parked for all of `drain`. If no such
+      // pass comes (the service is wanted again first), it counts from a second after now.
+      const parked = new Promise<void>((resolve) => {
+        const waiting = { keys: entries.map(entryKey), parked: () => (this.parking.delete(waiting), clearTimeout(fallback), resolve()) };
+        const fallback = setTimeout(waiting.parked, 1000);
+        this.parking.add(waiting);
+      });
+      const done = parked.then(() => new Promise<void>((resolve) => setTimeout(resolve, config.drainMs))).then(async () => {
         this.draining.delete(config.name);
         await this.routing.kick();
       });
@@ -470,6 +480,7 @@ export class Agent {
   }
 
   private onReport(report: ReconcileReport): void {
+    for (const waiting of this.parking) if (waiting.keys.every((key) => report.desired.has(key))) waiting.parked();
     const byService = new Map<string, { present: number; total: number; problems: string[] }>();
     for (const status of report.desired.values()) {
       const entry = byService.get(status.service) ?? { present: 0, total: 0, problems: [] };

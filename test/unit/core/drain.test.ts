@@ -5,6 +5,8 @@ import { Reconciler } from '../../../src/routing/reconciler.js';
 import { MemoryBackend } from '../../../src/routing/memory-backend.js';
 import { MemoryOwnershipStore } from '../../../src/routing/ownership.js';
 import { silentLogger } from '../../../src/log.js';
+import { z } from 'zod';
+import { defineProbe, type ProbeDefinition } from '../../../probes/types.js';
 import { waitFor } from '../../../lab/process.js';
 import { agentConfig, serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import type { AgentConfig } from '../../../src/config/types.js';
@@ -99,4 +101,33 @@ test('a service removed by reload drains; shutdown during a drain waits for it a
   await agent.shutdown();
   assert.equal(on('192.0.2.53', 'hc-drain'), false);
   assert.equal(on('192.0.2.53', 'lo'), false);
+});
+
+test('the drain period counts from the pass that parks the address, not from the decision', async () => {
+  // A probe that ignores cancellation holds pause() in stopRunners until it ends: the move comes ~250 ms late.
+  const slow = defineProbe({
+    type: 'slow',
+    summary: 'answers after 250 ms, whatever happens',
+    options: z.strictObject({}),
+    run: () => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), 250)),
+  }) as ProbeDefinition;
+  const DRAIN_MS = 400;
+  const config = agentConfig([serviceConfig('dns', ['192.0.2.53'], slow, { drainMs: DRAIN_MS, intervalMs: 20, timeoutMs: 1000, rise: 1, probes: [{ type: 'slow', timeoutMs: 1000, options: {}, definition: slow }] })]);
+  const { agent, on } = harness(config);
+  await agent.start();
+  await waitFor('announce', () => on('192.0.2.53', 'lo'), { timeoutMs: 5000 });
+  const pausing = agent.pause();
+  let parkedAt: number | undefined;
+  let leftAt: number | undefined;
+  const watch = setInterval(() => {
+    if (parkedAt === undefined && on('192.0.2.53', 'hc-drain')) parkedAt = Date.now();
+    if (parkedAt !== undefined && leftAt === undefined && !on('192.0.2.53', 'hc-drain')) leftAt = Date.now();
+  }, 2);
+  await pausing;
+  clearInterval(watch);
+  // pause() resolves as the last pass removes it, possibly before the watch looked again.
+  if (leftAt === undefined && !on('192.0.2.53', 'hc-drain')) leftAt = Date.now();
+  assert.ok(parkedAt !== undefined && leftAt !== undefined, 'parked, then removed');
+  assert.ok(leftAt - parkedAt >= DRAIN_MS - 10, `parked for ${leftAt - parkedAt} ms of a ${DRAIN_MS} ms drain`);
+  await agent.shutdown();
 });
