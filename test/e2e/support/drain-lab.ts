@@ -216,6 +216,10 @@ async function runRound(drainLab: DrainLab, context: { addressMonitor: Monitor; 
   done = done.then(() => (triggerDone = Date.now() - triggered));
   let midDrain: RoundResult['midDrain'];
   if (drainMs > 0) {
+    // Half-way through the drain as the agent runs it: from when both addresses are parked (`healthcast drain` starts
+    // a CLI process first, which on a loaded machine takes over a second).
+    const parked = (target: string) => context.addressMonitor.events.slice(marks.address).some((event) => event.target === target && deviceOf(event) === DRAIN_INTERFACE && !event.deleted);
+    await waitFor(`both addresses parked on ${DRAIN_INTERFACE}`, () => parked(V4) && parked(V6), { timeoutMs: drainMs + 30_000, intervalMs: 5 });
     await sleep(drainMs / 2);
     const hops = async (prefix: string) => {
       const route = await kernelRoute(router, prefix);
