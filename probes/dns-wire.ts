@@ -84,8 +84,8 @@ const OK_VERDICT: Verdict = Object.freeze({ kind: 'ok' });
 
 const QTYPE_CODES: Record<QType, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33 };
 
-// dns-packet's own A and AAAA rdata decoders (rdlength first), so a quick match compares the very text the full path would.
-const addressCodecs = dnsPacket as unknown as Record<'a' | 'aaaa', { decode(buf: Buffer, offset: number): string }>;
+// dns-packet's own A and AAAA rdata codecs (rdlength first), so a quick match compares what the full path would.
+const addressCodecs = dnsPacket as unknown as Record<'a' | 'aaaa', { decode(buf: Buffer, offset: number): string; encode(host: string): Buffer }>;
 
 // The expected answer per expectation object (they live as long as the config): as the rdata bytes (rdlength first) an
 // A or AAAA record carrying it has, so a quick match compares bytes, or as the text checkAnswer compares when the
@@ -96,7 +96,7 @@ function wantedAnswer(qtype: 'A' | 'AAAA', answer: string): { text: string; rdat
   const family = net.isIP(answer);
   const text = normalizeValue(qtype, answer);
   // Encoded from the canonical text: dns-packet's encoder misreads some uncompressed forms ("::0:0:0:0:0:1:0" as ::1).
-  const rdata = family === (qtype === 'A' ? 4 : 6) ? (addressCodecs[qtype === 'A' ? 'a' : 'aaaa'] as unknown as { encode(host: string): Buffer }).encode(text) : undefined;
+  const rdata = family === (qtype === 'A' ? 4 : 6) ? addressCodecs[qtype === 'A' ? 'a' : 'aaaa'].encode(text) : undefined;
   return { text, rdata };
 }
 

@@ -142,8 +142,7 @@ export class ServiceRunner {
     this.dueAt = undefined;
     this.lastSlot = this.slot;
     // A shared timer can fire a little before its slot by Date.now() (the loop's clock is cached): that is on time.
-    const lateMs = Math.max(0, Date.now() - dueAt);
-    this.roundLateMs = lateMs;
+    this.roundLateMs = Math.max(0, Date.now() - dueAt);
     void this.round();
   }
 

@@ -6,9 +6,7 @@ import { stringify } from 'yaml';
 import { waitFor, type Daemon } from '../../../lab/process.js';
 import { processState } from '../../../lab/proc.js';
 import type { Lab, LabNode } from '../../../lab/lab.js';
-import { healthcastArgv } from '../../../lab/healthcast.js';
-
-import type { LogLine } from '../../../lab/healthcast.js';
+import { healthcastArgv, type LogLine } from '../../../lab/healthcast.js';
 
 export type { LogLine };
 
