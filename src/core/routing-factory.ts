@@ -20,10 +20,12 @@ export interface BackendSettings {
   frr: Pick<FrrSection, 'vtysh' | 'vty_socket' | 'vtysh_timeout' | 'asn'>;
   // Only with BGP in use does every pass also ask bgpd (a vtysh process): hosts without BGP never pay for it.
   bgp: boolean;
+  log?: Logger;
 }
 
 export function createBackend(settings: BackendSettings): RoutingBackend {
-  const ip = new IpBackend({ routeProtocol: settings.routeProtocol, dummyInterfaces: [settings.drainInterface] });
+  const log = settings.log;
+  const ip = new IpBackend({ routeProtocol: settings.routeProtocol, dummyInterfaces: [settings.drainInterface], ...(log ? { onSlowMove: (message: string) => log.warn(message) } : {}) });
   if (!settings.bgp) return ip;
   const bgp = new BgpBackend({ vtysh: vtyshFromConfig(settings.frr), ...(settings.frr.asn ? { asn: settings.frr.asn } : {}) });
   return new CompositeBackend({ ip, bgp });
@@ -44,7 +46,7 @@ export async function recordHasBgp(stateDir: string): Promise<boolean> {
 export function createRouting(log: Logger, options: { bgp?: boolean } = {}): RoutingFactory {
   return ({ desired, onReport, config }) =>
     new Reconciler({
-      backend: createBackend({ routeProtocol: config.routeProtocol, drainInterface: config.drainInterface, frr: config.frr, bgp: options.bgp || usesBgp(config.services) }),
+      backend: createBackend({ routeProtocol: config.routeProtocol, drainInterface: config.drainInterface, frr: config.frr, bgp: options.bgp || usesBgp(config.services), log }),
       ownership: new FileOwnershipStore(config.stateDir),
       desired,
       log,

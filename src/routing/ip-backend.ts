@@ -4,9 +4,13 @@
 import { execa } from 'execa';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { RoutingBatchError } from './batch-error.js';
-import { IpBatchProcess } from './ip-batch-process.js';
-import { batchLine, parseAddresses, parseRoutes } from './ip-commands.js';
-import type { KernelEntry, RoutingBackend, RoutingOp } from './types.js';
+import { IpBatchProcess, type BatchFailure } from './ip-batch-process.js';
+import { batchLine, parseAddresses, parseLocalRoutes, parseRoutes, splitAtIpv6Moves } from './ip-commands.js';
+import type { KernelEntry, RoutingBackend, RoutingEntry, RoutingOp } from './types.js';
+
+// How long a move waits for the kernel to make its new IPv6 copy usable before it removes the old one anyway.
+const SETTLE_TIMEOUT_MS = 1000;
+const SETTLE_POLL_MS = 1;
 
 export interface IpBackendOptions {
   // The `proto` number on healthcast's kernel routes (config: route_protocol).
@@ -19,6 +23,8 @@ export interface IpBackendOptions {
   // Interfaces to create (dummy, else an empty bridge) and bring up when an add first needs them: the drain interface,
   // whose addresses FRR does not advertise.
   dummyInterfaces?: readonly string[];
+  // Told when a moved IPv6 address was not usable within SETTLE_TIMEOUT_MS and its old copy was removed anyway.
+  onSlowMove?: (message: string) => void;
 }
 
 export class IpBackend implements RoutingBackend {
@@ -26,7 +32,7 @@ export class IpBackend implements RoutingBackend {
   readonly parkingInterfaces: readonly string[];
   private readonly ensured = new Set<string>();
   private readonly batch: IpBatchProcess;
-  private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces'>;
+  private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove'>;
 
   constructor(options: IpBackendOptions) {
     this.options = { ip: 'ip', timeoutMs: 30_000, ...options };
@@ -74,17 +80,46 @@ export class IpBackend implements RoutingBackend {
   }
 
   // -force keeps going past a failed line, so one bad entry does not block the rest; failures are mapped back to ops.
+  // An IPv6 move is applied in two requests with a wait between them (splitAtIpv6Moves).
   async apply(ops: readonly RoutingOp[]): Promise<void> {
     if (ops.length === 0) return;
     await this.ensureInterfaces(ops);
-    const result = await this.batch.run(ops.map((op) => batchLine(op, this.options.routeProtocol, this.parkingInterfaces)));
-    if (result.failures.length === 0) return;
+    const failures: { op: RoutingOp; reason: string }[] = [];
+    for (const piece of splitAtIpv6Moves(ops)) {
+      const result = await this.batch.run(piece.ops.map((op) => batchLine(op, this.options.routeProtocol, this.parkingInterfaces)));
+      failures.push(...mapFailures(piece.ops, result.failures));
+      const failed = new Set(result.failures.map((failure) => piece.ops[failure.index]?.entry));
+      await this.settle(piece.settle.filter((entry) => !failed.has(entry)));
+    }
+    if (failures.length === 0) return;
     this.ensured.clear(); // someone may have deleted the interface: check again next time
-    const failures = result.failures.flatMap((failure) => {
-      const op = ops[failure.index];
-      return op ? [{ op, reason: failure.reason }] : [];
-    });
     throw new RoutingBatchError(`${failures.length} of ${ops.length} ip operations failed`, failures, { details: failures.slice(0, 50).map((f) => f.reason) });
+  }
+
+  // Until every entry's address has its local route on its interface, or SETTLE_TIMEOUT_MS passed.
+  private async settle(entries: readonly RoutingEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const interfaces = [...new Set(entries.map((entry) => entry.interface))];
+    const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const result = await this.batch.run(interfaces.map((name) => `route show table all dev ${name}`), interfaces.length);
+      // A listing that fails (the interface went away) cannot become ready: the removes go ahead as before.
+      if (result.failures.length > 0 || result.documents.length !== interfaces.length) return;
+      let local: Map<string, Set<string>>;
+      try {
+        local = new Map(interfaces.map((name, index) => [name, parseLocalRoutes(JSON.parse(result.documents[index]!))]));
+      } catch (error) {
+        this.options.onSlowMove?.(`cannot read the local routes of ${interfaces.join(', ')} (${messageOf(error)}); removing the old copies without waiting`);
+        return;
+      }
+      const waiting = entries.filter((entry) => !local.get(entry.interface)?.has(entry.address));
+      if (waiting.length === 0) return;
+      if (performance.now() >= deadline) {
+        this.options.onSlowMove?.(`${waiting.map((entry) => `${entry.address} on ${entry.interface}`).join(', ')} not usable after ${SETTLE_TIMEOUT_MS} ms; removing the old copy anyway`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    }
   }
 
   private async run(args: string[], input: string) {
@@ -99,4 +134,11 @@ export class IpBackend implements RoutingBackend {
   private commandError(what: string, stderr: string, result: { shortMessage?: string }): HealthcastError {
     return new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip failed to ${what}: ${stderr.trim() || result.shortMessage || "unknown error"}`);
   }
+}
+
+function mapFailures(ops: readonly RoutingOp[], failures: readonly BatchFailure[]): { op: RoutingOp; reason: string }[] {
+  return failures.flatMap((failure) => {
+    const op = ops[failure.index];
+    return op ? [{ op, reason: failure.reason }] : [];
+  });
 }

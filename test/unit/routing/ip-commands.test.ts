@@ -1,7 +1,7 @@
 // The exact `ip -batch` lines and the parsing of `ip -j` output and batch errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchLine, parseAddresses, parseRoutes } from '../../../src/routing/ip-commands.js';
+import { batchLine, parseAddresses, parseLocalRoutes, parseRoutes, splitAtIpv6Moves } from '../../../src/routing/ip-commands.js';
 import { healthcastLabel, carriesHealthcastMark } from '../../../src/routing/label.js';
 import type { RoutingOp } from '../../../src/routing/types.js';
 
@@ -97,4 +97,46 @@ test('routes: host routes in the main table only', () => {
     { kind: 'route', address: '2001:db8::98', interface: 'lo' },
     { kind: 'route', address: '198.51.100.8', interface: 'lo' },
   ]);
+});
+
+test('an IPv6 move is cut before the old copy is removed, and the new copy waits to settle; IPv4 and plain changes stay one request', () => {
+  const describePieces = (ops: RoutingOp[]) =>
+    splitAtIpv6Moves(ops).map((piece) => ({ ops: piece.ops.map((o) => `${o.action} ${o.entry.address}@${o.entry.interface}`), settle: piece.settle.map((e) => `${e.address}@${e.interface}`) }));
+  // Parking (the plan's order: adds to the parking interface, then removals elsewhere).
+  assert.deepEqual(
+    describePieces([op('add', 'address', '192.0.2.53', 'hc-drain'), op('add', 'address', '2001:db8::53', 'hc-drain'), op('add', 'address', '2001:db8::54', 'hc-drain'), op('remove', 'address', '192.0.2.53'), op('remove', 'address', '2001:db8::53'), op('remove', 'address', '2001:db8::54')]),
+    [
+      { ops: ['add 192.0.2.53@hc-drain', 'add 2001:db8::53@hc-drain', 'add 2001:db8::54@hc-drain', 'remove 192.0.2.53@lo'], settle: ['2001:db8::53@hc-drain', '2001:db8::54@hc-drain'] },
+      { ops: ['remove 2001:db8::53@lo', 'remove 2001:db8::54@lo'], settle: [] },
+    ],
+  );
+  // Back from the parking interface: adds on lo, then removals from the parking interface.
+  assert.deepEqual(describePieces([op('add', 'address', '2001:db8::53'), op('remove', 'address', '2001:db8::53', 'hc-drain')]), [
+    { ops: ['add 2001:db8::53@lo'], settle: ['2001:db8::53@lo'] },
+    { ops: ['remove 2001:db8::53@hc-drain'], settle: [] },
+  ]);
+  // No move: IPv4 only, IPv6 adds and removes of different addresses, a route and an address of the same IPv6 address.
+  for (const ops of [
+    [op('add', 'address', '192.0.2.53', 'hc-drain'), op('remove', 'address', '192.0.2.53')],
+    [op('add', 'address', '2001:db8::53'), op('remove', 'address', '2001:db8::54')],
+    [op('remove', 'address', '2001:db8::53', 'hc-drain'), op('add', 'address', '2001:db8::53')],
+    [op('add', 'route', '2001:db8::53'), op('remove', 'address', '2001:db8::53')],
+    [],
+  ]) {
+    const pieces = splitAtIpv6Moves(ops);
+    assert.equal(pieces.length, 1, JSON.stringify(ops));
+    assert.deepEqual(pieces[0], { ops, settle: [] });
+  }
+});
+
+test('local routes: only type local with an address, canonical', () => {
+  const listed = [
+    { type: 'local', dst: '2001:DB8:0::53', table: 'local' },
+    { type: 'multicast', dst: 'ff00::/8' },
+    { dst: '2001:db8::54', protocol: 'kernel' },
+    { type: 'local', dst: '192.0.2.53' },
+    { type: 'local' },
+  ];
+  assert.deepEqual([...parseLocalRoutes(listed)].sort(), ['192.0.2.53', '2001:db8::53']);
+  assert.throws(() => parseLocalRoutes({}), /JSON array/);
 });
