@@ -9,20 +9,32 @@ export const FINISHED_REASON: Error = new Error('probe finished');
 
 export type CancelListener = (reason: unknown) => void;
 
+// An object told directly (its cancel method), so a run or a query needs no listener closure and removal closure.
+export interface CancelTarget {
+  cancel(reason: unknown): void;
+}
+
 // What a probe needs to stop waiting: whether and why it was cancelled, and a listener for when it is.
 export interface CancelHook {
   readonly cancelled: boolean;
   readonly reason: unknown;
   // Calls listener once when cancelled (never if already cancelled: check `cancelled` first); returns its removal.
   onCancel(listener: CancelListener): () => void;
+  // The same for an object: target.cancel(reason) once when cancelled, until detach(target).
+  attach(target: CancelTarget): void;
+  detach(target: CancelTarget): void;
 }
 
-// The runner's side: cancel(reason) once, listeners told synchronously.
-export class Cancellation implements CancelHook {
+type Entry = CancelListener | CancelTarget;
+
+// The runner's side: cancel(reason) once, listeners told synchronously, in the order they were added.
+export class Cancellation implements CancelHook, CancelTarget {
   private done = false;
   private why: unknown;
-  // A Set: runs add and remove a listener each, and a removal must not allocate (Array.splice returns an array).
-  private listeners: Set<CancelListener> | undefined;
+  // Nearly every cancellation has one listener at a time (a run's probe; a service's one round in flight): it sits in
+  // `first`, with no Set to make, grow and rehash 1,000 times a second. `first` is always older than anything in `rest`.
+  private first: Entry | undefined;
+  private rest: Set<Entry> | undefined;
   private controller: AbortController | undefined;
 
   get cancelled(): boolean {
@@ -44,22 +56,39 @@ export class Cancellation implements CancelHook {
 
   onCancel(listener: CancelListener): () => void {
     if (this.done) return noop;
-    const listeners = (this.listeners ??= new Set());
     // The same listener function may be added twice; each addition is its own entry to remove.
-    const entry: CancelListener = listeners.has(listener) ? (reason) => listener(reason) : listener;
-    listeners.add(entry);
-    return () => void listeners.delete(entry);
+    const entry: CancelListener = listener === this.first || this.rest?.has(listener) ? (reason) => listener(reason) : listener;
+    this.attach(entry);
+    return () => this.detach(entry);
+  }
+
+  attach(entry: Entry): void {
+    if (this.done) return;
+    if (this.first === undefined && (this.rest === undefined || this.rest.size === 0)) this.first = entry;
+    else (this.rest ??= new Set()).add(entry);
+  }
+
+  detach(entry: Entry): void {
+    if (this.first === entry) this.first = undefined;
+    else this.rest?.delete(entry);
   }
 
   cancel(reason: unknown): void {
     if (this.done) return;
     this.done = true;
     this.why = reason;
-    const listeners = this.listeners;
-    this.listeners = undefined;
-    if (listeners) for (const listener of listeners) listener(reason);
+    const { first, rest } = this;
+    this.first = undefined;
+    this.rest = undefined;
+    if (first !== undefined) tell(first, reason);
+    if (rest) for (const entry of rest) tell(entry, reason);
     this.controller?.abort(reason);
   }
+}
+
+function tell(entry: Entry, reason: unknown): void {
+  if (typeof entry === 'function') entry(reason);
+  else entry.cancel(reason);
 }
 
 function noop(): void {}
@@ -80,6 +109,8 @@ export function signalHook(signal: AbortSignal): CancelHook {
 }
 
 class SignalHook implements CancelHook {
+  private readonly attached = new Map<CancelTarget, () => void>();
+
   constructor(private readonly signal: AbortSignal) {}
 
   get cancelled(): boolean {
@@ -96,6 +127,19 @@ class SignalHook implements CancelHook {
     const onAbort = () => listener(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     return () => signal.removeEventListener('abort', onAbort);
+  }
+
+  attach(target: CancelTarget): void {
+    if (this.attached.has(target)) return;
+    this.attached.set(target, this.onCancel((reason) => {
+      this.attached.delete(target);
+      target.cancel(reason);
+    }));
+  }
+
+  detach(target: CancelTarget): void {
+    this.attached.get(target)?.();
+    this.attached.delete(target);
   }
 }
 

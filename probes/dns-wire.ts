@@ -17,6 +17,8 @@ export interface DnsQuestion {
   name: string;
   qtype: QType;
   rd: boolean;
+  // The name as quickAccept compares it (quickAcceptName), when the caller made it once for all its queries.
+  acceptName?: string;
 }
 
 export interface DnsExpectation {
@@ -87,12 +89,23 @@ const QTYPE_CODES: Record<QType, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR:
 // dns-packet's own A and AAAA rdata codecs (rdlength first), so a quick match compares what the full path would.
 const addressCodecs = dnsPacket as unknown as Record<'a' | 'aaaa', { decode(buf: Buffer, offset: number): string; encode(host: string): Buffer }>;
 
-// The expected answer per expectation object (they live as long as the config): as the rdata bytes (rdlength first) an
-// A or AAAA record carrying it has, so a quick match compares bytes, or as the text checkAnswer compares when the
-// expected value is not an address of the query's family.
-const wantedAnswers = new WeakMap<DnsExpectation, { text: string; rdata: Buffer | undefined }>();
+// The expected answer of an expectation object (they live as long as the config): as the rdata bytes (rdlength first)
+// an A or AAAA record carrying it has, so a quick match compares bytes, or as the text checkAnswer compares when the
+// expected value is not an address of the query's family. Kept on the object under a symbol: an inline-cached load,
+// where a WeakMap lookup per answer is not.
+const WANTED = Symbol('wanted answer');
+type WantedAnswer = { text: string; rdata: Buffer | undefined };
 
-function wantedAnswer(qtype: 'A' | 'AAAA', answer: string): { text: string; rdata: Buffer | undefined } {
+function wantedAnswerOf(expectation: DnsExpectation, qtype: 'A' | 'AAAA', answer: string): WantedAnswer {
+  const holder = expectation as DnsExpectation & { [WANTED]?: WantedAnswer };
+  const cached = holder[WANTED];
+  if (cached) return cached;
+  const wanted = wantedAnswer(qtype, answer);
+  if (Object.isExtensible(holder)) Object.defineProperty(holder, WANTED, { value: wanted });
+  return wanted;
+}
+
+function wantedAnswer(qtype: 'A' | 'AAAA', answer: string): WantedAnswer {
   const family = net.isIP(answer);
   const text = normalizeValue(qtype, answer);
   // Encoded from the canonical text: dns-packet's encoder misreads some uncompressed forms ("::0:0:0:0:0:1:0" as ::1).
@@ -100,10 +113,10 @@ function wantedAnswer(qtype: 'A' | 'AAAA', answer: string): { text: string; rdat
   return { text, rdata };
 }
 
-// Question names as quickAccept compares them, made once per name (a service asks the same name every round).
+// Question names as quickAccept compares them, for callers that do not bring their own (DnsQuestion.acceptName).
 const normalizedNames = new Map<string, string>();
 
-function normalizedName(name: string): string {
+export function quickAcceptName(name: string): string {
   let found = normalizedNames.get(name);
   if (found === undefined) {
     if (normalizedNames.size >= 10_000) normalizedNames.clear();
@@ -126,7 +139,7 @@ export function quickAccept(bytes: Buffer, question: DnsQuestion, expectation: D
   if (bytes.readUInt16BE(4) !== 1 || bytes.readUInt16BE(8) !== 0 || bytes.readUInt16BE(10) !== 0) return false;
   const answers = bytes.readUInt16BE(6);
   // The question: plain labels equal to the query's (ASCII case-insensitive), then type and class IN.
-  const wantedName = normalizedName(question.name);
+  const wantedName = question.acceptName ?? quickAcceptName(question.name);
   let offset = 12;
   let at = 0;
   let total = 0;
@@ -153,11 +166,7 @@ export function quickAccept(bytes: Buffer, question: DnsQuestion, expectation: D
   if (at !== wantedName.length || offset + 4 > bytes.length) return false;
   if (bytes.readUInt16BE(offset) !== QTYPE_CODES[qtype] || bytes.readUInt16BE(offset + 2) !== 1) return false;
   offset += 4;
-  let wanted = expectation.answer === undefined ? undefined : wantedAnswers.get(expectation);
-  if (expectation.answer !== undefined && wanted === undefined) {
-    wanted = wantedAnswer(qtype, expectation.answer);
-    wantedAnswers.set(expectation, wanted);
-  }
+  const wanted = expectation.answer === undefined ? undefined : wantedAnswerOf(expectation, qtype, expectation.answer);
   let found = wanted === undefined;
   for (let index = 0; index < answers; index++) {
     // Name: a pointer to the question (offset 12); then type, class, ttl, rdlength, rdata.

@@ -5,9 +5,9 @@ import dnsPacket from 'dns-packet';
 import { z } from 'zod';
 import { defineProbe, type ProbeContext, type ProbeOutcome } from './types.js';
 import { formatHostPort, ipAddress, port } from './common.js';
-import { IgnoredResponses, isDnsName, judgeResponse, QTYPES, queryPacket, RCODES, type DnsExpectation, type DnsQuestion, type Verdict } from './dns-wire.js';
+import { IgnoredResponses, isDnsName, judgeResponse, QTYPES, queryPacket, quickAcceptName, RCODES, type DnsExpectation, type DnsQuestion, type Verdict } from './dns-wire.js';
 import { udpKey, udpLease, type UdpLease, type UdpTarget, type UdpWaiter } from './dns-udp.js';
-import { Cancellation, cancellationOf, FINISHED_REASON, isTimeout, signalHook, TIMEOUT_REASON, type CancelHook } from './cancel.js';
+import { Cancellation, cancellationOf, FINISHED_REASON, isTimeout, signalHook, TIMEOUT_REASON, type CancelHook, type CancelTarget } from './cancel.js';
 import { messageOf } from '../src/errors.js';
 
 const upperCase = (value: unknown) => (typeof value === 'string' ? value.toUpperCase() : value);
@@ -75,6 +75,7 @@ interface Plan {
   target: UdpTarget;
   key: string;
   name: string;
+  acceptName: string;
   qtype: DnsQuestion['qtype'];
   rd: boolean;
   expectation: DnsExpectation;
@@ -95,6 +96,7 @@ function planOf(opts: Options): Plan {
       target,
       key: udpKey(target),
       name: opts.query,
+      acceptName: quickAcceptName(opts.query),
       qtype: opts.qtype,
       rd: opts.rd,
       expectation: { rcode: opts.expect_rcode, ...(opts.expect_answer !== undefined ? { answer: opts.expect_answer } : {}) },
@@ -155,12 +157,11 @@ const STOPPED: Exchanged = { kind: 'stopped' };
 
 // One UDP query on the shared socket for its server: waits for a datagram with its id that its checks accept or
 // reject, a socket failure, or the cancellation; a truncated answer hands over to a TCP retry.
-class UdpExchange implements UdpWaiter {
+class UdpExchange implements UdpWaiter, CancelTarget {
   private done = false;
   private ignoredResponses: IgnoredResponses | undefined;
   private readonly lease: UdpLease;
   private readonly question: DnsQuestion;
-  private readonly removeStop: () => void;
 
   constructor(
     private readonly plan: Plan,
@@ -169,8 +170,8 @@ class UdpExchange implements UdpWaiter {
     private readonly resolve: (outcome: ProbeOutcome | Promise<ProbeOutcome>) => void,
   ) {
     this.lease = udpLease(plan.target, plan.key, this);
-    this.question = { id: this.lease.id, name: plan.name, qtype: plan.qtype, rd: plan.rd };
-    this.removeStop = stop.onCancel(() => this.finish(STOPPED));
+    this.question = { id: this.lease.id, name: plan.name, qtype: plan.qtype, rd: plan.rd, acceptName: plan.acceptName };
+    stop.attach(this);
     const payload = Buffer.allocUnsafe(plan.template.length);
     plan.template.copy(payload);
     payload.writeUInt16BE(this.lease.id, 0);
@@ -192,10 +193,15 @@ class UdpExchange implements UdpWaiter {
     this.finish({ kind: 'fail', reason });
   }
 
+  // The run's cancellation (its timeout, the service stopping, or its end).
+  cancel(): void {
+    this.finish(STOPPED);
+  }
+
   private finish(verdict: Exchanged): void {
     if (this.done) return;
     this.done = true;
-    this.removeStop();
+    this.stop.detach(this);
     this.lease.release();
     if (verdict.kind !== 'truncated') return this.resolve(outcomeOf(verdict, '', this.stop, this.ctx.timeoutMs, this.ignoredResponses));
     this.ctx.log.debug({ server: this.plan.target.server }, 'dns: truncated response over udp, retrying over tcp');

@@ -21,7 +21,15 @@ export interface MetricsOptions {
 interface RoundSeries {
   service: HistogramSeries;
   // Result series appear on the first result of their kind, as prom-client counters do.
-  probes: Map<string, { labels: { service: string; probe: string }; duration: HistogramSeries; ok?: CounterSeries; fail?: CounterSeries }>;
+  probes: Map<string, ProbeSeries>;
+  first?: ProbeSeries;
+}
+
+interface ProbeSeries {
+  labels: { service: string; probe: string };
+  duration: HistogramSeries;
+  ok?: CounterSeries;
+  fail?: CounterSeries;
 }
 
 export class AgentMetrics implements AgentListener {
@@ -120,11 +128,13 @@ export class AgentMetrics implements AgentListener {
       this.roundSeries.set(service, series);
     }
     for (const { label, result } of run.results) {
-      let probe = series.probes.get(label);
+      // Most services have one probe: its series is the first, found without the lookup by label.
+      let probe = series.first?.labels.probe === label ? series.first : series.probes.get(label);
       if (!probe) {
         const labels = { service: service.name, probe: label };
         probe = { labels, duration: this.probeDuration.series(labels) };
         series.probes.set(label, probe);
+        series.first ??= probe;
       }
       probe.duration.observe(result.durationMs / 1000);
       if (result.ok) (probe.ok ??= this.probeResults.series({ ...probe.labels, result: 'ok' })).inc();

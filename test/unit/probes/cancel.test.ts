@@ -99,3 +99,49 @@ test('runProbe: a run() that throws synchronously, rejects or resolves nothing f
   assert.equal((await runProbe(input(make(() => Promise.reject(new Error('async boom'))), 100))).reason, 'probe error: async boom');
   assert.equal((await runProbe(input(make(() => Promise.resolve(undefined)), 100))).reason, 'probe error: returned no result');
 });
+
+test('attached targets and listeners are told in the order they were added, whichever slot they sit in; a detached one is not', () => {
+  const cancellation = new Cancellation();
+  const heard: string[] = [];
+  const target = (name: string) => ({ cancel: (reason: unknown) => heard.push(`${name}:${String((reason as Error).message)}`) });
+  const a = target('a');
+  const b = target('b');
+  const c = target('c');
+  cancellation.attach(a); // the single slot
+  cancellation.attach(b); // the rest
+  cancellation.detach(a); // frees the single slot while b waits in the rest
+  cancellation.attach(c); // must follow b, not jump ahead of it
+  const removeD = cancellation.onCancel((reason) => heard.push(`d:${String((reason as Error).message)}`));
+  cancellation.onCancel((reason) => heard.push(`e:${String((reason as Error).message)}`));
+  removeD();
+  cancellation.cancel(TIMEOUT_REASON);
+  assert.deepEqual(heard, ['b:timeout', 'c:timeout', 'e:timeout']);
+  cancellation.attach(target('late'));
+  cancellation.cancel(FINISHED_REASON);
+  assert.equal(heard.length, 3, 'attached after the cancel: never told');
+});
+
+test('a child cancellation attached to a parent follows it until detached; signalHook attaches targets to an AbortSignal', () => {
+  const parent = new Cancellation();
+  const kept = new Cancellation();
+  const left = new Cancellation();
+  parent.attach(kept);
+  parent.attach(left);
+  parent.detach(left);
+  parent.cancel(TIMEOUT_REASON);
+  assert.equal(kept.reason, TIMEOUT_REASON);
+  assert.equal(left.cancelled, false);
+
+  const controller = new AbortController();
+  const hook = signalHook(controller.signal);
+  const told: unknown[] = [];
+  const stays = { cancel: (reason: unknown) => told.push(['stays', reason]) };
+  const goes = { cancel: (reason: unknown) => told.push(['goes', reason]) };
+  hook.attach(stays);
+  hook.attach(stays); // once only
+  hook.attach(goes);
+  hook.detach(goes);
+  const why = new Error('stop');
+  controller.abort(why);
+  assert.deepEqual(told, [['stays', why]]);
+});
