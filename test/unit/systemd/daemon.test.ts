@@ -21,7 +21,7 @@ test('daemonize() starts the child with the parent\'s node flags and the argumen
   const parent = path.join(dir, 'parent.mjs');
   fs.writeFileSync(parent, `import(${JSON.stringify(daemon)}).then(async ({ daemonize }) => { const result = await daemonize([${JSON.stringify(child)}, 'run', '--daemon', '--config', 'x.yaml'], { timeoutMs: 10000 }); console.log(JSON.stringify(result)); })`);
   const flags = healthcastNodeFlags();
-  assert.ok(flags.includes('--max-semi-space-size=8'), `bin/healthcast's flags: ${flags.join(' ')}`);
+  assert.ok(flags.includes('--max-semi-space-size=8') && flags.includes('--heap-growing-percent=30'), `bin/healthcast's flags: ${flags.join(' ')}`);
   const result = spawnSync(process.execPath, [...flags, parent], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(JSON.parse(result.stdout.trim()).ok, true, result.stdout);
