@@ -20,6 +20,9 @@ export interface SignalController {
   dispose(): void;
 }
 
+// Two check-phase turns have a poll phase between them, where libuv dispatches signals that arrived meanwhile.
+const pollPhasePassed = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+
 export function installSignals(deps: SignalDeps): SignalController {
   const target = deps.target ?? process;
   let wantPaused = false;
@@ -38,6 +41,10 @@ export function installSignals(deps: SignalDeps): SignalController {
           continue;
         }
         if (wantPaused && mode === 'paused') {
+          // A SIGCONT the kernel has delivered but whose handler has not run yet would be used up before our SIGSTOP
+          // and leave the process stopped for good: let one poll phase dispatch it, then decide again.
+          await pollPhasePassed();
+          if (!wantPaused || shuttingDown) continue;
           deps.log.info('stopping the process (SIGSTOP); send SIGCONT to resume');
           deps.stopSelf();
           // Let a SIGCONT that arrived meanwhile run its handler before deciding again.

@@ -79,6 +79,17 @@ test('CONT arriving while the pause is still withdrawing: resume follows and the
   assert.equal(s.agent.mode, 'running');
 });
 
+test('CONT delivered as the pause finishes, its handler not yet run: the process is not stopped', async () => {
+  const s = setup();
+  s.send('SIGTSTP');
+  // libuv dispatches a signal in a later poll phase; one scheduled now runs after the pause's last await.
+  setTimeout(() => setImmediate(() => s.send('SIGCONT')), 5);
+  await s.controller.settled();
+  assert.equal(s.stops(), 0, 'a SIGSTOP after the CONT was used up would leave the process stopped for good');
+  assert.deepEqual(s.calls, ['pause', 'resume']);
+  assert.equal(s.agent.mode, 'running');
+});
+
 test('a storm of TSTP/CONT ends in the state of the last signal', async () => {
   for (const last of ['SIGTSTP', 'SIGCONT'] as const) {
     const s = setup();
