@@ -1,16 +1,33 @@
-// The supervisor: owns the service runners, decides what should be announced, and hands that to the single routing writer.
-// build() returns it without touching the process, so tests drive it directly.
+// The supervisor: routes events to each service's record (service-record.ts decides), and the records' effects to the
+// single routing writer, the timers and the listeners. build() returns it without touching the process.
 import type { AgentConfig, ServiceConfig } from '../config/types.js';
 import { serviceFingerprint } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { entryKey, type DesiredEntry, type ReconcileReport } from '../routing/types.js';
-import { ServiceRunner, type LastResult } from './service-runner.js';
-import { isAnnounced, type HealthState, type Phase } from './state-machine.js';
+import { ServiceRunner, SlotTimers } from './service-runner.js';
+import type { Phase } from './state-machine.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import type { ServiceProbeRun } from './probe-service.js';
 import { MemoryDrainStore, type DrainEntry, type DrainStore } from '../maintenance/drain-store.js';
-import { serviceState, type ServiceState } from '../control/service-state.js';
-import { announceEntries, drainEntries, usesBgp } from './announcement.js';
+import type { ServiceState } from '../control/service-state.js';
+import { usesBgp } from './announcement.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
+import {
+  desiredEntries,
+  newRecord,
+  next,
+  stateOf,
+  wants,
+  type AgentMode,
+  type AgentView,
+  type Effect,
+  type LastResult,
+  type RoutingView,
+  type ServiceEvent,
+  type ServiceRecord,
+} from './service-record.js';
+
+export type { AgentMode, LastResult } from './service-record.js';
 
 // The routing writer as the agent sees it (src/routing/reconciler.ts implements it).
 export interface RoutingWriter {
@@ -20,8 +37,6 @@ export interface RoutingWriter {
 }
 
 export type RoutingFactory = (options: { desired: () => DesiredEntry[]; onReport: (report: ReconcileReport) => void; config: AgentConfig }) => RoutingWriter;
-
-export type AgentMode = 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ServiceStatus {
   name: string;
@@ -36,8 +51,9 @@ export interface ServiceStatus {
   last: LastResult | undefined;
   // Whether FRR advertises the addresses, when an advertisement source is wired (undefined: not known).
   advertised: boolean | undefined;
+  // The operator's hold (maintenance), when there is one.
   drained: DrainEntry | undefined;
-  // A planned withdrawal is in progress: no longer advertised, still answered.
+  // In its grace period: no longer advertised, still answered.
   draining: boolean;
   announce: ServiceConfig['announce'];
 }
@@ -79,45 +95,49 @@ export interface AgentOptions {
   config: AgentConfig;
   log: Logger;
   routing: RoutingFactory;
+  clock?: Clock;
   random?: () => number;
   splay?: boolean;
-  // Where drains are persisted (state_dir/drained.json in the process); in memory when omitted.
+  // Where maintenance holds are persisted (state_dir/drained.json in the process); in memory when omitted.
   drainStore?: DrainStore;
   listeners?: AgentListener[];
   advertised?: (service: string, addresses: readonly string[]) => boolean | undefined;
 }
 
-interface RoutingView {
-  announced: boolean;
-  error: string | undefined;
-}
-
-// A planned withdrawal in progress: the advertisement is gone, the host still answers until `done`.
-interface Draining {
-  entries: DesiredEntry[];
-  done: Promise<void>;
+// One service as the agent holds it: the pure record, and the side-effect handles its effects act on.
+interface ServiceSlot {
+  record: ServiceRecord;
+  runner: ServiceRunner;
+  log: Logger;
+  timer: Timer | undefined;
+  // Settles when the grace period in progress ends.
+  graceDone: { promise: Promise<void>; resolve: () => void } | undefined;
 }
 
 export class Agent {
   private config: AgentConfig;
-  private readonly runners = new Map<string, ServiceRunner>();
-  private readonly routingView = new Map<string, RoutingView>();
+  private readonly services = new Map<string, ServiceSlot>();
+  // Services removed from the configuration during their grace period: their parked entries stay until it ends.
+  private readonly retiring = new Map<string, ServiceSlot>();
+  // The persisted truth of maintenance holds; may name services that are no longer configured.
+  private readonly holds = new Map<string, DrainEntry>();
+  private readonly view: AgentView;
   private readonly routing: RoutingWriter;
-  private modeValue: AgentMode = 'created';
+  private readonly clock: Clock;
+  private readonly slots: SlotTimers;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly drained = new Map<string, DrainEntry>();
   private readonly drainStore: DrainStore;
   private readonly listeners: AgentListener[];
   // The listeners' onProbes, bound: called 1,000 times a second at 1,000 services, without emit's lookup by name.
   private readonly probeListeners: NonNullable<AgentListener['onProbes']>[] = [];
-  private readonly states = new Map<string, ServiceState>();
-  private readonly draining = new Map<string, Draining>();
-  // Drains waiting for the pass that parks their addresses on the drain interface: their period starts there.
-  private readonly parking = new Set<{ keys: string[]; parked: () => void }>();
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
 
   constructor(private readonly options: AgentOptions) {
     this.config = options.config;
+    this.clock = options.clock ?? systemClock;
+    this.slots = new SlotTimers(this.clock);
+    this.startedAt = this.clock.now();
+    this.view = { mode: 'created', drainInterface: options.config.drainInterface };
     this.drainStore = options.drainStore ?? new MemoryDrainStore();
     this.listeners = [];
     for (const listener of options.listeners ?? []) this.addListener(listener);
@@ -125,7 +145,7 @@ export class Agent {
   }
 
   get mode(): AgentMode {
-    return this.modeValue;
+    return this.view.mode;
   }
 
   get currentConfig(): AgentConfig {
@@ -138,17 +158,18 @@ export class Agent {
   }
 
   // First pass removes whatever a previous run left behind (crash recovery), then probing begins.
-  // Drains persisted by an earlier run apply from the first pass on.
+  // Holds persisted by an earlier run apply from the first pass on.
   start(): Promise<void> {
     return this.serialize(async () => {
-      if (this.modeValue !== 'created') return;
-      await this.loadDrained();
+      if (this.view.mode !== 'created') return;
+      await this.loadHolds();
+      for (const service of this.config.services) this.addService(service);
       await this.routing.start();
-      this.modeValue = 'running';
-      for (const service of this.config.services) this.startRunner(service);
-      // The baseline: a service still drained from the last run did not just change, so nothing fires.
-      this.noteStates(Promise.resolve(), 'agent started', { silent: true });
-      const drained = [...this.drained.keys()];
+      this.view.mode = 'running';
+      for (const slot of this.services.values()) this.startProbing(slot);
+      // The baseline: a service still held from the last run did not just change, so nothing fires.
+      this.noteAll('agent started', true);
+      const drained = [...this.holds.keys()];
       this.options.log.info({ services: this.config.services.length, config: this.config.file, ...(drained.length > 0 ? { drained } : {}) }, 'agent started');
     });
   }
@@ -156,13 +177,12 @@ export class Agent {
   // Withdraws everything and stops probing; resume() starts every service afresh.
   pause(): Promise<void> {
     return this.serialize(async () => {
-      if (this.modeValue !== 'running') return;
-      const drains = this.beginDrains(this.announcedRunners(), 'paused');
-      this.modeValue = 'paused';
+      if (this.view.mode !== 'running') return;
+      const graces = this.changeMode('paused');
       await this.stopRunners();
       await this.routing.kick();
-      await drains;
-      this.noteStates(Promise.resolve(), 'paused');
+      await graces;
+      this.noteAll('paused');
       this.emit('onMode', 'paused');
       this.options.log.info('paused: everything withdrawn, probing stopped');
     });
@@ -170,10 +190,10 @@ export class Agent {
 
   resume(): Promise<void> {
     return this.serialize(async () => {
-      if (this.modeValue !== 'paused') return;
-      this.modeValue = 'running';
-      for (const runner of this.runners.values()) runner.start({ splay: this.options.splay ?? true });
-      this.noteStates(Promise.resolve(), 'resumed');
+      if (this.view.mode !== 'paused') return;
+      this.changeMode('running');
+      for (const slot of this.services.values()) this.startProbing(slot);
+      this.noteAll('resumed');
       this.emit('onMode', 'running');
       this.options.log.info('resumed: services start afresh and need rise successes');
     });
@@ -182,60 +202,57 @@ export class Agent {
   // Withdraws everything healthcast owns and stops; safe to call more than once.
   shutdown(): Promise<void> {
     return this.serialize(async () => {
-      if (this.modeValue === 'stopped') return;
-      const drains = this.beginDrains(this.announcedRunners(), 'shutting down');
-      this.modeValue = 'stopped';
+      if (this.view.mode === 'stopped') return;
+      this.changeMode('stopped');
       await this.stopRunners();
       await this.routing.kick();
-      await Promise.all([drains, ...[...this.draining.values()].map((drain) => drain.done)]);
+      await this.gracesOf([...this.services.values(), ...this.retiring.values()]);
       await this.routing.kick();
       await this.routing.stop();
-      this.noteStates(Promise.resolve(), 'stopped');
+      this.noteAll('stopped');
       this.options.log.info('stopped: everything withdrawn');
     });
   }
 
   // Unchanged services keep running (and stay announced), changed ones restart, removed ones are withdrawn.
-  reload(next: AgentConfig): Promise<{ kept: string[]; restarted: string[]; added: string[]; removed: string[] }> {
+  reload(config: AgentConfig): Promise<{ kept: string[]; restarted: string[]; added: string[]; removed: string[] }> {
     return this.serialize(async () => {
-      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface'] as const).filter((key) => next[key] !== this.config[key]);
+      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface'] as const).filter((key) => config[key] !== this.config[key]);
       // The routing writer talks to bgpd only when it was built with a BGP service.
-      if (usesBgp(next.services) && !usesBgp(this.options.config.services)) fixed.push('the first announce: bgp service');
+      if (usesBgp(config.services) && !usesBgp(this.options.config.services)) fixed.push('the first announce: bgp service');
       if (fixed.length > 0) {
         throw new HealthcastError(ErrorCodes.CONFIG_INVALID, `cannot change ${fixed.join(', ')} on reload: restart healthcast instead`);
       }
       const result = { kept: [] as string[], restarted: [] as string[], added: [] as string[], removed: [] as string[] };
-      const wanted = new Map(next.services.map((service) => [service.name, service]));
-      for (const [name, runner] of this.runners) {
+      const wanted = new Map(config.services.map((service) => [service.name, service]));
+      for (const [name, slot] of this.services) {
         const service = wanted.get(name);
         if (!service) {
-          void this.beginDrains(this.wants(runner) ? [runner] : [], 'removed from the configuration');
-          await runner.stop();
-          this.runners.delete(name);
-          this.routingView.delete(name);
+          this.dispatch(slot, { kind: 'removed' });
+          await slot.runner.stop();
+          this.services.delete(name);
+          if (slot.record.grace) this.retiring.set(name, slot);
+          else this.clearTimer(slot);
           result.removed.push(name);
-          this.states.delete(name);
-        } else if (serviceFingerprint(service) !== serviceFingerprint(runner.config)) {
-          await runner.stop();
-          this.runners.delete(name);
+        } else if (serviceFingerprint(service) !== serviceFingerprint(slot.runner.config)) {
+          await slot.runner.stop();
           result.restarted.push(name);
         } else {
           result.kept.push(name);
         }
       }
-      this.config = next;
-      for (const service of next.services) {
-        if (this.runners.has(service.name)) continue;
+      this.config = config;
+      for (const service of config.services) {
+        if (result.kept.includes(service.name)) continue;
         if (!result.restarted.includes(service.name)) result.added.push(service.name);
-        if (this.modeValue === 'running') this.startRunner(service);
-        else this.runners.set(service.name, this.newRunner(service));
+        const slot = this.addService(service);
+        if (this.view.mode === 'running') this.startProbing(slot);
       }
-      this.options.log.level = next.logLevel;
+      this.options.log.level = config.logLevel;
       this.options.log.info(result, 'configuration reloaded');
       const applied = this.routing.kick();
-      for (const name of result.removed) this.states.delete(name);
-      this.noteStates(applied, 'configuration reloaded');
-      this.emit('onReload', next);
+      this.noteAll('configuration reloaded', false, applied);
+      this.emit('onReload', config);
       await applied;
       return result;
     });
@@ -248,180 +265,207 @@ export class Agent {
 
   // Probe the named services (all when empty) immediately.
   async checkNow(names: readonly string[] = []): Promise<void> {
-    const runners = names.length === 0 ? [...this.runners.values()] : names.map((name) => this.runner(name));
-    await Promise.all(runners.map((runner) => runner.checkNow()));
+    const slots = names.length === 0 ? [...this.services.values()] : names.map((name) => this.slot(name));
+    await Promise.all(slots.map((slot) => slot.runner.checkNow()));
   }
 
   // Maintenance by service: persisted first (so it survives a crash right after), then withdrawn; resolves once the
-  // withdrawal is applied. Probing goes on, so status still shows the service's health while it is drained.
+  // withdrawal is applied. Probing goes on, so status still shows the service's health while it is held.
   drainServices(names: readonly string[] | 'all', by: string): Promise<DrainResult> {
     return this.serialize(async () => {
-      if (this.modeValue === 'stopped') throw new HealthcastError(ErrorCodes.AGENT_STATE, 'the agent is stopping; nothing to drain');
-      const services = names === 'all' ? [...this.runners.keys()] : [...new Set(names)];
-      for (const name of services) this.runner(name);
-      const newly = services.filter((name) => !this.drained.has(name));
+      if (this.view.mode === 'stopped') throw new HealthcastError(ErrorCodes.AGENT_STATE, 'the agent is stopping; nothing to drain');
+      const services = names === 'all' ? [...this.services.keys()] : [...new Set(names)];
+      for (const name of services) this.slot(name);
+      const newly = services.filter((name) => !this.holds.has(name));
       if (newly.length === 0) return { services, newly, errors: [] };
-      const since = new Date().toISOString();
-      const announced = newly.map((name) => this.runner(name)).filter((runner) => this.wants(runner));
-      await this.persistDrained((drained) => {
-        for (const name of newly) drained.set(name, { name, since, by });
+      const since = new Date(this.clock.now()).toISOString();
+      await this.persistHolds((holds) => {
+        for (const name of newly) holds.set(name, { name, since, by });
       });
       this.options.log.info({ services: newly, by }, `draining ${newly.join(', ')}`);
-      const errors = await this.withdrawPlanned(newly, `drained by ${by}`, announced);
+      const slots = newly.map((name) => this.slot(name));
+      for (const slot of slots) this.dispatch(slot, { kind: 'maintenance', hold: this.holds.get(slot.runner.name) });
+      const errors = await this.withdrawPlanned(slots, `drained by ${by}`);
       return { services, newly, errors };
     });
   }
 
-  // Ends the maintenance of the named services (all drained ones for 'all', including services no longer configured).
+  // Ends the maintenance of the named services (all held ones for 'all', including services no longer configured).
   resumeServices(names: readonly string[] | 'all', by: string): Promise<ResumeResult> {
     return this.serialize(async () => {
-      const asked = names === 'all' ? [...this.drained.keys()] : [...new Set(names)];
-      if (names !== 'all') for (const name of asked) if (!this.drained.has(name)) this.runner(name);
-      const services = asked.filter((name) => this.drained.has(name));
-      const notDrained = asked.filter((name) => !this.drained.has(name));
+      const asked = names === 'all' ? [...this.holds.keys()] : [...new Set(names)];
+      if (names !== 'all') for (const name of asked) if (!this.holds.has(name)) this.slot(name);
+      const services = asked.filter((name) => this.holds.has(name));
+      const notDrained = asked.filter((name) => !this.holds.has(name));
       if (services.length === 0) return { services, notDrained };
-      await this.persistDrained((drained) => {
-        for (const name of services) drained.delete(name);
+      await this.persistHolds((holds) => {
+        for (const name of services) holds.delete(name);
       });
       this.options.log.info({ services, by }, `resuming ${services.join(', ')}`);
+      for (const name of services) {
+        const slot = this.services.get(name);
+        if (slot) this.dispatch(slot, { kind: 'maintenance', hold: undefined });
+      }
       const applied = this.routing.kick();
-      this.noteStates(applied, `resumed by ${by}`);
+      this.noteAll(`resumed by ${by}`, false, applied);
       await applied;
       return { services, notDrained };
     });
   }
 
   get drainedServices(): DrainEntry[] {
-    return [...this.drained.values()];
+    return [...this.holds.values()];
   }
 
   status(): ServiceStatus[] {
-    return [...this.runners.values()].map((runner) => {
-      const view = this.routingView.get(runner.name);
-      return {
-        name: runner.name,
-        state: this.stateOf(runner),
-        phase: runner.state.phase,
-        successes: runner.state.successes,
-        failures: runner.state.failures,
-        addresses: runner.config.addresses,
-        wanted: this.wants(runner),
-        announced: view?.announced ?? false,
-        routingError: view?.error,
-        last: runner.last,
-        advertised: this.options.advertised?.(runner.name, runner.config.addresses),
-        drained: this.drained.get(runner.name),
-        draining: this.draining.has(runner.name),
-        announce: runner.config.announce,
-      };
-    });
+    return [...this.services.values()].map(({ record, runner }) => ({
+      name: runner.name,
+      state: stateOf(record, this.view.mode),
+      phase: record.health.phase,
+      successes: record.health.successes,
+      failures: record.health.failures,
+      addresses: record.config.addresses,
+      wanted: wants(record, this.view.mode),
+      announced: record.routing?.announced ?? false,
+      routingError: record.routing?.error,
+      last: record.last,
+      advertised: this.options.advertised?.(runner.name, record.config.addresses),
+      drained: record.maintenance,
+      draining: record.grace !== undefined,
+      announce: record.config.announce,
+    }));
   }
 
   logStates(): void {
     for (const status of this.status()) {
-      this.options.log.info({ ...status, mode: this.modeValue }, 'service state');
+      this.options.log.info({ ...status, mode: this.view.mode }, 'service state');
     }
   }
 
   // What should be on the system now: the single source of truth the reconciler converges to.
   desired(): DesiredEntry[] {
     const entries: DesiredEntry[] = [];
-    const wanted = new Set<string>();
-    for (const runner of this.runners.values()) {
-      if (!this.wants(runner)) continue;
-      wanted.add(runner.name);
-      entries.push(...announceEntries(runner.config));
-    }
-    for (const [name, drain] of this.draining) if (!wanted.has(name)) entries.push(...drain.entries);
+    for (const slot of this.services.values()) entries.push(...desiredEntries(slot.record, this.view.mode));
+    for (const slot of this.retiring.values()) entries.push(...(slot.record.grace?.entries ?? []));
     return entries;
   }
 
-  private wants(runner: ServiceRunner): boolean {
-    return this.modeValue === 'running' && runner.isRunning && isAnnounced(runner.state.phase) && !this.drained.has(runner.name);
-  }
-
-  private stateOf(runner: ServiceRunner): ServiceState {
-    return serviceState({ mode: this.modeValue, drained: this.drained.has(runner.name), phase: runner.state.phase });
-  }
-
-  // The one place a planned withdrawal happens (drain, scheduled maintenance). desired() already leaves the services
-  // out; this applies it and waits. The graceful step of the FRR integration (stop advertising first, keep the address
-  // for `drain` seconds, then remove it) belongs here.
-  private async withdrawPlanned(services: readonly string[], reason: string, announced: readonly ServiceRunner[] = []): Promise<string[]> {
-    const drains = this.beginDrains(announced, reason);
+  // Applies a planned withdrawal the records already decided (their grace periods started) and waits for it to end.
+  private async withdrawPlanned(slots: readonly ServiceSlot[], reason: string): Promise<string[]> {
     const applied = this.routing.kick();
-    this.noteStates(applied, reason);
+    this.noteAll(reason, false, applied);
     await applied;
-    await drains;
-    // Judge by a pass after the drain: during it the addresses are desired on the drain interface on purpose.
+    await this.gracesOf(slots);
+    // Judge by a pass after the grace period: during it the addresses are desired on the drain interface on purpose.
     const report = await this.routing.kick();
-    const stillWanted = [...report.desired.values()].filter((status) => services.includes(status.service));
+    const names = new Set(slots.map((slot) => slot.runner.name));
+    const stillWanted = [...report.desired.values()].filter((status) => names.has(status.service));
     return [...report.errors, ...stillWanted.map((status) => `${status.service} is still wanted`)];
   }
 
-  private announcedRunners(): ServiceRunner[] {
-    return [...this.runners.values()].filter((runner) => this.wants(runner));
+  private changeMode(mode: AgentMode): Promise<void> {
+    const from = this.view.mode;
+    for (const slot of this.services.values()) this.dispatch(slot, { kind: 'mode', from, to: mode });
+    this.view.mode = mode;
+    return this.gracesOf([...this.services.values()]);
   }
 
-  // Make before break: the caller makes the services unwanted and kicks; their addresses move to the drain interface
-  // (no longer advertised, still answered), and when `drain` has passed they go. Resolves once they are gone.
-  private beginDrains(runners: readonly ServiceRunner[], reason: string): Promise<void> {
-    const started: Promise<void>[] = [];
-    for (const runner of runners) {
-      const { config } = runner;
-      const entries = drainEntries(config, this.config.drainInterface);
-      if (config.drainMs <= 0 || entries.length === 0 || this.draining.has(config.name)) continue;
-      this.options.log.info({ service: config.name, drain_ms: config.drainMs, reason }, `draining: advertisement withdrawn, addresses kept on ${this.config.drainInterface} for ${config.drainMs}ms`);
-      // The period counts from the pass that parks the addresses (on a loaded machine, or behind a pause that first
-      // stops the probes, it can come 100 ms after the decision), so they stay parked for all of `drain`. If no such
-      // pass comes (the service is wanted again first), it counts from a second after now.
-      const parked = new Promise<void>((resolve) => {
-        const waiting = { keys: entries.map(entryKey), parked: () => (this.parking.delete(waiting), clearTimeout(fallback), resolve()) };
-        const fallback = setTimeout(waiting.parked, 1000);
-        this.parking.add(waiting);
-      });
-      const done = parked.then(() => new Promise<void>((resolve) => setTimeout(resolve, config.drainMs))).then(async () => {
-        this.draining.delete(config.name);
-        await this.routing.kick();
-      });
-      this.draining.set(config.name, { entries, done });
-      started.push(done);
+  private gracesOf(slots: readonly ServiceSlot[]): Promise<void> {
+    return Promise.all(slots.map((slot) => slot.graceDone?.promise)).then(() => undefined);
+  }
+
+  // The one place a record changes: the decision is next()'s, the agent only carries out its effects.
+  private dispatch(slot: ServiceSlot, event: ServiceEvent, applied?: Promise<unknown>): void {
+    const { record, effects } = next(slot.record, event, this.clock.now(), this.view);
+    slot.record = record;
+    if (effects.length > 0) this.carryOut(slot, effects, applied);
+  }
+
+  private carryOut(slot: ServiceSlot, effects: readonly Effect[], applied: Promise<unknown> = Promise.resolve()): void {
+    const name = slot.runner.name;
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'kick':
+          applied = this.kickFor(slot, effect.announce);
+          break;
+        case 'phase': {
+          const last = slot.record.last;
+          slot.log.info({ from: effect.from, to: effect.to, reason: last?.reason, latency_ms: last?.durationMs, late_ms: last?.lateMs }, `state ${effect.from} -> ${effect.to}`);
+          this.emit('onPhase', name, effect.from, effect.to);
+          break;
+        }
+        case 'state': {
+          const change: StateChange = { service: name, from: effect.from, to: effect.to, addresses: [...slot.record.config.addresses], reason: effect.reason };
+          const tell = () => this.emit('onStateApplied', change);
+          void applied.then(tell, tell);
+          break;
+        }
+        case 'timer':
+          this.clearTimer(slot);
+          slot.timer = this.clock.setTimeout(() => this.onTimer(slot), Math.max(0, effect.at - this.clock.now()));
+          break;
+        case 'grace-started': {
+          let resolve!: () => void;
+          const promise = new Promise<void>((done) => (resolve = done));
+          slot.graceDone = { promise, resolve };
+          this.options.log.info({ service: name, drain_ms: effect.ms, reason: effect.reason }, `draining: advertisement withdrawn, addresses kept on ${this.view.drainInterface} for ${effect.ms}ms`);
+          break;
+        }
+        case 'grace-ended':
+          this.clearTimer(slot);
+          void applied.then(slot.graceDone?.resolve, slot.graceDone?.resolve);
+          slot.graceDone = undefined;
+          if (this.retiring.get(name) === slot) this.retiring.delete(name);
+          break;
+        case 'routing-error':
+          this.options.log.warn({ service: name, error: effect.error }, 'service addresses cannot be announced');
+          break;
+      }
     }
-    return Promise.all(started).then(() => undefined);
   }
 
-  private async loadDrained(): Promise<void> {
+  // A kick health decided: logged with the time from the decision to the kernel.
+  private kickFor(slot: ServiceSlot, announce: boolean | undefined): Promise<unknown> {
+    const kick = this.routing.kick();
+    if (announce === undefined) return kick;
+    const decidedAt = this.clock.monotonic();
+    void kick.then(
+      (report) => slot.log.info({ announce, decision_to_kernel_ms: this.clock.monotonic() - decidedAt, reconcile_ms: report.durationMs }, announce ? 'announce applied' : 'withdraw applied'),
+      (error: unknown) => slot.log.error({ err: error }, 'routing update failed'),
+    );
+    return kick;
+  }
+
+  private onTimer(slot: ServiceSlot): void {
+    slot.timer = undefined;
+    this.dispatch(slot, { kind: 'timer' });
+  }
+
+  private clearTimer(slot: ServiceSlot): void {
+    this.clock.clearTimeout(slot.timer);
+    slot.timer = undefined;
+  }
+
+  // Tells listeners of every state change since they last heard; they hear once `applied` settles.
+  private noteAll(why: string, silent = false, applied?: Promise<unknown>): void {
+    for (const slot of this.services.values()) this.dispatch(slot, { kind: 'note', why, silent }, applied);
+  }
+
+  private async loadHolds(): Promise<void> {
     try {
-      for (const entry of await this.drainStore.load()) this.drained.set(entry.name, entry);
+      for (const entry of await this.drainStore.load()) this.holds.set(entry.name, entry);
     } catch (error) {
       this.options.log.error({ err: messageOf(error) }, 'drain record unusable; starting with no service drained');
     }
   }
 
   // The record on disk changes first; memory follows only when the write succeeded.
-  private async persistDrained(change: (drained: Map<string, DrainEntry>) => void): Promise<void> {
-    const next = new Map(this.drained);
-    change(next);
-    await this.drainStore.save([...next.values()]);
-    this.drained.clear();
-    for (const [name, entry] of next) this.drained.set(name, entry);
-  }
-
-  // Compares every service's state with the last one seen; listeners hear about changes once `applied` settles.
-  // A probe round notes only its own service: walking every runner each round would cost O(services²) per interval.
-  private noteStates(applied: Promise<unknown>, why: string, options: { silent?: boolean; only?: ServiceRunner } = {}): void {
-    for (const runner of options.only ? [options.only] : this.runners.values()) {
-      const to = this.stateOf(runner);
-      const from = this.states.get(runner.name) ?? 'unknown';
-      this.states.set(runner.name, to);
-      if (from === to || options.silent) continue;
-      const reason = to === 'up' || to === 'down' ? (runner.last?.reason ?? why) : why;
-      const change: StateChange = { service: runner.name, from, to, addresses: [...runner.config.addresses], reason };
-      void applied.then(
-        () => this.emit('onStateApplied', change),
-        () => this.emit('onStateApplied', change),
-      );
-    }
+  private async persistHolds(change: (holds: Map<string, DrainEntry>) => void): Promise<void> {
+    const updated = new Map(this.holds);
+    change(updated);
+    await this.drainStore.save([...updated.values()]);
+    this.holds.clear();
+    for (const [name, entry] of updated) this.holds.set(name, entry);
   }
 
   private emit<K extends keyof AgentListener>(event: K, ...args: Parameters<NonNullable<AgentListener[K]>>): void {
@@ -434,69 +478,66 @@ export class Agent {
     }
   }
 
-  private emitProbes(service: ServiceConfig, run: ServiceProbeRun, lateMs: number | undefined): void {
+  private slot(name: string): ServiceSlot {
+    const slot = this.services.get(name);
+    if (!slot) throw new HealthcastError(ErrorCodes.SERVICE_UNKNOWN, `no service named "${name}" (known: ${[...this.services.keys()].join(', ') || 'none'})`);
+    return slot;
+  }
+
+  // A fresh record; a service restarted by a reload, or re-added during its grace period, keeps what outlives probing
+  // (its grace period, routing view and the state listeners last heard of).
+  private addService(service: ServiceConfig): ServiceSlot {
+    const earlier = this.services.get(service.name) ?? this.retiring.get(service.name);
+    this.retiring.delete(service.name);
+    const log = this.options.log.child({ service: service.name });
+    const fresh = newRecord(service, this.holds.get(service.name));
+    const record = earlier ? { ...fresh, grace: earlier.record.grace, routing: earlier.record.routing, noted: earlier.record.noted } : fresh;
+    const slot: ServiceSlot = { record, log, timer: earlier?.timer, graceDone: earlier?.graceDone, runner: undefined as unknown as ServiceRunner };
+    slot.runner = new ServiceRunner(service, {
+      log,
+      clock: this.clock,
+      slots: this.slots,
+      ...(this.options.random ? { random: this.options.random } : {}),
+      onRound: (_runner, run, lateMs) => this.onRound(slot, run, lateMs),
+    });
+    // The timer of an earlier slot calls back into that slot: move it here.
+    if (earlier?.timer) {
+      this.clearTimer(earlier);
+      if (record.grace) slot.timer = this.clock.setTimeout(() => this.onTimer(slot), Math.max(0, record.grace.until - this.clock.now()));
+    }
+    this.services.set(service.name, slot);
+    return slot;
+  }
+
+  private startProbing(slot: ServiceSlot): void {
+    this.dispatch(slot, { kind: 'restart' });
+    slot.runner.start({ splay: this.options.splay ?? true });
+  }
+
+  private async stopRunners(): Promise<void> {
+    await Promise.all([...this.services.values()].map((slot) => slot.runner.stop()));
+  }
+
+  // The hot path: 1,000 rounds a second at 1,000 services.
+  private onRound(slot: ServiceSlot, run: ServiceProbeRun, lateMs: number | undefined): void {
+    const { combined } = run;
     for (const listener of this.probeListeners) {
       try {
-        listener(service, run, lateMs);
+        listener(slot.record.config, run, lateMs);
       } catch (error) {
         this.options.log.error({ err: messageOf(error), event: 'onProbes' }, 'agent listener failed');
       }
     }
-  }
-
-  private runner(name: string): ServiceRunner {
-    const runner = this.runners.get(name);
-    if (!runner) throw new HealthcastError(ErrorCodes.SERVICE_UNKNOWN, `no service named "${name}" (known: ${[...this.runners.keys()].join(', ') || 'none'})`);
-    return runner;
-  }
-
-  private newRunner(service: ServiceConfig): ServiceRunner {
-    const log = this.options.log.child({ service: service.name });
-    return new ServiceRunner(service, {
-      log,
-      ...(this.options.random ? { random: this.options.random } : {}),
-      onRound: (runner, previous, next) => this.onRound(runner, previous, next, log),
-      onProbes: (runner, run, lateMs) => this.emitProbes(runner.config, run, lateMs),
-    });
-  }
-
-  private startRunner(service: ServiceConfig): void {
-    const runner = this.newRunner(service);
-    this.runners.set(service.name, runner);
-    runner.start({ splay: this.options.splay ?? true });
-  }
-
-  private async stopRunners(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
-  }
-
-  private onRound(runner: ServiceRunner, previous: HealthState, next: HealthState, log: Logger): void {
-    const last = runner.last;
-    if (previous.phase === next.phase) {
-      // Guarded: at 1,000 rounds a second the fields object alone is garbage worth avoiding when debug is off.
-      if (log.isLevelEnabled('debug')) log.debug({ phase: next.phase, ok: last?.ok, reason: last?.reason, latency_ms: last?.durationMs, late_ms: last?.lateMs }, 'probe round');
-      // The service's state follows from its phase, the mode and its drain: the last two note every service when they
-      // change, so a round that keeps the phase changes nothing to note or apply.
-      return;
+    const result: LastResult = { ok: combined.ok, reason: combined.reason, durationMs: combined.durationMs, at: this.clock.now(), lateMs };
+    const phase = slot.record.health.phase;
+    this.dispatch(slot, { kind: 'result', result });
+    // Guarded: at 1,000 rounds a second the fields object alone is garbage worth avoiding when debug is off.
+    if (slot.record.health.phase === phase && slot.log.isLevelEnabled('debug')) {
+      slot.log.debug({ phase, ok: result.ok, reason: result.reason, latency_ms: result.durationMs, late_ms: lateMs }, 'probe round');
     }
-    log.info({ from: previous.phase, to: next.phase, reason: last?.reason, latency_ms: last?.durationMs, late_ms: last?.lateMs }, `state ${previous.phase} -> ${next.phase}`);
-    this.emit('onPhase', runner.name, previous.phase, next.phase);
-    let applied: Promise<unknown> = Promise.resolve();
-    if (isAnnounced(previous.phase) !== isAnnounced(next.phase) && !this.drained.has(runner.name)) {
-      if (!isAnnounced(next.phase) && runner.config.drainOnFailure && this.modeValue === 'running') void this.beginDrains([runner], 'health failure');
-      const decidedAt = Date.now();
-      const kick = this.routing.kick();
-      applied = kick;
-      void kick.then(
-        (report) => log.info({ announce: isAnnounced(next.phase), decision_to_kernel_ms: Date.now() - decidedAt, reconcile_ms: report.durationMs }, isAnnounced(next.phase) ? 'announce applied' : 'withdraw applied'),
-        (error: unknown) => log.error({ err: error }, 'routing update failed'),
-      );
-    }
-    this.noteStates(applied, 'probe result', { only: runner });
   }
 
   private onReport(report: ReconcileReport): void {
-    for (const waiting of this.parking) if (waiting.keys.every((key) => report.desired.has(key))) waiting.parked();
     const byService = new Map<string, { present: number; total: number; problems: string[] }>();
     for (const status of report.desired.values()) {
       const entry = byService.get(status.service) ?? { present: 0, total: 0, problems: [] };
@@ -505,17 +546,14 @@ export class Agent {
       if (status.state === 'conflict' || status.state === 'error') entry.problems.push(status.reason);
       byService.set(status.service, entry);
     }
-    for (const runner of this.runners.values()) {
-      const summary = byService.get(runner.name);
+    const desiredKeys = (entry: DesiredEntry) => report.desired.has(entryKey(entry));
+    for (const slot of [...this.services.values(), ...this.retiring.values()]) {
+      const summary = byService.get(slot.runner.name);
       const view: RoutingView = {
         announced: summary !== undefined && summary.present === summary.total && summary.total > 0,
         error: summary && summary.problems.length > 0 ? summary.problems.join('; ') : undefined,
       };
-      const before = this.routingView.get(runner.name);
-      if (view.error !== before?.error && view.error !== undefined) {
-        this.options.log.warn({ service: runner.name, error: view.error }, 'service addresses cannot be announced');
-      }
-      this.routingView.set(runner.name, view);
+      this.dispatch(slot, { kind: 'report', view, desiredKeys });
     }
     this.emit('onReport', report);
   }

@@ -1,24 +1,19 @@
-// Probes one service on its interval and feeds the state machine; never touches routing itself.
+// Probes one service on its interval and reports each round's result; decides nothing and never touches routing.
 import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { INITIAL_STATE, step, type HealthState } from './state-machine.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
 import { PreparedProbes, type ServiceProbeRun } from './probe-service.js';
-import type { CombinedResult } from './combine.js';
 import { Cancellation } from '../../probes/cancel.js';
 import { messageOf } from '../errors.js';
 
-export interface LastResult extends CombinedResult {
-  at: number; // epoch ms when the probe finished
-  lateMs?: number; // how long after its slot a scheduled round started (absent for check-now rounds)
-}
-
 export interface ServiceRunnerDeps {
   log: Logger;
-  // Called after every probe round; `previous` and `next` differ on a transition.
-  onRound(runner: ServiceRunner, previous: HealthState, next: HealthState): void;
-  // Every probe's own result of a round (metrics), before onRound; lateMs: how long after its slot a scheduled round
-  // started (undefined for check-now), where an agent that falls behind its schedule shows first.
-  onProbes?(runner: ServiceRunner, run: ServiceProbeRun, lateMs: number | undefined): void;
+  // Every round's result: the probes' own (metrics) and the combined one; lateMs: how long after its slot a scheduled
+  // round started (undefined for check-now), where an agent that falls behind its schedule shows first.
+  onRound(runner: ServiceRunner, run: ServiceProbeRun, lateMs: number | undefined): void;
+  // The slot timers the runner shares with the other runners of its agent.
+  slots?: SlotTimers;
+  clock?: Clock;
   random?: () => number;
 }
 
@@ -26,17 +21,19 @@ export interface ServiceRunnerDeps {
 // timer and wake the agent once (1,000 services every 1 s: 100 wake-ups a second for their rounds, not 1,000).
 export const SLOT_GRID_MS = 10;
 
-// One timer per distinct due time, shared by every runner due then.
-class SlotTimers {
+// One timer per distinct due time, shared by every runner due then; one per agent.
+export class SlotTimers {
   private readonly due = new Map<number, Set<ServiceRunner>>();
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private readonly timers = new Map<number, Timer>();
+
+  constructor(private readonly clock: Clock = systemClock) {}
 
   add(at: number, runner: ServiceRunner): void {
     let runners = this.due.get(at);
     if (!runners) {
       runners = new Set();
       this.due.set(at, runners);
-      this.timers.set(at, setTimeout(() => this.fire(at), Math.max(0, at - Date.now())));
+      this.timers.set(at, this.clock.setTimeout(() => this.fire(at), Math.max(0, at - this.clock.now())));
     }
     runners.add(runner);
   }
@@ -45,7 +42,7 @@ class SlotTimers {
     const runners = this.due.get(at);
     if (!runners?.delete(runner) || runners.size > 0) return;
     this.due.delete(at);
-    clearTimeout(this.timers.get(at));
+    this.clock.clearTimeout(this.timers.get(at));
     this.timers.delete(at);
   }
 
@@ -57,11 +54,7 @@ class SlotTimers {
   }
 }
 
-const slotTimers = new SlotTimers();
-
 export class ServiceRunner {
-  state: HealthState = INITIAL_STATE;
-  last: LastResult | undefined;
   // When the next scheduled round is due (epoch ms), while one is scheduled.
   private dueAt: number | undefined;
   // Cancelled by stop(): the running round's probes let go at once and its result is dropped.
@@ -78,11 +71,16 @@ export class ServiceRunner {
   private lastSlot = -1;
   // Lateness of the round in flight, when it is a scheduled one.
   private roundLateMs: number | undefined;
+  private readonly clock: Clock;
+  private readonly slots: SlotTimers;
 
   constructor(
     readonly config: ServiceConfig,
     private readonly deps: ServiceRunnerDeps,
-  ) {}
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.slots = deps.slots ?? new SlotTimers(this.clock);
+  }
 
   get name(): string {
     return this.config.name;
@@ -92,7 +90,6 @@ export class ServiceRunner {
   start(options: { splay?: boolean } = {}): void {
     if (this.running) return;
     this.running = true;
-    this.state = INITIAL_STATE;
     const cancel = new Cancellation();
     this.cancellation = cancel;
     this.probes = new PreparedProbes(this.config, { log: this.deps.log, cancel });
@@ -109,8 +106,9 @@ export class ServiceRunner {
       this.deps.log.error({ err: messageOf(error) }, 'probe round failed');
     };
     const interval = this.config.intervalMs;
-    if (options.splay === false) this.epoch = Date.now();
-    else this.epoch = Math.ceil(Date.now() / SLOT_GRID_MS) * SLOT_GRID_MS + Math.floor(((this.deps.random ?? Math.random)() * interval) / SLOT_GRID_MS) * SLOT_GRID_MS;
+    const now = this.clock.now();
+    if (options.splay === false) this.epoch = now;
+    else this.epoch = Math.ceil(now / SLOT_GRID_MS) * SLOT_GRID_MS + Math.floor(((this.deps.random ?? Math.random)() * interval) / SLOT_GRID_MS) * SLOT_GRID_MS;
     this.lastSlot = -1;
     this.schedule(0);
   }
@@ -142,7 +140,7 @@ export class ServiceRunner {
     this.dueAt = undefined;
     this.lastSlot = this.slot;
     // A shared timer can fire a little before its slot by Date.now() (the loop's clock is cached): that is on time.
-    this.roundLateMs = Math.max(0, Date.now() - dueAt);
+    this.roundLateMs = Math.max(0, this.clock.now() - dueAt);
     void this.round();
   }
 
@@ -150,12 +148,12 @@ export class ServiceRunner {
     this.unschedule();
     this.slot = slot;
     this.dueAt = this.epoch + slot * this.config.intervalMs;
-    slotTimers.add(this.dueAt, this);
+    this.slots.add(this.dueAt, this);
   }
 
   private unschedule(): void {
     if (this.dueAt === undefined) return;
-    slotTimers.remove(this.dueAt, this);
+    this.slots.remove(this.dueAt, this);
     this.dueAt = undefined;
   }
 
@@ -166,12 +164,7 @@ export class ServiceRunner {
   }
 
   private recordRound(run: ServiceProbeRun): void {
-    const { combined } = run;
-    this.deps.onProbes?.(this, run, this.roundLateMs);
-    this.last = { ok: combined.ok, reason: combined.reason, durationMs: combined.durationMs, at: Date.now(), lateMs: this.roundLateMs };
-    const previous = this.state;
-    this.state = step(previous, combined.ok, this.config);
-    this.deps.onRound(this, previous, this.state);
+    this.deps.onRound(this, run, this.roundLateMs);
   }
 
   // Schedules the next slot before listeners run, as the round's own promise settling did before: a listener that
@@ -185,7 +178,7 @@ export class ServiceRunner {
   // little before its slot by Date.now() (the loop's clock is cached), and a fast round can end before the slot time
   // too: the next slot is always after the one just run, so no slot runs twice.
   private nextSlot(): number {
-    const fromNow = Math.floor((Date.now() - this.epoch) / this.config.intervalMs) + 1;
+    const fromNow = Math.floor((this.clock.now() - this.epoch) / this.config.intervalMs) + 1;
     return Math.max(fromNow, this.lastSlot + 1);
   }
 }

@@ -75,6 +75,12 @@ export class ManualClock implements Clock {
     await settle();
   }
 
+  // Moves time forward without firing anything, as a blocked event loop does: the timers that fell due fire, late, at
+  // the next advance().
+  jump(ms: number): void {
+    this.moveTo(this.wall + ms);
+  }
+
   // Moves to the next due timer and fires it (and any due at the same moment); false when none is set.
   async runNext(): Promise<boolean> {
     const timer = this.earliest();
@@ -90,6 +96,14 @@ export class ManualClock implements Clock {
       await this.advance(stepMs);
     }
     return true;
+  }
+
+  // Advances in steps until `promise` settles (an operation that waits on timers, such as a drain), and returns it.
+  async drive<T>(promise: Promise<T>, { stepMs = 10, limitMs = 60_000 } = {}): Promise<T> {
+    let settled = false;
+    const observed = promise.finally(() => (settled = true));
+    if (!(await this.until(() => settled, { stepMs, limitMs }))) throw new Error(`still pending after ${limitMs} ms of manual time`);
+    return observed;
   }
 
   private add(callback: () => void, ms: number, every: number | undefined): ManualTimer {

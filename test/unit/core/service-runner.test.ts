@@ -1,103 +1,102 @@
-// The service runner's schedule: drift-free slots on a grid, never one slot twice, and stop() ending a round at once.
+// The service runner's schedule on a manual clock: drift-free slots on a grid, never one slot twice, lateness measured,
+// and stop() ending a round at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { ServiceRunner, SLOT_GRID_MS } from '../../../src/core/service-runner.js';
+import { ServiceRunner, SLOT_GRID_MS, SlotTimers } from '../../../src/core/service-runner.js';
 import { cancellationOf } from '../../../probes/cancel.js';
 import { defineProbe, type ProbeDefinition } from '../../../probes/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-test('fast probes on a short interval: each runner probes about once per slot, never twice in one, starting on the grid', { timeout: 20_000 }, async () => {
+test('each runner probes once per slot on the grid, its splay spreading the first slot, never two rounds in one slot', async () => {
   const INTERVAL = 20;
-  const RUN_MS = 1000;
-  // Each round's slot: when its probe started minus how late the runner says it started. A loaded machine delays
-  // rounds, but their slots stay on the grid and distinct.
+  const clock = new ManualClock(1_000_003); // not on the 10 ms grid: the first slot rounds up to it
+  const slots = new SlotTimers(clock);
   const starts = new Map<string, number[]>();
-  const lateness = new Map<string, number[]>();
-  const push = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
   const stamping = defineProbe({
     type: 'stamp',
     summary: 'records when each round started',
     options: z.strictObject({}),
-    run: (_options, ctx) => (push(starts, ctx.service.name, performance.timeOrigin + performance.now()), Promise.resolve({ ok: true })),
+    run: (_options, ctx) => (starts.set(ctx.service.name, [...(starts.get(ctx.service.name) ?? []), clock.now()]), Promise.resolve({ ok: true })),
   }) as ProbeDefinition;
   let rounds = 0;
+  const lateness: number[] = [];
   const runners = Array.from({ length: 30 }, (_, index) => {
     const name = `svc${index}`;
-    return new ServiceRunner(serviceConfig(name, [], stamping, { intervalMs: INTERVAL, probes: [{ type: 'stamp', timeoutMs: 15, options: {}, definition: stamping }] }), {
-      log: silentLogger(),
-      random: () => index / 30,
-      onRound: () => (rounds += 1),
-      onProbes: (_runner, _run, lateMs) => push(lateness, name, lateMs ?? Number.NaN),
-    });
+    const config = serviceConfig(name, [], stamping, { intervalMs: INTERVAL, probes: [{ type: 'stamp', timeoutMs: 15, options: {}, definition: stamping }] });
+    return new ServiceRunner(config, { log: silentLogger(), clock, slots, random: () => index / 30, onRound: (_runner, _run, lateMs) => (rounds += 1, lateness.push(lateMs ?? -1)) });
   });
-  const began = Date.now();
+  const began = clock.now();
   for (const runner of runners) runner.start();
-  await sleep(RUN_MS);
+  await clock.advance(1000);
   await Promise.all(runners.map((runner) => runner.stop()));
-  const elapsed = Date.now() - began;
-  for (const [name, started] of starts) {
-    const late = lateness.get(name) ?? [];
-    const times = started.slice(0, late.length).map((start, index) => start - late[index]!);
-    assert.ok(times.length <= Math.ceil(elapsed / INTERVAL) + 1, `${name}: ${times.length} rounds in ${elapsed}ms at ${INTERVAL}ms`);
-    assert.ok(times.length >= RUN_MS / INTERVAL / 2, `${name}: only ${times.length} rounds`);
-    // The first slot is on the grid within one interval of the start.
-    assert.ok(times[0]! - began >= -5 && times[0]! - began <= INTERVAL + SLOT_GRID_MS + 5, `${name}: first slot ${times[0]! - began}ms after start`);
-    const gaps = times.slice(1).map((time, index) => time - times[index]!);
-    // A shared timer may also fire a few ms early by the wall clock (libuv's loop time is cached), which reads as
-    // lateness 0: a slot estimate can be that much early. Two rounds in one slot would be ~0 apart.
-    assert.ok(gaps.every((gap) => gap >= INTERVAL / 2), `${name}: two rounds in one slot (gaps ${gaps.map((gap) => gap.toFixed(1)).join(', ')})`);
+  for (const [index, runner] of runners.entries()) {
+    const times = starts.get(runner.name) ?? [];
+    // Splay: index/30 of the interval, in whole grid steps, after the start rounded up to the grid.
+    const first = Math.ceil(began / SLOT_GRID_MS) * SLOT_GRID_MS + Math.floor((index / 30) * INTERVAL / SLOT_GRID_MS) * SLOT_GRID_MS;
+    assert.equal(times[0], first, `${runner.name}: first slot`);
+    assert.deepEqual(times.map((time) => time - times[0]!), times.map((_, k) => k * INTERVAL), `${runner.name}: one round per slot`);
+    assert.equal(times.length, Math.floor((began + 1000 - first) / INTERVAL) + 1, `${runner.name}: every slot in the second ran`);
   }
-  const calls = [...starts.values()].reduce((sum, list) => sum + list.length, 0);
-  assert.ok(calls === rounds || calls === rounds + runners.length, `every probe call became a round (${calls} calls, ${rounds} rounds; a round in flight at stop() is dropped)`);
-  assert.equal(SLOT_GRID_MS, 10);
+  assert.equal(rounds, [...starts.values()].reduce((sum, list) => sum + list.length, 0), 'every probe call became a round');
+  assert.ok(lateness.every((late) => late === 0), 'on a clock that is never late, no round is late');
+  assert.equal(clock.pending, 0, 'stopped runners leave no timer');
 });
 
 test('stop() cancels the running round: the probe hears it at once and its result is dropped', async () => {
+  const clock = new ManualClock();
   let heard: unknown;
+  let started = false;
   const waiting = defineProbe({
     type: 'wait',
     summary: 'waits for cancellation',
     options: z.strictObject({}),
-    run: (_options, ctx) => new Promise((resolve) => cancellationOf(ctx)!.onCancel((reason) => {
-      heard = reason;
-      resolve({ ok: true });
-    })),
+    run: (_options, ctx) => new Promise((resolve) => {
+      started = true;
+      cancellationOf(ctx)!.onCancel((reason) => {
+        heard = reason;
+        resolve({ ok: true });
+      });
+    }),
   }) as ProbeDefinition;
   let rounds = 0;
   const config = serviceConfig('slow', [], waiting, { intervalMs: 1000, probes: [{ type: 'wait', timeoutMs: 5000, options: {}, definition: waiting }] });
-  const runner = new ServiceRunner(config, { log: silentLogger(), onRound: () => (rounds += 1) });
+  const runner = new ServiceRunner(config, { log: silentLogger(), clock, onRound: () => (rounds += 1) });
   runner.start({ splay: false });
-  await sleep(50);
-  const stopping = Date.now();
+  await clock.advance(0);
+  assert.equal(started, true, 'slot 0 is due at the start');
   await runner.stop();
-  assert.ok(Date.now() - stopping < 500, 'stop() did not wait for the probe timeout');
   assert.match(String((heard as Error | undefined)?.message), /service stopped/);
   assert.equal(rounds, 0, 'a cancelled round is not reported');
   assert.equal(runner.isRunning, false);
 });
 
-test('a round held up by a blocked event loop reports how late it started; a check-now round reports none', async () => {
+test('a round held up by a blocked event loop reports how late it started, skips the slots it missed; check-now reports none', async () => {
+  const clock = new ManualClock();
   const probe = switchProbe();
   const reported: number[] = [];
   const runner = new ServiceRunner(serviceConfig('late', [], probe.definition, { intervalMs: 1000 }), {
     log: silentLogger(),
-    onRound: () => {},
-    onProbes: (_runner, _run, lateMs) => reported.push(lateMs ?? -1),
+    clock,
+    onRound: (_runner, _run, lateMs) => reported.push(lateMs ?? -1),
   });
   runner.start({ splay: false });
-  // Slot 0 is due now; its timer cannot fire while this loop spins.
-  const spinUntil = Date.now() + 120;
-  while (Date.now() < spinUntil);
-  await sleep(30);
-  assert.equal(reported.length, 1, `rounds so far: ${reported.join(', ')}`);
-  assert.ok(reported[0]! >= 115 && reported[0]! < 1000, `lateness ${reported[0]} ms after a 120 ms block`);
-  assert.equal(runner.last?.lateMs, reported[0], 'the round result carries the lateness');
+  // Slot 0 is due now; its timer cannot fire while the loop is blocked.
+  clock.jump(120);
+  await clock.advance(0);
+  assert.deepEqual(reported, [120]);
+  // Blocked from slot 2 into slot 3: slot 2 runs 1.5 s late; slot 3 is skipped, not run late too.
+  await clock.advance(880);
+  clock.jump(2500);
+  await clock.advance(0);
+  assert.deepEqual(reported, [120, 0, 1500]);
+  await clock.advance(499);
+  assert.equal(reported.length, 3, 'slot 4 is 500 ms away');
+  await clock.advance(1);
+  assert.deepEqual(reported, [120, 0, 1500, 0]);
   await runner.checkNow();
-  assert.deepEqual(reported.slice(1), [-1], 'a check-now round has no lateness');
-  assert.equal(runner.last?.lateMs, undefined);
+  assert.deepEqual(reported.slice(4), [-1], 'a check-now round has no lateness');
   await runner.stop();
 });

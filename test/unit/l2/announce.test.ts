@@ -36,9 +36,9 @@ test('the announcer reacts to reports without blocking and reports failures of t
   const outcomes: [string, boolean][] = [];
   const announcer = new L2Announcer({ services: () => [vip], log: silentLogger(), intervalMs: 10, tools: { arping: 'true', ndptool: '/nonexistent/ndptool' }, onResult: (job, ok) => outcomes.push([job.address, ok]) });
   const report: ReconcileReport = { desired: new Map(), added: [{ kind: 'address', address: '198.51.100.10', interface: 'eth0' }, { kind: 'address', address: '2001:db8:1::10', interface: 'eth0' }], removed: [], errors: [], durationMs: 1 };
-  const started = Date.now();
   announcer.onReport(report);
-  assert.ok(Date.now() - started < 50);
+  // Not blocking: the call returns before any tool has finished (a timed bound here failed on a loaded machine).
+  assert.deepEqual(outcomes, []);
   await announcer.idle();
   assert.deepEqual(outcomes.sort(), [['198.51.100.10', true], ['2001:db8:1::10', false]]);
 });

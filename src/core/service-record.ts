@@ -1,0 +1,192 @@
+// Pure: everything the agent knows about one service, and how each event changes it. next(record, event, now, agent)
+// returns the new record and the effects for the agent to carry out (kick the reconciler, set the record's timer, tell
+// listeners). Tested from a table in test/unit/core/service-record.test.ts, like the state machine and the planner.
+import type { ServiceConfig } from '../config/types.js';
+import type { DesiredEntry } from '../routing/types.js';
+import type { DrainEntry } from '../maintenance/drain-store.js';
+import { serviceState, type ServiceState } from '../control/service-state.js';
+import { announceEntries, drainEntries } from './announcement.js';
+import { INITIAL_STATE, isAnnounced, step, type HealthState, type Phase } from './state-machine.js';
+import type { CombinedResult } from './combine.js';
+
+export type AgentMode = 'created' | 'running' | 'paused' | 'stopped';
+
+// The agent-wide facts a decision reads: one object for the agent's life, its fields updated in place.
+export interface AgentView {
+  mode: AgentMode;
+  drainInterface: string;
+}
+
+export interface LastResult extends CombinedResult {
+  at: number; // epoch ms when the probe finished
+  lateMs?: number; // how long after its slot a scheduled round started (absent for check-now rounds)
+}
+
+// What the last reconciler pass said about the service's entries.
+export interface RoutingView {
+  announced: boolean; // every desired entry is on the system
+  error: string | undefined;
+}
+
+// Make before break: the advertisement is gone, the host still answers on the parked entries until `until`.
+// `parking`: waiting for the pass that parks them (the period counts from there), at most until `until`.
+export interface Grace {
+  entries: DesiredEntry[];
+  reason: string;
+  parked: boolean;
+  until: number; // epoch ms: the parking deadline, then the end of the period
+}
+
+export interface ServiceRecord {
+  readonly config: ServiceConfig;
+  readonly health: HealthState;
+  readonly last: LastResult | undefined;
+  // The operator's persisted hold (drained.json), shown as `maintenance` in status.
+  readonly maintenance: DrainEntry | undefined;
+  readonly grace: Grace | undefined;
+  readonly routing: RoutingView | undefined;
+  // The state listeners last heard of (undefined before the first note).
+  readonly noted: ServiceState | undefined;
+}
+
+export type ServiceEvent =
+  | { kind: 'result'; result: LastResult } // a probe round finished
+  | { kind: 'restart' } // probing starts afresh (start, resume, changed config): fail closed
+  | { kind: 'mode'; from: AgentMode; to: AgentMode } // the whole agent pauses, resumes or stops
+  | { kind: 'maintenance'; hold: DrainEntry | undefined } // an operator's hold begins or ends
+  | { kind: 'removed' } // the service left the configuration
+  | { kind: 'report'; view: RoutingView; desiredKeys: (entry: DesiredEntry) => boolean } // a reconciler pass ended
+  | { kind: 'timer' } // the record's timer fired
+  | { kind: 'note'; why: string; silent?: boolean }; // compare the state with what listeners last heard
+
+export type Effect =
+  | { kind: 'kick'; announce?: boolean } // run a reconciler pass; `announce` when health decided it (logged with timing)
+  | { kind: 'phase'; from: Phase; to: Phase }
+  | { kind: 'state'; from: ServiceState; to: ServiceState; reason: string } // tell listeners once routing has applied
+  | { kind: 'timer'; at: number } // (re)set the record's one timer
+  | { kind: 'grace-started'; ms: number; reason: string }
+  | { kind: 'grace-ended' } // settles once the pass of the kick before it has removed the parked entries
+  | { kind: 'routing-error'; error: string }; // a new reason the addresses cannot be announced
+
+export interface Transition {
+  record: ServiceRecord;
+  effects: readonly Effect[];
+}
+
+// The parking pass normally comes within milliseconds; if it never does (wanted again first), the period starts anyway.
+export const PARKING_LIMIT_MS = 1000;
+
+const NONE: readonly Effect[] = Object.freeze([]);
+
+export function newRecord(config: ServiceConfig, maintenance?: DrainEntry): ServiceRecord {
+  return { config, health: INITIAL_STATE, last: undefined, maintenance, grace: undefined, routing: undefined, noted: undefined };
+}
+
+// Announced when the agent runs, health says so and no operator holds it.
+export function wants(record: ServiceRecord, mode: AgentMode): boolean {
+  return mode === 'running' && isAnnounced(record.health.phase) && record.maintenance === undefined;
+}
+
+export function stateOf(record: ServiceRecord, mode: AgentMode): ServiceState {
+  return serviceState({ mode, drained: record.maintenance !== undefined, phase: record.health.phase });
+}
+
+// What the service puts on the system now: its announcement, or the parked entries of its grace period.
+export function desiredEntries(record: ServiceRecord, mode: AgentMode): readonly DesiredEntry[] {
+  if (wants(record, mode)) return announceEntries(record.config);
+  return record.grace?.entries ?? NONE_ENTRIES;
+}
+
+const NONE_ENTRIES: readonly DesiredEntry[] = Object.freeze([]);
+
+export function next(record: ServiceRecord, event: ServiceEvent, now: number, agent: AgentView): Transition {
+  switch (event.kind) {
+    case 'result':
+      return onResult(record, event.result, now, agent);
+    case 'restart':
+      return { record: { ...record, health: INITIAL_STATE }, effects: NONE };
+    case 'mode':
+      // Pausing or stopping withdraws every announced service: planned, so each gets its grace period.
+      if (event.to === 'running' || !wants(record, event.from)) return { record, effects: NONE };
+      return startGrace(record, event.to === 'paused' ? 'paused' : 'shutting down', now, agent);
+    case 'maintenance': {
+      const held = { ...record, maintenance: event.hold };
+      if (event.hold === undefined || !wants(record, agent.mode)) return { record: held, effects: NONE };
+      return startGrace(held, `drained by ${event.hold.by}`, now, agent);
+    }
+    case 'removed':
+      return wants(record, agent.mode) ? startGrace(record, 'removed from the configuration', now, agent) : { record, effects: NONE };
+    case 'report':
+      return onReport(record, event.view, event.desiredKeys, now);
+    case 'timer':
+      return onTimer(record, now);
+    case 'note':
+      return note(record, agent.mode, event.why, event.silent ?? false, NONE);
+  }
+}
+
+function onResult(record: ServiceRecord, last: LastResult, now: number, agent: AgentView): Transition {
+  const previous = record.health;
+  const health = step(previous, last.ok, record.config, now);
+  const updated: ServiceRecord = { ...record, health, last };
+  // The hot path: a round that keeps its phase changes nothing to apply or tell.
+  if (previous.phase === health.phase) return { record: updated, effects: NONE };
+  const effects: Effect[] = [{ kind: 'phase', from: previous.phase, to: health.phase }];
+  let result: Transition = { record: updated, effects };
+  const turned = isAnnounced(previous.phase) !== isAnnounced(health.phase);
+  if (turned && record.maintenance === undefined) {
+    if (!isAnnounced(health.phase) && record.config.drainOnFailure && agent.mode === 'running') {
+      const graced = startGrace(updated, 'health failure', now, agent, isAnnounced(previous.phase));
+      result = { record: graced.record, effects: [...effects, ...graced.effects] };
+    }
+    result = { record: result.record, effects: [...result.effects, { kind: 'kick', announce: isAnnounced(health.phase) }] };
+  }
+  return note(result.record, agent.mode, 'probe result', false, result.effects);
+}
+
+// `announced`: whether the service was announced before this event (the caller knows when the record no longer says).
+function startGrace(record: ServiceRecord, reason: string, now: number, agent: AgentView, announced = true): Transition {
+  const entries = drainEntries(record.config, agent.drainInterface);
+  if (!announced || record.config.drainMs <= 0 || entries.length === 0 || record.grace !== undefined) return { record, effects: NONE };
+  const grace: Grace = { entries, reason, parked: false, until: now + PARKING_LIMIT_MS };
+  return {
+    record: { ...record, grace },
+    effects: [
+      { kind: 'grace-started', ms: record.config.drainMs, reason },
+      { kind: 'timer', at: grace.until },
+    ],
+  };
+}
+
+function onReport(record: ServiceRecord, view: RoutingView, desiredKeys: (entry: DesiredEntry) => boolean, now: number): Transition {
+  const effects: Effect[] = [];
+  if (view.error !== undefined && view.error !== record.routing?.error) effects.push({ kind: 'routing-error', error: view.error });
+  let grace = record.grace;
+  // The period counts from the pass that parks the entries, so they stay parked for all of `drain` on a loaded machine.
+  if (grace && !grace.parked && grace.entries.every(desiredKeys)) {
+    grace = { ...grace, parked: true, until: now + record.config.drainMs };
+    effects.push({ kind: 'timer', at: grace.until });
+  }
+  return { record: { ...record, routing: view, grace }, effects: effects.length > 0 ? effects : NONE };
+}
+
+function onTimer(record: ServiceRecord, now: number): Transition {
+  const { grace } = record;
+  if (!grace || now < grace.until) return { record, effects: grace ? [{ kind: 'timer', at: grace.until }] : NONE };
+  if (!grace.parked) {
+    const parked = { ...grace, parked: true, until: now + record.config.drainMs };
+    return { record: { ...record, grace: parked }, effects: [{ kind: 'timer', at: parked.until }] };
+  }
+  return { record: { ...record, grace: undefined }, effects: [{ kind: 'kick' }, { kind: 'grace-ended' }] };
+}
+
+// Compares the state with the one listeners last heard of; up and down carry the probe's reason.
+function note(record: ServiceRecord, mode: AgentMode, why: string, silent: boolean, effects: readonly Effect[]): Transition {
+  const to = stateOf(record, mode);
+  const from = record.noted ?? 'unknown';
+  if (record.noted === to) return { record, effects };
+  const noted = { ...record, noted: to };
+  if (from === to || silent) return { record: noted, effects };
+  const reason = to === 'up' || to === 'down' ? (record.last?.reason ?? why) : why;
+  return { record: noted, effects: [...effects, { kind: 'state', from, to, reason }] };
+}
