@@ -38,15 +38,18 @@ export interface RoutingWriter {
 
 export type RoutingFactory = (options: { desired: () => DesiredEntry[]; onReport: (report: ReconcileReport) => void; config: AgentConfig }) => RoutingWriter;
 
+// What status shows: the service's state, or `draining` while its grace period keeps the addresses parked.
+export type ShownState = ServiceState | 'draining';
+
 export interface ServiceStatus {
   name: string;
-  state: ServiceState;
+  state: ShownState;
   phase: Phase;
   successes: number;
   failures: number;
   addresses: string[];
   wanted: boolean; // healthy enough to announce, and the agent is running
-  announced: boolean; // every address is on the system as wanted
+  announced: boolean; // wanted, and every address is on the system as announced (parked ones do not count)
   routingError: string | undefined;
   last: LastResult | undefined;
   // Whether FRR advertises the addresses, when an advertisement source is wired (undefined: not known).
@@ -318,22 +321,25 @@ export class Agent {
   }
 
   status(): ServiceStatus[] {
-    return [...this.services.values()].map(({ record, runner }) => ({
+    return [...this.services.values()].map(({ record, runner }) => {
+      const wanted = wants(record, this.view.mode);
+      return {
       name: runner.name,
-      state: stateOf(record, this.view.mode),
+      state: record.grace && !wanted ? 'draining' : stateOf(record, this.view.mode),
       phase: record.health.phase,
       successes: record.health.successes,
       failures: record.health.failures,
       addresses: record.config.addresses,
-      wanted: wants(record, this.view.mode),
-      announced: record.routing?.announced ?? false,
+      wanted,
+      announced: wanted && (record.routing?.announced ?? false),
       routingError: record.routing?.error,
       last: record.last,
       advertised: this.options.advertised?.(runner.name, record.config.addresses),
       drained: record.maintenance,
       draining: record.grace !== undefined,
       announce: record.config.announce,
-    }));
+      };
+    });
   }
 
   logStates(): void {

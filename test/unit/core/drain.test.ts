@@ -39,11 +39,14 @@ test('a planned withdrawal parks the address on the drain interface before it le
   const pausing = agent.pause().then(() => (paused = true));
   await until('moved to the drain interface', () => on('192.0.2.53', 'hc-drain') && !on('192.0.2.53', 'lo'));
   assert.equal(on('2001:db8::53', 'hc-drain'), true);
+  const [during] = agent.status();
+  assert.deepEqual([during?.state, during?.announced, during?.draining], ['draining', false, true], 'status says draining, not announced, while parked');
   await clock.advance(started + 149 - clock.now());
   assert.equal(paused, false, 'pause waits for the drain');
   assert.equal(on('192.0.2.53', 'hc-drain'), true, 'parked for the whole drain');
   await clock.drive(pausing);
   assert.ok(clock.now() - started >= 150 && clock.now() - started <= 160, `paused after ${clock.now() - started} ms of a 150 ms drain`);
+  assert.equal(agent.status()[0]?.state, 'paused');
   assert.equal(on('192.0.2.53', 'hc-drain'), false, 'gone after the drain');
   assert.deepEqual(batches().slice(before), [
     ['add 192.0.2.53@hc-drain', 'add 2001:db8::53@hc-drain', 'remove 192.0.2.53@lo', 'remove 2001:db8::53@lo'],
