@@ -15,7 +15,7 @@ export interface SignalDeps {
 }
 
 export interface SignalController {
-  // For tests: resolves when the pause/resume convergence loop is idle.
+  // For tests: resolves when what the signals started (pause/resume, reload, shutdown and exit) has finished.
   settled(): Promise<void>;
   dispose(): void;
 }
@@ -70,7 +70,7 @@ export function installSignals(deps: SignalDeps): SignalController {
     if (shuttingDown) return;
     shuttingDown = true;
     deps.log.info({ signal }, 'withdrawing everything and exiting');
-    void (converging ?? Promise.resolve())
+    stopping = (converging ?? Promise.resolve())
       .then(() => deps.agent.shutdown())
       .then(
         () => deps.exit(0),
@@ -81,6 +81,7 @@ export function installSignals(deps: SignalDeps): SignalController {
       );
   };
 
+  let stopping: Promise<void> | undefined;
   let reloading = Promise.resolve();
   const reload = () => {
     reloading = reloading.then(async () => {
@@ -116,6 +117,7 @@ export function installSignals(deps: SignalDeps): SignalController {
     async settled() {
       await converging;
       await reloading;
+      await stopping;
     },
     dispose() {
       for (const [signal, handler] of Object.entries(handlers)) target.removeListener(signal, handler);

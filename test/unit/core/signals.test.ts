@@ -111,7 +111,7 @@ test('TERM shuts down once and exits 0, even when sent twice', async () => {
   const s = setup();
   s.send('SIGTERM');
   s.send('SIGINT');
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await s.controller.settled();
   assert.deepEqual(s.calls, ['shutdown']);
   assert.deepEqual(s.exits, [0]);
 });
