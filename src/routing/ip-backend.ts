@@ -49,11 +49,13 @@ export class IpBackend implements RoutingBackend {
   // leaves no hc-drain behind; one an operator made, without healthcast's alias, stays). A later call starts afresh.
   async close(): Promise<void> {
     this.batch.close();
-    const used = [...this.used];
-    this.used.clear();
     this.ensured.clear();
-    // Best effort: an empty drain interface left behind is harmless (nothing on it is advertised), and cleanup retries.
-    for (const name of used) await removeIdleDrainInterface(this.options, name).catch(() => undefined);
+    for (const name of [...this.used]) {
+      // Best effort: an empty drain interface left behind is harmless (nothing on it is advertised), and cleanup retries.
+      const outcome = await removeIdleDrainInterface(this.options, name).catch(() => 'failed' as const);
+      // Still in use (closed mid-drain): a later close, after the final withdraw, tries again.
+      if (outcome !== 'in use' && outcome !== 'failed') this.used.delete(name);
+    }
   }
 
   // One JSON line per command: all addresses, then our-proto routes of both families (`table all` lists IPv4 and IPv6
