@@ -7,6 +7,7 @@ import type { Vtysh } from '../frr/vtysh.js';
 import type { FrrProtocol } from '../frr/render-options.js';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
 
 // Pure: true when FRR originates every address, false when it answered and misses one, undefined when not known.
 export function serviceAdvertised(addresses: readonly string[], known: ReadonlyMap<string, Advertised>): boolean | undefined {
@@ -19,6 +20,20 @@ export function serviceAdvertised(addresses: readonly string[], known: ReadonlyM
   return addresses.length === 0 ? undefined : all;
 }
 
+// Pure: what FRR should say right now, per prefix: a service's addresses are originated while they are announced and
+// not draining (a parked address is the host's but not advertised). For AdvertisementOptions.expected.
+export function expectedAdvertisement(services: readonly { addresses: readonly string[]; announced: boolean; draining: boolean }[]): Map<string, boolean> {
+  const expected = new Map<string, boolean>();
+  for (const service of services) for (const address of service.addresses) expected.set(normalizePrefix(address), service.announced && !service.draining);
+  return expected;
+}
+
+// Pure: whether the answers agree with what is expected (every expected prefix answered as expected).
+export function agrees(expected: ReadonlyMap<string, boolean>, known: ReadonlyMap<string, Advertised>): boolean {
+  for (const [prefix, wanted] of expected) if (known.get(normalizePrefix(prefix)) !== (wanted ? 'yes' : 'no')) return false;
+  return true;
+}
+
 export interface AdvertisementOptions {
   vtysh: Pick<Vtysh, 'show'>;
   protocol: FrrProtocol;
@@ -27,21 +42,39 @@ export interface AdvertisementOptions {
   log: Logger;
   // Called after every answer from FRR (the agent compares it with what it wants).
   onAnswer?: () => void;
+  // What FRR should say now (expectedAdvertisement): the quick checks after a change stop once FRR agrees. Without
+  // it they stop once any answer changed.
+  expected?: () => ReadonlyMap<string, boolean>;
+  // After a change, FRR is asked every `quickMs` (default 100) for at most `quickLimitMs` (default 1500).
+  quickMs?: number;
+  quickLimitMs?: number;
+  // Default systemClock.
+  clock?: Clock;
 }
 
 // While FRR cannot be asked (not installed as configured, not running), ask less and less often, up to this.
 const MAX_BACKOFF_MS = 60_000;
+// zebra hands a new connected or kernel route to ospfd/bgpd within milliseconds, so FRR usually agrees at the first
+// or second quick check; the limit covers a slower origination without asking FRR (one vtysh per family) for long.
+const QUICK_MS = 100;
+const QUICK_LIMIT_MS = 1500;
 
 export class AdvertisementWatcher {
   private known = new Map<string, Advertised>();
-  private timer: NodeJS.Timeout | undefined;
-  private soon: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private timer: Timer | undefined;
+  private quick: Timer | undefined;
+  // While quick checks run: until when, and the answers when they began (what "changed" compares with).
+  private quickUntil = 0;
+  private quickBaseline: ReadonlyMap<string, Advertised> = new Map();
   private polling: Promise<void> | undefined;
   private lastProblem: string | undefined;
   private failures = 0;
   private running = false;
 
-  constructor(private readonly options: AdvertisementOptions) {}
+  constructor(private readonly options: AdvertisementOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   start(): void {
     if (this.running) return;
@@ -51,26 +84,53 @@ export class AdvertisementWatcher {
 
   async stop(): Promise<void> {
     this.running = false;
-    clearTimeout(this.timer);
-    clearTimeout(this.soon);
+    this.clock.clearTimeout(this.timer);
+    this.clock.clearTimeout(this.quick);
+    this.timer = undefined;
+    this.quick = undefined;
     await this.polling;
   }
 
-  // After a change FRR needs a moment to originate or flush: ask again shortly (once, and only while FRR answers).
-  pollSoon(delayMs = 1000): void {
-    if (!this.running || this.soon || this.failures > 0) return;
-    this.soon = setTimeout(() => {
-      this.soon = undefined;
-      void this.poll();
-    }, delayMs);
-    this.soon.unref();
+  // Call after each routing change: FRR needs a moment to originate or flush, so it is asked again every quickMs until
+  // it agrees (see `expected`) or quickLimitMs passed, instead of at the next interval. A change during the checks
+  // extends them. Only while FRR answers: a failing FRR is asked on the backed-off interval.
+  checkSoon(): void {
+    if (!this.running || this.failures > 0) return;
+    this.quickUntil = this.clock.monotonic() + (this.options.quickLimitMs ?? QUICK_LIMIT_MS);
+    if (this.quick) return;
+    this.quickBaseline = this.known;
+    this.scheduleQuick();
+  }
+
+  // The name control/runtime.ts calls (onStateApplied); the same as checkSoon().
+  pollSoon(): void {
+    this.checkSoon();
+  }
+
+  private scheduleQuick(): void {
+    this.quick = this.clock.setTimeout(() => void this.quickCheck(), this.options.quickMs ?? QUICK_MS);
+    this.quick.unref();
+  }
+
+  private async quickCheck(): Promise<void> {
+    await this.poll();
+    if (!this.running) return;
+    const done = this.failures > 0 || this.settled() || this.clock.monotonic() >= this.quickUntil;
+    if (done) this.quick = undefined;
+    else this.scheduleQuick();
+  }
+
+  private settled(): boolean {
+    const expected = this.options.expected?.();
+    if (expected) return agrees(expected, this.known);
+    return [...this.known].some(([prefix, answer]) => this.quickBaseline.get(prefix) !== answer);
   }
 
   private async cycle(): Promise<void> {
     await this.poll();
     if (!this.running) return;
     const delay = this.failures === 0 ? this.options.intervalMs : Math.min(this.options.intervalMs * 2 ** this.failures, MAX_BACKOFF_MS);
-    this.timer = setTimeout(() => void this.cycle(), delay);
+    this.timer = this.clock.setTimeout(() => void this.cycle(), delay);
     this.timer.unref();
   }
 

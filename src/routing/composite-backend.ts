@@ -37,9 +37,8 @@ export class CompositeBackend implements RoutingBackend {
     this.parkingInterfaces = backends.ip.parkingInterfaces;
   }
 
-  close(): void {
-    this.ip.backend.close?.();
-    this.bgp.backend.close?.();
+  async close(): Promise<void> {
+    await Promise.all([this.ip.backend.close?.(), this.bgp.backend.close?.()]);
   }
 
   // Both sides in parallel. One side failing: PartialListError with the other side's entries; both: one error.

@@ -28,8 +28,6 @@ export interface Plan {
   stale: RoutingEntry[];
   // Written before any add is applied (write-ahead), so a crash never leaves an unrecorded entry behind.
   recordBeforeApply: RoutingEntry[];
-  // What the record becomes if every op succeeds; the reconciler settles it against a fresh listing instead.
-  recordAfterApply: RoutingEntry[];
 }
 
 // Identity of an address on the system regardless of interface: presence on ANY interface blocks an add.
@@ -66,7 +64,7 @@ export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly Ker
     byAddress.set(presenceKey(entry), list);
   }
 
-  const result: Plan = { ops: [], adds: [], removes: [], present: [], conflicts: [], drifted: [], stale: [], recordBeforeApply: [], recordAfterApply: [] };
+  const result: Plan = { ops: [], adds: [], removes: [], present: [], conflicts: [], drifted: [], stale: [], recordBeforeApply: [] };
   for (const entry of desired) {
     const key = entryKey(entry);
     const holders = (byAddress.get(presenceKey(entry)) ?? []).filter((k) => !(isHostEntry(k) && ownedKeys.has(entryKey(k))));
@@ -84,10 +82,8 @@ export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly Ker
   }
 
   const staleKeys = new Set(result.stale.map(entryKey));
-  const removeKeys = new Set(result.removes.map(entryKey));
   const kept = owned.filter((entry) => !staleKeys.has(entryKey(entry)));
   result.recordBeforeApply = uniqueByKey([...kept, ...result.adds.map(strip)]);
-  result.recordAfterApply = result.recordBeforeApply.filter((entry) => !removeKeys.has(entryKey(entry)));
   const remove = (entry: RoutingEntry): RoutingOp => ({ action: 'remove', entry });
   const add = (entry: DesiredEntry): RoutingOp => ({ action: 'add', entry: strip(entry) });
   const parking = new Set(options.parkingInterfaces ?? []);

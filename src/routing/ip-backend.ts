@@ -1,8 +1,9 @@
 // The real kernel backend: reads and writes through one long-lived `ip -j -force -batch -` (ip-batch-process.ts).
 // iproute2 6.1 has no `proto` on addresses, so addresses are recognised by the ownership record (and IPv4 by label);
 // routes carry `proto N` and only routes with that proto are listed.
-import { execa } from 'execa';
+import { sleep, systemClock, type Clock } from '../clock.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
+import { ensureDrainInterface, removeIdleDrainInterface } from './drain-interface.js';
 import { RoutingBatchError } from './batch-error.js';
 import { IpBatchProcess, type BatchFailure } from './ip-batch-process.js';
 import { batchLine, parseAddresses, parseLocalRoutes, parseRoutes, splitAtIpv6Moves } from './ip-commands.js';
@@ -25,24 +26,36 @@ export interface IpBackendOptions {
   dummyInterfaces?: readonly string[];
   // Told when a moved IPv6 address was not usable within SETTLE_TIMEOUT_MS and its old copy was removed anyway.
   onSlowMove?: (message: string) => void;
+  // The settle wait and the batch timeout; default systemClock.
+  clock?: Clock;
 }
 
 export class IpBackend implements RoutingBackend {
   // The drain interfaces park addresses under a /31 or /127 (ip-commands.ts).
   readonly parkingInterfaces: readonly string[];
   private readonly ensured = new Set<string>();
+  // Drain interfaces this backend created or found since the last close: the ones close() may remove.
+  private readonly used = new Set<string>();
   private readonly batch: IpBatchProcess;
   private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove'>;
 
   constructor(options: IpBackendOptions) {
-    this.options = { ip: 'ip', timeoutMs: 30_000, ...options };
+    this.options = { ip: 'ip', timeoutMs: 30_000, clock: systemClock, ...options };
     this.parkingInterfaces = options.dummyInterfaces ?? [];
-    this.batch = new IpBatchProcess({ ip: this.options.ip, namespace: this.options.namespace, timeoutMs: this.options.timeoutMs });
+    this.batch = new IpBatchProcess({ ip: this.options.ip, namespace: this.options.namespace, timeoutMs: this.options.timeoutMs, clock: this.options.clock });
   }
 
-  // Ends the ip process; a later call starts a new one.
-  close(): void {
+  // Ends the ip process, and removes a drain interface this backend used once nothing is parked on it (a clean exit
+  // leaves no hc-drain behind; one an operator made, without healthcast's alias, stays). A later call starts afresh.
+  async close(): Promise<void> {
     this.batch.close();
+    this.ensured.clear();
+    for (const name of [...this.used]) {
+      // Best effort: an empty drain interface left behind is harmless (nothing on it is advertised), and cleanup retries.
+      const outcome = await removeIdleDrainInterface(this.options, name).catch(() => 'failed' as const);
+      // Still in use (closed mid-drain): a later close, after the final withdraw, tries again.
+      if (outcome !== 'in use' && outcome !== 'failed') this.used.delete(name);
+    }
   }
 
   // One JSON line per command: all addresses, then our-proto routes of both families (`table all` lists IPv4 and IPv6
@@ -64,18 +77,9 @@ export class IpBackend implements RoutingBackend {
     const wanted = this.options.dummyInterfaces ?? [];
     const needed = new Set(ops.filter((op) => op.action === 'add' && wanted.includes(op.entry.interface) && !this.ensured.has(op.entry.interface)).map((op) => op.entry.interface));
     for (const name of needed) {
-      const shown = await this.run(['-j', 'link', 'show', 'dev', name], '');
-      if (shown.failed) {
-        let added = await this.run(['link', 'add', name, 'type', 'dummy'], '');
-        // Kernels built without the dummy driver still have bridges; a bridge without ports serves the same purpose.
-        if (added.failed && /Unknown device type/i.test(added.stderr)) added = await this.run(['link', 'add', name, 'type', 'bridge'], '');
-        if (added.failed) throw this.commandError(`create the drain interface ${name}`, added.stderr, added);
-      }
-      // No link-local address: the interface only parks service addresses.
-      await this.run(['link', 'set', name, 'addrgenmode', 'none'], '');
-      const up = await this.run(['link', 'set', name, 'up'], '');
-      if (up.failed) throw this.commandError(`bring ${name} up`, up.stderr, up);
+      await ensureDrainInterface(this.options, name);
       this.ensured.add(name);
+      this.used.add(name);
     }
   }
 
@@ -100,7 +104,8 @@ export class IpBackend implements RoutingBackend {
   private async settle(entries: readonly RoutingEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const interfaces = [...new Set(entries.map((entry) => entry.interface))];
-    const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+    const clock = this.options.clock;
+    const deadline = clock.monotonic() + SETTLE_TIMEOUT_MS;
     for (;;) {
       const result = await this.batch.run(interfaces.map((name) => `route show table all dev ${name}`), interfaces.length);
       // A listing that fails (the interface went away) cannot become ready: the removes go ahead as before.
@@ -114,25 +119,12 @@ export class IpBackend implements RoutingBackend {
       }
       const waiting = entries.filter((entry) => !local.get(entry.interface)?.has(entry.address));
       if (waiting.length === 0) return;
-      if (performance.now() >= deadline) {
+      if (clock.monotonic() >= deadline) {
         this.options.onSlowMove?.(`${waiting.map((entry) => `${entry.address} on ${entry.interface}`).join(', ')} not usable after ${SETTLE_TIMEOUT_MS} ms; removing the old copy anyway`);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+      await sleep(clock, SETTLE_POLL_MS);
     }
-  }
-
-  private async run(args: string[], input: string) {
-    const prefix = this.options.namespace === undefined ? [] : ['-n', this.options.namespace];
-    try {
-      return await execa(this.options.ip, [...prefix, ...args], { input, reject: false, timeout: this.options.timeoutMs, stripFinalNewline: false });
-    } catch (error) {
-      throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `cannot run ${this.options.ip}: ${messageOf(error)}`, { cause: error });
-    }
-  }
-
-  private commandError(what: string, stderr: string, result: { shortMessage?: string }): HealthcastError {
-    return new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip failed to ${what}: ${stderr.trim() || result.shortMessage || "unknown error"}`);
   }
 }
 

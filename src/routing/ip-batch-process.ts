@@ -5,6 +5,7 @@
 // a '/'), so its "Command failed" marks the end of the request on the same stream as the errors before it.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { systemClock, type Clock, type Timer } from '../clock.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 
 // `address show`, not `link show`: iproute2 keeps `link show`'s filter, and the next `address show` prints no addresses.
@@ -14,6 +15,8 @@ export interface IpBatchOptions {
   ip: string;
   namespace?: string;
   timeoutMs: number;
+  // For the per-request timeout; default systemClock.
+  clock?: Clock;
 }
 
 export interface BatchFailure {
@@ -37,7 +40,7 @@ interface Pending {
   failures: BatchFailure[];
   resolve: (result: BatchResult) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: Timer;
 }
 
 type IpChild = ChildProcessByStdio<Writable, Readable, Readable>;
@@ -51,7 +54,11 @@ export class IpBatchProcess {
   private stderrRest = '';
   private errorLines: string[] = [];
 
-  constructor(private readonly options: IpBatchOptions) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly options: IpBatchOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   // Requests run one at a time, in call order. A request without failures resolves once `expectDocuments` JSON lines
   // arrived (stdout and stderr are separate pipes: the sentinel's error may be read before the last output).
@@ -80,7 +87,7 @@ export class IpBatchProcess {
       const first = this.linesSent + 1;
       const sentinel = first + lines.length;
       this.linesSent = sentinel;
-      const timer = setTimeout(() => this.fail(new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip did not finish a batch of ${lines.length} lines within ${this.options.timeoutMs}ms`)), this.options.timeoutMs);
+      const timer = this.clock.setTimeout(() => this.fail(new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip did not finish a batch of ${lines.length} lines within ${this.options.timeoutMs}ms`)), this.options.timeoutMs);
       this.pending = { first, sentinel, expectDocuments, sentinelSeen: false, documents: [], failures: [], resolve, reject, timer };
       child.stdin.write([...lines, SENTINEL].join('\n') + '\n');
     });
@@ -151,7 +158,7 @@ export class IpBatchProcess {
     const resolve = () => {
       if (this.pending !== pending) return;
       this.pending = undefined;
-      clearTimeout(pending.timer);
+      this.clock.clearTimeout(pending.timer);
       pending.resolve({ documents: pending.documents, failures: pending.failures });
     };
     if (pending.documents.length >= pending.expectDocuments) resolve();
@@ -162,7 +169,7 @@ export class IpBatchProcess {
     const pending = this.pending;
     this.pending = undefined;
     if (pending) {
-      clearTimeout(pending.timer);
+      this.clock.clearTimeout(pending.timer);
       pending.reject(error);
     }
     this.stop();

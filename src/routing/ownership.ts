@@ -21,7 +21,8 @@ function sorted(entries: readonly RoutingEntry[]): RoutingEntry[] {
     .sort((a, b) => entryKey(a).localeCompare(entryKey(b)));
 }
 
-// Survives crashes: a reader sees either the old or the new file, never half of one, and the rename is durable.
+// Survives a crash of healthcast: a reader sees either the old or the new file, never half of one (temp + rename). Durable
+// across a machine crash (fsync) only when the record names a bgpd statement; see save().
 export class FileOwnershipStore implements OwnershipStore {
   readonly file: string;
 

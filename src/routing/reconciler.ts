@@ -1,11 +1,13 @@
 // The single writer of routing state: each pass diffs desired entries against the kernel and the ownership record,
 // applies one batch, re-lists the kernel and reports. Passes never overlap; kicks during a pass coalesce into one more.
 import type { Logger } from '../log.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
 import { isHealthcastError, messageOf } from '../errors.js';
 import { RoutingBatchError } from './batch-error.js';
-import { plan, sameEntries, settleRecord, uniqueByKey, type Conflict } from './diff.js';
+import { plan, sameEntries, settleRecord, uniqueByKey, type Conflict, type Plan } from './diff.js';
 import { carriesHealthcastMark, isHostEntry } from './label.js';
 import { PartialListError } from './partial-list.js';
+import { conflictReason, statusesAfter, type ListingOutcome, type PassFacts } from './statuses.js';
 import {
   ENTRY_KINDS,
   entryKey,
@@ -29,6 +31,8 @@ export interface ReconcilerDeps {
   // How often a pass runs unasked, to repair drift (someone removed one of our addresses).
   driftIntervalMs: number;
   onReport?: (report: ReconcileReport) => void;
+  // The drift timer and pass durations; default systemClock.
+  clock?: Clock;
 }
 
 const LOGGED_ENTRIES = 20;
@@ -38,6 +42,20 @@ const LOGGED_ENTRIES = 20;
 interface Listing {
   entries: KernelEntry[];
   unreadable: ReadonlyMap<EntryKind, string>;
+}
+
+// A listing that failed as a whole: the reason as reported, the message as logged.
+interface ListingFailure {
+  error: string;
+  message: string;
+}
+
+// What the write-ahead step lets the pass do.
+interface RecordedAhead {
+  adds: DesiredEntry[];
+  // What the record holds while the batch runs (a superset of the truth).
+  record: RoutingEntry[];
+  unrecorded?: PassFacts['unrecorded'];
 }
 
 // Coded errors already read well; errno errors get their code in front.
@@ -51,24 +69,21 @@ function describe(entries: readonly RoutingEntry[]): string[] {
   return shown;
 }
 
-function conflictReason(conflict: Conflict): string {
-  const where = conflict.holders
-    .map((h) => `${h.interface}${h.prefixLength !== undefined ? ` as ${h.address}/${h.prefixLength}` : ''}${h.label ? ` (label ${h.label})` : ''}`)
-    .join(', ');
-  if (conflict.entry.kind === 'bgp') return `a bgpd network statement for ${conflict.entry.address} is already configured and was not added by healthcast; leaving it alone`;
-  const what = conflict.entry.kind === 'route' ? `a kernel route to ${conflict.entry.address} with healthcast's proto` : `address ${conflict.entry.address}`;
-  return `${what} is already on ${where} and was not added by healthcast; leaving it alone`;
+function outcomeOf(listing: Listing | ListingFailure): ListingOutcome {
+  if ('error' in listing) return { error: listing.error };
+  return { present: new Set(listing.entries.filter(isHostEntry).map(entryKey)), unreadable: listing.unreadable };
 }
 
 export class Reconciler {
   private readonly log: Logger;
+  private readonly clock: Clock;
   // What healthcast owns right now (confirmed by the last listing); undefined until the first pass has loaded it.
   private owned: RoutingEntry[] | undefined;
   // What the record on disk says, when known; the record is always a superset of `owned`.
   private persisted: RoutingEntry[] | undefined;
   private running: Promise<ReconcileReport> | undefined;
   private queued: Promise<ReconcileReport> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private started = false;
   private passes = 0;
   private loggedConflicts = new Set<string>();
@@ -76,13 +91,14 @@ export class Reconciler {
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.log = deps.log.child({ component: 'reconciler' });
+    this.clock = deps.clock ?? systemClock;
   }
 
   // The first pass is crash recovery: it removes what the record says is ours and nobody wants any more.
   start(): Promise<ReconcileReport> {
     if (!this.started) {
       this.started = true;
-      this.timer = setInterval(() => void this.kick(), this.deps.driftIntervalMs);
+      this.timer = this.clock.setInterval(() => void this.kick(), this.deps.driftIntervalMs);
       this.timer.unref();
     }
     return this.kick();
@@ -102,11 +118,11 @@ export class Reconciler {
 
   // Stops the drift timer and waits for passes in flight. kick() still works afterwards (e.g. a final withdraw).
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.clock.clearInterval(this.timer);
     this.timer = undefined;
     this.started = false;
     while (this.running || this.queued) await (this.queued ?? this.running);
-    this.deps.backend.close?.();
+    await this.deps.backend.close?.();
   }
 
   private launch(): Promise<ReconcileReport> {
@@ -119,12 +135,12 @@ export class Reconciler {
 
   // A pass must never reject (kick() promises it, the timer relies on it): anything unexpected becomes a report.
   private async pass(): Promise<ReconcileReport> {
-    const started = performance.now();
+    const started = this.clock.monotonic();
     try {
       return await this.passUnguarded(started);
     } catch (error) {
       this.log.error({ err: messageOf(error) }, 'reconcile pass failed unexpectedly');
-      const report: ReconcileReport = { desired: new Map(), added: [], removed: [], errors: [`reconcile pass failed: ${messageOf(error)}`], durationMs: performance.now() - started };
+      const report: ReconcileReport = { desired: new Map(), added: [], removed: [], errors: [`reconcile pass failed: ${messageOf(error)}`], durationMs: this.clock.monotonic() - started };
       try {
         this.deps.onReport?.(report);
       } catch {
@@ -134,81 +150,84 @@ export class Reconciler {
     }
   }
 
+  // The steps of a pass; the statuses it reports are decided by statusesAfter() (statuses.ts) from what it gathered.
   private async passUnguarded(started: number): Promise<ReconcileReport> {
     const first = this.passes === 0;
     this.passes += 1;
     const errors: string[] = [];
-    const report = (desired: DesiredEntry[], statuses: Map<string, EntryStatus>, added: RoutingEntry[], removed: RoutingEntry[]): ReconcileReport => {
-      const result: ReconcileReport = { desired: new Map(), added, removed, errors, durationMs: performance.now() - started };
-      for (const entry of desired) {
-        const status = statuses.get(entryKey(entry)) ?? { state: 'error', reason: 'no status computed' };
-        result.desired.set(entryKey(entry), { ...status, service: entry.service });
-      }
-      try {
-        this.deps.onReport?.(result);
-      } catch (error) {
-        this.log.error({ err: messageOf(error) }, 'onReport callback threw');
-      }
-      return result;
-    };
+    const finish = (facts: PassFacts, added: RoutingEntry[], removed: RoutingEntry[]) => this.report(started, errors, facts.desired, statusesAfter(facts), added, removed);
 
-    let desired: DesiredEntry[];
+    // 1. What is wanted, and what is there.
+    const desired = this.readDesired(errors);
+    if (desired === undefined) return this.report(started, errors, [], new Map(), [], []);
+    const listed = await this.listingOrFailure();
+    if ('error' in listed) {
+      errors.push(`cannot list the kernel's addresses and routes: ${listed.error}`);
+      this.log.error({ err: listed.message }, 'cannot list kernel state; nothing changed');
+      return finish({ desired, before: outcomeOf(listed), conflicts: [], after: outcomeOf(listed), owned: new Set() }, [], []);
+    }
+    const owned = this.owned ?? (await this.loadOwned(listed.entries, errors));
+
+    // 2. Plan over the kinds listed; entries of the others are reported, and kept in the record as they are.
+    const unlisted = (entry: RoutingEntry) => listed.unreadable.has(entry.kind);
+    const p = plan(desired.filter((entry) => !unlisted(entry)), listed.entries, owned.filter((entry) => !unlisted(entry)), { parkingInterfaces: this.deps.backend.parkingInterfaces });
+    this.noteUnreadable(listed, desired, owned, errors);
+    this.noteConflicts(p.conflicts);
+    if (p.stale.length > 0) this.log.info({ entries: describe(p.stale) }, `forgetting ${p.stale.length} recorded entries that are no longer on the system`);
+
+    // 3. Write-ahead, then 4. apply what was recorded, in the plan's order.
+    const ahead = await this.recordAhead(p, owned, owned.filter(unlisted), errors);
+    const addKeys = new Set(ahead.adds.map(entryKey));
+    const ops: RoutingOp[] = p.ops.filter((op) => op.action === 'remove' || addKeys.has(entryKey(op.entry)));
+    this.logChanges(p, ahead.adds, first);
+    const applyFailure = ops.length > 0 ? await this.apply(ops, errors) : undefined;
+
+    // 5. Never trust the batch: what the system shows now is the truth.
+    const after = ops.length > 0 ? await this.listingOrFailure() : listed;
+    const facts = { desired, before: outcomeOf(listed), conflicts: p.conflicts, unrecorded: ahead.unrecorded, after: outcomeOf(after), applyFailure };
+    if ('error' in after) {
+      errors.push(`cannot list the kernel after applying: ${after.error}`);
+      this.log.error({ err: after.message }, 'cannot re-list kernel state after applying');
+      this.owned = ahead.record; // a superset of the truth: safe until the next listing settles it
+      return finish({ ...facts, owned: new Set() }, [], []);
+    }
+
+    // 6. Settle the record to what is there, and report.
+    await this.settleOwned(ahead.record, after, errors);
+    const present = new Set(after.entries.filter(isHostEntry).map(entryKey));
+    const added = ahead.adds.filter((entry) => present.has(entryKey(entry)));
+    const removed = p.removes.filter((entry) => !present.has(entryKey(entry)) && !after.unreadable.has(entry.kind));
+    return finish({ ...facts, owned: new Set((this.owned ?? []).map(entryKey)) }, added, removed);
+  }
+
+  private readDesired(errors: string[]): DesiredEntry[] | undefined {
     try {
-      desired = uniqueByKey(this.deps.desired());
+      return uniqueByKey(this.deps.desired());
     } catch (error) {
       errors.push(`cannot compute desired entries: ${messageOf(error)}`);
       this.log.error({ err: messageOf(error) }, 'cannot compute desired entries; skipping this pass');
-      return report([], new Map(), [], []);
+      return undefined;
     }
-    const failAll = (reason: string) => new Map(desired.map((entry): [string, EntryStatus] => [entryKey(entry), { state: 'error', reason }]));
+  }
 
-    let listed: Listing;
+  // The record must name an entry before it exists. If it cannot be written, the adds do not happen (fail closed);
+  // removals and entries already owned go on.
+  private async recordAhead(p: Plan, owned: readonly RoutingEntry[], heldOwned: readonly RoutingEntry[], errors: string[]): Promise<RecordedAhead> {
+    const record = [...p.recordBeforeApply, ...heldOwned];
+    if (p.adds.length === 0 || sameEntries(record, this.persisted ?? [])) return { adds: p.adds, record };
     try {
-      listed = await this.listing();
+      await this.deps.ownership.save(record);
+      this.persisted = record;
+      return { adds: p.adds, record };
     } catch (error) {
-      const reason = `cannot list the kernel's addresses and routes: ${reasonOf(error)}`;
-      errors.push(reason);
-      this.log.error({ err: messageOf(error) }, 'cannot list kernel state; nothing changed');
-      return report(desired, failAll(reason), [], []);
+      errors.push(messageOf(error));
+      this.log.error({ err: messageOf(error), entries: describe(p.adds) }, `cannot record ownership; not adding ${p.adds.length} entries`);
+      const stale = new Set(p.stale.map(entryKey));
+      return { adds: [], record: owned.filter((entry) => !stale.has(entryKey(entry))), unrecorded: { entries: p.adds, reason: reasonOf(error) } };
     }
+  }
 
-    const before = listed.entries;
-    const owned = this.owned ?? (await this.loadOwned(before, errors));
-    // Kinds not listed this pass: their desired entries are errors, their recorded ones are kept as they are.
-    const unlisted = (entry: RoutingEntry) => listed.unreadable.has(entry.kind);
-    const heldOwned = owned.filter(unlisted);
-    const p = plan(desired.filter((entry) => !unlisted(entry)), before, owned.filter((entry) => !unlisted(entry)), { parkingInterfaces: this.deps.backend.parkingInterfaces });
-    const statuses = new Map<string, EntryStatus>();
-    this.noteUnreadable(listed, desired, owned, errors);
-    for (const entry of desired.filter(unlisted)) statuses.set(entryKey(entry), { state: 'error', reason: `cannot list ${entry.kind} entries: ${listed.unreadable.get(entry.kind)}` });
-    for (const conflict of p.conflicts) {
-      const reason = conflictReason(conflict);
-      statuses.set(entryKey(conflict.entry), { state: 'conflict', reason });
-      if (!this.loggedConflicts.has(reason)) this.log.error({ service: conflict.entry.service, address: conflict.entry.address }, reason);
-    }
-    this.loggedConflicts = new Set(p.conflicts.map(conflictReason));
-    if (p.stale.length > 0) this.log.info({ entries: describe(p.stale) }, `forgetting ${p.stale.length} recorded entries that are no longer on the system`);
-
-    // Write-ahead: the record must name an entry before it exists. If it cannot be written, the adds do not happen.
-    let adds = p.adds;
-    let record = [...p.recordBeforeApply, ...heldOwned];
-    if (adds.length > 0 && !sameEntries(record, this.persisted ?? [])) {
-      try {
-        await this.deps.ownership.save(record);
-        this.persisted = record;
-      } catch (error) {
-        const reason = `not added: ${reasonOf(error)} (healthcast only adds what it has recorded as its own)`;
-        errors.push(messageOf(error));
-        this.log.error({ err: messageOf(error), entries: describe(adds) }, `cannot record ownership; not adding ${adds.length} entries`);
-        for (const entry of adds) statuses.set(entryKey(entry), { state: 'error', reason });
-        adds = [];
-        record = owned.filter((entry) => !p.stale.some((s) => entryKey(s) === entryKey(entry)));
-      }
-    }
-
-    // The plan's order (make-before-break), without the adds that were not recorded.
-    const addKeys = new Set(adds.map(entryKey));
-    const ops: RoutingOp[] = p.ops.filter((op) => op.action === 'remove' || addKeys.has(entryKey(op.entry)));
+  private logChanges(p: Plan, adds: readonly DesiredEntry[], first: boolean): void {
     if (p.removes.length > 0) this.log.info({ entries: describe(p.removes) }, `${first ? 'crash recovery: ' : ''}removing ${p.removes.length} entries nobody wants`);
     const driftKeys = new Set(p.drifted.map(entryKey));
     for (const entry of p.drifted) {
@@ -216,59 +235,66 @@ export class Reconciler {
     }
     const fresh = adds.filter((entry) => !driftKeys.has(entryKey(entry)));
     if (fresh.length > 0) this.log.info({ entries: describe(fresh) }, `adding ${fresh.length} entries`);
+  }
 
-    let applyError: unknown;
-    let listedAfter = listed;
-    if (ops.length > 0) {
-      try {
-        await this.deps.backend.apply(ops);
-      } catch (error) {
-        applyError = error;
-        errors.push(messageOf(error));
-        this.log.error({ err: messageOf(error), details: error instanceof RoutingBatchError ? error.failures.slice(0, LOGGED_ENTRIES).map((f) => `${f.op.action} ${f.op.entry.address}: ${f.reason}`) : undefined }, 'batch failed (partly or wholly)');
-      }
-      // Never trust the batch: what the kernel shows now is the truth.
-      try {
-        listedAfter = await this.listing();
-      } catch (error) {
-        const reason = `cannot list the kernel after applying: ${reasonOf(error)}`;
-        errors.push(reason);
-        this.log.error({ err: messageOf(error) }, 'cannot re-list kernel state after applying');
-        this.owned = record; // a superset of the truth: safe until the next listing settles it
-        for (const entry of desired) if (!statuses.has(entryKey(entry))) statuses.set(entryKey(entry), { state: 'error', reason });
-        return report(desired, statuses, [], []);
-      }
+  // A failed batch is not the end of the pass: the listing after it says what took effect.
+  private async apply(ops: readonly RoutingOp[], errors: string[]): Promise<PassFacts['applyFailure']> {
+    try {
+      await this.deps.backend.apply(ops);
+      return undefined;
+    } catch (error) {
+      errors.push(messageOf(error));
+      const failures = error instanceof RoutingBatchError ? error.failures : [];
+      this.log.error({ err: messageOf(error), details: error instanceof RoutingBatchError ? failures.slice(0, LOGGED_ENTRIES).map((f) => `${f.op.action} ${f.op.entry.address}: ${f.reason}`) : undefined }, 'batch failed (partly or wholly)');
+      return { perEntry: new Map(failures.map((f) => [entryKey(f.op.entry), f.reason])), reason: reasonOf(error) };
     }
+  }
 
-    const after = listedAfter.entries;
-    const unlistedAfter = (entry: RoutingEntry) => listedAfter.unreadable.has(entry.kind);
-    this.owned = [...settleRecord(record.filter((entry) => !unlistedAfter(entry)), after), ...record.filter(unlistedAfter)];
-    if (!sameEntries(this.owned, this.persisted ?? []) || this.persisted === undefined) {
-      try {
-        await this.deps.ownership.save(this.owned);
-        this.persisted = this.owned;
-      } catch (error) {
-        errors.push(messageOf(error));
-        this.log.error({ err: messageOf(error) }, 'cannot update the ownership record after applying (it still lists entries that are gone; they are dropped on the next successful write)');
-      }
+  // Keeps what the listing shows of the kinds it covers, and the record's entries of the kinds it does not.
+  private async settleOwned(record: readonly RoutingEntry[], after: Listing, errors: string[]): Promise<void> {
+    const unlisted = (entry: RoutingEntry) => after.unreadable.has(entry.kind);
+    this.owned = [...settleRecord(record.filter((entry) => !unlisted(entry)), after.entries), ...record.filter(unlisted)];
+    if (this.persisted !== undefined && sameEntries(this.owned, this.persisted)) return;
+    try {
+      await this.deps.ownership.save(this.owned);
+      this.persisted = this.owned;
+    } catch (error) {
+      errors.push(messageOf(error));
+      this.log.error({ err: messageOf(error) }, 'cannot update the ownership record after applying (it still lists entries that are gone; they are dropped on the next successful write)');
     }
+  }
 
-    const present = new Set(after.filter(isHostEntry).map(entryKey));
-    const ownedNow = new Set(this.owned.map(entryKey));
-    const failures = new Map<string, string>();
-    if (applyError instanceof RoutingBatchError) for (const f of applyError.failures) failures.set(entryKey(f.op.entry), f.reason);
+  private report(started: number, errors: string[], desired: readonly DesiredEntry[], statuses: ReadonlyMap<string, EntryStatus>, added: RoutingEntry[], removed: RoutingEntry[]): ReconcileReport {
+    const result: ReconcileReport = { desired: new Map(), added, removed, errors, durationMs: this.clock.monotonic() - started };
     for (const entry of desired) {
-      const key = entryKey(entry);
-      if (statuses.has(key)) continue;
-      if (unlistedAfter(entry)) statuses.set(key, { state: 'error', reason: `cannot list ${entry.kind} entries after applying: ${listedAfter.unreadable.get(entry.kind)}` });
-      else if (present.has(key) && ownedNow.has(key)) statuses.set(key, { state: 'present' });
-      else if (failures.has(key)) statuses.set(key, { state: 'error', reason: `could not be added: ${failures.get(key)}` });
-      else if (applyError !== undefined) statuses.set(key, { state: 'error', reason: `could not be added: ${reasonOf(applyError)}` });
-      else statuses.set(key, { state: 'error', reason: 'not on the system after applying, although the backend reported success' });
+      const status = statuses.get(entryKey(entry)) ?? { state: 'error', reason: 'no status computed' };
+      result.desired.set(entryKey(entry), { ...status, service: entry.service });
     }
-    const added = adds.filter((entry) => present.has(entryKey(entry)));
-    const removed = p.removes.filter((entry) => !present.has(entryKey(entry)) && !unlistedAfter(entry));
-    return report(desired, statuses, added, removed);
+    try {
+      this.deps.onReport?.(result);
+    } catch (error) {
+      this.log.error({ err: messageOf(error) }, 'onReport callback threw');
+    }
+    return result;
+  }
+
+  private async listingOrFailure(): Promise<Listing | ListingFailure> {
+    try {
+      return await this.listing();
+    } catch (error) {
+      return { error: reasonOf(error), message: messageOf(error) };
+    }
+  }
+
+  // Logged once when a conflict appears, not on every pass.
+  private noteConflicts(conflicts: readonly Conflict[]): void {
+    const reasons = new Set<string>();
+    for (const conflict of conflicts) {
+      const reason = conflictReason(conflict);
+      reasons.add(reason);
+      if (!this.loggedConflicts.has(reason)) this.log.error({ service: conflict.entry.service, address: conflict.entry.address }, reason);
+    }
+    this.loggedConflicts = reasons;
   }
 
   // Kinds the backend does not handle are unreadable like kinds it could not list this time (PartialListError).

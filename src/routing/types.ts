@@ -49,8 +49,9 @@ export interface RoutingBackend {
   list(): Promise<KernelEntry[]>;
   // Applies a batch; a partial failure throws, and the caller re-lists to see what took effect.
   apply(ops: readonly RoutingOp[]): Promise<void>;
-  // Releases long-lived helpers (the ip backend's ip process); the backend stays usable and restarts them on demand.
-  close?(): void;
+  // Releases long-lived helpers (the ip backend's ip process) and removes what the backend created and nothing uses
+  // any more (an empty drain interface); the backend stays usable and recreates them on demand.
+  close?(): void | Promise<void>;
 }
 
 // The write-ahead record of what healthcast added, so it only ever removes its own.
@@ -61,7 +62,6 @@ export interface OwnershipStore {
 
 export type EntryStatus =
   | { state: 'present' }
-  | { state: 'absent' }
   | { state: 'conflict'; reason: string } // on the system but not added by healthcast: never touched
   | { state: 'error'; reason: string }; // could not be added or recorded
 

@@ -7,6 +7,7 @@ import type { OpsValues } from '../../control/cli-options.js';
 import { Reconciler } from '../../routing/reconciler.js';
 import { createBackend, recordHasBgp } from '../../core/routing-factory.js';
 import { FileOwnershipStore } from '../../routing/ownership.js';
+import { removeIdleDrainInterface, type DrainInterfaceRemoval } from '../../routing/drain-interface.js';
 import { silentLogger } from '../../log.js';
 import { messageOf } from '../../errors.js';
 import type { RoutingEntry } from '../../routing/types.js';
@@ -44,10 +45,20 @@ export async function cleanupCommand(values: OpsValues, io: CliIO): Promise<numb
   });
   const report = await reconciler.start();
   await reconciler.stop();
-  if (!agentAlive) await fs.rm(socket, { force: true }).catch(() => undefined);
+  const errors = [...report.errors];
+  // The drain interface once its addresses are gone; not under a running agent (--force), which may be about to park.
+  let drainInterface: DrainInterfaceRemoval | undefined;
+  if (!agentAlive) {
+    await fs.rm(socket, { force: true }).catch(() => undefined);
+    drainInterface = await removeIdleDrainInterface({ ip: 'ip', timeoutMs: 30_000 }, settings.drainInterface).catch((error: unknown) => {
+      errors.push(messageOf(error));
+      return undefined;
+    });
+  }
   for (const entry of report.removed) io.out(`removed ${describeEntry(entry)}`);
-  for (const error of report.errors) io.err(`healthcast cleanup: ${error}`);
-  if (report.errors.length > 0) return ExitCode.FAILED;
-  if (report.removed.length === 0) io.out('nothing to clean up');
+  if (drainInterface === 'removed') io.out(`removed the drain interface ${settings.drainInterface}`);
+  for (const error of errors) io.err(`healthcast cleanup: ${error}`);
+  if (errors.length > 0) return ExitCode.FAILED;
+  if (report.removed.length === 0 && drainInterface !== 'removed') io.out('nothing to clean up');
   return ExitCode.OK;
 }

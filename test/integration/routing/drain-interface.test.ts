@@ -2,6 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { IpBackend } from '../../../src/routing/ip-backend.js';
+import { DRAIN_INTERFACE_ALIAS, removeIdleDrainInterface } from '../../../src/routing/drain-interface.js';
+import { Reconciler } from '../../../src/routing/reconciler.js';
+import { MemoryOwnershipStore } from '../../../src/routing/ownership.js';
+import type { DesiredEntry } from '../../../src/routing/types.js';
+import { silentLogger } from '../../../src/log.js';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { addressesIn, hostAddressesIn, ipIn, namespaceFor } from './fixture.js';
 
@@ -81,4 +86,58 @@ test('an IPv6 move between lo and the drain interface keeps the host owning the 
   assert.equal(deletions, moves, 'the monitor saw every old copy go');
   assert.deepEqual(gaps, [], 'whenever an old copy went, the new one already had its local route');
   assert.deepEqual([...(await hostAddressesIn(ns, 'lo'))], [address], 'back on lo after an even number of moves');
+});
+
+const linkExists = (ns: string, name: string) => ipIn(ns, `link show dev ${name}`).then(() => true, () => false);
+
+// issue 17: hc-drain stayed after the agent exited. The reconciler's stop (the agent's clean exit) closes the backend,
+// which removes the interface it used once nothing is parked on it; an interface healthcast did not create stays.
+test('a clean stop removes the drain interface healthcast created, once nothing is parked there; it stays while in use', async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
+  const ns = await namespaceFor(t);
+  const backend = new IpBackend({ routeProtocol: 201, namespace: ns, dummyInterfaces: ['hc-drain'] });
+  t.after(() => backend.close());
+  const onLo: DesiredEntry = { kind: 'address', address: '192.0.2.53', interface: 'lo', service: 'dns' };
+  const parked: DesiredEntry = { ...onLo, interface: 'hc-drain' };
+  let desired = [onLo];
+  const reconciler = new Reconciler({ backend, ownership: new MemoryOwnershipStore(), desired: () => desired, log: silentLogger(), driftIntervalMs: 60_000 });
+  await reconciler.start();
+  desired = [parked];
+  assert.equal((await reconciler.kick()).desired.get('address|hc-drain|192.0.2.53')?.state, 'present');
+  const link = JSON.parse(await ipIn(ns, '-j link show dev hc-drain')) as { ifalias?: string }[];
+  assert.equal(link[0]?.ifalias, DRAIN_INTERFACE_ALIAS, 'marked as healthcast\'s');
+  await reconciler.stop();
+  assert.equal(await linkExists(ns, 'hc-drain'), true, 'kept while an address is parked on it (a stop in the middle of a drain)');
+  desired = [];
+  await reconciler.kick(); // the final withdraw
+  await reconciler.stop();
+  assert.equal(await linkExists(ns, 'hc-drain'), false, 'removed on the clean stop');
+  // The backend stays usable: the next drain creates it again.
+  desired = [parked];
+  assert.equal((await reconciler.kick()).desired.get('address|hc-drain|192.0.2.53')?.state, 'present');
+  desired = [];
+  await reconciler.kick();
+  await reconciler.stop();
+  assert.equal(await linkExists(ns, 'hc-drain'), false);
+});
+
+test('cleanup\'s removal of the drain interface: only healthcast\'s, only when empty', async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
+  const ns = await namespaceFor(t);
+  const runner = { ip: 'ip', namespace: ns, timeoutMs: 10_000 };
+  assert.equal(await removeIdleDrainInterface(runner, 'hc-drain'), 'absent');
+  // Left behind by a kill -9 with an address parked on it: cleanup first removes the address (the reconciler), then this.
+  const backend = new IpBackend({ routeProtocol: 201, namespace: ns, dummyInterfaces: ['hc-drain'] });
+  t.after(() => backend.close());
+  const parked = { kind: 'address' as const, address: '192.0.2.53', interface: 'hc-drain' };
+  await backend.apply([{ action: 'add', entry: parked }]);
+  assert.equal(await removeIdleDrainInterface(runner, 'hc-drain'), 'in use');
+  assert.equal(await linkExists(ns, 'hc-drain'), true);
+  await backend.apply([{ action: 'remove', entry: parked }]);
+  assert.equal(await removeIdleDrainInterface(runner, 'hc-drain'), 'removed');
+  assert.equal(await linkExists(ns, 'hc-drain'), false);
+  // One an operator made (no alias) is never removed.
+  await ipIn(ns, 'link add hc-drain type bridge').catch(() => ipIn(ns, 'link add hc-drain type dummy'));
+  assert.equal(await removeIdleDrainInterface(runner, 'hc-drain'), 'not created by healthcast');
+  assert.equal(await linkExists(ns, 'hc-drain'), true);
 });

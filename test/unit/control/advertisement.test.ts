@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { AdvertisementWatcher, serviceAdvertised } from '../../../src/control/advertisement.js';
+import { AdvertisementWatcher, agrees, expectedAdvertisement, serviceAdvertised } from '../../../src/control/advertisement.js';
 import { ADVERTISEMENT_COMMANDS } from '../../../src/frr/advertised.js';
 import { silentLogger } from '../../../src/log.js';
 import { fixture } from '../../support/paths.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const json = (name: string): unknown => JSON.parse(fs.readFileSync(fixture('frr', name), 'utf8'));
 
@@ -41,29 +42,101 @@ test('the watcher asks FRR for both families and answers per service; FRR gone m
 });
 
 test('while FRR cannot be asked the watcher backs off; once it answers it polls on its interval again', async () => {
+  const clock = new ManualClock();
   let fail = true;
-  let calls = 0;
+  const askedAt: number[] = [];
   const vtysh = {
     show: async <T>(command: string): Promise<T> => {
-      calls += 1;
+      askedAt.push(clock.monotonic());
       if (fail) throw new Error('Exiting: failed to connect to any daemons.');
       return json(command === ADVERTISEMENT_COMMANDS.ospf[4] ? 'ospf-external-self.json' : 'ospf6-as-external-self.json') as T;
     },
   };
-  const watcher = new AdvertisementWatcher({ vtysh, protocol: 'ospf', prefixes: () => ['192.0.2.53'], intervalMs: 40, log: silentLogger() });
+  const watcher = new AdvertisementWatcher({ vtysh, protocol: 'ospf', prefixes: () => ['192.0.2.53'], intervalMs: 40, log: silentLogger(), clock });
   watcher.start();
-  await new Promise((resolve) => setTimeout(resolve, 700));
-  const failing = calls;
-  assert.ok(failing >= 3 && failing <= 6, `backed off: ${failing} calls in 700 ms at a 40 ms interval (40, 80, 160, 320 ms apart)`);
+  await clock.advance(700);
+  assert.deepEqual(askedAt, [0, 80, 240, 560], 'backed off: 40 ms doubled after each failure (80, 160, 320 ms apart)');
   watcher.pollSoon();
+  await clock.advance(100);
+  assert.equal(askedAt.length, 4, 'no quick checks while FRR cannot be asked');
   fail = false;
   await watcher.poll();
   assert.equal(watcher.lookup(['192.0.2.53']), true);
-  const before = calls;
-  await new Promise((resolve) => setTimeout(resolve, 1300)); // the pending backed-off timer fires, then 40 ms again
-  assert.ok(calls - before >= 5, `back to the interval: ${calls - before} calls`);
+  askedAt.length = 0;
+  await clock.advance(1200); // to 2000 ms: the pending backed-off timer fires at 1200, then every 40 ms
+  assert.deepEqual(askedAt, Array.from({ length: 21 }, (_, i) => 1200 + 40 * i), 'back to the interval');
   await watcher.stop();
-  const stopped = calls;
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(calls, stopped, 'no polls after stop()');
+  assert.equal(clock.pending, 0, 'no timer left after stop()');
+  await clock.advance(200);
+  assert.equal(askedAt.length, 21, 'no polls after stop()');
+});
+
+// FRR's self-originated external LSAs, with 192.0.2.53 or without it.
+const ospf = (originated: boolean): unknown => ({ 'AS External Link States': originated ? { '192.0.2.53': { linkStateId: '192.0.2.53', networkMask: 32, lsaAge: 1 } } : {} });
+
+// A watcher over a fake FRR that starts originating 192.0.2.53 at `originatesAt` ms, with a 60 s slow interval.
+function quickLab(options: { originatesAt: number; expected?: boolean }) {
+  const clock = new ManualClock();
+  const askedAt: number[] = [];
+  const vtysh = {
+    show: async <T>(): Promise<T> => {
+      askedAt.push(clock.monotonic());
+      return ospf(clock.monotonic() >= options.originatesAt) as T;
+    },
+  };
+  const expected = options.expected === undefined ? undefined : () => expectedAdvertisement([{ addresses: ['192.0.2.53'], announced: options.expected!, draining: false }]);
+  const watcher = new AdvertisementWatcher({ vtysh, protocol: 'ospf', prefixes: () => ['192.0.2.53'], intervalMs: 60_000, log: silentLogger(), clock, ...(expected ? { expected } : {}) });
+  return { clock, askedAt, watcher };
+}
+
+test('after a change FRR is asked every 100 ms until it agrees with what is expected, then no more', async () => {
+  const { clock, askedAt, watcher } = quickLab({ originatesAt: 1250, expected: true });
+  watcher.start();
+  await clock.advance(1000);
+  assert.equal(watcher.lookup(['192.0.2.53']), false);
+  watcher.checkSoon();
+  await clock.advance(300);
+  assert.equal(watcher.lookup(['192.0.2.53']), true, 'known within 100 ms of FRR originating it');
+  assert.deepEqual(askedAt, [0, 1100, 1200, 1300]);
+  await clock.advance(5000);
+  assert.equal(askedAt.length, 4, 'no quick checks once FRR agrees');
+  await watcher.stop();
+});
+
+test('quick checks end after the limit when FRR never agrees, and a change during them extends them', async () => {
+  const { clock, askedAt, watcher } = quickLab({ originatesAt: Infinity, expected: true });
+  watcher.start();
+  await clock.advance(1000);
+  watcher.checkSoon();
+  await clock.advance(700);
+  watcher.checkSoon(); // a second change at 1700: checks go on to 3200
+  await clock.advance(5000);
+  assert.deepEqual(askedAt, [0, ...Array.from({ length: 22 }, (_, i) => 1100 + 100 * i)], 'every 100 ms from 1100 to 3200');
+  assert.equal(watcher.lookup(['192.0.2.53']), false);
+  await watcher.stop();
+});
+
+test('without an expectation quick checks end at the first answer that changed', async () => {
+  const { clock, askedAt, watcher } = quickLab({ originatesAt: 1150 });
+  watcher.start();
+  await clock.advance(1000);
+  watcher.checkSoon();
+  await clock.advance(2000);
+  assert.deepEqual(askedAt, [0, 1100, 1200]);
+  assert.equal(watcher.lookup(['192.0.2.53']), true);
+  await watcher.stop();
+});
+
+test('expected advertisement: announced and not draining; agreement needs every expected prefix answered so', () => {
+  const expected = expectedAdvertisement([
+    { addresses: ['192.0.2.53', '2001:DB8::53'], announced: true, draining: false },
+    { addresses: ['192.0.2.54'], announced: true, draining: true },
+    { addresses: ['192.0.2.55'], announced: false, draining: false },
+  ]);
+  assert.deepEqual([...expected], [['192.0.2.53/32', true], ['2001:db8::53/128', true], ['192.0.2.54/32', false], ['192.0.2.55/32', false]]);
+  const known = new Map([['192.0.2.53/32', 'yes'], ['2001:db8::53/128', 'yes'], ['192.0.2.54/32', 'no'], ['192.0.2.55/32', 'no']] as const);
+  assert.equal(agrees(expected, known), true);
+  assert.equal(agrees(expected, new Map([...known, ['192.0.2.54/32', 'yes']])), false, 'a draining address still originated');
+  assert.equal(agrees(expected, new Map([...known, ['192.0.2.53/32', 'unknown']])), false);
+  assert.equal(agrees(expected, new Map()), false, 'not asked yet');
 });

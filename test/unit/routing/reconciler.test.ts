@@ -6,6 +6,7 @@ import { Reconciler, type ReconcilerDeps } from '../../../src/routing/reconciler
 import { MemoryBackend } from '../../../src/routing/memory-backend.js';
 import { MemoryOwnershipStore } from '../../../src/routing/ownership.js';
 import { entryKey, type DesiredEntry, type ReconcileReport, type RoutingEntry } from '../../../src/routing/types.js';
+import { ManualClock, settle } from '../../support/manual-clock.js';
 
 const addr = (address: string, iface = 'lo'): RoutingEntry => ({ kind: 'address', address, interface: iface });
 const route = (address: string, iface = 'lo'): RoutingEntry => ({ kind: 'route', address, interface: iface });
@@ -30,9 +31,17 @@ function setup(options: { desired?: DesiredEntry[]; owned?: RoutingEntry[]; drif
   const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   let desired = options.desired ?? [];
   const reports: ReconcileReport[] = [];
-  const deps: ReconcilerDeps = { backend, ownership: store, desired: () => desired, log, driftIntervalMs: options.driftIntervalMs ?? 60_000, onReport: (r) => reports.push(r) };
+  const clock = new ManualClock();
+  const deps: ReconcilerDeps = { backend, ownership: store, desired: () => desired, log, driftIntervalMs: options.driftIntervalMs ?? 60_000, onReport: (r) => reports.push(r), clock };
   const reconciler = new Reconciler(deps);
-  return { backend, store, logs, reports, reconciler, deps, setDesired: (entries: DesiredEntry[]) => (desired = entries) };
+  return { backend, store, logs, reports, reconciler, deps, clock, setDesired: (entries: DesiredEntry[]) => (desired = entries) };
+}
+
+// A promise the test awaits and the code under test resolves: a synchronisation point that does not depend on time.
+function gate(): { reached: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const reached = new Promise<void>((resolve) => (open = resolve));
+  return { reached, open };
 }
 
 const state = (report: ReconcileReport, entry: RoutingEntry) => report.desired.get(entryKey(entry))?.state;
@@ -109,9 +118,13 @@ test('write-ahead: the record names an entry before the batch that adds it runs'
 
 test('crash between recording and adding: the restarted reconciler forgets the entry without touching the system', async () => {
   const first = setup({ desired: [want(A)] });
-  first.backend.beforeApply = () => new Promise<void>(() => undefined); // the process "dies" here: the batch never runs
+  const dying = gate();
+  first.backend.beforeApply = () => {
+    dying.open();
+    return new Promise<void>(() => undefined); // the process "dies" here: the batch never runs
+  };
   void first.reconciler.start();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await dying.reached;
   assert.deepEqual(keys(first.store.entries), keys([A]), 'recorded before the crash');
   assert.ok(!first.backend.has(A), 'never reached the kernel');
 
@@ -127,12 +140,14 @@ test('crash between recording and adding: the restarted reconciler forgets the e
 test('crash after adding: the restarted reconciler removes what the record says is ours', async () => {
   const first = setup({ desired: [want(A), want(B)] });
   const original = first.backend.apply.bind(first.backend);
+  const dying = gate();
   first.backend.apply = async (ops) => {
     await original(ops);
+    dying.open();
     await new Promise<void>(() => undefined); // dies right after the kernel changed, before the post-apply save
   };
   void first.reconciler.start();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await dying.reached;
   assert.ok(first.backend.has(A) && first.backend.has(B));
 
   const restarted = setup({ owned: first.store.entries, desired: [want(B)] });
@@ -189,21 +204,22 @@ test('a failed op gives that entry its own reason; the others in the batch still
 test('kicks during a pass coalesce into one following pass; passes never overlap', async (t) => {
   const { backend, reconciler, reports, setDesired } = setup({ desired: [want(A)] });
   t.after(() => reconciler.stop());
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held = gate();
+  const release = gate();
   let inFlight = 0;
   let maxInFlight = 0;
   backend.beforeApply = async () => {
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
-    await gate;
+    held.open();
+    await release.reached;
     inFlight -= 1;
   };
   const firstPass = reconciler.kick();
-  await new Promise((resolve) => setTimeout(resolve, 10)); // the first pass is now held inside apply
+  await held.reached; // the first pass is now held inside apply
   setDesired([want(A), want(C)]); // changed after the first pass read its desired entries
   const kicks = Array.from({ length: 10 }, () => reconciler.kick());
-  release();
+  release.open();
   const results = await Promise.all(kicks);
   await firstPass;
   assert.equal(reports.length, 2, 'the running pass plus exactly one coalesced pass');
@@ -214,13 +230,15 @@ test('kicks during a pass coalesce into one following pass; passes never overlap
 });
 
 test('drift: an owned address removed by someone else is re-added and logged as a warning, by the timer', async (t) => {
-  const { backend, reconciler, logs } = setup({ desired: [want(A), want(B)], driftIntervalMs: 25 });
+  const { backend, reconciler, logs, clock, reports } = setup({ desired: [want(A), want(B)], driftIntervalMs: 25 });
   t.after(() => reconciler.stop());
   await reconciler.start();
   assert.ok(backend.removeExternally(A));
-  const deadline = Date.now() + 2000;
-  while (!backend.has(A) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.ok(backend.has(A), 'repaired without a kick');
+  await clock.advance(24);
+  assert.ok(!backend.has(A), 'nothing runs before the drift interval');
+  assert.equal(reports.length, 1);
+  await clock.advance(1);
+  assert.ok(backend.has(A), 'repaired without a kick, one drift interval after the start');
   const warning = logs.find((l) => l.level === 40 && l.msg === 'address 192.0.2.53 was removed by someone else; re-adding');
   assert.ok(warning, `warning logged; got ${JSON.stringify(logs.map((l) => l.msg))}`);
 });
@@ -256,21 +274,27 @@ test('a kernel that cannot be listed: every desired entry is an error, nothing i
 });
 
 test('start, kick and stop are safe to repeat; stop waits for the running pass', async () => {
-  const { backend, reconciler, reports } = setup({ desired: [want(A)], driftIntervalMs: 10 });
-  let release!: () => void;
-  backend.beforeApply = () => new Promise<void>((resolve) => (release = resolve));
+  const { backend, reconciler, reports, clock } = setup({ desired: [want(A)], driftIntervalMs: 10 });
+  const held = gate();
+  const release = gate();
+  backend.beforeApply = () => {
+    held.open();
+    return release.reached;
+  };
   void reconciler.start();
   void reconciler.start();
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await held.reached;
+  assert.equal(clock.pending, 1, 'one drift timer for two starts');
   let stopped = false;
   const stopping = reconciler.stop().then(() => (stopped = true));
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await settle();
   assert.equal(stopped, false, 'stop waits for the pass in flight');
-  release();
+  release.open();
   await stopping;
   await reconciler.stop();
   const count = reports.length;
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(clock.pending, 0, 'the drift timer is cleared');
+  await clock.advance(50);
   assert.equal(reports.length, count, 'no timer passes after stop');
   assert.ok(backend.has(A));
 });
