@@ -20,11 +20,12 @@ export function serviceAdvertised(addresses: readonly string[], known: ReadonlyM
   return addresses.length === 0 ? undefined : all;
 }
 
-// Pure: what FRR should say right now, per prefix: a service's addresses are originated while they are announced and
-// not draining (a parked address is the host's but not advertised). For AdvertisementOptions.expected.
-export function expectedAdvertisement(services: readonly { addresses: readonly string[]; announced: boolean; draining: boolean }[]): Map<string, boolean> {
+// Pure: what FRR should say right now, per prefix: a service's addresses are originated while they are announced
+// (the agent's `announced` is false while they are parked in a grace period: the host's, not advertised).
+// For AdvertisementOptions.expected.
+export function expectedAdvertisement(services: readonly { addresses: readonly string[]; announced: boolean }[]): Map<string, boolean> {
   const expected = new Map<string, boolean>();
-  for (const service of services) for (const address of service.addresses) expected.set(normalizePrefix(address), service.announced && !service.draining);
+  for (const service of services) for (const address of service.addresses) expected.set(normalizePrefix(address), service.announced);
   return expected;
 }
 

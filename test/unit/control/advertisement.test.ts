@@ -84,7 +84,7 @@ function quickLab(options: { originatesAt: number; expected?: boolean }) {
       return ospf(clock.monotonic() >= options.originatesAt) as T;
     },
   };
-  const expected = options.expected === undefined ? undefined : () => expectedAdvertisement([{ addresses: ['192.0.2.53'], announced: options.expected!, draining: false }]);
+  const expected = options.expected === undefined ? undefined : () => expectedAdvertisement([{ addresses: ['192.0.2.53'], announced: options.expected! }]);
   const watcher = new AdvertisementWatcher({ vtysh, protocol: 'ospf', prefixes: () => ['192.0.2.53'], intervalMs: 60_000, log: silentLogger(), clock, ...(expected ? { expected } : {}) });
   return { clock, askedAt, watcher };
 }
@@ -127,11 +127,11 @@ test('without an expectation quick checks end at the first answer that changed',
   await watcher.stop();
 });
 
-test('expected advertisement: announced and not draining; agreement needs every expected prefix answered so', () => {
+test('expected advertisement: what the agent announces (parked addresses are not); agreement needs every expected prefix answered so', () => {
   const expected = expectedAdvertisement([
-    { addresses: ['192.0.2.53', '2001:DB8::53'], announced: true, draining: false },
-    { addresses: ['192.0.2.54'], announced: true, draining: true },
-    { addresses: ['192.0.2.55'], announced: false, draining: false },
+    { addresses: ['192.0.2.53', '2001:DB8::53'], announced: true },
+    { addresses: ['192.0.2.54'], announced: false }, // draining: the agent's status says announced no
+    { addresses: ['192.0.2.55'], announced: false },
   ]);
   assert.deepEqual([...expected], [['192.0.2.53/32', true], ['2001:db8::53/128', true], ['192.0.2.54/32', false], ['192.0.2.55/32', false]]);
   const known = new Map([['192.0.2.53/32', 'yes'], ['2001:db8::53/128', 'yes'], ['192.0.2.54/32', 'no'], ['192.0.2.55/32', 'no']] as const);
