@@ -8,7 +8,7 @@ import { ServiceRunner, type LastResult } from './service-runner.js';
 import { isAnnounced, type HealthState, type Phase } from './state-machine.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import type { ServiceProbeRun } from './probe-service.js';
-import { MemoryDrainStore, type DrainEntry, type DrainStore } from '../maintenance/drain-store.js';
+import { drainOwner, MemoryDrainStore, type DrainEntry, type DrainOwner, type DrainStore } from '../maintenance/drain-store.js';
 import { serviceState, type ServiceState } from '../control/service-state.js';
 import { announceEntries, drainEntries, usesBgp } from './announcement.js';
 
@@ -254,7 +254,8 @@ export class Agent {
 
   // Maintenance by service: persisted first (so it survives a crash right after), then withdrawn; resolves once the
   // withdrawal is applied. Probing goes on, so status still shows the service's health while it is drained.
-  drainServices(names: readonly string[] | 'all', by: string): Promise<DrainResult> {
+  drainServices(names: readonly string[] | 'all', owner: string | DrainOwner): Promise<DrainResult> {
+    const { by } = drainOwner(owner);
     return this.serialize(async () => {
       if (this.modeValue === 'stopped') throw new HealthcastError(ErrorCodes.AGENT_STATE, 'the agent is stopping; nothing to drain');
       const services = names === 'all' ? [...this.runners.keys()] : [...new Set(names)];
@@ -264,7 +265,7 @@ export class Agent {
       const since = new Date().toISOString();
       const announced = newly.map((name) => this.runner(name)).filter((runner) => this.wants(runner));
       await this.persistDrained((drained) => {
-        for (const name of newly) drained.set(name, { name, since, by });
+        for (const name of newly) drained.set(name, { name, since, ...drainOwner(owner) });
       });
       this.options.log.info({ services: newly, by }, `draining ${newly.join(', ')}`);
       const errors = await this.withdrawPlanned(newly, `drained by ${by}`, announced);
