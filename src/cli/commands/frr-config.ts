@@ -90,7 +90,7 @@ export async function frrConfigCommand(file: string | undefined, values: FrrConf
       // FRR (or an operator's reload) never reads a half-written config.
       await writeFileAtomic(target, rendered.text, { mode: 0o640, dirMode: 0o755 });
       if (canChown) await fs.chown(target, owner.uid, owner.gid);
-      io.out(`wrote ${target}${canChown ? ' (frr:frr 0640)' : ''}`);
+      io.out(`wrote ${target}`);
     }
     if (!canChown) io.err(`healthcast frr-config: note: the files are yours, mode 0640; FRR reads them as user frr: chown frr:frr ${path.join(values.out, '*')} (or make them readable by FRR's user)`);
   } catch (error) {

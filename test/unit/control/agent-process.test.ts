@@ -52,7 +52,8 @@ test('status, drain, resume, check-now and maintenance against a stopped agent s
     const started = performance.now();
     assert.equal(await dispatch(argv.includes('--') ? argv : [...argv, '--socket', agent.socket], out.io), code, argv.join(' '));
     const ms = performance.now() - started;
-    assert.ok(ms < 300, `${argv.join(' ')}: answered in ${ms.toFixed(0)} ms`);
+    // Typically a few ms; the bound leaves room for a loaded CI machine and is still far below the 10-120 s timeouts.
+    assert.ok(ms < 1000, `${argv.join(' ')}: answered in ${ms.toFixed(0)} ms`);
     assert.match(out.err.join('\n'), new RegExp(`pid ${agent.pid}\\) is stopped.*kill -CONT ${agent.pid}`), argv.join(' '));
   }
 });
@@ -82,6 +83,6 @@ test('maintenance --wait-for-resume waits for SIGCONT; a signal while it waits e
   const started = performance.now();
   process.emit('SIGTERM', 'SIGTERM');
   assert.equal(await pending, 143);
-  assert.ok(performance.now() - started < 300, 'ended at once');
+  assert.ok(performance.now() - started < 1000, 'ended at once');
   assert.match(out.err.join('\n'), /interrupted by SIGTERM while waiting for the stopped agent; nothing drained/);
 });
