@@ -48,7 +48,7 @@ export const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   drain: [...AGENT_OPTIONS, 'all'],
   resume: [...AGENT_OPTIONS, 'all'],
   cleanup: [...AGENT_OPTIONS, 'force'],
-  maintenance: [...AGENT_OPTIONS, 'service', 'timeout', 'stay-drained-on-failure'],
+  maintenance: [...AGENT_OPTIONS, 'service', 'timeout', 'stay-drained-on-failure', 'wait-for-resume'],
 };
 
 function foreignOptions(command: string, values: Record<string, unknown>): string[] {

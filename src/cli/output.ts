@@ -9,4 +9,5 @@ export const processIO: CliIO = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-export const ExitCode = { OK: 0, FAILED: 1, USAGE_OR_CONFIG: 2 } as const;
+// 3: the agent is stopped (SIGTSTP/SIGSTOP) and answers nothing until `kill -CONT PID` (docs/operations.md).
+export const ExitCode = { OK: 0, FAILED: 1, USAGE_OR_CONFIG: 2, AGENT_STOPPED: 3 } as const;

@@ -103,11 +103,6 @@ export class AdvertisementWatcher {
     this.scheduleQuick();
   }
 
-  // The name control/runtime.ts calls (onStateApplied); the same as checkSoon().
-  pollSoon(): void {
-    this.checkSoon();
-  }
-
   private scheduleQuick(): void {
     this.quick = this.clock.setTimeout(() => void this.quickCheck(), this.options.quickMs ?? QUICK_MS);
     this.quick.unref();

@@ -5,6 +5,7 @@ export const opsOptions = {
   service: { type: 'string', multiple: true },
   timeout: { type: 'string' },
   'stay-drained-on-failure': { type: 'boolean' },
+  'wait-for-resume': { type: 'boolean' },
   socket: { type: 'string' },
   force: { type: 'boolean' },
   daemon: { type: 'boolean' },
@@ -18,6 +19,7 @@ export interface OpsValues {
   service?: string[] | undefined;
   timeout?: string | undefined;
   'stay-drained-on-failure'?: boolean | undefined;
+  'wait-for-resume'?: boolean | undefined;
   socket?: string | undefined;
   force?: boolean | undefined;
   daemon?: boolean | undefined;
@@ -32,11 +34,14 @@ export const OPS_HELP = `  healthcast status [--json]                          s
   healthcast check-now [SERVICE...]                   probe now (all services when none named) and print the status
   healthcast cleanup [--force]                        withdraw and remove everything healthcast owns, without the agent
                                                       (ExecStopPost= after a crash); refuses while an agent answers
-  healthcast maintenance [--service S]... [--timeout DUR] [--stay-drained-on-failure] -- COMMAND ARGS...
+  healthcast maintenance [--service S]... [--timeout DUR] [--stay-drained-on-failure] [--wait-for-resume] -- COMMAND ARGS...
                                                       drain (all or the named services), run COMMAND, resume, exit
                                                       with COMMAND's code; resumes on failure and on interrupt too
-                                                      unless --stay-drained-on-failure
+                                                      unless --stay-drained-on-failure. COMMAND must exist before
+                                                      anything is drained (127 if not). A stopped agent (SIGTSTP):
+                                                      exit 125 at once, or wait for kill -CONT (--wait-for-resume)
   healthcast run --daemon --pidfile FILE              (rc.local) detach once the agent has started; logs go to the
                                                       caller's stdout/stderr, e.g. >>/var/log/healthcast.log 2>&1`;
 
-export const OPS_OPTIONS_HELP = `  --socket PATH         control socket (default: control_socket from --config, else /run/healthcast/control.sock)`;
+export const OPS_OPTIONS_HELP = `  --socket PATH         control socket (default: control_socket from --config, else /run/healthcast/control.sock)
+  status, drain, resume, check-now exit 3 at once when the agent is stopped (SIGTSTP), naming its PID: kill -CONT PID`;

@@ -5,17 +5,33 @@ import type { ControlRequest, ControlResponse } from './protocol.js';
 
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
-// Resolves with the agent's result; rejects with a coded error (unreachable, timeout, protocol, or the agent's own).
-export async function controlRequest(socketPath: string, request: ControlRequest | Record<string, unknown>, options: { timeoutMs?: number } = {}): Promise<unknown> {
-  const response = await exchange(socketPath, request, options.timeoutMs ?? 30_000);
+// Requests that change something carry the moment the client stops waiting: the agent acts on none it reads later.
+const ACTIONS = new Set(['drain', 'resume', 'check-now']);
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  // Ends the exchange at once (closing the connection, which the agent also takes as "do not act on it").
+  signal?: AbortSignal | undefined;
+  now?: () => number;
+}
+
+// Resolves with the agent's result; rejects with a coded error (unreachable, timeout, protocol, or the agent's own),
+// or with the signal's reason when aborted.
+export async function controlRequest(socketPath: string, request: ControlRequest | Record<string, unknown>, options: RequestOptions = {}): Promise<unknown> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const stamped = ACTIONS.has(String(request.command)) && !('deadline' in request) ? { ...request, deadline: (options.now ?? Date.now)() + timeoutMs } : request;
+  const response = await exchange(socketPath, stamped, timeoutMs, options.signal);
   if (response.ok) return response.result;
   const code = Object.values(ErrorCodes).find((known) => known === response.error.code) ?? ErrorCodes.CONTROL_PROTOCOL;
   throw new HealthcastError(code, response.error.message);
 }
 
-function exchange(socketPath: string, request: unknown, timeoutMs: number): Promise<ControlResponse> {
+function exchange(socketPath: string, request: unknown, timeoutMs: number, signal: AbortSignal | undefined): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
     const socket = net.connect(socketPath);
+    const onAbort = () => finish(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
     let buffer = '';
     const timer = setTimeout(() => {
       socket.destroy();
@@ -23,6 +39,7 @@ function exchange(socketPath: string, request: unknown, timeoutMs: number): Prom
     }, timeoutMs);
     const finish = (error: Error | undefined, response?: ControlResponse) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       if (error) reject(error);
       else resolve(response!);

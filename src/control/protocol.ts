@@ -8,16 +8,28 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 const serviceName = z.string().regex(SERVICE_NAME, 'not a service name');
 const by = z.string().min(1).max(100).optional();
 
-const selection = z
-  .strictObject({ services: z.array(serviceName).min(1).max(1000).optional(), all: z.literal(true).optional(), by })
-  .refine((value) => (value.services !== undefined) !== (value.all === true), { message: 'name services or set "all": true (not both)' });
+// Epoch ms after which the client no longer waits: the agent does not act on a request it reads later (it was queued
+// while the agent was stopped, say), so a request whose client gave up never takes effect.
+const deadline = z.number().int().positive().optional();
+
+const selectionFields = { services: z.array(serviceName).min(1).max(1000).optional(), all: z.literal(true).optional(), by, deadline };
+const bothOrNeither = [(value: { services?: unknown; all?: true | undefined }) => (value.services !== undefined) !== (value.all === true), { message: 'name services or set "all": true (not both)' }] as const;
+
+// A drain may name the process that holds it (the maintenance wrapper): the agent ends the hold when that process is
+// gone, unless it asked to stay drained (src/maintenance/hold-watch.ts).
+const drainFields = {
+  ...selectionFields,
+  pid: z.number().int().positive().optional(),
+  pid_start: z.number().int().nonnegative().optional(),
+  stay_drained: z.boolean().optional(),
+};
 
 export const requestSchema = z.union([
   z.strictObject({ command: z.literal('ping') }),
   z.strictObject({ command: z.literal('status') }),
-  z.strictObject({ command: z.literal('check-now'), services: z.array(serviceName).max(1000).default([]) }),
-  selection.and(z.object({ command: z.literal('drain') })),
-  selection.and(z.object({ command: z.literal('resume') })),
+  z.strictObject({ command: z.literal('check-now'), services: z.array(serviceName).max(1000).default([]), deadline }),
+  z.strictObject({ command: z.literal('drain'), ...drainFields }).refine(...bothOrNeither),
+  z.strictObject({ command: z.literal('resume'), ...selectionFields }).refine(...bothOrNeither),
 ]);
 
 export type ControlRequest = z.output<typeof requestSchema>;
@@ -52,6 +64,11 @@ export function parseRequest(line: string): { request: ControlRequest } | { erro
     return { error: { code: ErrorCodes.CONTROL_PROTOCOL, message: `invalid ${command} request: ${why}` } };
   }
   return { request: parsed.data };
+}
+
+// A request the client stopped waiting for before the agent read it: answered with an error, never acted on.
+export function expired(request: ControlRequest, now: number): boolean {
+  return 'deadline' in request && request.deadline !== undefined && now > request.deadline;
 }
 
 export function encode(response: ControlResponse): string {

@@ -12,6 +12,8 @@ import { L2Announcer } from '../l2/announce.js';
 import { MaintenanceScheduler } from '../maintenance/scheduler.js';
 import { notifyEnv, statusText, SystemdNotifier } from '../systemd/notify.js';
 import type { AdvertisementWatcher } from './advertisement.js';
+import { HoldWatch } from '../maintenance/hold-watch.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface OpsRuntime {
   // After agent.start(): scheduling begins and systemd hears READY.
@@ -22,7 +24,7 @@ export interface OpsRuntime {
 }
 
 // Listens on the control socket before the agent starts: a second agent on the same socket must fail here.
-export async function startOps(agent: Agent, options: { log: Logger; version: string; env?: NodeJS.ProcessEnv; advertisement?: AdvertisementWatcher | undefined }): Promise<OpsRuntime> {
+export async function startOps(agent: Agent, options: { log: Logger; version: string; env?: NodeJS.ProcessEnv; advertisement?: AdvertisementWatcher | undefined; clock?: Clock }): Promise<OpsRuntime> {
   const { log } = options;
   const config = () => agent.currentConfig;
   const metrics = new AgentMetrics({ version: options.version, status: () => agent.status() });
@@ -74,17 +76,29 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
     },
   });
 
+  // Holds of maintenance wrappers that are gone end here: at start, on a timer, and after SIGCONT (a wrapper may have
+  // given up while the agent was stopped).
+  const holds = new HoldWatch({ agent, clock: options.clock ?? systemClock, log });
+
   const env = notifyEnv(options.env ?? process.env, process.pid);
   const notifier = env ? new SystemdNotifier(env, log) : undefined;
   notifier?.start();
   agent.addListener({
-    onReport: () => notifier?.status(statusText(agent.mode, agent.status())),
+    onReport: (report) => {
+      notifier?.status(statusText(agent.mode, agent.status()));
+      // Any change on the system (a state change, a drift repair, a grace period parking or ending): ask FRR right
+      // away and a few times more until it agrees, so ADVERTISED is true of this moment, not of the last slow tick.
+      if (report.added.length > 0 || report.removed.length > 0) options.advertisement?.checkSoon();
+    },
     onStateApplied: () => {
       notifier?.status(statusText(agent.mode, agent.status()));
-      // FRR needs a moment to originate or flush the prefix; ask again then rather than at the next interval.
-      options.advertisement?.pollSoon();
+      options.advertisement?.checkSoon();
     },
-    onMode: (mode) => (mode === 'paused' ? notifier?.paused() : notifier?.resumed()),
+    onMode: (mode) => {
+      if (mode === 'paused') notifier?.paused();
+      else notifier?.resumed();
+      if (mode === 'running') void holds.check();
+    },
     onReload: (next) => {
       if (JSON.stringify(next.metrics) !== JSON.stringify(metricsConfig)) log.warn({ was: metricsConfig?.listen, now: next.metrics?.listen }, 'metrics.listen changed: takes effect on restart');
       void scheduler.reload(next.maintenance).catch((error: unknown) => log.error({ err: messageOf(error) }, 'maintenance: cannot reschedule'));
@@ -94,6 +108,7 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
   return {
     started() {
       scheduler.start();
+      holds.start();
       options.advertisement?.start();
       notifier?.ready(statusText(agent.mode, agent.status()));
     },
@@ -101,6 +116,7 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
       notifier?.stopping();
     },
     async close() {
+      holds.stop();
       await Promise.allSettled([scheduler.stop(), control.close(), metricsServer?.close(), options.advertisement?.stop()]);
       await notifier?.close();
     },

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { ErrorCodes, HealthcastError, isHealthcastError, messageOf } from '../errors.js';
-import { encode, MAX_REQUEST_BYTES, parseRequest, type ControlRequest, type ControlResponse } from './protocol.js';
+import { encode, expired, MAX_REQUEST_BYTES, parseRequest, type ControlRequest, type ControlResponse } from './protocol.js';
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
 
@@ -21,6 +21,8 @@ export interface ControlServerOptions {
   maxConnections?: number;
   // Output a client does not read beyond this closes the connection.
   maxPendingOutputBytes?: number;
+  // Epoch ms, to compare with a request's deadline.
+  now?: () => number;
 }
 
 export class ControlServer {
@@ -80,6 +82,9 @@ export class ControlServer {
     let buffer: Buffer = Buffer.alloc(0);
     let busy = false;
     let closed = false;
+    // The client closed its side: our clients keep the connection open until they have their answer, so one that
+    // ended it has gone (gave up, was killed) and its request must not take effect.
+    let ended = false;
     let requestTimer: NodeJS.Timeout | undefined;
     const lines: string[] = [];
 
@@ -115,7 +120,15 @@ export class ControlServer {
       socket.setTimeout(0); // the client waits for the answer: a long drain is not idleness
       const parsed = parseRequest(line);
       if ('error' in parsed) send({ ok: false, error: parsed.error });
-      else send(await this.handle(parsed.request));
+      else {
+        // Two turns of the event loop first: an end that came with the request (the agent was stopped while the
+        // client gave up) is read by the poll phase after the one that read the request, and must be seen before
+        // anything is done.
+        for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+        const abandoned = this.abandoned(parsed.request, ended || closed);
+        if (abandoned) send({ ok: false, error: { code: ErrorCodes.CONTROL_TIMEOUT, message: abandoned } });
+        else send(await this.handle(parsed.request));
+      }
       busy = false;
       void next();
     };
@@ -123,6 +136,9 @@ export class ControlServer {
     socket.setTimeout(idleMs);
     socket.on('timeout', () => drop('idle'));
     socket.on('error', () => drop('socket error'));
+    socket.on('end', () => {
+      ended = true;
+    });
     socket.on('close', () => {
       closed = true;
       clearTimeout(requestTimer);
@@ -147,6 +163,17 @@ export class ControlServer {
       }
       void next();
     });
+  }
+
+  // Why a request is not acted on: its client stopped waiting (deadline passed) or went away. Read-only requests are
+  // answered anyway; a drain, resume or check-now is not, and the log says so loudly.
+  private abandoned(request: ControlRequest, gone: boolean): string | undefined {
+    if (request.command === 'ping' || request.command === 'status') return undefined;
+    const now = (this.options.now ?? Date.now)();
+    const why = expired(request, now) ? `its deadline passed ${now - (request as { deadline: number }).deadline} ms ago` : gone ? 'its client closed the connection first' : undefined;
+    if (why === undefined) return undefined;
+    this.log.warn({ command: request.command, ...('services' in request ? { services: request.services } : {}), ...('by' in request ? { by: request.by } : {}) }, `control: ${request.command} request not applied: ${why} (the client has given up)`);
+    return `${request.command} not applied: ${why}`;
   }
 
   private async handle(request: ControlRequest): Promise<ControlResponse> {

@@ -15,6 +15,11 @@ export interface ServiceStatusJson {
   maintenance: boolean; // drained by an operator or a maintenance run
   maintenance_since: string | null;
   maintenance_by: string | null;
+  // The process holding the drain (a maintenance wrapper), whether it still runs, and whether it asked to stay
+  // drained should it fail (--stay-drained-on-failure); null / false for holds without a process (cli, schedules).
+  maintenance_pid: number | null;
+  maintenance_holder_alive: boolean | null;
+  maintenance_stay_drained: boolean;
   routing_error: string | null;
   last: { ok: boolean; reason: string; latency_ms: number; at: string } | null;
 }
@@ -35,7 +40,8 @@ export interface AgentInfo {
   controlSocket: string;
 }
 
-export function buildStatus(info: AgentInfo, services: readonly ServiceStatus[]): StatusJson {
+// holderAlive: whether a drain's holding process still runs (the handler asks /proc; tests pass a function).
+export function buildStatus(info: AgentInfo, services: readonly ServiceStatus[], holderAlive: (pid: number, pidStart: number | undefined) => boolean = () => true): StatusJson {
   return {
     format: STATUS_FORMAT,
     agent: {
@@ -59,6 +65,9 @@ export function buildStatus(info: AgentInfo, services: readonly ServiceStatus[])
       maintenance: service.drained !== undefined,
       maintenance_since: service.drained?.since ?? null,
       maintenance_by: service.drained?.by ?? null,
+      maintenance_pid: service.drained?.pid ?? null,
+      maintenance_holder_alive: service.drained?.pid !== undefined ? holderAlive(service.drained.pid, service.drained.pidStart) : null,
+      maintenance_stay_drained: service.drained?.stayDrained === true,
       routing_error: service.routingError ?? null,
       last: service.last ? { ok: service.last.ok, reason: service.last.reason, latency_ms: round(service.last.durationMs), at: new Date(service.last.at).toISOString() } : null,
     })),
@@ -95,10 +104,18 @@ export function formatStatus(status: StatusJson): string {
   const notes = status.services.flatMap((s) => [
     ...(s.last && !s.last.ok ? [`${s.name}: last probe: ${s.last.reason}`] : []),
     ...(s.routing_error ? [`${s.name}: routing: ${s.routing_error}`] : []),
-    ...(s.maintenance ? [`${s.name}: drained since ${s.maintenance_since} by ${s.maintenance_by}`] : []),
+    ...(s.maintenance ? [`${s.name}: drained since ${s.maintenance_since} by ${s.maintenance_by}${holderNote(s)}`] : []),
   ]);
   if (notes.length > 0) lines.push('', ...notes);
   return lines.join('\n');
+}
+
+// In its own words: a holder that asked to stay drained is not a killed wrapper, and a gone one is said to be gone.
+function holderNote(s: ServiceStatusJson): string {
+  if (s.maintenance_pid === null) return '';
+  if (s.maintenance_holder_alive) return s.maintenance_stay_drained ? ' (running; stays drained if its command fails: --stay-drained-on-failure)' : ' (running)';
+  if (s.maintenance_stay_drained) return `: its command failed or was stopped and it asked to stay drained (--stay-drained-on-failure); resume with: healthcast resume ${s.name}`;
+  return ': that process has exited without resuming (orphaned hold; the agent resumes it within seconds)';
 }
 
 export function formatUptime(seconds: number): string {

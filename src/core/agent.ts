@@ -8,7 +8,7 @@ import { ServiceRunner, SlotTimers } from './service-runner.js';
 import type { Phase } from './state-machine.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import type { ServiceProbeRun } from './probe-service.js';
-import { MemoryDrainStore, type DrainEntry, type DrainStore } from '../maintenance/drain-store.js';
+import { drainOwner, MemoryDrainStore, type DrainEntry, type DrainOwner, type DrainStore } from '../maintenance/drain-store.js';
 import type { ServiceState } from '../control/service-state.js';
 import { usesBgp } from './announcement.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
@@ -273,8 +273,10 @@ export class Agent {
   }
 
   // Maintenance by service: persisted first (so it survives a crash right after), then withdrawn; resolves once the
-  // withdrawal is applied. Probing goes on, so status still shows the service's health while it is held.
-  drainServices(names: readonly string[] | 'all', by: string): Promise<DrainResult> {
+  // withdrawal is applied. Probing goes on, so status still shows the service's health while it is held. The owner
+  // (a wrapper's pid) lets the hold watch end a hold whose holder has gone.
+  drainServices(names: readonly string[] | 'all', owner: string | DrainOwner): Promise<DrainResult> {
+    const { by } = drainOwner(owner);
     return this.serialize(async () => {
       if (this.view.mode === 'stopped') throw new HealthcastError(ErrorCodes.AGENT_STATE, 'the agent is stopping; nothing to drain');
       const services = names === 'all' ? [...this.services.keys()] : [...new Set(names)];
@@ -283,7 +285,7 @@ export class Agent {
       if (newly.length === 0) return { services, newly, errors: [] };
       const since = new Date(this.clock.now()).toISOString();
       await this.persistHolds((holds) => {
-        for (const name of newly) holds.set(name, { name, since, by });
+        for (const name of newly) holds.set(name, { name, since, ...drainOwner(owner) });
       });
       this.options.log.info({ services: newly, by }, `draining ${newly.join(', ')}`);
       const slots = newly.map((name) => this.slot(name));

@@ -11,14 +11,44 @@ const VERSION = 1;
 const recordSchema = z.strictObject({
   version: z.literal(VERSION),
   updated: z.string(),
-  services: z.array(z.strictObject({ name: z.string().min(1), since: z.string(), by: z.string() })),
+  // pid, pidStart and stayDrained came later: records without them stay valid (a hold nobody watches).
+  services: z.array(
+    z.strictObject({
+      name: z.string().min(1),
+      since: z.string(),
+      by: z.string(),
+      pid: z.number().int().positive().optional(),
+      pidStart: z.number().int().nonnegative().optional(),
+      stayDrained: z.boolean().optional(),
+    }),
+  ),
 });
 
-// One drained service: when, and by whom ("cli", "maintenance", "schedule:JOB").
-export interface DrainEntry {
+// Who holds a drain: a label ("cli", "maintenance (pid N)", "schedule:JOB") and, for a process that must end it
+// (the maintenance wrapper), that process: its pid, its start time (clock ticks after boot, /proc/PID/stat field 22,
+// so a reused pid is not mistaken for it) and whether it asked to stay drained should it fail.
+export interface DrainOwner {
+  by: string;
+  pid?: number | undefined;
+  pidStart?: number | undefined;
+  stayDrained?: boolean | undefined;
+}
+
+// One drained service: when, and by whom.
+export interface DrainEntry extends DrainOwner {
   name: string;
   since: string;
-  by: string;
+}
+
+// The owner as given, without undefined fields (the record stays as small as before for `cli` drains).
+export function drainOwner(by: string | DrainOwner): DrainOwner {
+  if (typeof by === 'string') return { by };
+  return {
+    by: by.by,
+    ...(by.pid !== undefined ? { pid: by.pid } : {}),
+    ...(by.pidStart !== undefined ? { pidStart: by.pidStart } : {}),
+    ...(by.stayDrained ? { stayDrained: true } : {}),
+  };
 }
 
 export interface DrainStore {

@@ -6,6 +6,7 @@ import type { ServiceConfig } from '../config/types.js';
 import type { ServiceProbeRun } from '../core/probe-service.js';
 import type { Phase } from '../core/state-machine.js';
 import type { ReconcileReport } from '../routing/types.js';
+import { hookFor } from '../control/service-state.js';
 import { ComputedGauge, SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series.js';
 
 export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'paused', 'stopped'] as const;
@@ -148,6 +149,9 @@ export class AgentMetrics implements AgentListener {
   }
 
   onStateApplied(change: StateChange): void {
+    // A service that never came up is not "going down" (the same rule as on_down): counting unknown -> down at start
+    // made the shipped flapping alert see a flap on every restart.
+    if (change.to === 'down' && hookFor(change.from, change.to) !== 'on_down') return;
     this.stateChanges.inc({ service: change.service, to: change.to });
   }
 

@@ -2,6 +2,7 @@
 // (systemd ExecStopPost= after a crash or kill -9). The reconciler does it, with nothing desired: the same single writer.
 import fs from 'node:fs/promises';
 import { controlRequest } from '../../control/client.js';
+import { stoppedAgent } from '../../control/agent-process.js';
 import { readOpsSettings } from '../../control/locate.js';
 import type { OpsValues } from '../../control/cli-options.js';
 import { Reconciler } from '../../routing/reconciler.js';
@@ -32,6 +33,12 @@ export async function cleanupCommand(values: OpsValues, io: CliIO): Promise<numb
     () => true,
     () => false,
   );
+  // A stopped agent (SIGTSTP) answers nothing but is there, and puts everything back at SIGCONT.
+  const stopped = stoppedAgent(socket);
+  if (stopped !== undefined && !values.force) {
+    io.err(`healthcast cleanup: the agent (pid ${stopped}) is stopped, not gone: it announces again at kill -CONT ${stopped}; stop it instead (kill -TERM ${stopped}; kill -CONT ${stopped}), or use --force`);
+    return ExitCode.AGENT_STOPPED;
+  }
   if (agentAlive && !values.force) {
     io.err(`healthcast cleanup: an agent is running (it answers on ${socket}); stop it instead (it withdraws on SIGTERM), or use --force`);
     return ExitCode.FAILED;

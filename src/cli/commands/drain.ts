@@ -1,5 +1,5 @@
 // `healthcast drain SERVICE... | --all`: maintenance by service; returns once the addresses are withdrawn.
-import { controlRequest } from '../../control/client.js';
+import { agentRequest } from '../agent-request.js';
 import type { OpsValues } from '../../control/cli-options.js';
 import type { DrainResult } from '../../core/agent.js';
 import { ExitCode, type CliIO } from '../output.js';
@@ -9,7 +9,7 @@ export async function drainCommand(values: OpsValues, names: readonly string[], 
   const selection = selectionOf('drain', values, names, io);
   if (!selection) return ExitCode.USAGE_OR_CONFIG;
   return withAgent('drain', values, io, async (socket) => {
-    const result = (await controlRequest(socket, { command: 'drain', ...selection, by: 'cli' }, { timeoutMs: 120_000 })) as DrainResult;
+    const result = (await agentRequest(socket, { command: 'drain', ...selection, by: 'cli' }, { timeoutMs: 120_000 })) as DrainResult;
     const already = result.services.filter((name) => !result.newly.includes(name));
     if (result.newly.length > 0) io.out(`drained: ${result.newly.join(', ')}`);
     if (already.length > 0) io.out(`already drained: ${already.join(', ')}`);

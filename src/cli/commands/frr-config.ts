@@ -1,6 +1,7 @@
 // `healthcast frr-config`: render the FRR configuration (quagga-templates/) for this node's healthcast config.
 import { writeFileAtomic } from '../../atomic-file.js';
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { messageOf } from '../../errors.js';
 import { resolveRenderOptions, type FrrFlags } from '../../frr/render-options.js';
@@ -38,8 +39,10 @@ export interface FrrConfigValues {
 export const FRR_CONFIG_HELP = `  healthcast frr-config [--config FILE] [--style split|integrated] [--protocol ospf|bgp]
                        [--profile default|fast] [--out DIR] [--router-id ID] [--area AREA]
                        [--interface NAME[=point-to-point|broadcast]]... [--asn ASN] [--neighbor ADDRESS=ASN]...
+                       [--hostname NAME]
                                                       print (or write to DIR) the FRR config that announces exactly
-                                                      the service addresses; flags override the frr: section`;
+                                                      the service addresses; flags override the frr: section; files
+                                                      in DIR are frr:frr 0640 when run as root and the frr user exists`;
 
 function flagsOf(values: FrrConfigValues): FrrFlags {
   return {
@@ -79,15 +82,36 @@ export async function frrConfigCommand(file: string | undefined, values: FrrConf
   }
   try {
     await fs.mkdir(values.out, { recursive: true });
+    // FRR's daemons run as frr and must read the files: give them to frr when we can, say how when we cannot.
+    const owner = frrOwner();
+    const canChown = owner !== undefined && process.getuid?.() === 0;
     for (const rendered of files) {
       const target = path.join(values.out, rendered.name);
       // FRR (or an operator's reload) never reads a half-written config.
       await writeFileAtomic(target, rendered.text, { mode: 0o640, dirMode: 0o755 });
+      if (canChown) await fs.chown(target, owner.uid, owner.gid);
       io.out(`wrote ${target}`);
     }
+    if (!canChown) io.err(`healthcast frr-config: note: the files are yours, mode 0640; FRR reads them as user frr: chown frr:frr ${path.join(values.out, '*')} (or make them readable by FRR's user)`);
   } catch (error) {
     io.err(`healthcast frr-config: --out ${values.out}: ${messageOf(error)}`);
     return ExitCode.FAILED;
   }
   return ExitCode.OK;
+}
+
+// The frr user and group from /etc/passwd and /etc/group (Node has no getpwnam); undefined when either is missing.
+export function frrOwner(passwd = readText('/etc/passwd'), group = readText('/etc/group')): { uid: number; gid: number } | undefined {
+  const field = (text: string, name: string, index: number) => text.split('\n').find((line) => line.split(':')[0] === name)?.split(':')[index];
+  const uid = Number(field(passwd, 'frr', 2));
+  const gid = Number(field(group, 'frr', 2));
+  return Number.isInteger(uid) && Number.isInteger(gid) && field(passwd, 'frr', 2) !== undefined && field(group, 'frr', 2) !== undefined ? { uid, gid } : undefined;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }

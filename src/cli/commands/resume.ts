@@ -1,5 +1,5 @@
 // `healthcast resume SERVICE... | --all`: ends the maintenance; the services are announced again once healthy.
-import { controlRequest } from '../../control/client.js';
+import { agentRequest } from '../agent-request.js';
 import type { OpsValues } from '../../control/cli-options.js';
 import type { ResumeResult } from '../../core/agent.js';
 import { ExitCode, type CliIO } from '../output.js';
@@ -10,7 +10,7 @@ export async function resumeCommand(values: OpsValues, names: readonly string[],
   const selection = selectionOf('resume', values, names, io);
   if (!selection) return ExitCode.USAGE_OR_CONFIG;
   return withAgent('resume', values, io, async (socket) => {
-    const result = (await controlRequest(socket, { command: 'resume', ...selection, by: 'cli' }, { timeoutMs: 60_000 })) as ResumeResult;
+    const result = (await agentRequest(socket, { command: 'resume', ...selection, by: 'cli' }, { timeoutMs: 60_000 })) as ResumeResult;
     if (result.services.length > 0) io.out(`resumed: ${result.services.join(', ')} (announced again once healthy)`);
     if (result.notDrained.length > 0) io.out(`not drained: ${result.notDrained.join(', ')}`);
     if (result.services.length === 0 && result.notDrained.length === 0) io.out('nothing was drained');

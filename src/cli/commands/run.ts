@@ -10,8 +10,9 @@ import { FileDrainStore } from '../../maintenance/drain-store.js';
 import { startOps, type OpsRuntime } from '../../control/runtime.js';
 import { daemonize, isDaemonChild, reportStarted } from '../../systemd/daemon.js';
 import { removePidfile, writePidfile } from '../../systemd/pidfile.js';
+import { removeAgentPid, writeAgentPid } from '../../control/agent-process.js';
 import { messageOf } from '../../errors.js';
-import { AdvertisementWatcher, vtyshInstalled } from '../../control/advertisement.js';
+import { AdvertisementWatcher, expectedAdvertisement, vtyshInstalled } from '../../control/advertisement.js';
 import { vtyshFromConfig } from '../../frr/vtysh.js';
 import { MismatchReporter } from '../../core/advertisement-mismatch.js';
 import { loadOrReport } from '../load-or-report.js';
@@ -38,7 +39,9 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
     else io.err(`healthcast started in the background, pid ${result.pid}`);
     return result.ok ? ExitCode.OK : ExitCode.FAILED;
   }
-  process.title = 'healthcast';
+  // The config path tells several agents on one host apart in ps; the name still starts with "healthcast", so
+  // `pkill -TSTP healthcast` (which matches the 15-byte process name) keeps working on a single-agent host.
+  process.title = `healthcast ${config.file}`;
   const log = createLogger({ level: options.logLevel ?? config.logLevel });
   // FRR is asked (read-only) what it advertises, for status and metrics; without vtysh that stays unknown.
   const mismatches = new MismatchReporter(log, () => void agent.repair());
@@ -50,6 +53,8 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
         intervalMs: Math.min(Math.max(config.reconcileIntervalMs, 1000), 5000),
         log,
         onAnswer: () => mismatches.check(agent.status()),
+        // The quick checks after a change stop once FRR says what the agent announces.
+        expected: () => expectedAdvertisement(agent.status()),
       })
     : undefined;
   const agent = buildAgent({
@@ -64,6 +69,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   const cleanup = async () => {
     await ops?.close();
     if (options.pidfile) removePidfile(options.pidfile);
+    if (ops) removeAgentPid(config.controlSocket);
   };
 
   // An unexpected error must not leave addresses announced: withdraw, then exit non-zero.
@@ -84,6 +90,8 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   try {
     if (options.pidfile) await writePidfile(options.pidfile);
     ops = await startOps(agent, { log, version: packageVersion(), advertisement });
+    // Beside the socket, once it is ours: how the CLI tells a stopped agent from one that is slow (agent-process.ts).
+    await writeAgentPid(config.controlSocket);
   } catch (error) {
     log.fatal({ err: messageOf(error) }, 'cannot start');
     io.err(`healthcast: ${messageOf(error)}`);

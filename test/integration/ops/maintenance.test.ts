@@ -134,3 +134,39 @@ test('a wrapper terminated at any moment leaves nothing drained', { timeout: 90_
   assert.ok(outcomes.some((outcome) => outcome.endsWith(':143')), 'at least one run was interrupted while draining or running');
   await waitFor('announced again', async () => (await node.addresses()).length === 1, { timeoutMs: 3000 });
 });
+
+test('a mistyped command fails with 127 before anything is withdrawn; the wrapper says only what it drained', { timeout: 60_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
+  const node = await opsNode(t, 'typo');
+  await node.startListener();
+  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port), service('dns', ['192.0.2.53'], node.port)]));
+  await node.startAgent();
+  await waitFor('announced', async () => (await node.addresses()).length === 2, { timeoutMs: 5000 });
+  // Sample lo every 20 ms while the wrapper runs: the addresses (what the router's route follows) never leave.
+  let sampling = true;
+  const samples: string[][] = [];
+  const sampler = (async () => {
+    while (sampling) {
+      samples.push(await node.addresses());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const typo = await node.cli(['maintenance', '--', '/nonexistent']);
+  const unknown = await node.cli(['maintenance', '--service', 'dns', '--', 'blacklist2dns-typo']);
+  sampling = false;
+  await sampler;
+  assert.equal(typo.code, 127, typo.stderr);
+  assert.match(typo.stderr, /\/nonexistent: no such file; nothing drained/);
+  assert.equal(unknown.code, 127, unknown.stderr);
+  assert.match(unknown.stderr, /not found on PATH/);
+  assert.ok(samples.length > 3, `${samples.length} samples`);
+  assert.deepEqual(samples.filter((addresses) => addresses.length !== 2), [], 'both addresses stayed on lo throughout');
+  assert.equal(node.lines().filter((line) => /^draining /.test(line.msg)).length, 0, 'the agent never drained');
+
+  assert.equal((await node.cli(['drain', 'dns'])).code, 0);
+  const partial = await node.cli(['maintenance', '--', 'true']);
+  assert.equal(partial.code, 0, partial.stderr);
+  assert.match(partial.stderr, /drained web \(already drained before, left drained: dns\); running true/);
+  assert.match(partial.stderr, /resumed web\n/);
+  assert.deepEqual(await drainedNames(node), ['dns']);
+});

@@ -56,7 +56,7 @@ test('while FRR cannot be asked the watcher backs off; once it answers it polls 
   watcher.start();
   await clock.advance(700);
   assert.deepEqual(askedAt, [0, 80, 240, 560], 'backed off: 40 ms doubled after each failure (80, 160, 320 ms apart)');
-  watcher.pollSoon();
+  watcher.checkSoon();
   await clock.advance(100);
   assert.equal(askedAt.length, 4, 'no quick checks while FRR cannot be asked');
   fail = false;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dispatch, HELP } from '../../../src/cli/main.js';
 import { describeEntry } from '../../../src/cli/commands/cleanup.js';
+import { describeDrain } from '../../../src/cli/commands/maintenance.js';
 
 function io() {
   const out: string[] = [];
@@ -56,4 +57,19 @@ test('cleanup names each removed entry the way an operator would type it back', 
   assert.equal(describeEntry({ kind: 'address', address: '192.0.2.53', interface: 'lo' }), '192.0.2.53 dev lo');
   assert.equal(describeEntry({ kind: 'route', address: '2001:db8::53', interface: 'lo' }), 'route 2001:db8::53 dev lo');
   assert.equal(describeEntry({ kind: 'bgp', address: '192.0.2.53', interface: 'bgp' }), 'bgp network 192.0.2.53');
+});
+
+test('--help lists frr-config --hostname and maintenance --wait-for-resume; a mistyped maintenance command exits 127 before any agent is contacted', async () => {
+  assert.ok(HELP.includes('[--hostname NAME]'));
+  assert.ok(HELP.includes('--wait-for-resume'));
+  const captured = io();
+  // No socket exists: had the wrapper tried to drain first it would fail with 125 (cannot reach the agent).
+  assert.equal(await dispatch(['maintenance', '--socket', '/nonexistent.sock', '--', '/nonexistent'], captured.io), 127);
+  assert.match(captured.err.join('\n'), /cannot run the command: \/nonexistent: no such file; nothing drained/);
+});
+
+test('the wrapper says what this run drained, not what was drained before it', () => {
+  assert.equal(describeDrain({ services: ['dns', 'radius'], newly: ['radius'] }), 'drained radius (already drained before, left drained: dns)');
+  assert.equal(describeDrain({ services: ['dns'], newly: [] }), 'drained nothing (already drained before, left drained: dns)');
+  assert.equal(describeDrain({ services: ['dns', 'radius'], newly: ['dns', 'radius'] }), 'drained dns, radius');
 });

@@ -131,3 +131,21 @@ test('the client reports an absent agent and a timeout with codes', async (t) =>
   await serve(t, file, () => new Promise(() => undefined));
   await assert.rejects(controlRequest(file, { command: 'status' }, { timeoutMs: 200 }), (error: Error & { code?: string }) => error.code === 'HC_ERR_CONTROL_TIMEOUT');
 });
+
+test('a request whose client has gone, or whose deadline has passed, is answered but never acted on; status still is', async (t) => {
+  const file = path.join(tempDir(t), 'control.sock');
+  const handled: string[] = [];
+  await serve(t, file, async (request) => {
+    handled.push(request.command);
+    return 'done';
+  }, { now: () => 10_000 });
+  // The client wrote its drain and went away before the agent read it (as a wrapper that gave up on a stopped agent).
+  await raw(file, (socket) => socket.end(`${JSON.stringify({ command: 'drain', all: true, deadline: 20_000 })}\n`), 1000);
+  await raw(file, (socket) => socket.end(`${JSON.stringify({ command: 'resume', all: true })}\n`), 1000);
+  const late = await raw(file, (socket) => socket.write(`${JSON.stringify({ command: 'drain', services: ['dns'], deadline: 9_000 })}\n`), 1000);
+  assert.match(late.text, /HC_ERR_CONTROL_TIMEOUT.*drain not applied: its deadline passed 1000 ms ago/);
+  assert.deepEqual(handled, [], 'no drain or resume reached the agent');
+  assert.deepEqual(await controlRequest(file, { command: 'drain', all: true }, { now: () => 9_500 }), 'done', 'a client that waits within its deadline is served');
+  assert.deepEqual(await controlRequest(file, { command: 'status' }), 'done');
+  assert.deepEqual(handled, ['drain', 'status']);
+});

@@ -160,3 +160,20 @@ test('with a graceful drain period, drain resolves once the addresses are gone f
   assert.equal(present('192.0.2.53'), false);
   assert.equal(backend.has({ kind: 'address', address: '192.0.2.53', interface: 'hc-drain' }), false, 'gone from the drain interface too');
 });
+
+test('a drain carries its owner (pid, start, stay drained) into the record; records without one stay valid', async (t) => {
+  const probe = switchProbe();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-drain-owner-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'drained.json'), JSON.stringify({ version: 1, updated: 'x', services: [{ name: 'web', since: 'y', by: 'maintenance (pid 7)' }] }));
+  const store = new FileDrainStore(dir);
+  assert.deepEqual(await store.load(), [{ name: 'web', since: 'y', by: 'maintenance (pid 7)' }], 'a record from before owners loads');
+  const { agent } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]), store);
+  t.after(() => agent.shutdown());
+  await agent.start();
+  await agent.drainServices(['dns'], { by: 'maintenance (pid 4242)', pid: 4242, pidStart: 99, stayDrained: true });
+  const saved = JSON.parse(fs.readFileSync(path.join(dir, 'drained.json'), 'utf8')) as { services: unknown[] };
+  assert.deepEqual(saved.services[0], { name: 'dns', since: (saved.services[0] as { since: string }).since, by: 'maintenance (pid 4242)', pid: 4242, pidStart: 99, stayDrained: true });
+  assert.deepEqual(agent.drainedServices.find((e) => e.name === 'dns')?.pid, 4242);
+  assert.deepEqual(await new FileDrainStore(dir).load().then((entries) => entries.map((e) => e.name)), ['dns', 'web'], 'and reads back');
+});

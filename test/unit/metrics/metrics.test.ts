@@ -5,7 +5,7 @@ import { MetricsServer } from '../../../src/metrics/server.js';
 import { parseListen, formatListen } from '../../../src/metrics/listen.js';
 import { silentLogger } from '../../../src/log.js';
 import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
-import type { ServiceStatus } from '../../../src/core/agent.js';
+import type { ServiceStatus, StateChange } from '../../../src/core/agent.js';
 
 function status(overrides: Partial<ServiceStatus>): ServiceStatus {
   return { name: 'dns', state: 'up', phase: 'up', successes: 1, failures: 0, addresses: ['192.0.2.53'], wanted: true, announced: true, routingError: undefined, last: undefined, advertised: undefined, drained: undefined, draining: false, announce: 'address', ...overrides };
@@ -97,4 +97,17 @@ test('text() writes exactly what the registry would, with status() asked once pe
   assert.equal(asked, 1);
   assert.equal(text, await metrics.registry.metrics());
   assert.match(text, /^healthcast_service_state\{service="x\\"y",state="up"\} 1$/m);
+});
+
+test('state changes to down count only from up (or drained): a service that never came up is not a flap', async () => {
+  const metrics = new AgentMetrics({ version: '1', status: () => [], processMetrics: false });
+  const change = (from: StateChange['from'], to: StateChange['to']) => metrics.onStateApplied({ service: 'dns', from, to, addresses: [], reason: 'x' });
+  change('unknown', 'down'); // the first verdict at start
+  let text = await metrics.text();
+  assert.equal(value(text, 'healthcast_service_state_changes_total{service="dns",to="down"}'), undefined);
+  change('down', 'up');
+  change('up', 'down');
+  text = await metrics.text();
+  assert.equal(value(text, 'healthcast_service_state_changes_total{service="dns",to="down"}'), 1);
+  assert.equal(value(text, 'healthcast_service_state_changes_total{service="dns",to="up"}'), 1);
 });
