@@ -8,8 +8,8 @@ import { waitFor } from '../../../lab/process.js';
 import { kernelRoute, nextHops } from '../../../lab/routes.js';
 import { freePort } from '../../../lab/unbound.js';
 import type { LabNode } from '../../../lab/lab.js';
-import { agentConfig, startAgent, type AgentProcess } from '../../reliability/support/agent.js';
-import { startMonitor, type Monitor, type NetlinkEvent } from '../../reliability/support/monitor.js';
+import { agentConfig, startAgent, type AgentProcess } from '../../../lab/healthcast.js';
+import { startMonitor, type Monitor, type NetlinkEvent } from '../../../lab/monitor.js';
 import { healthcastBin } from '../../support/paths.js';
 import { countQueries, startDnsLoad, type DnsQuery, type TargetCounts } from './dns-load.js';
 
