@@ -10,12 +10,14 @@ import type { LabNode } from '../../../lab/lab.js';
 import type { AgentProcess } from '../../../lab/healthcast.js';
 import type { Monitor, NetlinkEvent } from '../../../lab/monitor.js';
 import { healthcastBin } from '../../support/paths.js';
+import { DEFAULT_DRAIN_INTERFACE } from '../../../src/config/defaults.js';
 import { countQueries, startDnsLoad, type DnsQuery, type TargetCounts } from './dns-load.js';
 
 export const V4 = '192.0.2.53';
 export const V6 = '2001:db8:53::53';
 export const SERVICE = DNS_SERVICE;
-export const DRAIN_INTERFACE = 'hc-drain';
+// The agent's own default, which the lab's configs leave alone.
+export const DRAIN_INTERFACE = DEFAULT_DRAIN_INTERFACE;
 export const COMMANDS = ['ip', 'sysctl', 'vtysh', 'unbound', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'];
 
 // How node a is put into maintenance: SIGTSTP to its agent (by PID), or `healthcast drain dns` on its control socket.
