@@ -5,13 +5,9 @@
 // Usage: node dist/bench/failover.js [repetitions]   (root; writes bench/results/failover.json, docs/failover-timeline.svg)
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildAnycastLab } from '../lab/topology.js';
-import { freePort, type Unbound } from '../lab/unbound.js';
+import { buildDnsAnycastLab, DNS_SERVICE } from '../lab/dns-anycast.js';
+import type { Unbound } from '../lab/unbound.js';
 import { waitFor } from '../lab/process.js';
-import { kernelRoute, nextHops } from '../lab/routes.js';
-import type { LabNode } from '../lab/lab.js';
-import { agentConfig, startAgent } from '../test/reliability/support/agent.js';
-import { startMonitor, type Monitor } from '../test/reliability/support/monitor.js';
 import { repoRoot } from '../test/support/paths.js';
 import { row, table, writeResult } from './lib/report.js';
 import { failoverSvg, type ClientQuery } from './lib/failover-timeline.js';
@@ -22,7 +18,7 @@ const INTERVAL_MS = 200;
 const FALL = 2;
 const RISE = 2;
 const ANYCAST = '192.0.2.53';
-const SERVICE = 'dns';
+const SERVICE = DNS_SERVICE;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Sample {
@@ -33,48 +29,18 @@ interface Sample {
   agentDecisionToKernelMs: number | undefined;
 }
 
-const records = (who: string) => [
-  { name: 'probe.test', type: 'A', value: '192.0.2.1' },
-  { name: 'who.test', type: 'TXT', value: who },
-];
-
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the failover benchmark needs root (network namespaces)');
-  const topology = await buildAnycastLab({ nodes: 2, name: 'benchfo' });
-  const { lab, router } = topology;
-  const [a, b] = topology.nodes as [LabNode, LabNode];
-  const ifA = topology.links[0]!.aIf;
-  const ifB = topology.links[1]!.aIf;
-  const monitors: Monitor[] = [];
+  const dns = await buildDnsAnycastLab({
+    name: 'benchfo',
+    addresses: [ANYCAST],
+    serviceFor: () => ({ interval: `${INTERVAL_MS}ms`, rise: RISE, fall: FALL }),
+    configExtra: { log_level: 'debug', reconcile_interval: '10s' },
+  });
+  const { lab, router, a, ifA, ifB, port, addressMonitor: nodeMon, routeMonitor: routerMon } = dns;
+  const { a: agentA, b: agentB } = dns.agents;
   try {
-    // An L4 hash spreads the client's queries (fresh source port each) over both nodes.
-    await router.exec('sysctl', ['-q', '-w', 'net.ipv4.fib_multipath_hash_policy=1']);
-    const port = await freePort();
-    const unboundOptions = (who: string, name: string) => ({ port, addresses: ['0.0.0.0'], records: records(who), name });
-    let unboundA: Unbound = await lab.startUnbound(a, unboundOptions('a', 'unbound-a0'));
-    await lab.startUnbound(b, unboundOptions('b', 'unbound-b'));
-    const service = {
-      name: SERVICE,
-      addresses: [ANYCAST],
-      interval: `${INTERVAL_MS}ms`,
-      timeout: '150ms',
-      rise: RISE,
-      fall: FALL,
-      hold_down: '0ms',
-      probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
-    };
-    const config = (stateDir: string) => agentConfig(stateDir, [service], { log_level: 'debug', reconcile_interval: '10s' });
-    const nodeMon = await startMonitor(a.netns, 'address');
-    const routerMon = await startMonitor(router.netns, 'route');
-    monitors.push(nodeMon, routerMon);
-    const agentA = await startAgent(lab, a, { config });
-    const agentB = await startAgent(lab, b, { config });
-    const routeVia = async (ifs: string[]) => {
-      const route = await kernelRoute(router, `${ANYCAST}/32`);
-      const hops = route ? nextHops(route).map((hop) => hop.split('@')[1]).sort() : [];
-      return hops.join(',') === [...ifs].sort().join(',');
-    };
-    await waitFor('router to route the anycast address via a and b', () => routeVia([ifA, ifB]), { timeoutMs: 20_000 });
+    let unboundA: Unbound = dns.unbound.a;
 
     const failures: Sample[] = [];
     const recoveries: (Sample & { ready: number })[] = [];
@@ -95,7 +61,7 @@ async function main(): Promise<void> {
       await sleep(timeline ? 800 : 300 + Math.random() * 2 * INTERVAL_MS);
       const mark2 = { agent: agentA.lines().length, node: nodeMon.events.length, router: routerMon.events.length };
       const start = Date.now();
-      unboundA = await lab.startUnbound(a, unboundOptions('a', `unbound-a${rep + 1}`));
+      unboundA = await dns.startUnbound(a, `unbound-a${rep + 1}`);
       const ready = Date.now();
       const up = await agentA.waitForPhase(SERVICE, 'up', { since: mark2.agent, timeoutMs: 5000 });
       const added = await nodeMon.waitFor('anycast address added', (e) => e.target === ANYCAST && !e.deleted, { since: mark2.node });
@@ -169,7 +135,6 @@ async function main(): Promise<void> {
     });
     process.stdout.write(`\nwrote ${file}\n`);
   } finally {
-    for (const monitor of monitors) await monitor.stop().catch(() => undefined);
     await lab.destroy();
   }
 }

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { Lab, type LabNode } from '../lab/lab.js';
 import { freePort } from '../lab/unbound.js';
 import { waitFor } from '../lab/process.js';
-import { agentConfig, startAgent } from '../test/reliability/support/agent.js';
+import { agentConfig, startAgent } from '../lab/healthcast.js';
 import { repoRoot } from '../test/support/paths.js';
 import { cpuByThread, cpuTimes, memory } from './lib/procstat.js';
 import { LatenessTracker } from './lib/lateness.js';

@@ -4,8 +4,8 @@
 import { Lab } from '../lab/lab.js';
 import { freePort } from '../lab/unbound.js';
 import { waitFor } from '../lab/process.js';
-import { agentConfig, startAgent } from '../test/reliability/support/agent.js';
-import { startMonitor } from '../test/reliability/support/monitor.js';
+import { agentConfig, startAgent } from '../lab/healthcast.js';
+import { startMonitor } from '../lab/monitor.js';
 import { row, table, writeResult } from './lib/report.js';
 import { dnsServices, SERVICE_PREFIX } from './lib/services.js';
 

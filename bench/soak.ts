@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Lab } from '../lab/lab.js';
 import { freePort } from '../lab/unbound.js';
 import { waitFor, waitForOutput } from '../lab/process.js';
-import { agentConfig, startAgent } from '../test/reliability/support/agent.js';
+import { agentConfig, startAgent } from '../lab/healthcast.js';
 import { repoRoot } from '../test/support/paths.js';
 import { cpuTimes, memory } from './lib/procstat.js';
 import { LatenessTracker } from './lib/lateness.js';

@@ -1,7 +1,7 @@
 // `npm run demo`: a router and two anycast DNS nodes on real FRR, narrated failover and maintenance, then clean-up.
 // Exits non-zero when an expectation fails. Needs root (network namespaces) and the Debian packages.
 import { buildAnycastLab, type AnycastLab } from './topology.js';
-import { startHealthcast, type HealthcastAgent, type HealthcastService } from './healthcast.js';
+import { agentConfig, startAgent, type AgentProcess, type HealthcastService } from './healthcast.js';
 import { describeRoute, kernelRoute } from './routes.js';
 import { waitFor } from './process.js';
 import { missingPrerequisites } from '../test/support/prereq.js';
@@ -105,8 +105,9 @@ async function main(): Promise<void> {
 
     const unbound: Record<string, Unbound> = { a: await startUnbound(topology, a), b: await startUnbound(topology, b) };
     say(`unbound answering on a (PID ${unbound.a!.pid}) and b (PID ${unbound.b!.pid}); starting healthcast on both (rise 3, fall 2, every 200 ms, hold-down ${HOLD_DOWN_MS} ms)`);
-    const agents: Record<string, HealthcastAgent> = {};
-    [agents.a, agents.b] = await Promise.all([startHealthcast(lab, a, { services: [service()] }), startHealthcast(lab, b, { services: [service()] })]);
+    const agents: Record<string, AgentProcess> = {};
+    const config = (stateDir: string) => agentConfig(stateDir, [service()]);
+    [agents.a, agents.b] = await Promise.all([startAgent(lab, a, { config }), startAgent(lab, b, { config })]);
     const ms = await waitRoutedTo(topology, ['a', 'b']);
     say(`both nodes announced: the router has ECMP routes to a and b (${ms} ms after the agents started)`);
     await printRoutes(topology);
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
     say('clean-up: SIGTERM to both agents (they withdraw everything and exit 0)');
     started = Date.now();
     for (const agent of Object.values(agents)) agent.signal('SIGTERM');
-    const codes = await Promise.all(Object.values(agents).map((agent) => agent.exitCode()));
+    const codes = await Promise.all(Object.values(agents).map((agent) => agent.exited));
     expect(codes.every((code) => code === 0), `both agents exit 0 (got ${codes.join(', ')})`);
     await waitRoutedTo(topology, []);
     say(`agents exited 0 and the router has no route to the anycast addresses (${Date.now() - started} ms)`);

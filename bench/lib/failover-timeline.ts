@@ -1,6 +1,6 @@
 // Turns what one failover run recorded (agent logs, netlink events, client queries) into timeline lanes.
-import type { LogLine } from '../../test/reliability/support/agent.js';
-import type { NetlinkEvent } from '../../test/reliability/support/monitor.js';
+import type { LogLine } from '../../lab/healthcast.js';
+import type { NetlinkEvent } from '../../lab/monitor.js';
 import { renderTimeline, type Dot, type Lane, type Marker, type Span } from './timeline-svg.js';
 
 export interface ClientQuery {

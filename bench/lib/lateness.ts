@@ -1,7 +1,7 @@
 // How late probe rounds start, from the agent's own log lines: every round line (debug `probe round`, info state
 // changes) carries `late_ms`, the time from the round's scheduled slot to its start as the agent measured it, and
 // `latency_ms`, the round's duration, so start = time - latency_ms.
-import type { LogLine } from '../../test/reliability/support/agent.js';
+import type { LogLine } from '../../lab/healthcast.js';
 
 export interface RoundLateness {
   service: string;

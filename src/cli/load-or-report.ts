@@ -1,5 +1,6 @@
 // Loads the config for a command, printing every error with file and key path (exit 2) when it is invalid.
-import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import type { AgentConfig } from '../config/types.js';
 import { isHealthcastError, messageOf } from '../errors.js';
 import type { CliIO } from './output.js';

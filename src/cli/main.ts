@@ -1,6 +1,6 @@
 // CLI entry: parses arguments and dispatches to one command module.
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../version.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { FRR_CONFIG_HELP, frrConfigCommand, frrConfigOptions } from './commands/frr-config.js';
 import { probeCommand } from './commands/probe.js';
@@ -57,11 +57,6 @@ function foreignOptions(command: string, values: Record<string, unknown>): strin
   return Object.keys(values).filter((name) => values[name] !== undefined && !allowed.includes(name) && !COMMON_OPTIONS.includes(name));
 }
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<void> {
   const code = await dispatch(argv, io);
   if (code !== undefined) process.exitCode = code;
@@ -93,7 +88,7 @@ export async function dispatch(argv: readonly string[], io: CliIO): Promise<numb
   const positionals = parsed.positionals[0] === 'maintenance' ? parsed.positionals : [...parsed.positionals, ...tail];
   const [command, ...rest] = positionals;
   if (values.version) {
-    io.out(version());
+    io.out(packageVersion());
     return ExitCode.OK;
   }
   if (values.help || command === 'help' || command === undefined) {

@@ -9,7 +9,7 @@ import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { ProbeRegistry } from '../../probes/registry.js';
 import { loadUserProbes } from '../../probes/user.js';
 
-export const DEFAULT_CONFIG_FILE = '/etc/healthcast/healthcast.yaml';
+import { DEFAULT_CONFIG_FILE } from './defaults.js';
 const MAX_FILE_BYTES = 1024 * 1024;
 
 export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<AgentConfig> {

@@ -6,11 +6,12 @@ import type { ProbeRegistry } from '../../probes/registry.js';
 import { frrSchema } from '../frr/schema.js';
 import { validate as validCron } from 'node-cron';
 import { parseListen } from '../metrics/listen.js';
+import { DEFAULT_CONTROL_SOCKET, DEFAULT_DRAIN_INTERFACE, DEFAULT_ROUTE_PROTOCOL, DEFAULT_STATE_DIR, DEFAULT_VTYSH, ROUTE_PROTOCOL_RANGE } from './defaults.js';
+import { INTERFACE_NAME, SERVICE_NAME } from './names.js';
 
-export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const interfaceName = z
   .string()
-  .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a Linux interface name (1-15 characters, no spaces or slashes)');
+  .regex(INTERFACE_NAME, 'must be a Linux interface name (1-15 characters, no spaces or slashes)');
 
 export const defaultsSchema = z.strictObject({
   interval: duration({ min: 10 }).default(1000),
@@ -40,7 +41,7 @@ const commandArray = z.array(z.string().min(1, 'must not be empty')).min(1, 'mus
 const cronExpression = z.string().refine((value) => validCron(value), { message: 'not a valid cron expression (e.g. "17 */6 * * *")' });
 
 export const maintenanceJob = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." and "-"').optional(),
+  name: z.string().regex(SERVICE_NAME, 'letters, digits, "_", "." and "-"').optional(),
   schedule: cronExpression,
   // The services drained while the command runs; all of them when omitted.
   services: z.array(z.string().min(1)).min(1).optional(),
@@ -51,20 +52,26 @@ export const maintenanceJob = z.strictObject({
 
 export const mainSchema = z.strictObject({
   interface: interfaceName.default('lo'),
-  state_dir: z.string().min(1).default('/var/lib/healthcast'),
+  state_dir: z.string().min(1).default(DEFAULT_STATE_DIR),
   services_dir: z.string().min(1).optional(),
   probe_dirs: z.array(z.string().min(1)).default([]),
-  defaults: defaultsSchema.default({ interval: 1000, timeout: 1000, rise: 3, fall: 2, hold_down: 3000, drain: 2000, drain_on_failure: false }),
+  // Parsed from {} so each default is spelled once, in defaultsSchema.
+  defaults: defaultsSchema.prefault({}),
   // How often the reconciler re-reads the kernel to repair drift.
   reconcile_interval: duration({ min: 100 }).default(10_000),
   // The `proto` number on kernel routes healthcast adds (announce: route).
-  route_protocol: z.number().int().min(5, 'must be 5-254 (0-4 are reserved by the kernel)').max(254, 'must be 5-254').default(201),
+  route_protocol: z
+    .number()
+    .int()
+    .min(ROUTE_PROTOCOL_RANGE.min, 'must be 5-254 (0-4 are reserved by the kernel)')
+    .max(ROUTE_PROTOCOL_RANGE.max, 'must be 5-254')
+    .default(DEFAULT_ROUTE_PROTOCOL),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  frr: frrSchema.default({ vtysh: '/usr/bin/vtysh' }),
+  frr: frrSchema.default({ vtysh: DEFAULT_VTYSH }),
   // Where `healthcast status|drain|resume|check-now|maintenance` reach the running agent (mode 0600).
-  control_socket: z.string().min(1).default('/run/healthcast/control.sock'),
+  control_socket: z.string().min(1).default(DEFAULT_CONTROL_SOCKET),
   // Where a draining address waits: a dummy interface the FRR route-maps do not match (created if missing).
-  drain_interface: interfaceName.default('hc-drain'),
+  drain_interface: interfaceName.default(DEFAULT_DRAIN_INTERFACE),
   metrics: z.strictObject({ listen: listenAddress }).optional(),
   maintenance: z.array(maintenanceJob).default([]),
   services: z.array(z.unknown()).default([]),

@@ -1,4 +1,6 @@
 // The options and help lines of the operations commands, spread into the CLI's one parseArgs table.
+import { DEFAULT_CONTROL_SOCKET } from '../config/defaults.js';
+
 export const opsOptions = {
   json: { type: 'boolean' },
   all: { type: 'boolean' },
@@ -43,5 +45,5 @@ export const OPS_HELP = `  healthcast status [--json]                          s
   healthcast run --daemon --pidfile FILE              (rc.local) detach once the agent has started; logs go to the
                                                       caller's stdout/stderr, e.g. >>/var/log/healthcast.log 2>&1`;
 
-export const OPS_OPTIONS_HELP = `  --socket PATH         control socket (default: control_socket from --config, else /run/healthcast/control.sock)
+export const OPS_OPTIONS_HELP = `  --socket PATH         control socket (default: control_socket from --config, else ${DEFAULT_CONTROL_SOCKET})
   status, drain, resume, check-now exit 3 at once when the agent is stopped (SIGTSTP), naming its PID: kill -CONT PID`;

@@ -3,10 +3,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_CONFIG_FILE } from '../config/load.js';
+import { DEFAULT_CONFIG_FILE, DEFAULT_CONTROL_SOCKET, DEFAULT_DRAIN_INTERFACE, DEFAULT_ROUTE_PROTOCOL, DEFAULT_STATE_DIR, DEFAULT_VTYSH, ROUTE_PROTOCOL_RANGE } from '../config/defaults.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
-
-export const DEFAULT_CONTROL_SOCKET = '/run/healthcast/control.sock';
 
 export async function locateControlSocket(options: { config?: string | undefined; socket?: string | undefined }): Promise<string> {
   if (options.socket) return path.resolve(options.socket);
@@ -48,9 +46,9 @@ export async function readOpsSettings(file: string | undefined): Promise<OpsSett
   const proto = main.route_protocol;
   return {
     controlSocket: path.resolve(base, str('control_socket', DEFAULT_CONTROL_SOCKET)),
-    stateDir: path.resolve(base, str('state_dir', '/var/lib/healthcast')),
-    routeProtocol: typeof proto === 'number' && Number.isInteger(proto) && proto >= 5 && proto <= 254 ? proto : 201,
-    drainInterface: str('drain_interface', 'hc-drain'),
+    stateDir: path.resolve(base, str('state_dir', DEFAULT_STATE_DIR)),
+    routeProtocol: typeof proto === 'number' && Number.isInteger(proto) && proto >= ROUTE_PROTOCOL_RANGE.min && proto <= ROUTE_PROTOCOL_RANGE.max ? proto : DEFAULT_ROUTE_PROTOCOL,
+    drainInterface: str('drain_interface', DEFAULT_DRAIN_INTERFACE),
     frr: lenientFrr(main.frr),
   };
 }
@@ -59,5 +57,5 @@ function lenientFrr(raw: unknown): OpsSettings['frr'] {
   const frr = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const vtySocket = text(frr.vty_socket);
-  return { vtysh: text(frr.vtysh) ?? '/usr/bin/vtysh', ...(vtySocket ? { vty_socket: vtySocket } : {}), ...(typeof frr.asn === 'number' ? { asn: frr.asn } : {}) };
+  return { vtysh: text(frr.vtysh) ?? DEFAULT_VTYSH, ...(vtySocket ? { vty_socket: vtySocket } : {}), ...(typeof frr.asn === 'number' ? { asn: frr.asn } : {}) };
 }

@@ -1,6 +1,6 @@
 // The control socket's wire format: one JSON request per line, one JSON response per line. Pure, so tests reach it.
 import { z } from 'zod';
-import { SERVICE_NAME } from '../config/schema.js';
+import { SERVICE_NAME } from '../config/names.js';
 import { ErrorCodes } from '../errors.js';
 
 export const MAX_REQUEST_BYTES = 64 * 1024;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { canonical } from '../config/address.js';
 import type { FrrSection } from './schema.js';
 import { PROFILES, type FrrTimers, type ProfileName } from './profiles.js';
+import { INTERFACE_NAME as IFNAME } from '../config/names.js';
 
 export type FrrProtocol = 'ospf' | 'bgp';
 export type FrrStyle = 'split' | 'integrated';
@@ -54,7 +55,6 @@ export interface RenderOptions {
 export type ResolveResult = { ok: true; options: RenderOptions } | { ok: false; errors: string[] };
 
 const HOSTNAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
-const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], key: string, errors: string[]): T | undefined {
   if (value === undefined) return undefined;

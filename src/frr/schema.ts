@@ -4,6 +4,8 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
+import { DEFAULT_VTYSH } from '../config/defaults.js';
+import { INTERFACE_NAME } from '../config/names.js';
 
 const dottedQuad = z.string().refine((value) => net.isIPv4(value), 'must be a dotted quad like 10.255.0.1');
 const asn = z.number().int().min(1, 'must be 1-4294967295').max(4_294_967_295, 'must be 1-4294967295');
@@ -29,7 +31,7 @@ export const timersSchema = z.strictObject({
 });
 
 export const frrSchema = z.strictObject({
-  vtysh: z.string().min(1).default('/usr/bin/vtysh'),
+  vtysh: z.string().min(1).default(DEFAULT_VTYSH),
   vty_socket: z.string().min(1).optional(),
   // Upper bound for one vtysh call; vtysh itself waits forever on a stopped daemon.
   vtysh_timeout: duration({ min: 100, max: 120_000 }).optional(),
@@ -42,7 +44,7 @@ export const frrSchema = z.strictObject({
   interfaces: z
     .array(
       z.strictObject({
-        name: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a Linux interface name (1-15 characters)'),
+        name: z.string().regex(INTERFACE_NAME, 'must be a Linux interface name (1-15 characters)'),
         network: z.enum(['point-to-point', 'broadcast']).optional(),
         // OSPF cost of the link; raise it on one node's link to break an equal-cost tie between anycast nodes.
         cost: z.number().int().min(1).max(65_535).optional(),

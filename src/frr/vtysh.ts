@@ -3,11 +3,11 @@
 import { execa } from 'execa';
 import { ErrorCodes, HealthcastError } from '../errors.js';
 import type { FrrSection } from './schema.js';
+import { DEFAULT_VTYSH } from '../config/defaults.js';
 import { classifyVtysh, describeCommands, VtyshError, type VtyshOutcome } from './vtysh-errors.js';
 
 export { VtyshError } from './vtysh-errors.js';
 
-export const DEFAULT_VTYSH = '/usr/bin/vtysh';
 // A `show ... json` on a small node answers in ~80 ms; vtysh itself never gives up on a stopped daemon.
 export const DEFAULT_VTYSH_TIMEOUT_MS = 5000;
 

@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { requirePrerequisites } from '../support/prereq.js';
 import { buildAnycastLab, type AnycastLab } from '../../lab/topology.js';
-import { startHealthcast, type HealthcastAgent, type HealthcastService } from '../../lab/healthcast.js';
+import { agentConfig, startAgent, type AgentProcess, type HealthcastService } from '../../lab/healthcast.js';
 import { addressDetails } from '../../lab/netns.js';
 import { waitFor } from '../../lab/process.js';
 import { frrRoute, kernelRoute, waitForKernelRoute, waitForRoute } from '../../lab/routes.js';
@@ -87,7 +87,7 @@ test('healthcast announces unbound on real FRR, withdraws on failure, pause, sto
     // Healthy unbound: addresses on lo (IPv4 labelled lo:healthcast), proto 201 routes, all routed by the router.
     let unbound: Unbound = await lab.startUnbound(node, unboundOptions);
     let started = Date.now();
-    let agent: HealthcastAgent = await startHealthcast(lab, node, { services: services(port) });
+    let agent: AgentProcess = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, services(port)) });
     await routes(topology, true);
     report(t, 'agent start -> all four routes on router (kernel + RIB)', Date.now() - started);
     const details = await addressDetails(node.netns, 'lo');
@@ -148,7 +148,7 @@ test('healthcast announces unbound on real FRR, withdraws on failure, pause, sto
     assert.deepEqual(await onNode(node), [V6, V4, `route ${ROUTE_V6}`, `route ${ROUTE_V4}`].sort(), 'a crashed agent leaves its addresses and routes (the case crash recovery exists for)');
     await unbound.daemon.stop('SIGKILL');
     started = Date.now();
-    agent = await startHealthcast(lab, node, { services: services(port) });
+    agent = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, services(port)) });
     await waitFor('stale addresses and routes to be removed', async () => (await onNode(node)).length === 0, { timeoutMs: 5000 });
     await routes(topology, false);
     report(t, 'restart after kill -9 -> stale addresses removed and withdrawn', Date.now() - started);
@@ -159,7 +159,7 @@ test('healthcast announces unbound on real FRR, withdraws on failure, pause, sto
     // SIGTERM: exit 0, nothing of healthcast's left on lo or on the router.
     started = Date.now();
     agent.signal('SIGTERM');
-    assert.equal(await agent.exitCode(), 0);
+    assert.equal(await agent.exited, 0);
     report(t, 'SIGTERM -> exited 0', Date.now() - started);
     assert.equal((await addressDetails(node.netns, 'lo')).some((entry) => entry.label === 'lo:healthcast'), false);
     assert.deepEqual(await onNode(node), []);

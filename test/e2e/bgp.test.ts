@@ -4,14 +4,12 @@
 // back, and disappear on SIGTERM with no network statement left in the node's running config.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { withLab } from '../../lab/lab.js';
 import { waitFor } from '../../lab/process.js';
 import { frrRoute, waitForKernelRoute, waitForRoute } from '../../lab/routes.js';
 import { requirePrerequisites } from '../support/prereq.js';
-import { healthcastArgv } from '../../lab/healthcast.js';
+import { ownershipRecord, startAgent } from '../../lab/healthcast.js';
 import { BGP_LAB_COMMANDS, buildBgpLab, learnedAtRouter, networkLines, NODE_AS } from '../integration/routing/bgp-lab.js';
 
 const V4 = '192.0.2.53';
@@ -26,12 +24,6 @@ const HOLD_DOWN_MS = 1000;
 // fall x interval plus 1 s for the probe timeout, a pass, and BGP's UPDATE to the router (advertisement-interval 0).
 const WITHDRAW_BOUND_MS = FALL * INTERVAL_MS + 1000;
 
-interface LogLine {
-  msg: string;
-  service?: string;
-  to?: string;
-}
-
 test('announce: bgp: the router learns the prefixes while unbound is healthy, loses them on failure and on SIGTERM', { timeout: 120_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: [...BGP_LAB_COMMANDS, 'unbound'] })) return;
   await withLab({ name: 'e2e-bgp' }, async (lab) => {
@@ -45,45 +37,31 @@ test('announce: bgp: the router learns the prefixes while unbound is healthy, lo
     const unboundOptions = { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] };
     let unbound = await lab.startUnbound(node, unboundOptions);
 
-    const dir = path.join(node.dir, 'healthcast');
-    fs.mkdirSync(dir, { recursive: true });
-    const configFile = path.join(dir, 'healthcast.yaml');
-    fs.writeFileSync(configFile, stringify({
-      interface: 'lo',
-      state_dir: path.join(dir, 'state'),
-      control_socket: path.join(dir, 'control.sock'),
-      reconcile_interval: '1s',
-      frr: { vty_socket: node.frr!.dir, asn: NODE_AS, vtysh_timeout: '5s' },
-      services: [{
-        name: 'dns',
-        addresses: [V4, V6],
-        announce: 'bgp',
-        interval: `${INTERVAL_MS}ms`,
-        timeout: '150ms',
-        rise: RISE,
-        fall: FALL,
-        hold_down: `${HOLD_DOWN_MS}ms`,
-        drain: '300ms',
-        probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
-      }],
-    }));
     let started = Date.now();
-    const agent = lab.startDaemon(node, 'healthcast', ...healthcastArgv(['run', '--config', configFile]));
-    const lines = (): LogLine[] => agent.output().split('\n').filter((line) => line.startsWith('{')).flatMap((line) => {
-      try {
-        return [JSON.parse(line) as LogLine];
-      } catch {
-        return [];
-      }
+    // Timed from the spawn, not from "agent started".
+    const agent = await startAgent(lab, node, {
+      noWait: true,
+      config: (stateDir) => ({
+        interface: 'lo',
+        state_dir: stateDir,
+        control_socket: path.join(path.dirname(stateDir), 'control.sock'),
+        reconcile_interval: '1s',
+        frr: { vty_socket: node.frr!.dir, asn: NODE_AS, vtysh_timeout: '5s' },
+        services: [{
+          name: 'dns',
+          addresses: [V4, V6],
+          announce: 'bgp',
+          interval: `${INTERVAL_MS}ms`,
+          timeout: '150ms',
+          rise: RISE,
+          fall: FALL,
+          hold_down: `${HOLD_DOWN_MS}ms`,
+          drain: '300ms',
+          probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
+        }],
+      }),
     });
-    const alive = () => {
-      if (agent.child.exitCode !== null || agent.child.signalCode !== null) throw new Error(`healthcast exited: ${agent.output().slice(-3000)}`);
-    };
-    const waitForPhase = (to: string, since: number) =>
-      waitFor(`dns -> ${to}`, () => {
-        alive();
-        return lines().slice(since).some((line) => line.service === 'dns' && line.to === to);
-      }, { timeoutMs: 15_000, intervalMs: 10 });
+    const waitForPhase = (to: string, since: number) => agent.waitForPhase('dns', to, { since, timeoutMs: 15_000 });
     const routesAtRouter = async (present: boolean, timeoutMs: number) => {
       const began = Date.now();
       await Promise.all(PREFIXES.map((prefix) => waitForRoute(router, prefix, present, timeoutMs)));
@@ -103,7 +81,7 @@ test('announce: bgp: the router learns the prefixes while unbound is healthy, lo
       assert.deepEqual(await serviceAddresses(), [...PREFIXES].sort());
 
       // unbound killed: withdrawn within fall x interval + 1 s at the router.
-      let since = lines().length;
+      let since = agent.lines().length;
       started = Date.now();
       await unbound.daemon.stop('SIGKILL');
       await Promise.all(PREFIXES.map((prefix) => waitForKernelRoute(router, prefix, false, WITHDRAW_BOUND_MS)));
@@ -114,7 +92,7 @@ test('announce: bgp: the router learns the prefixes while unbound is healthy, lo
       assert.deepEqual(await learnedAtRouter(bgpLab, 4), [MANUAL], 'the hand-made statement is still advertised');
 
       // unbound back: announced again after rise successes and the hold-down.
-      since = lines().length;
+      since = agent.lines().length;
       started = Date.now();
       unbound = await lab.startUnbound(node, { ...unboundOptions, name: 'unbound2' });
       await routesAtRouter(true, 15_000);
@@ -124,18 +102,17 @@ test('announce: bgp: the router learns the prefixes while unbound is healthy, lo
 
       // SIGTERM: exit 0, the router loses the prefixes, no statement or address of ours left on the node.
       started = Date.now();
-      process.kill(agent.pid, 'SIGTERM');
-      assert.equal(await agent.exited, 0, agent.output().slice(-3000));
+      agent.signal('SIGTERM');
+      assert.equal(await agent.exited, 0, agent.daemon.output().slice(-3000));
       t.diagnostic(`SIGTERM -> exited 0 after ${Date.now() - started} ms`);
       await routesAtRouter(false, 5000);
       assert.deepEqual(await serviceNetworks(), [], 'no network statement left in the running config');
       assert.deepEqual(await networkLines(bgpLab), [MANUAL], 'only the hand-made statement is left');
       assert.deepEqual(await serviceAddresses(), []);
-      const owned = JSON.parse(fs.readFileSync(path.join(dir, 'state', 'owned.json'), 'utf8')) as { entries: unknown[] };
-      assert.deepEqual(owned.entries, []);
+      assert.deepEqual(ownershipRecord(agent.stateDir), [], 'the ownership record is empty');
       await waitForRoute(router, MANUAL, true);
     } finally {
-      if (agent.child.exitCode === null && agent.child.signalCode === null) await agent.stop('SIGTERM', 5000);
+      if (agent.alive()) await agent.daemon.stop('SIGTERM', 5000);
     }
   });
 });

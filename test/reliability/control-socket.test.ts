@@ -11,9 +11,9 @@ import { healthcastBin } from '../support/paths.js';
 import { Lab } from '../../lab/lab.js';
 import { waitFor } from '../../lab/process.js';
 import { freePort } from '../../lab/unbound.js';
-import { agentConfig, startAgent } from './support/agent.js';
+import { agentConfig, startAgent } from '../../lab/healthcast.js';
 import { hostEntries } from './support/kernel.js';
-import { startMonitor } from './support/monitor.js';
+import { startMonitor } from '../../lab/monitor.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ADDRESS = '192.0.2.170';

@@ -8,7 +8,7 @@ import { Lab } from '../../lab/lab.js';
 import { ip } from '../../lab/netns.js';
 import { waitFor } from '../../lab/process.js';
 import { freePort } from '../../lab/unbound.js';
-import { agentConfig, ownershipRecord, startAgent } from './support/agent.js';
+import { agentConfig, ownershipRecord, startAgent } from '../../lab/healthcast.js';
 import { hostEntries, snapshot } from './support/kernel.js';
 
 const range = (count: number, make: (i: number) => string) => Array.from({ length: count }, (_, i) => make(i));

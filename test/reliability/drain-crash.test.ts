@@ -7,7 +7,7 @@ import { Lab } from '../../lab/lab.js';
 import { ip } from '../../lab/netns.js';
 import { waitFor } from '../../lab/process.js';
 import { freePort } from '../../lab/unbound.js';
-import { agentConfig, ownershipRecord, startAgent } from './support/agent.js';
+import { agentConfig, ownershipRecord, startAgent } from '../../lab/healthcast.js';
 
 const V4 = '192.0.2.53';
 const V6 = '2001:db8:53::53';

@@ -9,8 +9,8 @@ import { requirePrerequisites } from '../support/prereq.js';
 import { buildAnycastLab } from '../../lab/topology.js';
 import { waitForRoute } from '../../lab/routes.js';
 import type { LabNode } from '../../lab/lab.js';
-import { agentConfig, startAgent } from './support/agent.js';
-import { startMonitor, type NetlinkEvent } from './support/monitor.js';
+import { agentConfig, startAgent } from '../../lab/healthcast.js';
+import { startMonitor, type NetlinkEvent } from '../../lab/monitor.js';
 
 const COMMANDS = ['ip', 'vtysh', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'];
 const FLAP_MS = 300;

@@ -10,9 +10,9 @@ import { waitFor } from '../../lab/process.js';
 import { waitForRoute } from '../../lab/routes.js';
 import { freePort } from '../../lab/unbound.js';
 import type { LabNode } from '../../lab/lab.js';
-import { agentConfig, startAgent } from './support/agent.js';
+import { agentConfig, startAgent } from '../../lab/healthcast.js';
 import { hostEntries } from './support/kernel.js';
-import { startMonitor } from './support/monitor.js';
+import { startMonitor } from '../../lab/monitor.js';
 
 const COMMANDS = ['ip', 'vtysh', 'unbound', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'];
 const STAYS = ['192.0.2.91/32', '2001:db8:91::1/128', '192.0.2.92/32'];

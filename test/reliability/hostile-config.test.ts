@@ -12,9 +12,9 @@ import { healthcastBin } from '../support/paths.js';
 import { Lab } from '../../lab/lab.js';
 import { waitFor } from '../../lab/process.js';
 import { freePort } from '../../lab/unbound.js';
-import { agentConfig, startAgent, writeConfig } from './support/agent.js';
+import { agentConfig, startAgent, writeConfig } from '../../lab/healthcast.js';
 import { hostEntries, snapshot } from './support/kernel.js';
-import { startMonitor } from './support/monitor.js';
+import { startMonitor } from '../../lab/monitor.js';
 import { hostileConfigs, materialize } from './support/hostile-configs.js';
 
 const CLI_TIMEOUT_MS = 15_000;

@@ -7,9 +7,9 @@ import { requirePrerequisites } from '../support/prereq.js';
 import { Lab } from '../../lab/lab.js';
 import { waitFor } from '../../lab/process.js';
 import { freePort } from '../../lab/unbound.js';
-import { agentConfig, ownershipRecord, startAgent, writeConfig, type AgentProcess } from './support/agent.js';
+import { agentConfig, ownershipRecord, startAgent, writeConfig, type AgentProcess } from '../../lab/healthcast.js';
 import { hostEntries } from './support/kernel.js';
-import { startMonitor } from './support/monitor.js';
+import { startMonitor } from '../../lab/monitor.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -10,7 +10,7 @@ import { Lab, type LabNode } from '../../lab/lab.js';
 import { run } from '../../lab/netns.js';
 import { waitFor } from '../../lab/process.js';
 import { freePort } from '../../lab/unbound.js';
-import { agentConfig, ownershipRecord, startAgent, type AgentProcess } from './support/agent.js';
+import { agentConfig, ownershipRecord, startAgent, type AgentProcess } from '../../lab/healthcast.js';
 import { hostEntries } from './support/kernel.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

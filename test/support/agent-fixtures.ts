@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { defineProbe, type ProbeDefinition } from '../../probes/types.js';
 import type { AgentConfig, ServiceConfig } from '../../src/config/types.js';
+import { DEFAULT_DRAIN_INTERFACE, DEFAULT_ROUTE_PROTOCOL, DEFAULT_VTYSH } from '../../src/config/defaults.js';
 
 export interface SwitchProbe {
   definition: ProbeDefinition;
@@ -54,11 +55,11 @@ export function agentConfig(services: ServiceConfig[], overrides: Partial<AgentC
     servicesDir: undefined,
     probeDirs: [],
     reconcileIntervalMs: 60_000,
-    routeProtocol: 201,
+    routeProtocol: DEFAULT_ROUTE_PROTOCOL,
     logLevel: 'silent',
-    frr: { vtysh: '/usr/bin/vtysh' },
+    frr: { vtysh: DEFAULT_VTYSH },
     controlSocket: '/nonexistent/control.sock',
-    drainInterface: 'hc-drain',
+    drainInterface: DEFAULT_DRAIN_INTERFACE,
     metrics: undefined,
     maintenance: [],
     services,

@@ -1,6 +1,6 @@
 // `healthcast run`: the agent process. Everything process-wide (signals, title, exit, pidfile, daemon) lives here, not in
 // the agent; the operations side (control socket, metrics, hooks, schedules, systemd) is wired by src/control/runtime.ts.
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../../version.js';
 import { buildAgent } from '../../core/agent.js';
 import { installSignals } from '../../core/signals.js';
 import { createRouting, recordHasBgp } from '../../core/routing-factory.js';
@@ -115,10 +115,3 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   return new Promise<number>(() => undefined);
 }
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}

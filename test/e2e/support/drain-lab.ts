@@ -1,22 +1,23 @@
-// The graceful-drain scenario shared by test/e2e/drain.test.ts and bench/drain.ts: a router and anycast nodes a and b
-// (forwarding on, like routers; each node rejecting the service routes the others originate), unbound on each node
-// answering who.test with its own name, a healthcast agent on each, and rounds in which a client on the router queries
-// the anycast address (IPv4 and IPv6) while node a is put into maintenance.
-import { buildAnycastLab, type AnycastLab } from '../../../lab/topology.js';
+// The graceful-drain scenario shared by test/e2e/drain.test.ts and bench/drain.ts: the anycast DNS lab
+// (lab/dns-anycast.ts) with forwarding nodes that reject each other's service routes, and rounds in which a client on
+// the router queries the anycast address (IPv4 and IPv6) while node a is put into maintenance.
+import type { AnycastLab } from '../../../lab/topology.js';
+import { buildDnsAnycastLab, DNS_SERVICE } from '../../../lab/dns-anycast.js';
 import { run } from '../../../lab/netns.js';
 import { waitFor } from '../../../lab/process.js';
 import { kernelRoute, nextHops } from '../../../lab/routes.js';
-import { freePort } from '../../../lab/unbound.js';
 import type { LabNode } from '../../../lab/lab.js';
-import { agentConfig, startAgent, type AgentProcess } from '../../reliability/support/agent.js';
-import { startMonitor, type Monitor, type NetlinkEvent } from '../../reliability/support/monitor.js';
+import type { AgentProcess } from '../../../lab/healthcast.js';
+import type { Monitor, NetlinkEvent } from '../../../lab/monitor.js';
 import { healthcastBin } from '../../support/paths.js';
+import { DEFAULT_DRAIN_INTERFACE } from '../../../src/config/defaults.js';
 import { countQueries, startDnsLoad, type DnsQuery, type TargetCounts } from './dns-load.js';
 
 export const V4 = '192.0.2.53';
 export const V6 = '2001:db8:53::53';
-export const SERVICE = 'dns';
-export const DRAIN_INTERFACE = 'hc-drain';
+export const SERVICE = DNS_SERVICE;
+// The agent's own default, which the lab's configs leave alone.
+export const DRAIN_INTERFACE = DEFAULT_DRAIN_INTERFACE;
 export const COMMANDS = ['ip', 'sysctl', 'vtysh', 'unbound', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'];
 
 // How node a is put into maintenance: SIGTSTP to its agent (by PID), or `healthcast drain dns` on its control socket.
@@ -99,92 +100,38 @@ async function serviceAddresses(node: LabNode, dev: string): Promise<string[]> {
   }
 }
 
-async function sysctl(node: LabNode, ...settings: string[]): Promise<void> {
-  await node.exec('sysctl', ['-q', '-w', ...settings]);
-}
-
-function service(port: number, drainMs: number): Record<string, unknown> {
-  return {
-    name: SERVICE,
-    addresses: [V4, V6],
-    interval: '200ms',
-    timeout: '150ms',
-    rise: 2,
-    fall: 2,
-    hold_down: '0ms',
-    drain: `${drainMs}ms`,
-    probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
-  };
-}
-
 // Builds the lab and starts everything; on failure it is destroyed before the error propagates.
 export async function buildDrainLab(options: { name: string; drainMs: number }): Promise<DrainLab> {
-  const topology = await buildAnycastLab({ nodes: 2, name: options.name, rejectServiceRoutes: true });
-  const { lab, router } = topology;
-  const [a, b] = topology.nodes as [LabNode, LabNode];
-  const ifA = topology.links[0]!.aIf;
-  const ifB = topology.links[1]!.aIf;
-  const monitors: Monitor[] = [];
-  try {
-    // Routers forward; the nodes too, so only the filter keeps node a from passing on packets it no longer owns.
-    for (const node of [router, a, b]) await sysctl(node, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
-    // An L4 hash spreads the client's queries (a fresh source port each) over both nodes.
-    await sysctl(router, 'net.ipv4.fib_multipath_hash_policy=1', 'net.ipv6.fib_multipath_hash_policy=1');
-    const port = await freePort();
-    const records = (who: string) => [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }, { name: 'who.test', type: 'TXT', value: who }];
-    await lab.startUnbound(a, { port, addresses: ['0.0.0.0', '::'], records: records('a') });
-    await lab.startUnbound(b, { port, addresses: ['0.0.0.0', '::'], records: records('b') });
-    const addressMonitor = await startMonitor(a.netns, 'address');
-    const routeMonitor = await startMonitor(router.netns, 'route');
-    monitors.push(addressMonitor, routeMonitor);
-    lab.onDestroy('monitors', async () => {
-      for (const monitor of monitors) await monitor.stop();
-    });
-    let agents = 0;
-    const start = (node: LabNode, drainMs: number) =>
-      startAgent(lab, node, { name: `healthcast-${(agents += 1)}`, config: (stateDir) => agentConfig(stateDir, [service(port, drainMs)]) });
-    let agentA = await start(a, options.drainMs);
-    let drainA = options.drainMs;
-    await start(b, 2000);
-
-    const routedViaBoth = async () => {
-      for (const prefix of [`${V4}/32`, `${V6}/128`]) {
-        const route = await kernelRoute(router, prefix);
-        const devs = route ? nextHops(route).map((hop) => hop.split('@')[1]).sort() : [];
-        if (devs.join(',') !== [ifA, ifB].sort().join(',')) return false;
-      }
-      return true;
-    };
-    const waitForBothNodes = async (timeoutMs = 20_000) => {
-      await waitFor('the router to route the anycast addresses via a and b', routedViaBoth, { timeoutMs, intervalMs: 20 });
-    };
-    await waitForBothNodes();
-
-    const drainLab: DrainLab = {
-      topology,
-      router,
-      a,
-      b,
-      ifA,
-      ifB,
-      port,
-      agentA: () => agentA,
-      async useDrain(drainMs) {
-        if (drainMs === drainA) return;
-        agentA.signal('SIGTERM');
-        if ((await agentA.exited) !== 0) throw new Error(`node a's agent exited ${String(await agentA.exited)} on SIGTERM`);
-        agentA = await start(a, drainMs);
-        drainA = drainMs;
-      },
-      waitForBothNodes,
-      round: (roundOptions) => runRound(drainLab, { addressMonitor, routeMonitor, drainMs: drainA }, roundOptions),
-      destroy: () => lab.destroy(),
-    };
-    return drainLab;
-  } catch (error) {
-    await lab.destroy().catch(() => undefined);
-    throw error;
-  }
+  const dns = await buildDnsAnycastLab({
+    name: options.name,
+    addresses: [V4, V6],
+    routerLikeNodes: true,
+    serviceFor: (node) => ({ drain: `${node.name === 'a' ? options.drainMs : 2000}ms` }),
+  });
+  const { router, a, b, ifA, ifB, port, addressMonitor, routeMonitor } = dns;
+  let agentA = dns.agents.a;
+  let drainA = options.drainMs;
+  const drainLab: DrainLab = {
+    topology: dns.topology,
+    router,
+    a,
+    b,
+    ifA,
+    ifB,
+    port,
+    agentA: () => agentA,
+    async useDrain(drainMs) {
+      if (drainMs === drainA) return;
+      agentA.signal('SIGTERM');
+      if ((await agentA.exited) !== 0) throw new Error(`node a's agent exited ${String(await agentA.exited)} on SIGTERM`);
+      agentA = await dns.startAgent(a, { drain: `${drainMs}ms` });
+      drainA = drainMs;
+    },
+    waitForBothNodes: dns.waitForBothNodes,
+    round: (roundOptions) => runRound(drainLab, { addressMonitor, routeMonitor, drainMs: drainA }, roundOptions),
+    destroy: () => dns.destroy(),
+  };
+  return drainLab;
 }
 
 // First event at or after `since` for the address that matches; ms from `zero`.

@@ -1,15 +1,14 @@
-// One throwaway network namespace with a TCP listener (the "service") and the real agent process (bin/healthcast run)
-// probing it; the CLI runs as a separate process like an operator's. Everything is removed in t.after().
+// One throwaway lab node (its own network namespace) with a TCP listener (the "service") and the real agent process
+// (lab/healthcast.ts) probing it; the CLI runs as a separate process like an operator's. The lab is destroyed in t.after().
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
-import { stringify } from 'yaml';
 import type { TestContext } from 'node:test';
-import { createNamespace, deleteNamespace, ip } from '../../../lab/netns.js';
-import { startDaemon, waitFor, type Daemon } from '../../../lab/process.js';
+import { ip } from '../../../lab/netns.js';
+import { Lab } from '../../../lab/lab.js';
+import { waitFor, type Daemon } from '../../../lab/process.js';
+import { agentPaths, startAgent, writeConfig, type AgentProcess, type LogLine } from '../../../lab/healthcast.js';
 import { healthcastBin } from '../../support/paths.js';
-import { healthcastArgv } from '../../../lab/healthcast.js';
 
 export const OPS_COMMANDS = ['ip', 'setpriv'];
 
@@ -18,12 +17,6 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-}
-
-export interface LogLine {
-  msg: string;
-  service?: string;
-  [key: string]: unknown;
 }
 
 export interface OpsNode {
@@ -62,33 +55,28 @@ export function baseConfig(node: Pick<OpsNode, 'stateDir' | 'socket'>, services:
 }
 
 export async function opsNode(t: TestContext, name: string): Promise<OpsNode> {
-  const ns = `hcops-${name}-${process.pid % 10000}-${Math.random().toString(36).slice(2, 6)}`;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hc-ops-${name}-`));
-  fs.chmodSync(dir, 0o755); // other users may traverse: only the socket's own mode may keep them out
-  await createNamespace(ns);
+  const lab = await Lab.create({ name: `ops-${name}` });
+  t.after(() => lab.destroy());
+  // The lab's directories are mode 0755: other users may traverse, so only the socket's own mode may keep them out.
+  const labNode = await lab.node(name);
+  const paths = agentPaths(labNode);
+  fs.mkdirSync(paths.dir, { recursive: true });
   const port = 20_000 + Math.floor(Math.random() * 40_000);
   let listener: Daemon | undefined;
-  const daemons: Daemon[] = [];
-  t.after(async () => {
-    for (const daemon of daemons) await daemon.stop('SIGKILL', 1000).catch(() => undefined);
-    await deleteNamespace(ns).catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const configFile = path.join(dir, 'healthcast.yaml');
+  let agent: AgentProcess | undefined;
   const node: OpsNode = {
-    ns,
-    dir,
-    configFile,
-    socket: path.join(dir, 'run', 'control.sock'),
-    stateDir: path.join(dir, 'state'),
+    ns: labNode.netns,
+    dir: labNode.dir,
+    configFile: paths.configFile,
+    socket: path.join(labNode.dir, 'run', 'control.sock'),
+    stateDir: paths.stateDir,
     port,
     agent: undefined,
     writeConfig(config) {
-      fs.writeFileSync(configFile, stringify(config));
+      writeConfig(paths.configFile, config);
     },
     async startListener() {
-      listener = startDaemon(`listener-${ns}`, 'ip', ['netns', 'exec', ns, process.execPath, '-e', `require('net').createServer((s) => s.end()).listen(${port}, '127.0.0.1', () => console.log('listening'))`]);
-      daemons.push(listener);
+      listener = lab.startDaemon(labNode, 'listener', process.execPath, ['-e', `require('net').createServer((s) => s.end()).listen(${port}, '127.0.0.1', () => console.log('listening'))`]);
       await waitFor('listener', () => listener!.output().includes('listening'), { timeoutMs: 5000 });
     },
     async stopListener() {
@@ -96,37 +84,21 @@ export async function opsNode(t: TestContext, name: string): Promise<OpsNode> {
       listener = undefined;
     },
     async startAgent(options = {}) {
-      const command = [...(options.wrap ?? []), ...healthcastArgv(['run', '--config', configFile, ...(options.args ?? [])]).flat()];
-      const agent = startDaemon(`healthcast-${ns}`, 'ip', ['netns', 'exec', ns, ...command], { env: { ...process.env, ...options.env } });
-      daemons.push(agent);
-      node.agent = agent;
-      await node.waitForLine('agent started', (line) => line.msg === 'agent started', 15_000);
-      return agent;
+      // The config is the test's own file (node.writeConfig), so a test can change it under a running agent.
+      agent = await startAgent(lab, labNode, { env: options.env, wrap: options.wrap, args: options.args });
+      node.agent = agent.daemon;
+      return agent.daemon;
     },
     lines() {
-      return (node.agent?.output() ?? '')
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .flatMap((line) => {
-          try {
-            return [JSON.parse(line) as LogLine];
-          } catch {
-            return [];
-          }
-        });
+      return agent?.lines() ?? [];
     },
     waitForLine(what, match, timeoutMs = 10_000) {
-      return waitFor(what, () => {
-        const found = node.lines().find(match);
-        if (found) return found;
-        const agent = node.agent;
-        if (agent && (agent.child.exitCode !== null || agent.child.signalCode !== null)) throw new Error(`agent exited: ${agent.output().slice(-2000)}`);
-        return undefined;
-      }, { timeoutMs, intervalMs: 20 });
+      if (!agent) throw new Error(`waiting for ${what}: no agent started`);
+      return agent.waitForLine(what, match, { timeoutMs });
     },
     cli(args, options = {}) {
-      const base = [healthcastBin, ...withConfig(args, configFile)];
-      const argv = options.inNamespace ? ['netns', 'exec', ns, process.execPath, ...base] : options.wrap ? [...options.wrap.slice(1), process.execPath, ...base] : base;
+      const base = [healthcastBin, ...withConfig(args, paths.configFile)];
+      const argv = options.inNamespace ? ['netns', 'exec', labNode.netns, process.execPath, ...base] : options.wrap ? [...options.wrap.slice(1), process.execPath, ...base] : base;
       const file = options.inNamespace ? 'ip' : options.wrap ? options.wrap[0]! : process.execPath;
       return new Promise((resolve) => {
         execFile(file, argv, { timeout: options.timeoutMs ?? 30_000 }, (error, stdout, stderr) => {
@@ -136,10 +108,10 @@ export async function opsNode(t: TestContext, name: string): Promise<OpsNode> {
       });
     },
     spawnCli(args) {
-      return spawn(process.execPath, [healthcastBin, ...withConfig(args, configFile)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      return spawn(process.execPath, [healthcastBin, ...withConfig(args, paths.configFile)], { stdio: ['ignore', 'pipe', 'pipe'] });
     },
     async addresses() {
-      const links = JSON.parse(await ip(['-n', ns, '-j', 'address', 'show', 'dev', 'lo'])) as { addr_info: { local: string }[] }[];
+      const links = JSON.parse(await ip(['-n', labNode.netns, '-j', 'address', 'show', 'dev', 'lo'])) as { addr_info: { local: string }[] }[];
       return links.flatMap((link) => link.addr_info.map((info) => info.local)).filter((address) => address !== '127.0.0.1' && address !== '::1');
     },
   };

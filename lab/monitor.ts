@@ -1,6 +1,6 @@
 // `ip monitor` inside a namespace: every address or route change with the kernel-side time ip stamped on it,
 // so benchmarks and tests see each change exactly once instead of polling and missing short ones.
-import { startDaemon, waitFor, type Daemon } from '../../../lab/process.js';
+import { startDaemon, waitFor, type Daemon } from './process.js';
 
 export interface NetlinkEvent {
   // Epoch milliseconds from ip's own timestamp (-ts), taken when the message arrived.

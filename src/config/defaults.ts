@@ -1,0 +1,11 @@
+// Where healthcast looks and what it uses when the config says nothing: the schema and the lenient readers of the
+// operations commands (src/control/locate.ts), which must agree even when the file on disk is not valid.
+export const DEFAULT_CONFIG_FILE = '/etc/healthcast/healthcast.yaml';
+export const DEFAULT_STATE_DIR = '/var/lib/healthcast';
+export const DEFAULT_CONTROL_SOCKET = '/run/healthcast/control.sock';
+// A dummy interface the FRR route-maps do not match, where a draining address waits.
+export const DEFAULT_DRAIN_INTERFACE = 'hc-drain';
+// The `proto` number on kernel routes healthcast adds; 0-4 are the kernel's own.
+export const DEFAULT_ROUTE_PROTOCOL = 201;
+export const ROUTE_PROTOCOL_RANGE = { min: 5, max: 254 } as const;
+export const DEFAULT_VTYSH = '/usr/bin/vtysh';
