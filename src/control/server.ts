@@ -45,20 +45,26 @@ export class ControlServer {
     await removeStaleSocket(file);
     const server = net.createServer((socket) => this.accept(socket));
     server.maxConnections = this.options.maxConnections ?? 32;
-    // The socket is created with the umask in force: no window in which another user could connect.
-    const umask = process.umask(0o177);
+    // Bound in a private directory (0700), made 0600, then renamed into place: no moment in which another user could
+    // connect, without changing the process-wide umask across an await.
+    const privateDir = await fs.mkdtemp(path.join(path.dirname(file), '.control-'));
+    const bound = path.join(privateDir, 'socket');
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(file, () => {
+        server.listen(bound, () => {
           server.off('error', reject);
           resolve();
         });
       });
+      await fs.chmod(bound, 0o600);
+      await fs.rename(bound, file);
+    } catch (error) {
+      server.close();
+      throw error;
     } finally {
-      process.umask(umask);
+      await fs.rm(privateDir, { recursive: true, force: true });
     }
-    await fs.chmod(file, 0o600);
     server.on('error', (error) => this.log.error({ err: messageOf(error) }, 'control socket error'));
     this.server = server;
     this.log.info({ path: file }, 'control socket listening');
