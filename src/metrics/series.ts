@@ -1,6 +1,8 @@
 // Counters and histograms whose series are plain objects the caller keeps, for metrics fed on every probe round:
 // prom-client's own observe() validates and hashes the label set on every call, a visible cost at 1,000 rounds a
-// second. These register with a prom-client Registry and print exactly as its Counter and Histogram do.
+// second. These register with a prom-client Registry and print exactly as its Counter and Histogram do. A Registry takes
+// them by duck typing, not by a documented interface: prom-client is pinned to an exact version in package.json, and
+// test/unit/metrics/series.test.ts compares their text with prom-client's own on each upgrade.
 import type { Registry } from 'prom-client';
 
 type Labels = Record<string, string>;
