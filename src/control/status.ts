@@ -5,7 +5,7 @@ export const STATUS_FORMAT = 1;
 
 export interface ServiceStatusJson {
   name: string;
-  state: string; // up | down | unknown | drained | paused | stopped
+  state: string; // up | down | unknown | drained | draining | paused | stopped
   phase: string; // init | rising | up | falling | down
   successes: number; // consecutive
   failures: number; // consecutive

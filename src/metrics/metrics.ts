@@ -9,7 +9,7 @@ import type { ReconcileReport } from '../routing/types.js';
 import { hookFor } from '../control/service-state.js';
 import { ComputedGauge, SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series.js';
 
-export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'paused', 'stopped'] as const;
+export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'draining', 'paused', 'stopped'] as const;
 
 export interface MetricsOptions {
   version: string;
