@@ -1,8 +1,7 @@
 // The graceful-drain scenario shared by test/e2e/drain.test.ts and bench/drain.ts: the anycast DNS lab
 // (lab/dns-anycast.ts) with forwarding nodes that reject each other's service routes, and rounds in which a client on
 // the router queries the anycast address (IPv4 and IPv6) while node a is put into maintenance.
-import type { AnycastLab } from '../../../lab/topology.js';
-import { buildDnsAnycastLab, DNS_SERVICE } from '../../../lab/dns-anycast.js';
+import { buildDnsAnycastLab, DNS_SERVICE, type DnsAnycastLab } from '../../../lab/dns-anycast.js';
 import { run } from '../../../lab/netns.js';
 import { waitFor } from '../../../lab/process.js';
 import { kernelRoute, nextHops } from '../../../lab/routes.js';
@@ -23,15 +22,7 @@ export const COMMANDS = ['ip', 'sysctl', 'vtysh', 'unbound', '/usr/lib/frr/zebra
 // How node a is put into maintenance: SIGTSTP to its agent (by PID), or `healthcast drain dns` on its control socket.
 export type Trigger = 'SIGTSTP' | 'healthcast drain';
 
-export interface DrainLab {
-  topology: AnycastLab;
-  router: LabNode;
-  a: LabNode;
-  b: LabNode;
-  // The router's interfaces towards a and b.
-  ifA: string;
-  ifB: string;
-  port: number;
+export interface DrainLab extends Pick<DnsAnycastLab, 'topology' | 'router' | 'a' | 'b' | 'ifA' | 'ifB' | 'port'> {
   agentA(): AgentProcess;
   // Node a's agent with this `drain` in ms (restarted only when it differs from the running one's).
   useDrain(drainMs: number): Promise<void>;
