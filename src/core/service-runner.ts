@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { INITIAL_STATE, step, type HealthState } from './state-machine.js';
 import { PreparedProbes, type ServiceProbeRun } from './probe-service.js';
 import type { CombinedResult } from './combine.js';
-import { Cancellation } from '../../probes/cancel.js';
+import { ProbeAbort } from '../../probes/kit/index.js';
 import { messageOf } from '../errors.js';
 
 export interface LastResult extends CombinedResult {
@@ -65,7 +65,7 @@ export class ServiceRunner {
   // When the next scheduled round is due (epoch ms), while one is scheduled.
   private dueAt: number | undefined;
   // Cancelled by stop(): the running round's probes let go at once and its result is dropped.
-  private cancellation: Cancellation | undefined;
+  private cancellation: AbortController | undefined;
   // Made at start(): the probes with their inputs, and the handlers of a round's end.
   private probes: PreparedProbes | undefined;
   private roundDone: ((run: ServiceProbeRun) => void) | undefined;
@@ -93,14 +93,14 @@ export class ServiceRunner {
     if (this.running) return;
     this.running = true;
     this.state = INITIAL_STATE;
-    const cancel = new Cancellation();
+    const cancel = new AbortController();
     this.cancellation = cancel;
-    this.probes = new PreparedProbes(this.config, { log: this.deps.log, cancel });
+    this.probes = new PreparedProbes(this.config, { log: this.deps.log, signal: cancel.signal });
     // A round of an earlier start (stopped meanwhile) neither schedules nor reports.
     this.roundDone = (run) => {
       if (cancel !== this.cancellation) return;
       this.finishRound();
-      if (!this.running || cancel.cancelled) return;
+      if (!this.running || cancel.signal.aborted) return;
       this.recordRound(run);
     };
     this.roundFailed = (error) => {
@@ -118,7 +118,7 @@ export class ServiceRunner {
   async stop(): Promise<void> {
     this.running = false;
     this.unschedule();
-    this.cancellation?.cancel(new Error('service stopped'));
+    this.cancellation?.abort(new ProbeAbort('cancelled', 'service stopped'));
     await this.inFlight;
   }
 

@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { ServiceRunner, SLOT_GRID_MS } from '../../../src/core/service-runner.js';
-import { cancellationOf } from '../../../probes/cancel.js';
-import { defineProbe, type ProbeDefinition } from '../../../probes/types.js';
+import { defineProbe, type ProbeDefinition } from '../../../probes/kit/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 
@@ -62,8 +61,8 @@ test('stop() cancels the running round: the probe hears it at once and its resul
     type: 'wait',
     summary: 'waits for cancellation',
     options: z.strictObject({}),
-    run: (_options, ctx) => new Promise((resolve) => cancellationOf(ctx)!.onCancel((reason) => {
-      heard = reason;
+    run: (_options, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => {
+      heard = ctx.signal.reason;
       resolve({ ok: true });
     })),
   }) as ProbeDefinition;

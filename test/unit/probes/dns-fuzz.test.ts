@@ -3,10 +3,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import dnsPacket, { type Answer, type DecodedPacket } from 'dns-packet';
-import dns from '../../../probes/dns.js';
-import { checkResponse, judgeByDecoding, judgeResponse, QTYPES, quickAccept, type DnsQuestion, type QType, type Verdict } from '../../../probes/dns-wire.js';
-import { runProbe } from '../../../probes/run.js';
-import type { ProbeDefinition } from '../../../probes/types.js';
+import dns, { checkResponse, judgeByDecoding, judgeResponse, QTYPES, quickAccept, type DnsQuestion, type QType, type Verdict } from '../../../probes/dns.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import type { ProbeDefinition } from '../../../probes/kit/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { reply, startFakeDns } from './dns-fake-server.js';
 
