@@ -17,8 +17,8 @@ export interface ProbeResult {
 }
 
 export interface ProbeContext {
-  // Aborted with a ProbeAbort (abort.ts) when the probe's timeout expires, the agent stops probing, or the run is over;
-  // probes must honour it.
+  // Aborted with a ProbeAbort (abort.ts) when the probe's timeout expires, the agent stops probing, or the run is over
+  // while something still listens; probes must honour it.
   signal: AbortSignal;
   timeoutMs: number;
   log: ProbeLogger;

@@ -3,6 +3,7 @@
 // run being over.
 import type { ProbeContext, ProbeDefinition, ProbeOutcome, ProbeResult } from '../../../probes/kit/index.js';
 import { abortKind, FINISHED, messageOf, TIMED_OUT } from '../../../probes/kit/index.js';
+import { getEventListeners } from 'node:events';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
 
 export interface RunProbeInput {
@@ -68,8 +69,12 @@ class ProbeRun {
     this.settled = true;
     this.clock.clearTimeout(this.timer);
     this.input.signal?.removeEventListener('abort', this);
-    // Whatever the probe still holds (sockets, children) is told to let go.
-    if (!this.controller.signal.aborted) this.controller.abort(FINISHED);
+    // Whatever the probe still holds (sockets, children, a fetch) is told to let go. Only when something still listens:
+    // an abort makes and dispatches an Event, and probes that tidied up (every built-in one) would pay it for nothing.
+    // In bench/probe-cost's CPU profile abort + Event + dispatch were ~6 % of the main thread's busy samples; skipping
+    // them saved ~6.6 µs a run in a micro-benchmark (node 20, this machine under load), ~0.7 % of a core at 1,000 runs/s.
+    const signal = this.controller.signal;
+    if (!signal.aborted && getEventListeners(signal, 'abort').length > 0) this.controller.abort(FINISHED);
     const durationMs = Math.round((this.clock.monotonic() - this.started) * 100) / 100;
     this.resolve(outcome.reason === undefined ? { ok: outcome.ok, durationMs } : { ok: outcome.ok, durationMs, reason: outcome.reason });
   };

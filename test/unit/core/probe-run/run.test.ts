@@ -61,10 +61,14 @@ test('the caller\'s signal cancels the run with its own reason; an already abort
   assert.equal(started, false);
 });
 
-test('a probe that finishes on its own: its signal is then aborted as finished, and it no longer hears its caller', async () => {
+test('a probe that finishes on its own: what still listens to its signal hears finished, and it no longer hears its caller', async () => {
   const clock = new ManualClock();
   let seen: AbortSignal | undefined;
-  const quick = defineProbe({ type: 'quick', summary: 'x', options: z.object({}), run: (_o, ctx) => ((seen = ctx.signal), Promise.resolve({ ok: true as const })) }) as ProbeDefinition;
+  const quick = defineProbe({ type: 'quick', summary: 'x', options: z.object({}), run: (_o, ctx) => {
+    seen = ctx.signal;
+    ctx.signal.addEventListener('abort', () => {}); // e.g. a child process or request left behind
+    return Promise.resolve({ ok: true as const });
+  } }) as ProbeDefinition;
   const controller = new AbortController();
   const result = await new ProbeRunner(clock).run(input(quick, 100, controller.signal));
   assert.deepEqual(result, { ok: true, durationMs: 0 });
@@ -72,6 +76,10 @@ test('a probe that finishes on its own: its signal is then aborted as finished, 
   controller.abort(new ProbeAbort('cancelled'));
   assert.equal(abortKind(seen?.reason), 'finished', 'the caller\'s later abort does not reach a finished run');
   assert.equal(clock.pending, 0);
+  let tidy: AbortSignal | undefined;
+  const tidied = defineProbe({ type: 'tidy', summary: 'x', options: z.object({}), run: (_o, ctx) => ((tidy = ctx.signal), Promise.resolve({ ok: true as const })) }) as ProbeDefinition;
+  await new ProbeRunner(clock).run(input(tidied, 100));
+  assert.equal(tidy?.aborted, false, 'nothing listens: no abort (it would only cost an Event)');
 });
 
 test('a run() that throws synchronously, rejects or resolves nothing fails with a reason; after an abort a throw reads as the abort', async () => {
