@@ -78,22 +78,17 @@ function planOf(opts: Options): Plan {
   let plan = plans.get(opts);
   if (!plan) {
     const target = { server: opts.server, port: opts.port, source: opts.source };
-    const question = { name: opts.query, qtype: opts.qtype, rd: opts.rd, acceptName: normalizeName(opts.query) };
+    const question = { name: opts.query, qtype: opts.qtype, rd: opts.rd };
     plan = {
       target,
       key: udpKey(target),
       question,
-      expectation: expectationOf(opts.qtype, opts.expect_rcode, opts.expect_answer),
+      expectation: { rcode: opts.expect_rcode, ...(opts.expect_answer !== undefined ? { answer: opts.expect_answer } : {}) },
       template: dnsPacket.encode(queryPacket({ id: 0, ...question })),
     };
     plans.set(opts, plan);
   }
   return plan;
-}
-
-function expectationOf(qtype: QType, rcode: RcodeName, answer: string | undefined): DnsExpectation {
-  if (answer === undefined) return { rcode };
-  return qtype === 'A' || qtype === 'AAAA' ? { rcode, answer, wanted: wantedAnswer(qtype, answer) } : { rcode, answer };
 }
 
 type Exchanged = Verdict | { kind: 'stopped' };
@@ -230,16 +225,12 @@ export interface DnsQuestion {
   name: string;
   qtype: QType;
   rd: boolean;
-  // The name as quickAccept compares it (normalizeName), made once per configuration.
-  acceptName?: string;
 }
 
 export interface DnsExpectation {
   rcode: RcodeName;
   // Must equal one answer RR of the query type (addresses compared canonically, names case-insensitively).
   answer?: string;
-  // `answer` for an A or AAAA query as quickAccept compares it, made once per configuration.
-  wanted?: WantedAnswer;
 }
 
 // ignore: not an answer to our query (keep waiting); truncated: retry over TCP; fail/ok: final.
@@ -269,18 +260,9 @@ export function queryPacket(question: DnsQuestion): Packet {
   };
 }
 
-// The single entry point for received bytes: decodes and checks; never throws, whatever the bytes.
+// The single entry point for received bytes: dns-packet decodes everything, then checkResponse; never throws, whatever
+// the bytes.
 export function judgeResponse(bytes: Buffer, question: DnsQuestion, expectation: DnsExpectation, transport: Transport): Verdict {
-  try {
-    if (quickAccept(bytes, question, expectation)) return OK_VERDICT;
-  } catch {
-    // never: quickAccept reads within bounds; the full path below judges anyway
-  }
-  return judgeByDecoding(bytes, question, expectation, transport);
-}
-
-// The full path: dns-packet decodes everything, then checkResponse; what judgeResponse says when quickAccept does not.
-export function judgeByDecoding(bytes: Buffer, question: DnsQuestion, expectation: DnsExpectation, transport: Transport): Verdict {
   try {
     // A datagram whose id is not ours is someone else's answer (or a spoof): not a failure of the server we probe.
     if (bytes.length >= 2 && bytes.readUInt16BE(0) !== question.id) return { kind: 'ignore', why: 'with wrong id' };
@@ -295,86 +277,6 @@ export function judgeByDecoding(bytes: Buffer, question: DnsQuestion, expectatio
   } catch (error) {
     return { kind: 'fail', reason: `malformed response: ${printable(messageOf(error))}` };
   }
-}
-
-const OK_VERDICT: Verdict = Object.freeze({ kind: 'ok' });
-
-const QTYPE_CODES: Record<QType, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33 };
-
-// dns-packet's own A and AAAA rdata codecs (rdlength first), so a quick match compares what the full path would.
-const addressCodecs = dnsPacket as unknown as Record<'a' | 'aaaa', { decode(buf: Buffer, offset: number): string; encode(host: string): Buffer }>;
-
-// The expected answer of an A or AAAA query: as the rdata bytes (rdlength first) a record carrying it has, so a quick
-// match compares bytes, or as the text checkAnswer compares when it is not an address of the query's family.
-export interface WantedAnswer {
-  text: string;
-  rdata: Buffer | undefined;
-}
-
-export function wantedAnswer(qtype: 'A' | 'AAAA', answer: string): WantedAnswer {
-  const family = net.isIP(answer);
-  const text = normalizeValue(qtype, answer);
-  // Encoded from the canonical text: dns-packet's encoder misreads some uncompressed forms ("::0:0:0:0:0:1:0" as ::1).
-  const rdata = family === (qtype === 'A' ? 4 : 6) ? addressCodecs[qtype === 'A' ? 'a' : 'aaaa'].encode(text) : undefined;
-  return { text, rdata };
-}
-
-// True only when the full decode and checks below would say ok, for the common answer: header as expected, the question
-// echoed in plain labels, answers that are A or AAAA records (4 or 16 bytes) named by a pointer to the question, no
-// authority or additional records, nothing after. Anything else, and every failure, goes the full way, so reasons and
-// odd packets are judged exactly as before; this only spares decoding every good answer into objects.
-export function quickAccept(bytes: Buffer, question: DnsQuestion, expectation: DnsExpectation): boolean {
-  const qtype = question.qtype;
-  if (bytes.length < 12 || (qtype !== 'A' && qtype !== 'AAAA')) return false;
-  const flags = bytes.readUInt16BE(2);
-  // QR set, opcode QUERY, TC clear, and the expected rcode.
-  if (bytes.readUInt16BE(0) !== question.id || (flags & 0xfa00) !== 0x8000 || RCODES[flags & 0xf] !== expectation.rcode) return false;
-  if (bytes.readUInt16BE(4) !== 1 || bytes.readUInt16BE(8) !== 0 || bytes.readUInt16BE(10) !== 0) return false;
-  const answers = bytes.readUInt16BE(6);
-  // The question: plain labels equal to the query's (ASCII case-insensitive), then type and class IN.
-  const wantedName = question.acceptName ?? normalizeName(question.name);
-  let offset = 12;
-  let at = 0;
-  let total = 0;
-  for (;;) {
-    if (offset >= bytes.length) return false;
-    const length = bytes[offset++]!;
-    if (length === 0) break;
-    if (length > 63 || offset + length > bytes.length) return false;
-    total += length + 1;
-    if (total > 254) return false;
-    if (at > 0) {
-      if (wantedName.charCodeAt(at) !== 0x2e) return false;
-      at += 1;
-    }
-    for (let index = 0; index < length; index++, at++) {
-      let byte = bytes[offset + index]!;
-      if (byte >= 0x41 && byte <= 0x5a) byte += 0x20;
-      let want = wantedName.charCodeAt(at);
-      if (want >= 0x41 && want <= 0x5a) want += 0x20;
-      if (byte !== want || byte === 0x2e || byte > 0x7e) return false;
-    }
-    offset += length;
-  }
-  if (at !== wantedName.length || offset + 4 > bytes.length) return false;
-  if (bytes.readUInt16BE(offset) !== QTYPE_CODES[qtype] || bytes.readUInt16BE(offset + 2) !== 1) return false;
-  offset += 4;
-  const wanted = expectation.answer === undefined ? undefined : (expectation.wanted ?? wantedAnswer(qtype, expectation.answer));
-  let found = wanted === undefined;
-  for (let index = 0; index < answers; index++) {
-    // Name: a pointer to the question (offset 12); then type, class, ttl, rdlength, rdata.
-    if (offset + 12 > bytes.length || bytes.readUInt16BE(offset) !== 0xc00c) return false;
-    const type = bytes.readUInt16BE(offset + 2);
-    const size = type === 1 ? 4 : type === 28 ? 16 : -1;
-    if (size < 0 || bytes.readUInt16BE(offset + 10) !== size || offset + 12 + size > bytes.length) return false;
-    if (!found && type === QTYPE_CODES[qtype] && (bytes.readUInt16BE(offset + 4) & 0x7fff) === 1) {
-      const rdata = wanted!.rdata;
-      // The same address in other bytes cannot be: an address has one wire form. Bytes spare a string per answer.
-      found = rdata ? bytes.compare(rdata, 0, rdata.length, offset + 10, offset + 12 + size) === 0 : normalizeValue(qtype, addressCodecs[type === 1 ? 'a' : 'aaaa'].decode(bytes, offset + 10)) === wanted!.text;
-    }
-    offset += 12 + size;
-  }
-  return found && offset === bytes.length;
 }
 
 // Checks a decoded response: id, QR bit, truncation, question echo, rcode, expected answer.
@@ -471,7 +373,7 @@ function normalizeValue(qtype: QType, value: string): string {
     .join(' ');
 }
 
-export function normalizeName(name: string): string {
+function normalizeName(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
 }
 
