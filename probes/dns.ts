@@ -1,14 +1,19 @@
 // dns: one query to one server over UDP (TCP on truncation or by choice), checking id, question echo, rcode and answer.
+// One round: run() takes the query's plan (made once per configuration), sends it through dns-transport.ts (a pooled
+// UDP socket, or a TCP connection), and judges each message that comes back (judgeResponse, below) until one is final,
+// ctx.signal aborts, or the socket fails.
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
-import dnsPacket from 'dns-packet';
+import dnsPacket, { type Answer, type DecodedPacket, type Packet } from 'dns-packet';
 import { z } from 'zod';
-import { defineProbe, type ProbeContext, type ProbeOutcome } from './types.js';
-import { formatHostPort, ipAddress, port } from './common.js';
-import { IgnoredResponses, isDnsName, judgeResponse, QTYPES, queryPacket, quickAcceptName, RCODES, type DnsExpectation, type DnsQuestion, type Verdict } from './dns-wire.js';
-import { udpKey, udpLease, type UdpLease, type UdpTarget, type UdpWaiter } from './dns-udp.js';
-import { Cancellation, cancellationOf, FINISHED_REASON, isTimeout, signalHook, TIMEOUT_REASON, type CancelHook, type CancelTarget } from './cancel.js';
-import { messageOf } from '../src/errors.js';
+import { canonicalAddress, defineProbe, ipAddress, messageOf, port, stoppedText, type ProbeContext, type ProbeOutcome } from './kit/index.js';
+import { TcpExchange, udpKey, udpPool, type DnsTarget, type TcpWaiter, type UdpLease, type UdpWaiter } from './dns-transport.js';
+
+export const QTYPES = ['A', 'AAAA', 'TXT', 'SOA', 'NS', 'MX', 'PTR', 'CNAME', 'SRV'] as const;
+export type QType = (typeof QTYPES)[number];
+
+export const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'] as const;
+export type RcodeName = (typeof RCODES)[number];
 
 const upperCase = (value: unknown) => (typeof value === 'string' ? value.toUpperCase() : value);
 
@@ -39,99 +44,59 @@ const options = z
 
 type Options = z.output<typeof options>;
 
-// When called directly (not by runProbe), how long before ctx's deadline the probe stops waiting itself, so its own
-// reason (with ignored responses) is the one reported. Under runProbe the runner's deadline cancels it instead.
-const MAX_MARGIN_MS = 10;
-
 export default defineProbe({
   type: 'dns',
   summary: 'DNS query to a server (UDP, TCP on truncation) checking rcode and, optionally, an expected answer',
   options,
   run(opts, ctx): Promise<ProbeOutcome> {
-    const given = cancellationOf(ctx);
-    if (given) return query(opts, ctx, given);
-    return runAlone(opts, ctx);
+    try {
+      const plan = planOf(opts);
+      if (ctx.signal.aborted) return Promise.resolve({ ok: false, reason: stoppedText(ctx.signal, ctx.timeoutMs) });
+      return new Promise((resolve) => {
+        if (opts.transport === 'tcp') new TcpQuery(plan, ctx, new IgnoredResponses(), '', resolve);
+        else new UdpQuery(plan, ctx, resolve);
+      });
+    } catch (error) {
+      return Promise.resolve({ ok: false, reason: `probe error: ${messageOf(error)}` });
+    }
   },
 });
 
-// Called directly with a plain context: its own deadline slightly before ctx's, and ctx.signal bridged.
-async function runAlone(opts: Options, ctx: ProbeContext): Promise<ProbeOutcome> {
-  const stop = new Cancellation();
-  const removeParent = signalHook(ctx.signal).onCancel((reason) => stop.cancel(reason));
-  if (ctx.signal.aborted) stop.cancel(ctx.signal.reason);
-  const budget = ctx.timeoutMs;
-  const timer = Number.isFinite(budget) && budget < 2 ** 31 ? setTimeout(() => stop.cancel(TIMEOUT_REASON), Math.max(1, budget - Math.min(MAX_MARGIN_MS, Math.floor(budget / 10)))) : undefined;
-  try {
-    return await query(opts, ctx, stop);
-  } finally {
-    clearTimeout(timer);
-    removeParent();
-    stop.cancel(FINISHED_REASON);
-  }
-}
-
 // What every query of one configured probe shares, worked out once: options objects live as long as the config.
 interface Plan {
-  target: UdpTarget;
+  target: DnsTarget;
   key: string;
-  name: string;
-  acceptName: string;
-  qtype: DnsQuestion['qtype'];
-  rd: boolean;
+  question: Omit<DnsQuestion, 'id'>;
   expectation: DnsExpectation;
   // The encoded UDP query with id 0; each query copies it and writes its own id.
   template: Buffer;
 }
 
-// Kept on the options object itself: a symbol-keyed property is an inline-cached load, a WeakMap lookup per query is not.
-const PLAN = Symbol('dns plan');
+const plans = new WeakMap<Options, Plan>();
 
 function planOf(opts: Options): Plan {
-  const holder = opts as Options & { [PLAN]?: Plan };
-  let plan = holder[PLAN];
+  let plan = plans.get(opts);
   if (!plan) {
     const target = { server: opts.server, port: opts.port, source: opts.source };
-    const question: DnsQuestion = { id: 0, name: opts.query, qtype: opts.qtype, rd: opts.rd };
+    const question = { name: opts.query, qtype: opts.qtype, rd: opts.rd };
     plan = {
       target,
       key: udpKey(target),
-      name: opts.query,
-      acceptName: quickAcceptName(opts.query),
-      qtype: opts.qtype,
-      rd: opts.rd,
+      question,
       expectation: { rcode: opts.expect_rcode, ...(opts.expect_answer !== undefined ? { answer: opts.expect_answer } : {}) },
-      template: dnsPacket.encode(queryPacket(question)),
+      template: dnsPacket.encode(queryPacket({ id: 0, ...question })),
     };
-    Object.defineProperty(holder, PLAN, { value: plan });
+    plans.set(opts, plan);
   }
   return plan;
 }
 
-// Never rejects: an error becomes a failed outcome naming it.
-function query(opts: Options, ctx: ProbeContext, stop: CancelHook): Promise<ProbeOutcome> {
-  try {
-    const plan = planOf(opts);
-    if (opts.transport === 'tcp') return tcpQuery(plan, ctx, stop, new IgnoredResponses(), '');
-    if (stop.cancelled) return Promise.resolve({ ok: false, reason: stoppedReason(stop, ctx.timeoutMs, undefined) });
-    // The common case in one promise: the exchange resolves it with the outcome (or with the TCP retry's).
-    return new Promise((resolve) => new UdpExchange(plan, ctx, stop, resolve));
-  } catch (error) {
-    return Promise.resolve({ ok: false, reason: `probe error: ${messageOf(error)}` });
-  }
-}
+type Exchanged = Verdict | { kind: 'stopped' };
 
-async function tcpQuery(plan: Plan, ctx: ProbeContext, stop: CancelHook, ignored: IgnoredResponses, prefix: string): Promise<ProbeOutcome> {
-  try {
-    const question: DnsQuestion = { id: randomInt(0, 65536), name: plan.name, qtype: plan.qtype, rd: plan.rd };
-    const verdict = await tcpExchange(plan.target, question, plan.expectation, stop, ignored);
-    if (verdict.kind === 'truncated') return { ok: false, reason: 'truncated response over tcp' };
-    return outcomeOf(verdict, prefix, stop, ctx.timeoutMs, ignored);
-  } catch (error) {
-    return { ok: false, reason: `probe error: ${messageOf(error)}` };
-  }
-}
+const STOPPED: Exchanged = { kind: 'stopped' };
+const OK: ProbeOutcome = Object.freeze({ ok: true });
 
-function outcomeOf(verdict: Exchanged, prefix: string, stop: CancelHook, timeoutMs: number, ignored: IgnoredResponses | undefined): ProbeOutcome {
+function outcomeOf(verdict: Exchanged, prefix: string, ctx: ProbeContext, ignored: IgnoredResponses | undefined): ProbeOutcome {
   switch (verdict.kind) {
     case 'ok':
       return prefix ? { ok: true, reason: 'answered over tcp after truncation' } : OK;
@@ -141,23 +106,14 @@ function outcomeOf(verdict: Exchanged, prefix: string, stop: CancelHook, timeout
       return { ok: false, reason: prefix + 'truncated response' };
     case 'ignore':
     case 'stopped':
-      return { ok: false, reason: prefix + stoppedReason(stop, timeoutMs, ignored) };
+      return { ok: false, reason: prefix + stoppedText(ctx.signal, ctx.timeoutMs) + (ignored?.suffix() ?? '') };
   }
 }
 
-const OK: ProbeOutcome = Object.freeze({ ok: true });
-
-function stoppedReason(stop: CancelHook, timeoutMs: number, ignored: IgnoredResponses | undefined): string {
-  return `${isTimeout(stop.reason) ? `timed out after ${timeoutMs}ms` : 'cancelled'}${ignored?.suffix() ?? ''}`;
-}
-
-type Exchanged = Verdict | { kind: 'stopped' };
-
-const STOPPED: Exchanged = { kind: 'stopped' };
-
-// One UDP query on the shared socket for its server: waits for a datagram with its id that its checks accept or
-// reject, a socket failure, or the cancellation; a truncated answer hands over to a TCP retry.
-class UdpExchange implements UdpWaiter, CancelTarget {
+// One UDP query on a pooled socket for its server: waits for a datagram with its id that the checks accept or reject,
+// a socket failure, or ctx.signal; a truncated answer hands over to a TCP query. It is its own abort listener
+// (handleEvent), so a query makes no closure for it.
+class UdpQuery implements UdpWaiter {
   private done = false;
   private ignoredResponses: IgnoredResponses | undefined;
   private readonly lease: UdpLease;
@@ -166,12 +122,11 @@ class UdpExchange implements UdpWaiter, CancelTarget {
   constructor(
     private readonly plan: Plan,
     private readonly ctx: ProbeContext,
-    private readonly stop: CancelHook,
-    private readonly resolve: (outcome: ProbeOutcome | Promise<ProbeOutcome>) => void,
+    private readonly resolve: (outcome: ProbeOutcome) => void,
   ) {
-    this.lease = udpLease(plan.target, plan.key, this);
-    this.question = { id: this.lease.id, name: plan.name, qtype: plan.qtype, rd: plan.rd, acceptName: plan.acceptName };
-    stop.attach(this);
+    this.lease = udpPool.lease(plan.target, plan.key, this);
+    this.question = { ...plan.question, id: this.lease.id };
+    ctx.signal.addEventListener('abort', this);
     const payload = Buffer.allocUnsafe(plan.template.length);
     plan.template.copy(payload);
     payload.writeUInt16BE(this.lease.id, 0);
@@ -193,57 +148,262 @@ class UdpExchange implements UdpWaiter, CancelTarget {
     this.finish({ kind: 'fail', reason });
   }
 
-  // The run's cancellation (its timeout, the service stopping, or its end).
-  cancel(): void {
+  // ctx.signal aborted: the timeout, the service stopping.
+  handleEvent(): void {
     this.finish(STOPPED);
   }
 
   private finish(verdict: Exchanged): void {
     if (this.done) return;
     this.done = true;
-    this.stop.detach(this);
+    this.ctx.signal.removeEventListener('abort', this);
     this.lease.release();
-    if (verdict.kind !== 'truncated') return this.resolve(outcomeOf(verdict, '', this.stop, this.ctx.timeoutMs, this.ignoredResponses));
+    if (verdict.kind !== 'truncated') return this.resolve(outcomeOf(verdict, '', this.ctx, this.ignoredResponses));
     this.ctx.log.debug({ server: this.plan.target.server }, 'dns: truncated response over udp, retrying over tcp');
-    this.resolve(tcpQuery(this.plan, this.ctx, this.stop, this.ignoredResponses ?? new IgnoredResponses(), 'truncated over udp, tcp retry: '));
+    new TcpQuery(this.plan, this.ctx, this.ignoredResponses ?? new IgnoredResponses(), 'truncated over udp, tcp retry: ', this.resolve);
   }
 }
 
-function tcpExchange(target: UdpTarget, question: DnsQuestion, expectation: DnsExpectation, stop: CancelHook, ignored: IgnoredResponses): Promise<Exchanged> {
-  const where = `${formatHostPort(target.server, target.port)} tcp`;
-  const payload = dnsPacket.streamEncode(queryPacket(question));
-  const judge = (bytes: Buffer) => judgeResponse(bytes, question, expectation, 'tcp');
-  return new Promise((resolve) => {
-    if (stop.cancelled) return resolve(STOPPED);
-    const socket = net.connect({ host: target.server, port: target.port, ...(target.source ? { localAddress: target.source } : {}) });
-    let done = false;
-    let buffered = Buffer.alloc(0);
-    const finish = (result: Exchanged) => {
-      if (done) return;
-      done = true;
-      removeStop();
-      socket.destroy();
-      resolve(result);
-    };
-    const removeStop = stop.onCancel(() => finish(STOPPED));
-    socket.setNoDelay(true);
-    socket.once('connect', () => socket.write(payload));
-    socket.on('error', (error: NodeJS.ErrnoException) => finish({ kind: 'fail', reason: `${where}: ${error.code ?? error.message}` }));
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      // Frames are a 2-byte length then a message; several may arrive in one chunk or one across several.
-      while (!done && buffered.length >= 2) {
-        const length = buffered.readUInt16BE(0);
-        if (buffered.length < length + 2) break;
-        const verdict = judge(buffered.subarray(2, length + 2));
-        buffered = buffered.subarray(length + 2);
-        if (verdict.kind === 'ignore') ignored.add(verdict.why);
-        else finish(verdict);
-      }
-    });
-    socket.on('close', () => {
-      const partial = buffered.length > 0 ? ` (${buffered.length} bytes of an incomplete message)` : '';
-      finish({ kind: 'fail', reason: `${where}: connection closed before a response${partial}${ignored.suffix()}` });
-    });
-  });
+// One query over its own TCP connection: by choice (transport: tcp) or after a truncated UDP answer (`prefix` says so).
+class TcpQuery implements TcpWaiter {
+  private done = false;
+  private exchange: TcpExchange | undefined;
+  private readonly question: DnsQuestion;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly ctx: ProbeContext,
+    private readonly ignoredResponses: IgnoredResponses,
+    private readonly prefix: string,
+    private readonly resolve: (outcome: ProbeOutcome) => void,
+  ) {
+    this.question = { ...plan.question, id: randomInt(0, 65536) };
+    if (ctx.signal.aborted) {
+      this.done = true;
+      resolve(outcomeOf(STOPPED, prefix, ctx, ignoredResponses));
+      return;
+    }
+    ctx.signal.addEventListener('abort', this);
+    try {
+      this.exchange = new TcpExchange(plan.target, dnsPacket.streamEncode(queryPacket(this.question)), this);
+    } catch (error) {
+      this.finish({ kind: 'fail', reason: `probe error: ${messageOf(error)}` }, true);
+    }
+  }
+
+  message(bytes: Buffer): void {
+    if (this.done) return;
+    const verdict = judgeResponse(bytes, this.question, this.plan.expectation, 'tcp');
+    if (verdict.kind === 'ignore') this.ignoredResponses.add(verdict.why);
+    else this.finish(verdict);
+  }
+
+  failed(reason: string, closed: boolean): void {
+    this.finish({ kind: 'fail', reason: closed ? reason + this.ignoredResponses.suffix() : reason });
+  }
+
+  handleEvent(): void {
+    this.finish(STOPPED);
+  }
+
+  private finish(verdict: Exchanged, unprefixed = false): void {
+    if (this.done) return;
+    this.done = true;
+    this.ctx.signal.removeEventListener('abort', this);
+    this.exchange?.close();
+    if (verdict.kind === 'truncated') return this.resolve({ ok: false, reason: 'truncated response over tcp' });
+    this.resolve(outcomeOf(verdict, unprefixed ? '' : this.prefix, this.ctx, this.ignoredResponses));
+  }
+}
+
+// ---- Judging: the query's bytes and the checks of a response, with no sockets, so they can be unit-tested and fuzzed.
+
+export type Transport = 'udp' | 'tcp';
+
+export interface DnsQuestion {
+  id: number;
+  name: string;
+  qtype: QType;
+  rd: boolean;
+}
+
+export interface DnsExpectation {
+  rcode: RcodeName;
+  // Must equal one answer RR of the query type (addresses compared canonically, names case-insensitively).
+  answer?: string;
+}
+
+// ignore: not an answer to our query (keep waiting); truncated: retry over TCP; fail/ok: final.
+export type Verdict =
+  | { kind: 'ok' }
+  | { kind: 'truncated' }
+  | { kind: 'ignore'; why: string }
+  | { kind: 'fail'; reason: string };
+
+const MAX_SHOWN = 5;
+
+// Validates query names in options: "." or dot-separated labels of 1-63 characters, 253 at most.
+export function isDnsName(value: string): boolean {
+  if (value === '.') return true;
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  if (name.length === 0 || name.length > 253) return false;
+  return name.split('.').every((label) => label.length >= 1 && label.length <= 63 && /^[A-Za-z0-9_*-]+$/.test(label));
+}
+
+// The query packet; encode() gives the UDP payload, streamEncode() the length-prefixed TCP form.
+export function queryPacket(question: DnsQuestion): Packet {
+  return {
+    type: 'query',
+    id: question.id,
+    flags: question.rd ? dnsPacket.RECURSION_DESIRED : 0,
+    questions: [{ type: question.qtype, class: 'IN', name: question.name }],
+  };
+}
+
+// The single entry point for received bytes: dns-packet decodes everything, then checkResponse; never throws, whatever
+// the bytes.
+export function judgeResponse(bytes: Buffer, question: DnsQuestion, expectation: DnsExpectation, transport: Transport): Verdict {
+  try {
+    // A datagram whose id is not ours is someone else's answer (or a spoof): not a failure of the server we probe.
+    if (bytes.length >= 2 && bytes.readUInt16BE(0) !== question.id) return { kind: 'ignore', why: 'with wrong id' };
+    if (bytes.length < 12) return { kind: 'fail', reason: `malformed response: ${bytes.length} bytes, shorter than a DNS header` };
+    let packet: DecodedPacket;
+    try {
+      packet = dnsPacket.decode(bytes);
+    } catch (error) {
+      return { kind: 'fail', reason: `malformed response: ${printable(messageOf(error))}` };
+    }
+    return checkResponse(packet, question, expectation, transport);
+  } catch (error) {
+    return { kind: 'fail', reason: `malformed response: ${printable(messageOf(error))}` };
+  }
+}
+
+// Checks a decoded response: id, QR bit, truncation, question echo, rcode, expected answer.
+export function checkResponse(packet: DecodedPacket, question: DnsQuestion, expectation: DnsExpectation, transport: Transport): Verdict {
+  try {
+    if (packet.id !== question.id) return { kind: 'ignore', why: 'with wrong id' };
+    if (!packet.flag_qr) return { kind: 'fail', reason: 'not a response (QR bit clear)' };
+    const header = packet as DecodedPacket & { opcode?: string; rcode?: string };
+    if (header.opcode !== undefined && header.opcode !== 'QUERY') return { kind: 'fail', reason: `response has opcode ${printable(String(header.opcode))}, expected QUERY` };
+    if (packet.flag_tc && transport === 'udp') return { kind: 'truncated' };
+    const echo = checkQuestion(packet, question);
+    if (echo) return { kind: 'fail', reason: echo };
+    const rcode = String(header.rcode ?? 'NOERROR');
+    if (rcode !== expectation.rcode) return { kind: 'fail', reason: `rcode ${printable(rcode)}, expected ${expectation.rcode}` };
+    if (expectation.answer !== undefined) {
+      const missing = checkAnswer(packet.answers ?? [], question.qtype, expectation.answer);
+      if (missing) return { kind: 'fail', reason: missing };
+    }
+    return { kind: 'ok' };
+  } catch (error) {
+    return { kind: 'fail', reason: `malformed response: ${printable(messageOf(error))}` };
+  }
+}
+
+function checkQuestion(packet: DecodedPacket, question: DnsQuestion): string | undefined {
+  const questions = packet.questions ?? [];
+  if (questions.length !== 1) return `response question section has ${questions.length} entries, expected 1 echoing the query`;
+  const echoed = questions[0];
+  if (!echoed || typeof echoed.name !== 'string') return 'response question section is unreadable';
+  if (normalizeName(echoed.name) !== normalizeName(question.name)) {
+    return `response question name ${printable(echoed.name)} does not match query ${question.name}`;
+  }
+  if (echoed.type !== question.qtype) return `response question type ${printable(String(echoed.type))} does not match query ${question.qtype}`;
+  const klass = echoed.class ?? 'IN';
+  if (klass !== 'IN') return `response question class ${printable(String(klass))} does not match query IN`;
+  return undefined;
+}
+
+function checkAnswer(answers: readonly Answer[], qtype: QType, expected: string): string | undefined {
+  const wanted = normalizeValue(qtype, expected);
+  const shown: string[] = [];
+  for (const answer of answers) {
+    if (!answer || answer.type !== qtype || (answer.class ?? 'IN') !== 'IN') continue;
+    const forms = renderRecord(qtype, answer.data);
+    if (forms.some((form) => normalizeValue(qtype, form) === wanted)) return undefined;
+    if (forms[0] !== undefined) shown.push(forms[0]);
+  }
+  if (shown.length === 0) return `answer does not contain ${printable(expected)} (no ${qtype} records in answer)`;
+  const list = shown.slice(0, MAX_SHOWN).map(printable).join(', ');
+  const more = shown.length > MAX_SHOWN ? ` and ${shown.length - MAX_SHOWN} more` : '';
+  return `answer does not contain ${printable(expected)} (got ${list}${more})`;
+}
+
+// Text forms of one record's data; the first is for display, the others are shorter forms that may also match.
+function renderRecord(qtype: QType, data: unknown): string[] {
+  if (data === null || data === undefined) return [];
+  switch (qtype) {
+    case 'A':
+    case 'AAAA':
+    case 'NS':
+    case 'PTR':
+    case 'CNAME':
+      return typeof data === 'string' ? [data] : [];
+    case 'TXT': {
+      const chunks = Array.isArray(data) ? data : [data];
+      return [chunks.map((chunk) => (Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk))).join('')];
+    }
+    case 'MX': {
+      const mx = data as { preference?: unknown; exchange?: unknown };
+      return [`${String(mx.preference)} ${String(mx.exchange)}`, String(mx.exchange)];
+    }
+    case 'SRV': {
+      const srv = data as { priority?: unknown; weight?: unknown; port?: unknown; target?: unknown };
+      return [`${String(srv.priority)} ${String(srv.weight)} ${String(srv.port)} ${String(srv.target)}`, String(srv.target)];
+    }
+    case 'SOA': {
+      const soa = data as Record<string, unknown>;
+      const fields = ['mname', 'rname', 'serial', 'refresh', 'retry', 'expire', 'minimum'].map((key) => String(soa[key]));
+      return [fields.join(' '), String(soa.mname)];
+    }
+  }
+}
+
+function normalizeValue(qtype: QType, value: string): string {
+  if (qtype === 'TXT') return value;
+  if (qtype === 'A' || qtype === 'AAAA') {
+    const family = net.isIP(value);
+    return family === 0 ? value : canonicalAddress(value);
+  }
+  // Names, and records made of names and numbers: case-insensitive, trailing dots ignored.
+  return value
+    .split(' ')
+    .map((part) => normalizeName(part))
+    .join(' ');
+}
+
+function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+// Keeps reasons one short printable line, whatever bytes a server sent.
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > 120 ? `${clean.slice(0, 117)}...` : clean;
+}
+
+// Counts responses that were not answers to our query, so a timeout can say why nothing counted.
+export class IgnoredResponses {
+  // Made on the first ignored response: most queries never see one.
+  private counts: Map<string, number> | undefined;
+
+  add(why: string): void {
+    this.counts ??= new Map();
+    this.counts.set(why, (this.counts.get(why) ?? 0) + 1);
+  }
+
+  get total(): number {
+    let sum = 0;
+    for (const count of this.counts?.values() ?? []) sum += count;
+    return sum;
+  }
+
+  // "" or " (ignored 3 responses with wrong id, 1 response from an unexpected source)".
+  suffix(): string {
+    if (!this.counts) return '';
+    const parts = [...this.counts].map(([why, count], index) => `${index === 0 ? 'ignored ' : ''}${count} ${count === 1 ? 'response' : 'responses'} ${why}`);
+    return ` (${parts.join(', ')})`;
+  }
 }

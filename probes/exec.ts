@@ -2,8 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { z } from 'zod';
-import { defineProbe, type ProbeContext, type ProbeOutcome } from './types.js';
-import { messageOf } from '../src/errors.js';
+import { defineProbe, messageOf, stoppedText, type ProbeContext, type ProbeOutcome } from './kit/index.js';
 
 const TAIL_CHARS = 200;
 // After the command exits, how long its output pipes may stay open (held by something that left the group).
@@ -24,11 +23,6 @@ const options = z.strictObject({
     .optional(),
   cwd: z.string().min(1).optional(),
 });
-
-function abortText(signal: AbortSignal, timeoutMs: number): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.message === 'timeout' ? `timed out after ${timeoutMs}ms` : 'cancelled';
-}
 
 // Keeps the last bytes a command printed (stdout and stderr as they arrive) for the failure reason.
 class OutputTail {
@@ -82,7 +76,7 @@ function runCommand(argv: readonly string[], extraEnv: Record<string, string>, c
       child?.stderr?.destroy();
       resolve(outcome);
     };
-    const onAbort = () => finish({ ok: false, reason: withOutput(`${abortText(ctx.signal, ctx.timeoutMs)}; killed the process group of ${program}`) });
+    const onAbort = () => finish({ ok: false, reason: withOutput(`${stoppedText(ctx.signal, ctx.timeoutMs)}; killed the process group of ${program}`) });
     if (ctx.signal.aborted) return onAbort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {

@@ -2,8 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
-import type { ProbeOutcome } from './types.js';
-import { messageOf } from '../src/errors.js';
+import { messageOf, stoppedText, type ProbeOutcome } from './kit/index.js';
 
 export interface StatusRange {
   from: number;
@@ -79,12 +78,6 @@ export function statusMatches(status: number, ranges: readonly StatusRange[]): b
   return ranges.some((range) => status >= range.from && status <= range.to);
 }
 
-// Why a probe was stopped: its timeout, or the agent cancelling it.
-export function abortText(signal: AbortSignal, timeoutMs: number): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.message === 'timeout' ? `timed out after ${timeoutMs}ms` : 'cancelled';
-}
-
 // Checks a complete (or capped) body against the expectations; undefined when it passes.
 export function bodyProblem(body: Buffer, truncated: boolean, expect: Expectations): string | undefined {
   const note = truncated ? ` (read only the first ${body.length} bytes, max_body_bytes)` : '';
@@ -121,7 +114,7 @@ export function exchange(spec: Exchange): Promise<ProbeOutcome> {
       request?.destroy();
       resolve(outcome);
     };
-    const onAbort = () => finish({ ok: false, reason: `${abortText(signal, spec.timeoutMs)} ${phase}` });
+    const onAbort = () => finish({ ok: false, reason: `${stoppedText(signal, spec.timeoutMs)} ${phase}` });
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {

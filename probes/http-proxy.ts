@@ -1,8 +1,7 @@
 // http_proxy (alias squid): fetch an absolute http:// URL through a forward proxy, the way its clients do.
 import http from 'node:http';
 import { z } from 'zod';
-import { defineProbe, type ProbeOutcome } from './types.js';
-import { formatHostPort, ipAddress, port } from './common.js';
+import { defineProbe, formatHostPort, ipAddress, port, type ProbeOutcome } from './kit/index.js';
 import { exchange, expectStatus, maxBodyBytes } from './http-common.js';
 
 const proxiedUrl = z.string().transform((text, ctx) => {

@@ -2,8 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
-import { defineProbe, type ProbeOutcome } from './types.js';
-import { ipAddress } from './common.js';
+import { defineProbe, ipAddress, type ProbeOutcome } from './kit/index.js';
 import { exchange, expectStatus, headerMap, maxBodyBytes, regexText } from './http-common.js';
 
 const httpUrl = z.string().transform((text, ctx) => {

@@ -4,8 +4,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import { z } from 'zod';
-import { defineProbe, type ProbeContext, type ProbeOutcome } from './types.js';
-import { formatHostPort, ipAddress, port } from './common.js';
+import { defineProbe, formatHostPort, ipAddress, isTimeout, port, type ProbeContext, type ProbeOutcome } from './kit/index.js';
 import { RadiusAttr, RadiusCode, buildRequest, checkReply, hidePassword, type RadiusAttribute } from './radius-wire.js';
 
 const text253 = z.string().min(1).refine((value) => Buffer.byteLength(value) <= 253, { message: 'must be at most 253 bytes' });
@@ -109,7 +108,7 @@ function exchange(opts: RadiusOptions, packet: Buffer, waitMs: number, ctx: Prob
       const extra = ignored.length === 0 ? '' : `; ignored ${ignored.length} repl${ignored.length === 1 ? 'y' : 'ies'} (${ignored[0]})`;
       return `no reply within ${ctx.timeoutMs}ms (${SILENCE_HINT})${extra}`;
     };
-    const onAbort = () => finish({ ok: false, reason: ctx.signal.reason instanceof Error && ctx.signal.reason.message === 'timeout' ? silence() : 'cancelled' });
+    const onAbort = () => finish({ ok: false, reason: isTimeout(ctx.signal.reason) ? silence() : 'cancelled' });
     const timer = setTimeout(() => finish({ ok: false, reason: silence() }), waitMs);
     if (ctx.signal.aborted) return onAbort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });

@@ -1,5 +1,5 @@
 // The only list of probe names; the config schema is derived from it.
-import type { ProbeDefinition } from './types.js';
+import type { ProbeDefinition } from './kit/index.js';
 import tcp from './tcp.js';
 import http from './http.js';
 import httpProxy from './http-proxy.js';

@@ -4,8 +4,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
-import { defineProbe, type ProbeContext, type ProbeOutcome } from './types.js';
-import { formatHostPort, ipAddress, port } from './common.js';
+import { defineProbe, formatHostPort, ipAddress, isTimeout, port, type ProbeContext, type ProbeOutcome } from './kit/index.js';
 
 // RFC 5424 section 6.2.1 numbering; 13-15 have no agreed names and are left out.
 export const FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp'] as const;
@@ -127,7 +126,7 @@ function roundTrip(opts: SyslogOptions, payload: Buffer, token: string, ctx: Pro
       const ignored = others === 0 ? '' : ` (ignored ${others} other message${others === 1 ? '' : 's'})`;
       return `no message with the probe token arrived on ${listenAt} within ${ctx.timeoutMs}ms after sending to ${target}${ignored}`;
     };
-    const onAbort = () => finish({ ok: false, reason: ctx.signal.reason instanceof Error && ctx.signal.reason.message === 'timeout' ? silence() : 'cancelled' });
+    const onAbort = () => finish({ ok: false, reason: isTimeout(ctx.signal.reason) ? silence() : 'cancelled' });
     const timer = setTimeout(() => finish({ ok: false, reason: silence() }), Math.max(1, ctx.timeoutMs - DEADLINE_MARGIN_MS - (performance.now() - started)));
     if (ctx.signal.aborted) return onAbort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });

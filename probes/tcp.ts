@@ -1,8 +1,7 @@
 // tcp: a full TCP handshake to every listed port; the classic "is it listening" probe.
 import net from 'node:net';
 import { z } from 'zod';
-import { defineProbe, type ProbeOutcome } from './types.js';
-import { formatHostPort, hostOrAddress, ipAddress, port } from './common.js';
+import { defineProbe, formatHostPort, hostOrAddress, ipAddress, port, type ProbeOutcome } from './kit/index.js';
 
 const options = z.strictObject({
   host: hostOrAddress,

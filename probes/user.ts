@@ -4,9 +4,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { defineProbe, type ProbeContext, type ProbeDefinition, type ProbeOutcome } from './types.js';
+import { defineProbe, messageOf, type ProbeContext, type ProbeDefinition, type ProbeOutcome } from './kit/index.js';
 import { builtinProbes } from './registry.js';
-import { messageOf } from '../src/errors.js';
 
 // What a factory receives; documented in docs/writing-a-probe.md, so only ever add to it.
 export interface ProbeKit {

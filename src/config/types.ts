@@ -1,5 +1,5 @@
 // The resolved configuration the agent runs on: defaults applied, durations in milliseconds.
-import type { ProbeDefinition } from '../../probes/types.js';
+import type { ProbeDefinition } from '../../probes/kit/index.js';
 import type { FrrSection } from '../frr/schema.js';
 
 export type Requirement = 'all' | 'any' | { at_least: number };

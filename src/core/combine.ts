@@ -1,6 +1,6 @@
 // Folds the results of a service's probes into the one result the state machine sees.
 import type { Requirement } from '../config/types.js';
-import type { ProbeResult } from '../../probes/types.js';
+import type { ProbeResult } from '../../probes/kit/index.js';
 
 export interface NamedResult {
   label: string; // e.g. "dns#0"

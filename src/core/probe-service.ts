@@ -1,9 +1,8 @@
 // Runs every probe of one service once, in parallel, and combines the results.
 import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { ProbeResult } from '../../probes/types.js';
-import { runProbe, type RunProbeInput } from '../../probes/run.js';
-import type { CancelHook } from '../../probes/cancel.js';
+import type { ProbeResult } from '../../probes/kit/index.js';
+import { ProbeRunner, type RunProbeInput } from './probe-run/run.js';
 import { combine, type CombinedResult, type NamedResult } from './combine.js';
 
 export interface ServiceProbeRun {
@@ -13,20 +12,23 @@ export interface ServiceProbeRun {
 
 export interface ProbeServiceOptions {
   log: Logger;
+  // Aborts the running round's probes (the service stopping).
   signal?: AbortSignal;
-  // The cheaper alternative to `signal` for the service runner, which probes every service every interval.
-  cancel?: CancelHook;
+  // Whose clock times the probes; the system clock unless the owner brings one (tests: ManualClock).
+  runner?: ProbeRunner;
 }
 
 // A service's probes ready to run round after round: the inputs and labels are made once, not every interval.
 export class PreparedProbes {
   private readonly inputs: RunProbeInput[];
   private readonly labels: string[];
+  private readonly runner: ProbeRunner;
 
   constructor(
     private readonly service: ServiceConfig,
     options: ProbeServiceOptions,
   ) {
+    this.runner = options.runner ?? new ProbeRunner();
     const single = service.probes.length === 1;
     const seen = { name: service.name, addresses: service.addresses };
     this.labels = service.probes.map((probe, index) => (single ? probe.type : `${probe.type}#${index}`));
@@ -37,13 +39,12 @@ export class PreparedProbes {
       log: options.log,
       service: seen,
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.cancel ? { cancel: options.cancel } : {}),
     }));
   }
 
   run(): Promise<ServiceProbeRun> {
-    if (this.inputs.length === 1) return runProbe(this.inputs[0]!).then(this.combineOne);
-    return Promise.all(this.inputs.map((input) => runProbe(input))).then(this.combineAll);
+    if (this.inputs.length === 1) return this.runner.run(this.inputs[0]!).then(this.combineOne);
+    return Promise.all(this.inputs.map((input) => this.runner.run(input))).then(this.combineAll);
   }
 
   private readonly combineOne = (result: ProbeResult): ServiceProbeRun => this.combineAll([result]);

@@ -3,7 +3,7 @@ import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import { PreparedProbes, type ServiceProbeRun } from './probe-service.js';
-import { Cancellation } from '../../probes/cancel.js';
+import { ProbeAbort } from '../../probes/kit/index.js';
 import { messageOf } from '../errors.js';
 
 export interface ServiceRunnerDeps {
@@ -58,7 +58,7 @@ export class ServiceRunner {
   // When the next scheduled round is due (epoch ms), while one is scheduled.
   private dueAt: number | undefined;
   // Cancelled by stop(): the running round's probes let go at once and its result is dropped.
-  private cancellation: Cancellation | undefined;
+  private cancellation: AbortController | undefined;
   // Made at start(): the probes with their inputs, and the handlers of a round's end.
   private probes: PreparedProbes | undefined;
   private roundDone: ((run: ServiceProbeRun) => void) | undefined;
@@ -90,14 +90,14 @@ export class ServiceRunner {
   start(options: { splay?: boolean } = {}): void {
     if (this.running) return;
     this.running = true;
-    const cancel = new Cancellation();
+    const cancel = new AbortController();
     this.cancellation = cancel;
-    this.probes = new PreparedProbes(this.config, { log: this.deps.log, cancel });
+    this.probes = new PreparedProbes(this.config, { log: this.deps.log, signal: cancel.signal });
     // A round of an earlier start (stopped meanwhile) neither schedules nor reports.
     this.roundDone = (run) => {
       if (cancel !== this.cancellation) return;
       this.finishRound();
-      if (!this.running || cancel.cancelled) return;
+      if (!this.running || cancel.signal.aborted) return;
       this.recordRound(run);
     };
     this.roundFailed = (error) => {
@@ -116,7 +116,7 @@ export class ServiceRunner {
   async stop(): Promise<void> {
     this.running = false;
     this.unschedule();
-    this.cancellation?.cancel(new Error('service stopped'));
+    this.cancellation?.abort(new ProbeAbort('cancelled', 'service stopped'));
     await this.inFlight;
   }
 

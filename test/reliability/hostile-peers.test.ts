@@ -6,15 +6,15 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import dnsPacket from 'dns-packet';
-import { runProbe } from '../../probes/run.js';
-import type { ProbeDefinition, ProbeResult } from '../../probes/types.js';
+import { runProbe } from '../../src/core/probe-run/run.js';
+import type { ProbeDefinition, ProbeResult } from '../../probes/kit/index.js';
 import dns from '../../probes/dns.js';
 import http from '../../probes/http.js';
 import radius from '../../probes/radius.js';
 import exec from '../../probes/exec.js';
 import { silentLogger } from '../../src/log.js';
 import { waitFor } from '../../lab/process.js';
-import { IDLE_CLOSE_MS, openUdpSockets } from '../../probes/dns-udp.js';
+import { IDLE_CLOSE_MS, openUdpSockets } from '../../probes/dns-transport.js';
 import { silent, tcpServer, trickle, udpServer, type HostileServer } from './support/hostile-servers.js';
 
 const ROUNDS = 1000;

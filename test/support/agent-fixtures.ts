@@ -1,6 +1,6 @@
 // In-process pieces for driving the agent in unit tests: a probe whose verdict the test sets, and service configs.
 import { z } from 'zod';
-import { defineProbe, type ProbeDefinition } from '../../probes/types.js';
+import { defineProbe, type ProbeDefinition } from '../../probes/kit/index.js';
 import type { AgentConfig, ServiceConfig } from '../../src/config/types.js';
 import { DEFAULT_DRAIN_INTERFACE, DEFAULT_ROUTE_PROTOCOL, DEFAULT_VTYSH } from '../../src/config/defaults.js';
 

@@ -8,8 +8,8 @@ import { pino } from 'pino';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { startFreeradius, type Freeradius } from '../../../lab/freeradius.js';
 import radius from '../../../probes/radius.js';
-import { runProbe } from '../../../probes/run.js';
-import type { ProbeResult } from '../../../probes/types.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import type { ProbeResult } from '../../../probes/kit/index.js';
 
 const SECRET = 'lab-Secret-7f3a9c';
 const REJECT_MESSAGE = 'healthcast lab: rejected';

@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ProbeRegistry } from '../../../probes/registry.js';
-import { runProbe } from '../../../probes/run.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
 import { silentLogger } from '../../../src/log.js';
 import { startSquid, type Squid } from '../../../lab/squid.js';
 import { missingPrerequisites, requirePrerequisites } from '../../support/prereq.js';

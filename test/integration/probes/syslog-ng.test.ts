@@ -11,8 +11,8 @@ import { requirePrerequisites } from '../../support/prereq.js';
 import { startSyslogNg, type SyslogNg } from '../../../lab/syslog-ng.js';
 import { freePort } from '../../../lab/unbound.js';
 import syslog from '../../../probes/syslog.js';
-import { runProbe } from '../../../probes/run.js';
-import type { ProbeResult } from '../../../probes/types.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import type { ProbeResult } from '../../../probes/kit/index.js';
 
 const TIMEOUT_MS = 500;
 

@@ -6,7 +6,7 @@ import { MemoryBackend } from '../../../src/routing/memory-backend.js';
 import { MemoryOwnershipStore } from '../../../src/routing/ownership.js';
 import { silentLogger } from '../../../src/log.js';
 import { z } from 'zod';
-import { defineProbe, type ProbeDefinition } from '../../../probes/types.js';
+import { defineProbe, type ProbeDefinition } from '../../../probes/kit/index.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { agentConfig, serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import type { AgentConfig } from '../../../src/config/types.js';

@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { ServiceRunner, SLOT_GRID_MS, SlotTimers } from '../../../src/core/service-runner.js';
-import { cancellationOf } from '../../../probes/cancel.js';
-import { defineProbe, type ProbeDefinition } from '../../../probes/types.js';
+import { defineProbe, type ProbeDefinition } from '../../../probes/kit/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import { ManualClock } from '../../support/manual-clock.js';
@@ -55,8 +54,8 @@ test('stop() cancels the running round: the probe hears it at once and its resul
     options: z.strictObject({}),
     run: (_options, ctx) => new Promise((resolve) => {
       started = true;
-      cancellationOf(ctx)!.onCancel((reason) => {
-        heard = reason;
+      ctx.signal.addEventListener('abort', () => {
+        heard = ctx.signal.reason;
         resolve({ ok: true });
       });
     }),

@@ -3,10 +3,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import dnsPacket, { type Answer, type DecodedPacket } from 'dns-packet';
-import dns from '../../../probes/dns.js';
-import { checkResponse, judgeByDecoding, judgeResponse, QTYPES, quickAccept, type DnsQuestion, type QType, type Verdict } from '../../../probes/dns-wire.js';
-import { runProbe } from '../../../probes/run.js';
-import type { ProbeDefinition } from '../../../probes/types.js';
+import dns, { checkResponse, judgeResponse, QTYPES, type DnsQuestion, type QType, type Verdict } from '../../../probes/dns.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import type { ProbeDefinition } from '../../../probes/kit/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { reply, startFakeDns } from './dns-fake-server.js';
 
@@ -179,7 +178,7 @@ test('the probe against a server sending mutated answers resolves within its tim
 });
 
 // A response as unbound writes it: answer names compressed to a pointer at the question (offset 12), which dns-packet's
-// encoder does not do; this is the shape quickAccept takes.
+// encoder does not do.
 function compressedResponse(question: DnsQuestion, records: { type: 'A' | 'AAAA'; address: string; klass?: number }[], rcode = 0, echo = question.name): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(question.id, 0);
@@ -213,35 +212,35 @@ const addressRecord = fc.oneof(
   fc.record({ type: fc.constant('AAAA' as const), address: fc.ipV6(), klass: fc.constantFrom(1, 1, 3, 0x8001) }),
 );
 
-test('quickAccept agrees with the full decode on compressed A/AAAA answers, and takes most good ones', () => {
-  let quick = 0;
+test('compressed A/AAAA answers as unbound writes them: an echoed question with the expected rcode and answer is ok', () => {
   let good = 0;
   fc.assert(
     fc.property(addressQuestion, fc.array(addressRecord, { maxLength: 4 }), fc.boolean(), fc.constantFrom(0, 0, 3), fc.constantFrom('same', 'same', 'upper', 'prefix', 'longer', 'other'), (question, records, expectOne, rcode, echoKind) => {
-      const own = records.find((record) => record.type === question.qtype);
+      const own = records.find((record) => record.type === question.qtype && record.klass === 1);
       const expectation = { rcode: 'NOERROR' as const, ...(expectOne && own ? { answer: own.address } : {}) };
       const echo = { same: question.name, upper: question.name.toUpperCase(), prefix: question.name.slice(0, -1), longer: `x.${question.name}`, other: `${question.name}x` }[echoKind];
-      const bytes = compressedResponse(question, records, rcode, echo);
-      const full = judgeByDecoding(bytes, question, expectation, 'udp');
-      const fast = quickAccept(bytes, question, expectation);
-      if (fast) assert.deepEqual(full, { kind: 'ok' }, 'quickAccept took what the full path rejects');
-      assert.deepEqual(judgeResponse(bytes, question, expectation, 'udp'), full);
-      if (full.kind === 'ok') good += 1;
-      if (fast) quick += 1;
+      const verdict = judgeResponse(compressedResponse(question, records, rcode, echo), question, expectation, 'udp');
+      const shouldPass = rcode === 0 && (echoKind === 'same' || echoKind === 'upper');
+      // With an expected AAAA answer the helper's rdata can be off (dns-packet's encoder misreads some uncompressed forms):
+      // then the only failure allowed is the answer's.
+      if (shouldPass && expectation.answer === undefined) assert.deepEqual(verdict, { kind: 'ok' });
+      else if (shouldPass) assert.ok(verdict.kind === 'ok' || (verdict.kind === 'fail' && verdict.reason.startsWith('answer does not contain')), JSON.stringify(verdict));
+      else assert.equal(verdict.kind, 'fail');
+      if (verdict.kind === 'ok') good += 1;
     }),
     { numRuns: RUNS },
   );
-  assert.ok(quick > good / 2, `quickAccept took ${quick} of ${good} good answers`);
+  assert.ok(good > 0, 'some generated answers are good');
 });
 
-test('mutated compressed answers: quickAccept never takes what the full decode rejects', () => {
+test('mutated compressed answers: judgeResponse never throws and a failure always says why', () => {
   fc.assert(
     fc.property(addressQuestion, fc.array(addressRecord, { minLength: 1, maxLength: 3 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (question, records, mutations, keepId) => {
       const own = records.find((record) => record.type === question.qtype);
       const expectation = { rcode: 'NOERROR' as const, ...(own ? { answer: own.address } : {}) };
-      const bytes = mutate(compressedResponse(question, records), mutations, keepId);
-      if (quickAccept(bytes, question, expectation)) assert.deepEqual(judgeByDecoding(bytes, question, expectation, 'udp'), { kind: 'ok' });
-      assert.deepEqual(judgeResponse(bytes, question, expectation, 'udp'), judgeByDecoding(bytes, question, expectation, 'udp'));
+      const verdict = judgeResponse(mutate(compressedResponse(question, records), mutations, keepId), question, expectation, 'udp');
+      if (verdict.kind === 'fail') assert.ok(verdict.reason.length > 0);
+      if (verdict.kind === 'ignore') assert.ok(verdict.why.length > 0);
     }),
     { numRuns: RUNS * 4 },
   );

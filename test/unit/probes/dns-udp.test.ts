@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
 import dns from '../../../probes/dns.js';
-import { runProbe } from '../../../probes/run.js';
-import { IDLE_CLOSE_MS, MAX_QUERIES_PER_SOCKET, openUdpSockets, pendingUdpQueries } from '../../../probes/dns-udp.js';
-import type { ProbeDefinition } from '../../../probes/types.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import { IDLE_CLOSE_MS, MAX_QUERIES_PER_SOCKET, openUdpSockets, pendingUdpQueries } from '../../../probes/dns-transport.js';
+import type { ProbeDefinition } from '../../../probes/kit/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { waitFor } from '../../../lab/process.js';
 

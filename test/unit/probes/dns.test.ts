@@ -3,10 +3,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import dnsPacket, { type Answer, type DecodedPacket } from 'dns-packet';
-import dns from '../../../probes/dns.js';
-import { checkResponse, IgnoredResponses, judgeResponse, type DnsQuestion } from '../../../probes/dns-wire.js';
-import { runProbe } from '../../../probes/run.js';
-import type { ProbeDefinition } from '../../../probes/types.js';
+import dns, { checkResponse, IgnoredResponses, judgeResponse, type DnsQuestion } from '../../../probes/dns.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import type { ProbeDefinition } from '../../../probes/kit/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { reply, startFakeDns, type FakeDns, type Responder } from './dns-fake-server.js';
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import execProbe from '../../../probes/exec.js';
-import { runProbe } from '../../../probes/run.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
 import { silentLogger } from '../../../src/log.js';
 import { waitFor } from '../../../lab/process.js';
 

@@ -5,12 +5,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
-import type { ProbeDefinition, ProbeResult } from '../../../probes/types.js';
+import type { ProbeDefinition, ProbeResult } from '../../../probes/kit/index.js';
 import { builtinProbes } from '../../../probes/registry.js';
-import { runProbe } from '../../../probes/run.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
 import { silentLogger } from '../../../src/log.js';
 import { waitFor } from '../../../lab/process.js';
-import { IDLE_CLOSE_MS, openUdpSockets } from '../../../probes/dns-udp.js';
+import { IDLE_CLOSE_MS, openUdpSockets } from '../../../probes/dns-transport.js';
 
 const RUNS = 1000;
 const BATCH = 50;

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import proxyProbe from '../../../probes/http-proxy.js';
 import { ProbeRegistry } from '../../../probes/registry.js';
-import { runProbe } from '../../../probes/run.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
 import { silentLogger } from '../../../src/log.js';
 
 let proxy: http.Server;

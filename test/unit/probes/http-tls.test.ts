@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import httpProbe from '../../../probes/http.js';
-import { runProbe } from '../../../probes/run.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
 import { silentLogger } from '../../../src/log.js';
 import { missingPrerequisites, requirePrerequisites } from '../../support/prereq.js';
 

@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import httpProbe from '../../../probes/http.js';
-import { runProbe } from '../../../probes/run.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
 import { silentLogger } from '../../../src/log.js';
 
 interface Seen {

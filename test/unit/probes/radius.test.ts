@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import radius from '../../../probes/radius.js';
-import { runProbe } from '../../../probes/run.js';
-import type { ProbeContext } from '../../../probes/types.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import type { ProbeContext } from '../../../probes/kit/index.js';
 
 const SECRET = 'Fake-S3cret-value';
 

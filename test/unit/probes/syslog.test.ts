@@ -5,8 +5,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { pino } from 'pino';
 import syslog, { formatSyslogMessage, frameForTcp } from '../../../probes/syslog.js';
-import { runProbe } from '../../../probes/run.js';
-import type { ProbeContext } from '../../../probes/types.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import type { ProbeContext } from '../../../probes/kit/index.js';
 
 const TOKEN = /healthcast-probe syslog-test ([0-9a-f]{16})/;
 

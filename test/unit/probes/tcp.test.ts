@@ -3,8 +3,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tcp from '../../../probes/tcp.js';
-import { runProbe } from '../../../probes/run.js';
-import type { ProbeDefinition } from '../../../probes/types.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
+import type { ProbeDefinition } from '../../../probes/kit/index.js';
 import { silentLogger } from '../../../src/log.js';
 
 const servers: net.Server[] = [];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../../src/config/load.js';
 import { isHealthcastError, ErrorCodes } from '../../../src/errors.js';
-import { runProbe } from '../../../probes/run.js';
+import { runProbe } from '../../../src/core/probe-run/run.js';
 import { loadUserProbes } from '../../../probes/user.js';
 import type { ProbeConfig } from '../../../src/config/types.js';
 import { silentLogger } from '../../../src/log.js';

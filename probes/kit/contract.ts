@@ -1,6 +1,13 @@
-// The one interface every probe implements, built-in or user-written.
+// The one interface every probe implements, built-in or user-written: run(options, ctx) -> outcome.
 import type { z } from 'zod';
-import type { Logger } from '../src/log.js';
+
+// The logger a probe gets: the part of pino's Logger probes use, so the kit needs nothing from the agent's code.
+export interface ProbeLogger {
+  debug(details: object, message?: string): void;
+  info(details: object, message?: string): void;
+  warn(details: object, message?: string): void;
+  error(details: object, message?: string): void;
+}
 
 export interface ProbeResult {
   ok: boolean;
@@ -10,10 +17,11 @@ export interface ProbeResult {
 }
 
 export interface ProbeContext {
-  // Aborted when the probe's timeout expires or the agent stops probing; probes must honour it.
+  // Aborted with a ProbeAbort (abort.ts) when the probe's timeout expires, the agent stops probing, or the run is over
+  // while something still listens; probes must honour it.
   signal: AbortSignal;
   timeoutMs: number;
-  log: Logger;
+  log: ProbeLogger;
   service: { name: string; addresses: readonly string[] };
 }
 
