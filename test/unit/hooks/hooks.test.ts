@@ -39,7 +39,8 @@ test('hooks run after changes, in order per service, with a time limit; failures
   runner.onStateApplied(change({ service: 'slow', from: 'up', to: 'down' }));
   runner.onStateApplied(change({ service: 'slow', from: 'down', to: 'drained' }));
   runner.onStateApplied(change({ service: 'quiet', to: 'up' })); // no hooks configured
-  assert.ok(Date.now() - started < 100, 'onStateApplied returns at once');
+  // Returns at once: no hook has finished when the calls return (a timed bound failed on a loaded machine).
+  assert.equal(results.length, 0, 'onStateApplied returns before any hook ends');
   await runner.idle();
 
   assert.deepEqual(fs.readFileSync(log, 'utf8').trim().split('\n'), [
