@@ -53,6 +53,7 @@ interface IpAddressInfo {
   local?: string;
   prefixlen?: number;
   label?: string;
+  dynamic?: boolean;
 }
 
 interface IpLink {
@@ -81,6 +82,7 @@ export function parseAddresses(json: unknown, parkingInterfaces: readonly string
       if (parked) entry.prefixLength = family === 4 ? 32 : 128;
       else if (typeof info.prefixlen === 'number') entry.prefixLength = info.prefixlen;
       if (typeof info.label === 'string') entry.label = info.label;
+      if (info.dynamic === true) entry.dynamic = true;
       entries.push(entry);
     }
   }

@@ -108,6 +108,8 @@ export class Reconciler {
   // Monotonic and wall time of the last renewal that covered every owned address.
   private lastRenewedMono: number | undefined;
   private lastRenewedAt: number | undefined;
+  // Without a lease: owned addresses the last listing showed with a lifetime (a leased run left them), made permanent.
+  private dynamicKeys = new Set<string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.log = deps.log.child({ component: 'reconciler' });
@@ -157,7 +159,7 @@ export class Reconciler {
   private async renew(): Promise<void> {
     const renew = this.deps.backend.renew;
     if (!this.started || this.owned === undefined || !renew) return;
-    const entries = leased(this.owned);
+    const entries = this.terms ? leased(this.owned) : leased(this.owned).filter((entry) => this.dynamicKeys.has(entryKey(entry)));
     const at = this.clock.monotonic();
     try {
       if (entries.length > 0) await renew.call(this.deps.backend, entries);
@@ -281,6 +283,7 @@ export class Reconciler {
     const added = ahead.adds.filter((entry) => present.has(entryKey(entry)));
     const removed = p.removes.filter((entry) => !present.has(entryKey(entry)) && !after.unreadable.has(entry.kind));
     this.noteLeases(added, appliedAt);
+    if (!this.terms) this.dynamicKeys = new Set(after.entries.filter((entry) => entry.dynamic).map(entryKey));
     const report = finish({ ...facts, owned: new Set((this.owned ?? []).map(entryKey)) }, added, removed, expired);
     return report;
   }

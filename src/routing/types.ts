@@ -29,6 +29,7 @@ export interface DesiredEntry extends RoutingEntry {
 export interface KernelEntry extends RoutingEntry {
   label?: string;
   prefixLength?: number; // addresses only: a non-host prefix (e.g. 192.0.2.53/24) is never ours but still conflicts
+  dynamic?: boolean; // addresses only: it has a lifetime (valid_lft), i.e. a lease
 }
 
 export interface RoutingOp {
