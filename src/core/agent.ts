@@ -223,7 +223,7 @@ export class Agent {
   // Unchanged services keep running (and stay announced), changed ones restart, removed ones are withdrawn.
   reload(config: AgentConfig): Promise<{ kept: string[]; restarted: string[]; added: string[]; removed: string[] }> {
     return this.serialize(async () => {
-      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface'] as const).filter((key) => config[key] !== this.config[key]);
+      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface', 'leaseMs'] as const).filter((key) => config[key] !== this.config[key]);
       // The routing writer talks to bgpd only when it was built with a BGP service.
       if (usesBgp(config.services) && !usesBgp(this.options.config.services)) fixed.push('the first announce: bgp service');
       if (fixed.length > 0) {
