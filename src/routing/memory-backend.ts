@@ -29,7 +29,7 @@ export class MemoryBackend implements RoutingBackend {
   constructor(readonly kinds: readonly EntryKind[] = ENTRY_KINDS) {}
 
   // An entry someone else put on the system (an admin, another daemon): healthcast must never remove it.
-  addForeign(entry: RoutingEntry & { label?: string; prefixLength?: number }): void {
+  addForeign(entry: RoutingEntry & { label?: string; prefixLength?: number; dynamic?: boolean }): void {
     this.entries.set(this.storeKey(entry), { ...entry });
   }
 

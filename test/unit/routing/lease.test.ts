@@ -161,3 +161,15 @@ test('ip text: adds carry the lifetime, renewals replace with the same prefix, l
   const listed = parseAddresses([{ ifname: 'lo', addr_info: [{ family: 'inet', local: '192.0.2.53', prefixlen: 32, dynamic: true, valid_life_time: 3 }, { family: 'inet', local: '127.0.0.1', prefixlen: 8 }] }]);
   assert.deepEqual(listed.map((entry) => entry.dynamic), [true, undefined]);
 });
+
+test('lease 0 after a leased run: the owned addresses listed with a lifetime are made permanent once, the others left alone', async (t) => {
+  const backend = new MemoryBackend();
+  backend.addForeign({ ...A, label: 'lo:healthcast', prefixLength: 32, dynamic: true });
+  backend.addForeign({ ...B, prefixLength: 128 });
+  const clock = new ManualClock();
+  const reconciler = new Reconciler({ backend, ownership: new MemoryOwnershipStore([A, B]), desired: () => [want(A), want(B)], log: pino({ level: 'silent' }), driftIntervalMs: 60_000, clock, leaseMs: 0 });
+  t.after(() => reconciler.stop());
+  await reconciler.start();
+  await clock.advance(60_000);
+  assert.deepEqual(backend.renewedBatches, [[A]]);
+});
