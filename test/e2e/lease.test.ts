@@ -8,9 +8,11 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { requirePrerequisites } from '../support/prereq.js';
 import { buildAnycastLab } from '../../lab/topology.js';
-import { agentConfig, agentPaths, healthcastArgv, writeConfig } from '../../lab/healthcast.js';
+import { agentConfig, agentPaths, healthcastArgv, startAgent, writeConfig } from '../../lab/healthcast.js';
+import { withLab } from '../../lab/lab.js';
+import { BGP_LAB_COMMANDS, buildBgpLab, networkLines, NODE_AS } from '../integration/routing/bgp-lab.js';
 import { waitFor } from '../../lab/process.js';
-import { waitForKernelRoute, waitForRoute } from '../../lab/routes.js';
+import { kernelRoute, waitForKernelRoute, waitForRoute } from '../../lab/routes.js';
 import { controlRequest } from '../../src/control/client.js';
 import type { StatusJson } from '../../src/control/status.js';
 import type { LabNode } from '../../lab/lab.js';
@@ -100,4 +102,49 @@ test('lease: kill -9 or SIGSTOP of an rc.local agent withdraws its addresses wit
     for (const pid of pids) if (!isGone(pid)) process.kill(pid, 'SIGKILL');
     await lab.destroy();
   }
+});
+
+test('lease with announce: bgp: the statements stay after kill -9; the route goes with the address only under bgp network import-check', { timeout: 180_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: [...BGP_LAB_COMMANDS, 'unbound'] })) return;
+  await withLab({ name: 'lease-bgp' }, async (lab) => {
+    const bgpLab = await buildBgpLab(lab);
+    const { router, node } = bgpLab;
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
+    const prefixes = [V4, V6];
+    const config = (stateDir: string) => ({
+      ...agentConfig(stateDir, [{
+        name: 'dns',
+        addresses: prefixes.map((prefix) => prefix.slice(0, prefix.indexOf('/'))),
+        announce: 'bgp',
+        probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
+      }], { lease: `${LEASE_MS}ms`, reconcile_interval: '10s' }),
+      frr: { vty_socket: node.frr!.dir, asn: NODE_AS, vtysh_timeout: '5s' },
+    });
+    const statements = async () => (await networkLines(bgpLab)).filter((prefix) => prefixes.includes(prefix)).sort();
+    const importCheck = (on: boolean) => bgpLab.vtysh.configure([`router bgp ${NODE_AS}`, `${on ? '' : 'no '}bgp network import-check`]);
+
+    // FRR's default: a statement is advertised only while its prefix is in zebra's RIB, so the expiry withdraws it.
+    await importCheck(true);
+    let agent = await startAgent(lab, node, { config });
+    try {
+      await Promise.all(prefixes.map((prefix) => waitForRoute(router, prefix, true, 15_000)));
+      const started = Date.now();
+      await agent.daemon.stop('SIGKILL');
+      await Promise.all(prefixes.map((prefix) => waitForKernelRoute(router, prefix, false, BOUND_MS)));
+      t.diagnostic(`bgp, import-check on: kill -9 -> both routes gone from the router: ${Date.now() - started} ms (bound ${BOUND_MS})`);
+      assert.deepEqual(await statements(), [...prefixes].sort(), 'the network statements stay (FRR gives configuration no lifetime)');
+
+      // Without import-check (as this lab's bgpd is configured), the statement keeps the route after the address expired.
+      agent = await startAgent(lab, node, { config });
+      await Promise.all(prefixes.map((prefix) => waitForRoute(router, prefix, true, 15_000)));
+      await importCheck(false);
+      await agent.daemon.stop('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, BOUND_MS));
+      assert.deepEqual((await node.addresses()).filter((cidr) => prefixes.includes(cidr)), [], 'the addresses expired');
+      for (const prefix of prefixes) assert.ok(await kernelRoute(router, prefix), `${prefix} still routed: no import-check, the statement alone advertises it`);
+    } finally {
+      if (agent.alive()) await agent.daemon.stop('SIGKILL');
+    }
+  });
 });
