@@ -40,10 +40,15 @@ export function renewLine(entry: RoutingEntry, parkingInterfaces: readonly strin
   return addressLine('replace', entry, parkingInterfaces, lifetimeSeconds);
 }
 
+// A leased IPv6 address takes `noprefixroute` too: the kernel removes the prefix route of a deleted address only when
+// the address was permanent, so a leased one (deleted by healthcast or expired) would leave `ADDR/128 dev lo proto
+// kernel` behind, and the node would keep routing the anycast address to itself (found by test/e2e/drain.test.ts).
 function addressLine(verb: 'add' | 'replace', entry: RoutingEntry, parkingInterfaces: readonly string[], lifetimeSeconds: number | 'forever' | undefined): string {
   const parked = parkingInterfaces.includes(entry.interface);
   const prefix = prefixOf(entry.address, parked);
-  const flags = (parked ? ' noprefixroute' : '') + (familyOf(entry.address) === 6 ? ' nodad' : '') + lifetimeWords(lifetimeSeconds);
+  const six = familyOf(entry.address) === 6;
+  const noPrefixRoute = parked || (six && lifetimeSeconds !== undefined);
+  const flags = (noPrefixRoute ? ' noprefixroute' : '') + (six ? ' nodad' : '') + lifetimeWords(lifetimeSeconds);
   const label = familyOf(entry.address) === 4 ? healthcastLabel(entry.interface) : undefined;
   return `address ${verb} ${prefix} dev ${entry.interface}${label ? ` label ${label}` : ''}${flags}`;
 }
