@@ -1,6 +1,7 @@
 // `ip monitor` inside a namespace: every address or route change with the kernel-side time ip stamped on it,
 // so benchmarks and tests see each change exactly once instead of polling and missing short ones.
 import { startDaemon, waitFor, type Daemon } from './process.js';
+import { ip } from './netns.js';
 
 export interface NetlinkEvent {
   // Epoch milliseconds from ip's own timestamp (-ts), taken when the message arrived.
@@ -38,20 +39,39 @@ export function parseMonitorLine(line: string, kind: 'address' | 'route'): Netli
   return { time: parseStamp(match[1] ?? ''), deleted: match[2] !== undefined, target, text: body };
 }
 
+// "IFNAME ADDRESS" of an address event ("INDEX: IFNAME ..." starts an `ip -o monitor address` line).
+function addressKey(event: NetlinkEvent): string {
+  return `${/^\d+:\s+(\S+)/.exec(event.text)?.[1] ?? ''} ${event.target}`;
+}
+
 // Starts `ip -n NS -ts -o monitor KIND` and waits briefly so the subscription exists before the caller acts.
+// Address events are changes of presence: a new-address message for an address already on that interface (a lease
+// renewal, `ip address replace`, a flag change) is not recorded; the addresses present at the start are read once.
 export async function startMonitor(netns: string, kind: 'address' | 'route'): Promise<Monitor> {
   const daemon: Daemon = startDaemon(`${netns}/monitor-${kind}`, 'ip', ['-n', netns, '-ts', '-o', 'monitor', kind]);
   const events: NetlinkEvent[] = [];
+  const present = new Set<string>();
   let partial = '';
   daemon.child.stdout?.on('data', (chunk: Buffer) => {
     const parts = (partial + chunk.toString('utf8')).split('\n');
     partial = parts.pop() ?? '';
     for (const raw of parts) {
       const event = parseMonitorLine(raw, kind);
-      if (event) events.push(event);
+      if (!event) continue;
+      if (kind === 'address') {
+        const key = addressKey(event);
+        if (event.deleted) present.delete(key);
+        else if (present.has(key)) continue;
+        else present.add(key);
+      }
+      events.push(event);
     }
   });
   await new Promise((resolve) => setTimeout(resolve, 150));
+  if (kind === 'address') {
+    const links = JSON.parse(await ip(['-n', netns, '-j', 'address', 'show'])) as { ifname: string; addr_info?: { local?: string }[] }[];
+    for (const link of links) for (const info of link.addr_info ?? []) if (info.local) present.add(`${link.ifname} ${info.local}`);
+  }
   if (daemon.child.exitCode !== null) throw new Error(`ip monitor ${kind} in ${netns} exited: ${daemon.output()}`);
   return {
     events,

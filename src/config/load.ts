@@ -64,6 +64,7 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
     servicesDir,
     probeDirs: main.probe_dirs.map((dir) => path.resolve(baseDir, dir)),
     reconcileIntervalMs: main.reconcile_interval,
+    leaseMs: main.lease,
     routeProtocol: main.route_protocol,
     logLevel: main.log_level,
     frr: main.frr,

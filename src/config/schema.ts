@@ -6,7 +6,7 @@ import type { ProbeRegistry } from '../../probes/registry.js';
 import { frrSchema } from '../frr/schema.js';
 import { validate as validCron } from 'node-cron';
 import { parseListen } from '../metrics/listen.js';
-import { DEFAULT_CONTROL_SOCKET, DEFAULT_DRAIN_INTERFACE, DEFAULT_ROUTE_PROTOCOL, DEFAULT_STATE_DIR, DEFAULT_VTYSH, ROUTE_PROTOCOL_RANGE } from './defaults.js';
+import { DEFAULT_CONTROL_SOCKET, DEFAULT_DRAIN_INTERFACE, DEFAULT_LEASE_MS, MIN_LEASE_MS, DEFAULT_ROUTE_PROTOCOL, DEFAULT_STATE_DIR, DEFAULT_VTYSH, ROUTE_PROTOCOL_RANGE } from './defaults.js';
 import { INTERFACE_NAME, SERVICE_NAME } from './names.js';
 
 const interfaceName = z
@@ -59,6 +59,10 @@ export const mainSchema = z.strictObject({
   defaults: defaultsSchema.prefault({}),
   // How often the reconciler re-reads the kernel to repair drift.
   reconcile_interval: duration({ min: 100 }).default(10_000),
+  // The lifetime of the addresses healthcast adds (dead man's switch); 0: off.
+  lease: duration()
+    .refine((ms) => ms === 0 || ms >= MIN_LEASE_MS, { message: `must be 0 (off) or at least ${MIN_LEASE_MS / 1000}s (it is renewed every lease/3)` })
+    .default(DEFAULT_LEASE_MS),
   // The `proto` number on kernel routes healthcast adds (announce: route).
   route_protocol: z
     .number()

@@ -56,6 +56,8 @@ export interface AgentConfig {
   servicesDir: string | undefined;
   probeDirs: string[];
   reconcileIntervalMs: number;
+  // The lifetime of the addresses healthcast adds, renewed every lease/3; 0: off (config `lease`).
+  leaseMs: number;
   routeProtocol: number;
   logLevel: string;
   frr: FrrSection;

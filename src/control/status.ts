@@ -26,7 +26,8 @@ export interface ServiceStatusJson {
 
 export interface StatusJson {
   format: number;
-  agent: { version: string; pid: number; mode: string; started_at: string; uptime_s: number; config: string; control_socket: string };
+  // lease_s: the address lease (0: off); lease_renewed_at: the last renewal that covered every address (null: none yet).
+  agent: { version: string; pid: number; mode: string; started_at: string; uptime_s: number; config: string; control_socket: string; lease_s: number; lease_renewed_at: string | null };
   services: ServiceStatusJson[];
 }
 
@@ -38,6 +39,7 @@ export interface AgentInfo {
   now: number;
   config: string;
   controlSocket: string;
+  lease?: { leaseMs: number; renewedAt: number | undefined } | undefined;
 }
 
 // holderAlive: whether a drain's holding process still runs (the handler asks /proc; tests pass a function).
@@ -52,6 +54,8 @@ export function buildStatus(info: AgentInfo, services: readonly ServiceStatus[],
       uptime_s: Math.max(0, Math.round((info.now - info.startedAt) / 1000)),
       config: info.config,
       control_socket: info.controlSocket,
+      lease_s: (info.lease?.leaseMs ?? 0) / 1000,
+      lease_renewed_at: info.lease?.renewedAt !== undefined ? new Date(info.lease.renewedAt).toISOString() : null,
     },
     services: services.map((service) => ({
       name: service.name,
@@ -83,7 +87,7 @@ const yesNo = (value: boolean | null) => (value === null ? '-' : value ? 'yes' :
 // The human table: one row per service, then the reasons (they are long) below it.
 export function formatStatus(status: StatusJson): string {
   const a = status.agent;
-  const lines = [`healthcast ${a.version} pid ${a.pid} ${a.mode}, up ${formatUptime(a.uptime_s)}, config ${a.config}`, ''];
+  const lines = [`healthcast ${a.version} pid ${a.pid} ${a.mode}, up ${formatUptime(a.uptime_s)}, config ${a.config}, ${leaseNote(a)}`, ''];
   const header = ['SERVICE', 'STATE', 'PHASE', 'OK/FAIL', 'LAST', 'LATENCY', 'ANNOUNCED', 'ADVERTISED', 'MAINT', 'ADDRESSES'];
   const rows = status.services.map((s) => [
     s.name,
@@ -116,6 +120,11 @@ function holderNote(s: ServiceStatusJson): string {
   if (s.maintenance_holder_alive) return s.maintenance_stay_drained ? ' (running; stays drained if its command fails: --stay-drained-on-failure)' : ' (running)';
   if (s.maintenance_stay_drained) return `: its command failed or was stopped and it asked to stay drained (--stay-drained-on-failure); resume with: healthcast resume ${s.name}`;
   return ': that process has exited without resuming (orphaned hold; the agent resumes it within seconds)';
+}
+
+function leaseNote(a: StatusJson['agent']): string {
+  if (a.lease_s === 0) return 'no address lease';
+  return `address lease ${a.lease_s}s, ${a.lease_renewed_at === null ? 'not renewed yet' : `renewed ${a.lease_renewed_at}`}`;
 }
 
 export function formatUptime(seconds: number): string {

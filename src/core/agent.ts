@@ -4,6 +4,7 @@ import type { AgentConfig, ServiceConfig } from '../config/types.js';
 import { serviceFingerprint } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { entryKey, type DesiredEntry, type ReconcileReport } from '../routing/types.js';
+import type { LeaseStatus } from '../routing/reconciler.js';
 import { ServiceRunner, SlotTimers } from './service-runner.js';
 import type { Phase } from './state-machine.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
@@ -34,6 +35,8 @@ export interface RoutingWriter {
   start(): Promise<ReconcileReport>;
   kick(): Promise<ReconcileReport>;
   stop(): Promise<void>;
+  // The address lease and its last renewal, for status (undefined: off).
+  lease?(): LeaseStatus | undefined;
 }
 
 export type RoutingFactory = (options: { desired: () => DesiredEntry[]; onReport: (report: ReconcileReport) => void; config: AgentConfig }) => RoutingWriter;
@@ -220,7 +223,7 @@ export class Agent {
   // Unchanged services keep running (and stay announced), changed ones restart, removed ones are withdrawn.
   reload(config: AgentConfig): Promise<{ kept: string[]; restarted: string[]; added: string[]; removed: string[] }> {
     return this.serialize(async () => {
-      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface'] as const).filter((key) => config[key] !== this.config[key]);
+      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface', 'leaseMs'] as const).filter((key) => config[key] !== this.config[key]);
       // The routing writer talks to bgpd only when it was built with a BGP service.
       if (usesBgp(config.services) && !usesBgp(this.options.config.services)) fixed.push('the first announce: bgp service');
       if (fixed.length > 0) {
@@ -320,6 +323,11 @@ export class Agent {
 
   get drainedServices(): DrainEntry[] {
     return [...this.holds.values()];
+  }
+
+  // The routing writer's address lease, for status (undefined: off, or a writer without one).
+  lease(): LeaseStatus | undefined {
+    return this.routing.lease?.();
   }
 
   status(): ServiceStatus[] {

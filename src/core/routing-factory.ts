@@ -13,6 +13,7 @@ import { FileOwnershipStore, OWNERSHIP_FILE } from '../routing/ownership.js';
 import { vtyshFromConfig } from '../frr/vtysh.js';
 import type { RoutingBackend } from '../routing/types.js';
 import { usesBgp } from './announcement.js';
+import { leaseTerms } from '../routing/lease.js';
 
 export interface BackendSettings {
   routeProtocol: number;
@@ -20,12 +21,20 @@ export interface BackendSettings {
   frr: Pick<FrrSection, 'vtysh' | 'vty_socket' | 'vtysh_timeout' | 'asn'>;
   // Only with BGP in use does every pass also ask bgpd (a vtysh process): hosts without BGP never pay for it.
   bgp: boolean;
+  // The lease on added addresses, ms (0 or absent: none; `healthcast cleanup` adds nothing and passes none).
+  leaseMs?: number;
   log?: Logger;
 }
 
 export function createBackend(settings: BackendSettings): RoutingBackend {
   const log = settings.log;
-  const ip = new IpBackend({ routeProtocol: settings.routeProtocol, dummyInterfaces: [settings.drainInterface], ...(log ? { onSlowMove: (message: string) => log.warn(message) } : {}) });
+  const lease = leaseTerms(settings.leaseMs);
+  const ip = new IpBackend({
+    routeProtocol: settings.routeProtocol,
+    dummyInterfaces: [settings.drainInterface],
+    ...(lease ? { leaseSeconds: lease.lifetimeSeconds } : {}),
+    ...(log ? { onSlowMove: (message: string) => log.warn(message) } : {}),
+  });
   if (!settings.bgp) return ip;
   const bgp = new BgpBackend({ vtysh: vtyshFromConfig(settings.frr), ...(settings.frr.asn ? { asn: settings.frr.asn } : {}) });
   return new CompositeBackend({ ip, bgp });
@@ -46,11 +55,12 @@ export async function recordHasBgp(stateDir: string): Promise<boolean> {
 export function createRouting(log: Logger, options: { bgp?: boolean } = {}): RoutingFactory {
   return ({ desired, onReport, config }) =>
     new Reconciler({
-      backend: createBackend({ routeProtocol: config.routeProtocol, drainInterface: config.drainInterface, frr: config.frr, bgp: options.bgp || usesBgp(config.services), log }),
+      backend: createBackend({ routeProtocol: config.routeProtocol, drainInterface: config.drainInterface, frr: config.frr, bgp: options.bgp || usesBgp(config.services), leaseMs: config.leaseMs, log }),
       ownership: new FileOwnershipStore(config.stateDir),
       desired,
       log,
       driftIntervalMs: config.reconcileIntervalMs,
+      leaseMs: config.leaseMs,
       onReport,
     });
 }

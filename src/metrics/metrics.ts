@@ -47,6 +47,7 @@ export class AgentMetrics implements AgentListener {
   private readonly reconcileOps: Counter<'action'>;
   private readonly reconcileErrors: Counter;
   private readonly reconcileDuration: Histogram;
+  private readonly leaseExpired: Counter;
   readonly hookRuns: Counter<'service' | 'hook' | 'result'>;
   readonly maintenanceRuns: Counter<'job' | 'result'>;
   readonly maintenanceDuration: Histogram<'job'>;
@@ -83,6 +84,8 @@ export class AgentMetrics implements AgentListener {
     this.reconcileOps = new Counter({ name: 'healthcast_reconciler_operations_total', help: 'Addresses and routes added or removed by the reconciler', labelNames: ['action'], registers });
     this.reconcileErrors = new Counter({ name: 'healthcast_reconciler_errors_total', help: 'Reconciler passes that reported at least one error', registers });
     this.reconcileDuration = new Histogram({ name: 'healthcast_reconcile_duration_seconds', help: 'Duration of one reconciler pass', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers });
+    // Should stay 0: each one is an address the kernel removed because the agent renewed its lease too late.
+    this.leaseExpired = new Counter({ name: 'healthcast_lease_expired_total', help: 'Addresses whose lease ran out while the agent ran (renewed too late) and that were re-added', registers });
     this.hookRuns = new Counter({ name: 'healthcast_hook_runs_total', help: 'Hook runs by service, hook and result (ok, failed, timeout)', labelNames: ['service', 'hook', 'result'], registers });
     this.maintenanceRuns = new Counter({ name: 'healthcast_maintenance_runs_total', help: 'Scheduled maintenance runs by job and result (ok, failed, skipped)', labelNames: ['job', 'result'], registers });
     this.maintenanceDuration = new Histogram({ name: 'healthcast_maintenance_duration_seconds', help: 'Duration of scheduled maintenance commands', labelNames: ['job'], buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800], registers });
@@ -160,6 +163,7 @@ export class AgentMetrics implements AgentListener {
     if (report.removed.length > 0) this.reconcileOps.inc({ action: 'remove' }, report.removed.length);
     if (report.errors.length > 0) this.reconcileErrors.inc();
     this.reconcileDuration.observe(report.durationMs / 1000);
+    if (report.expired) this.leaseExpired.inc(report.expired.length);
   }
 
   // The registry's text, with the per-round series and status gauges written directly: at 1,000 services they are

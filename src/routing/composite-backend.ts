@@ -4,7 +4,7 @@
 import { ErrorCodes, HealthcastError, isHealthcastError, messageOf } from '../errors.js';
 import { RoutingBatchError, type OpFailure } from './batch-error.js';
 import { PartialListError } from './partial-list.js';
-import { KERNEL_KINDS, type EntryKind, type KernelEntry, type RoutingBackend, type RoutingOp } from './types.js';
+import { KERNEL_KINDS, type EntryKind, type KernelEntry, type RoutingBackend, type RoutingEntry, type RoutingOp } from './types.js';
 
 export interface CompositeBackends {
   ip: RoutingBackend;
@@ -35,6 +35,11 @@ export class CompositeBackend implements RoutingBackend {
     if (overlap.length > 0) throw new HealthcastError(ErrorCodes.USAGE, `both backends claim entries of kind ${overlap.join(', ')}`);
     this.kinds = [...this.ip.kinds, ...this.bgp.kinds];
     this.parkingInterfaces = backends.ip.parkingInterfaces;
+  }
+
+  // Only the kernel side holds leases (bgpd statements have no lifetime).
+  async renew(entries: readonly RoutingEntry[]): Promise<void> {
+    await this.ip.backend.renew?.(entries);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { ensureDrainInterface, removeIdleDrainInterface } from './drain-interface.js';
 import { RoutingBatchError } from './batch-error.js';
 import { IpBatchProcess, type BatchFailure } from './ip-batch-process.js';
-import { batchLine, parseAddresses, parseLocalRoutes, parseRoutes, splitAtIpv6Moves } from './ip-commands.js';
+import { batchLine, parseAddresses, parseLocalRoutes, parseRoutes, renewLine, splitAtIpv6Moves } from './ip-commands.js';
 import type { KernelEntry, RoutingBackend, RoutingEntry, RoutingOp } from './types.js';
 
 // How long a move waits for the kernel to make its new IPv6 copy usable before it removes the old one anyway.
@@ -28,6 +28,8 @@ export interface IpBackendOptions {
   onSlowMove?: (message: string) => void;
   // The settle wait and the batch timeout; default systemClock.
   clock?: Clock;
+  // The lease (valid_lft, whole seconds) every added address carries; none when undefined (config `lease: 0`).
+  leaseSeconds?: number;
 }
 
 export class IpBackend implements RoutingBackend {
@@ -37,7 +39,7 @@ export class IpBackend implements RoutingBackend {
   // Drain interfaces this backend created or found since the last close: the ones close() may remove.
   private readonly used = new Set<string>();
   private readonly batch: IpBatchProcess;
-  private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove'>;
+  private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove' | 'leaseSeconds'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove' | 'leaseSeconds'>;
 
   constructor(options: IpBackendOptions) {
     this.options = { ip: 'ip', timeoutMs: 30_000, clock: systemClock, ...options };
@@ -90,7 +92,7 @@ export class IpBackend implements RoutingBackend {
     await this.ensureInterfaces(ops);
     const failures: { op: RoutingOp; reason: string }[] = [];
     for (const piece of splitAtIpv6Moves(ops)) {
-      const result = await this.batch.run(piece.ops.map((op) => batchLine(op, this.options.routeProtocol, this.parkingInterfaces)));
+      const result = await this.batch.run(piece.ops.map((op) => batchLine(op, this.options.routeProtocol, this.parkingInterfaces, this.options.leaseSeconds)));
       failures.push(...mapFailures(piece.ops, result.failures));
       const failed = new Set(result.failures.map((failure) => piece.ops[failure.index]?.entry));
       await this.settle(piece.settle.filter((entry) => !failed.has(entry)));
@@ -98,6 +100,17 @@ export class IpBackend implements RoutingBackend {
     if (failures.length === 0) return;
     this.ensured.clear(); // someone may have deleted the interface: check again next time
     throw new RoutingBatchError(`${failures.length} of ${ops.length} ip operations failed`, failures, { details: failures.slice(0, 50).map((f) => f.reason) });
+  }
+
+  // One request of `address replace ... valid_lft N` lines; failures are mapped back to their entries. Without a lease
+  // the lifetime is `forever`: what a leased run left becomes permanent.
+  async renew(entries: readonly RoutingEntry[]): Promise<void> {
+    const lifetime = this.options.leaseSeconds ?? 'forever';
+    if (entries.length === 0) return;
+    const result = await this.batch.run(entries.map((entry) => renewLine(entry, this.parkingInterfaces, lifetime)));
+    const ops = entries.map((entry): RoutingOp => ({ action: 'add', entry }));
+    const failures = mapFailures(ops, result.failures);
+    if (failures.length > 0) throw new RoutingBatchError(`${failures.length} of ${entries.length} lease renewals failed`, failures, { details: failures.slice(0, 50).map((f) => f.reason) });
   }
 
   // Until every entry's address has its local route on its interface, or SETTLE_TIMEOUT_MS passed.

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { canonical, familyOf, withPrefix } from '../config/address.js';
 import { ErrorCodes, HealthcastError } from '../errors.js';
 import { healthcastLabel } from './label.js';
+import { lifetimeWords } from './lease.js';
 import type { KernelEntry, RoutingEntry, RoutingOp } from './types.js';
 
 // A parked address (on a parking interface during a drain) sits under this prefix length, with `noprefixroute` so the
@@ -19,20 +20,37 @@ function prefixOf(address: string, parked: boolean): string {
 // One `ip -batch` line per op. Routes use `add`, not `replace`: replace would silently take over a route someone
 // else installed for the same destination (other proto), while add fails with "File exists" and leaves it alone.
 // `ip -batch` takes no `-6` prefix on a line; the family follows from the address, so v4 and v6 share one form.
-export function batchLine(op: RoutingOp, routeProtocol: number, parkingInterfaces: readonly string[] = []): string {
+// An added address carries the lease (`valid_lft N preferred_lft N`) when `lifetimeSeconds` is set.
+export function batchLine(op: RoutingOp, routeProtocol: number, parkingInterfaces: readonly string[] = [], lifetimeSeconds?: number): string {
   const { entry } = op;
   // bgp entries belong to bgpd (CompositeBackend routes them there); `ip` must never see one.
   if (entry.kind === 'bgp') throw new HealthcastError(ErrorCodes.USAGE, `the ip backend got a bgp entry (${entry.address}); use CompositeBackend`);
   if (entry.kind === 'route') {
     return `route ${op.action === 'add' ? 'add' : 'del'} ${withPrefix(entry.address)} dev ${entry.interface} proto ${routeProtocol}`;
   }
+  if (op.action === 'remove') return `address del ${prefixOf(entry.address, parkingInterfaces.includes(entry.interface))} dev ${entry.interface}`;
+  return addressLine('add', entry, parkingInterfaces, lifetimeSeconds);
+}
+
+// A renewal: `replace` with the same prefix, label and flags as the add, and a fresh lifetime. It renews in place
+// (no RTM_DELADDR, FRR does not re-originate), but it also creates an address that is gone: the reconciler only renews
+// what its last listing showed, never while a pass runs, and runs a pass first when the renewal is late.
+export function renewLine(entry: RoutingEntry, parkingInterfaces: readonly string[], lifetimeSeconds: number | 'forever'): string {
+  if (entry.kind !== 'address') throw new HealthcastError(ErrorCodes.USAGE, `only addresses carry a lease, not ${entry.kind} ${entry.address}`);
+  return addressLine('replace', entry, parkingInterfaces, lifetimeSeconds);
+}
+
+// A leased IPv6 address takes `noprefixroute` too: the kernel removes the prefix route of a deleted address only when
+// the address was permanent, so a leased one (deleted by healthcast or expired) would leave `ADDR/128 dev lo proto
+// kernel` behind, and the node would keep routing the anycast address to itself (found by test/e2e/drain.test.ts).
+function addressLine(verb: 'add' | 'replace', entry: RoutingEntry, parkingInterfaces: readonly string[], lifetimeSeconds: number | 'forever' | undefined): string {
   const parked = parkingInterfaces.includes(entry.interface);
   const prefix = prefixOf(entry.address, parked);
-  if (op.action === 'remove') return `address del ${prefix} dev ${entry.interface}`;
-  const flags = parked ? ' noprefixroute' : '';
-  if (familyOf(entry.address) === 6) return `address add ${prefix} dev ${entry.interface}${flags} nodad`;
-  const label = healthcastLabel(entry.interface);
-  return `address add ${prefix} dev ${entry.interface}${label ? ` label ${label}` : ''}${flags}`;
+  const six = familyOf(entry.address) === 6;
+  const noPrefixRoute = parked || (six && lifetimeSeconds !== undefined);
+  const flags = (noPrefixRoute ? ' noprefixroute' : '') + (six ? ' nodad' : '') + lifetimeWords(lifetimeSeconds);
+  const label = familyOf(entry.address) === 4 ? healthcastLabel(entry.interface) : undefined;
+  return `address ${verb} ${prefix} dev ${entry.interface}${label ? ` label ${label}` : ''}${flags}`;
 }
 
 interface IpAddressInfo {
@@ -40,6 +58,7 @@ interface IpAddressInfo {
   local?: string;
   prefixlen?: number;
   label?: string;
+  dynamic?: boolean;
 }
 
 interface IpLink {
@@ -68,6 +87,7 @@ export function parseAddresses(json: unknown, parkingInterfaces: readonly string
       if (parked) entry.prefixLength = family === 4 ? 32 : 128;
       else if (typeof info.prefixlen === 'number') entry.prefixLength = info.prefixlen;
       if (typeof info.label === 'string') entry.label = info.label;
+      if (info.dynamic === true) entry.dynamic = true;
       entries.push(entry);
     }
   }

@@ -17,6 +17,10 @@ export class MemoryBackend implements RoutingBackend {
   failList: string | undefined;
   // Runs before a batch is applied; may await (to hold a pass open) or throw (to simulate a crash before the kernel changes).
   beforeApply: ((ops: readonly RoutingOp[]) => void | Promise<void>) | undefined;
+  // Each renew() call's entries, in order.
+  readonly renewedBatches: RoutingEntry[][] = [];
+  // Return a reason to make the renewal of that entry fail (the others still renew).
+  failRenew: ((entry: RoutingEntry) => string | undefined) | undefined;
   // Like IpBackend's drain interfaces: the reconciler orders moves onto and off them make-before-break.
   parkingInterfaces: readonly string[] = [];
 
@@ -25,7 +29,7 @@ export class MemoryBackend implements RoutingBackend {
   constructor(readonly kinds: readonly EntryKind[] = ENTRY_KINDS) {}
 
   // An entry someone else put on the system (an admin, another daemon): healthcast must never remove it.
-  addForeign(entry: RoutingEntry & { label?: string; prefixLength?: number }): void {
+  addForeign(entry: RoutingEntry & { label?: string; prefixLength?: number; dynamic?: boolean }): void {
     this.entries.set(this.storeKey(entry), { ...entry });
   }
 
@@ -60,6 +64,19 @@ export class MemoryBackend implements RoutingBackend {
       if (reason !== undefined) failures.push({ op, reason });
     }
     if (failures.length > 0) throw new RoutingBatchError(`${failures.length} of ${ops.length} operations failed`, failures);
+  }
+
+  // Like `ip address replace`: renews, and re-creates an address that is gone.
+  async renew(entries: readonly RoutingEntry[]): Promise<void> {
+    this.renewedBatches.push([...entries]);
+    const failures: OpFailure[] = [];
+    for (const entry of entries) {
+      const op: RoutingOp = { action: 'add', entry };
+      const reason = this.failRenew?.(entry);
+      if (reason !== undefined) failures.push({ op, reason });
+      else if (!this.entries.has(this.storeKey(entry))) this.applyOne(op);
+    }
+    if (failures.length > 0) throw new RoutingBatchError(`${failures.length} of ${entries.length} lease renewals failed`, failures);
   }
 
   // Mirrors the kernel's answers for duplicate adds and missing deletes.

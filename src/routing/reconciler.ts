@@ -6,6 +6,7 @@ import { isHealthcastError, messageOf } from '../errors.js';
 import { RoutingBatchError } from './batch-error.js';
 import { plan, sameEntries, settleRecord, uniqueByKey, type Conflict, type Plan } from './diff.js';
 import { carriesHealthcastMark, isHostEntry } from './label.js';
+import { expiredAmong, leased, leaseTerms, renewalIsLate, type LeaseTerms } from './lease.js';
 import { PartialListError } from './partial-list.js';
 import { conflictReason, statusesAfter, type ListingOutcome, type PassFacts } from './statuses.js';
 import {
@@ -33,6 +34,15 @@ export interface ReconcilerDeps {
   onReport?: (report: ReconcileReport) => void;
   // The drift timer and pass durations; default systemClock.
   clock?: Clock;
+  // The lease on added addresses (config `lease`, ms; 0 or absent: off). The backend puts it on each add; the reconciler
+  // renews every lease/3 through backend.renew().
+  leaseMs?: number;
+}
+
+// What status shows of the lease: its length and the last renewal that covered every leased address.
+export interface LeaseStatus {
+  leaseMs: number;
+  renewedAt: number | undefined; // wall clock, epoch ms
 }
 
 const LOGGED_ENTRIES = 20;
@@ -88,20 +98,88 @@ export class Reconciler {
   private passes = 0;
   private loggedConflicts = new Set<string>();
   private loggedUnreadable = new Set<string>();
+  private readonly terms: LeaseTerms | undefined;
+  private renewTimer: Timer | undefined;
+  private renewing = false;
+  // Passes and renewals take turns: a renewal must never re-create (replace) what a pass is removing.
+  private writer: Promise<unknown> = Promise.resolve();
+  // Monotonic time of each owned address's last add or renewal (entryKey), to tell an expiry from a deletion.
+  private readonly leasedAt = new Map<string, number>();
+  // Monotonic and wall time of the last renewal that covered every owned address.
+  private lastRenewedMono: number | undefined;
+  private lastRenewedAt: number | undefined;
+  // Without a lease: owned addresses the last listing showed with a lifetime (a leased run left them), made permanent.
+  private dynamicKeys = new Set<string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.log = deps.log.child({ component: 'reconciler' });
     this.clock = deps.clock ?? systemClock;
+    this.terms = leaseTerms(deps.leaseMs);
+  }
+
+  // For status: undefined when the lease is off.
+  lease(): LeaseStatus | undefined {
+    return this.terms ? { leaseMs: this.terms.leaseMs, renewedAt: this.lastRenewedAt } : undefined;
   }
 
   // The first pass is crash recovery: it removes what the record says is ours and nobody wants any more.
+  // With a lease, the first pass is followed at once by a renewal (addresses a previous run left have little time left),
+  // then one every lease/3; without, by one renewal that makes what a leased run left permanent.
   start(): Promise<ReconcileReport> {
-    if (!this.started) {
-      this.started = true;
-      this.timer = this.clock.setInterval(() => void this.kick(), this.deps.driftIntervalMs);
-      this.timer.unref();
+    if (this.started) return this.kick();
+    this.started = true;
+    this.timer = this.clock.setInterval(() => void this.kick(), this.deps.driftIntervalMs);
+    this.timer.unref();
+    if (this.terms) {
+      this.renewTimer = this.clock.setInterval(() => void this.renewTick(), this.terms.renewEveryMs);
+      this.renewTimer.unref();
     }
-    return this.kick();
+    const first = this.kick();
+    void first.then(() => this.renewTick());
+    return first;
+  }
+
+  // Never rejects. A late tick (the agent was frozen or starved) runs a pass first: the listing finds what expired
+  // and the drift repair re-adds and counts it, where a renewal would have re-created it unseen.
+  private async renewTick(): Promise<void> {
+    if (this.renewing || !this.started) return;
+    this.renewing = true;
+    try {
+      if (this.terms && renewalIsLate(this.lastRenewedMono, this.clock.monotonic(), this.terms)) {
+        this.log.warn({ late_ms: Math.round(this.clock.monotonic() - this.lastRenewedMono! - this.terms.renewEveryMs) }, 'lease renewal is late (was the agent frozen or starved?); checking the kernel before renewing');
+        await this.kick();
+      }
+      await this.exclusive(() => this.renew());
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  // One batch for every owned address; a failure is logged and retried at the next tick (two may fail before expiry).
+  private async renew(): Promise<void> {
+    const renew = this.deps.backend.renew;
+    if (!this.started || this.owned === undefined || !renew) return;
+    const entries = this.terms ? leased(this.owned) : leased(this.owned).filter((entry) => this.dynamicKeys.has(entryKey(entry)));
+    const at = this.clock.monotonic();
+    try {
+      if (entries.length > 0) await renew.call(this.deps.backend, entries);
+    } catch (error) {
+      const failed = new Set(error instanceof RoutingBatchError ? error.failures.map((f) => entryKey(f.op.entry)) : entries.map(entryKey));
+      for (const entry of entries) if (!failed.has(entryKey(entry))) this.leasedAt.set(entryKey(entry), at);
+      const details = error instanceof RoutingBatchError ? error.failures.slice(0, LOGGED_ENTRIES).map((f) => `${f.op.entry.address} dev ${f.op.entry.interface}: ${f.reason}`) : undefined;
+      this.log.error({ err: messageOf(error), details }, this.terms ? `lease renewal failed for ${failed.size} of ${entries.length} addresses; retrying in ${this.terms.renewEveryMs} ms` : 'cannot make the addresses a leased run left permanent');
+      return;
+    }
+    if (!this.terms) return;
+    for (const entry of entries) this.leasedAt.set(entryKey(entry), at);
+    this.lastRenewedMono = at;
+    this.lastRenewedAt = this.clock.now();
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writer.then(work, work);
+    this.writer = run.catch(() => undefined);
+    return run;
   }
 
   // Requests a pass; resolves with the report of a pass that started after this call. Never rejects.
@@ -117,16 +195,20 @@ export class Reconciler {
   }
 
   // Stops the drift timer and waits for passes in flight. kick() still works afterwards (e.g. a final withdraw).
+  // Renewals stop too: what stays on the system expires within the lease unless a later start() renews it.
   async stop(): Promise<void> {
     this.clock.clearInterval(this.timer);
+    this.clock.clearInterval(this.renewTimer);
     this.timer = undefined;
+    this.renewTimer = undefined;
     this.started = false;
     while (this.running || this.queued) await (this.queued ?? this.running);
+    await this.writer;
     await this.deps.backend.close?.();
   }
 
   private launch(): Promise<ReconcileReport> {
-    const pass = this.pass().finally(() => {
+    const pass = this.exclusive(() => this.pass()).finally(() => {
       if (this.running === pass) this.running = undefined;
     });
     this.running = pass;
@@ -155,7 +237,7 @@ export class Reconciler {
     const first = this.passes === 0;
     this.passes += 1;
     const errors: string[] = [];
-    const finish = (facts: PassFacts, added: RoutingEntry[], removed: RoutingEntry[]) => this.report(started, errors, facts.desired, statusesAfter(facts), added, removed);
+    const finish = (facts: PassFacts, added: RoutingEntry[], removed: RoutingEntry[], expired: RoutingEntry[] = []) => this.report(started, errors, facts.desired, statusesAfter(facts), added, removed, expired);
 
     // 1. What is wanted, and what is there.
     const desired = this.readDesired(errors);
@@ -179,7 +261,10 @@ export class Reconciler {
     const ahead = await this.recordAhead(p, owned, owned.filter(unlisted), errors);
     const addKeys = new Set(ahead.adds.map(entryKey));
     const ops: RoutingOp[] = p.ops.filter((op) => op.action === 'remove' || addKeys.has(entryKey(op.entry)));
-    this.logChanges(p, ahead.adds, first);
+    // Not on the first pass: what ran out while no agent lived is the lease doing its job.
+    const expired = this.terms && !first ? expiredAmong(p.drifted, this.leasedAt, entryKey, this.clock.monotonic(), this.terms) : [];
+    this.logChanges(p, ahead.adds, first, new Set(expired.map(entryKey)));
+    const appliedAt = this.clock.monotonic();
     const applyFailure = ops.length > 0 ? await this.apply(ops, errors) : undefined;
 
     // 5. Never trust the batch: what the system shows now is the truth.
@@ -197,7 +282,18 @@ export class Reconciler {
     const present = new Set(after.entries.filter(isHostEntry).map(entryKey));
     const added = ahead.adds.filter((entry) => present.has(entryKey(entry)));
     const removed = p.removes.filter((entry) => !present.has(entryKey(entry)) && !after.unreadable.has(entry.kind));
-    return finish({ ...facts, owned: new Set((this.owned ?? []).map(entryKey)) }, added, removed);
+    this.noteLeases(added, appliedAt);
+    if (!this.terms) this.dynamicKeys = new Set(after.entries.filter((entry) => entry.dynamic).map(entryKey));
+    const report = finish({ ...facts, owned: new Set((this.owned ?? []).map(entryKey)) }, added, removed, expired);
+    return report;
+  }
+
+  // Added addresses start a lease at the batch; entries no longer owned are forgotten.
+  private noteLeases(added: readonly RoutingEntry[], at: number): void {
+    if (!this.terms) return;
+    for (const entry of leased(added)) this.leasedAt.set(entryKey(entry), at);
+    const owned = new Set((this.owned ?? []).map(entryKey));
+    for (const key of this.leasedAt.keys()) if (!owned.has(key)) this.leasedAt.delete(key);
   }
 
   private readDesired(errors: string[]): DesiredEntry[] | undefined {
@@ -227,11 +323,12 @@ export class Reconciler {
     }
   }
 
-  private logChanges(p: Plan, adds: readonly DesiredEntry[], first: boolean): void {
+  private logChanges(p: Plan, adds: readonly DesiredEntry[], first: boolean, expired: ReadonlySet<string>): void {
     if (p.removes.length > 0) this.log.info({ entries: describe(p.removes) }, `${first ? 'crash recovery: ' : ''}removing ${p.removes.length} entries nobody wants`);
     const driftKeys = new Set(p.drifted.map(entryKey));
     for (const entry of p.drifted) {
-      if (adds.includes(entry)) this.log.warn({ service: entry.service }, first ? `${entry.kind} ${entry.address} is recorded as ours but missing; re-adding` : `${entry.kind} ${entry.address} was removed by someone else; re-adding`);
+      if (expired.has(entryKey(entry))) this.log.warn({ service: entry.service, interface: entry.interface }, `the lease of ${entry.address} ran out before it was renewed (the agent was frozen or starved); re-adding`);
+      else if (adds.includes(entry)) this.log.warn({ service: entry.service }, first ? `${entry.kind} ${entry.address} is recorded as ours but missing; re-adding` : `${entry.kind} ${entry.address} was removed by someone else; re-adding`);
     }
     const fresh = adds.filter((entry) => !driftKeys.has(entryKey(entry)));
     if (fresh.length > 0) this.log.info({ entries: describe(fresh) }, `adding ${fresh.length} entries`);
@@ -264,8 +361,9 @@ export class Reconciler {
     }
   }
 
-  private report(started: number, errors: string[], desired: readonly DesiredEntry[], statuses: ReadonlyMap<string, EntryStatus>, added: RoutingEntry[], removed: RoutingEntry[]): ReconcileReport {
+  private report(started: number, errors: string[], desired: readonly DesiredEntry[], statuses: ReadonlyMap<string, EntryStatus>, added: RoutingEntry[], removed: RoutingEntry[], expired: RoutingEntry[] = []): ReconcileReport {
     const result: ReconcileReport = { desired: new Map(), added, removed, errors, durationMs: this.clock.monotonic() - started };
+    if (expired.length > 0) result.expired = expired;
     for (const entry of desired) {
       const status = statuses.get(entryKey(entry)) ?? { state: 'error', reason: 'no status computed' };
       result.desired.set(entryKey(entry), { ...status, service: entry.service });

@@ -29,6 +29,7 @@ export interface DesiredEntry extends RoutingEntry {
 export interface KernelEntry extends RoutingEntry {
   label?: string;
   prefixLength?: number; // addresses only: a non-host prefix (e.g. 192.0.2.53/24) is never ours but still conflicts
+  dynamic?: boolean; // addresses only: it has a lifetime (valid_lft), i.e. a lease
 }
 
 export interface RoutingOp {
@@ -49,6 +50,9 @@ export interface RoutingBackend {
   list(): Promise<KernelEntry[]>;
   // Applies a batch; a partial failure throws, and the caller re-lists to see what took effect.
   apply(ops: readonly RoutingOp[]): Promise<void>;
+  // Renews the lease of addresses it added (ip: one `address replace ... valid_lft` batch); absent when it has no lease.
+  // A partial failure throws RoutingBatchError with the failed entries (as ops with action 'add').
+  renew?(entries: readonly RoutingEntry[]): Promise<void>;
   // Releases long-lived helpers (the ip backend's ip process) and removes what the backend created and nothing uses
   // any more (an empty drain interface); the backend stays usable and recreates them on demand.
   close?(): void | Promise<void>;
@@ -72,6 +76,8 @@ export interface ReconcileReport {
   removed: RoutingEntry[];
   errors: string[];
   durationMs: number;
+  // Leased addresses re-added because their lease ran out while the agent lived (renewed too late); absent when none.
+  expired?: RoutingEntry[];
 }
 
 export function entryKey(entry: RoutingEntry): string {

@@ -55,6 +55,7 @@ export function agentConfig(services: ServiceConfig[], overrides: Partial<AgentC
     servicesDir: undefined,
     probeDirs: [],
     reconcileIntervalMs: 60_000,
+    leaseMs: 0, // the agent's tests run over the memory backend; the lease has its own tests (test/unit/routing)
     routeProtocol: DEFAULT_ROUTE_PROTOCOL,
     logLevel: 'silent',
     frr: { vtysh: DEFAULT_VTYSH },

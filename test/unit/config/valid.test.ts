@@ -4,6 +4,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import { serviceFingerprint } from '../../../src/config/types.js';
 import { parseDuration } from '../../../src/config/duration.js';
 import { parseHostAddress } from '../../../src/config/address.js';
+import { mainSchema } from '../../../src/config/schema.js';
 import { fixture } from '../../support/paths.js';
 
 test('a valid config resolves defaults, conf.d files and canonical addresses', async () => {
@@ -55,4 +56,15 @@ test('host addresses', () => {
   ];
   for (const [input, why] of unusable) assert.match(String(parseHostAddress(input)), why, input);
   assert.equal(parseHostAddress('fe80::1%eth0'), '"fe80::1%eth0" has a zone index: service addresses must be global, not link-local');
+});
+
+test('lease: 10s by default, 0 turns it off, anything else at least 3s', async () => {
+  const config = await loadConfig(fixture('config', 'valid', 'healthcast.yaml'));
+  assert.equal(config.leaseMs, 10_000);
+  const lease = (value: unknown) => mainSchema.safeParse({ lease: value });
+  assert.equal(lease(0).data?.lease, 0);
+  assert.equal(lease('0s').data?.lease, 0);
+  assert.equal(lease('3s').data?.lease, 3000);
+  assert.equal(lease('1m').data?.lease, 60_000);
+  for (const bad of ['2s', 2999, '-1s', 'soon']) assert.equal(lease(bad).success, false, JSON.stringify(bad));
 });
