@@ -52,8 +52,9 @@ test('status, drain, resume, check-now and maintenance against a stopped agent s
     const started = performance.now();
     assert.equal(await dispatch(argv.includes('--') ? argv : [...argv, '--socket', agent.socket], out.io), code, argv.join(' '));
     const ms = performance.now() - started;
-    // Typically a few ms; the bound leaves room for a loaded CI machine and is still far below the 10-120 s timeouts.
-    assert.ok(ms < 1000, `${argv.join(' ')}: answered in ${ms.toFixed(0)} ms`);
+    // Typically a few ms. The bound only tells "said so at once" from "waited for a timeout" (10-120 s), with room for a
+    // machine with busy loops beside the suite; the e2e test holds the CLI to 1 s.
+    assert.ok(ms < 5000, `${argv.join(' ')}: answered in ${ms.toFixed(0)} ms`);
     assert.match(out.err.join('\n'), new RegExp(`pid ${agent.pid}\\) is stopped.*kill -CONT ${agent.pid}`), argv.join(' '));
   }
 });
