@@ -43,7 +43,8 @@ interface Cancellable {
 }
 
 // The runs an owner has in flight, cancelled together when its signal aborts. One listener on the owner's signal for
-// its whole life, not an add and a remove every run: ~5 µs a run in a micro-benchmark (node 20, this machine).
+// its whole life, not an add and a remove every run: ~3 µs a run (PreparedProbes.run micro-benchmark, node 20, a probe
+// that reads ctx.signal: 16.2-17.7 -> 13.4-14.3 µs CPU a run).
 export class CancelGroup {
   private readonly runs = new Set<Cancellable>();
 
@@ -70,7 +71,8 @@ export class CancelGroup {
 }
 
 // What a probe gets as ctx. Its AbortController is made on the first read of ctx.signal: a probe that never reads it
-// costs none, and a stop before the read hands out a signal already aborted with the same reason.
+// costs none (same micro-benchmark: 13.4-14.3 -> 2.1-2.6 µs a run), and a stop before the read hands out a signal
+// already aborted with the same reason.
 class RunContext implements ProbeContext {
   private controller: AbortController | undefined;
   stopped = false;
@@ -88,8 +90,8 @@ class RunContext implements ProbeContext {
 
   get signal(): AbortSignal {
     if (!this.controller) {
-      // The input's spare if it has one: making an AbortController costs ~11 µs (micro-benchmark, node 20), most of
-      // a run's CPU for a probe that finishes in time (every run of a healthy service).
+      // The input's spare if it has one: making an AbortController is most of a run's CPU for a probe that finishes
+      // in time (same micro-benchmark, a probe reading ctx.signal: 16.7 -> 4.0 µs a run).
       this.controller = this.input.spare ?? new AbortController();
       this.input.spare = undefined;
       if (this.stopped) this.controller.abort(this.reason);
