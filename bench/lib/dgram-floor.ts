@@ -15,6 +15,10 @@ interface Pooled {
   socket: dgram.Socket;
   id: number;
   timer: NodeJS.Timeout | undefined;
+  // A socket made when the pool ran dry is still connecting: its first query waits here (a send before the connect
+  // finishes throws ERR_SOCKET_BAD_PORT), as the agent's pool queues it.
+  connecting: boolean;
+  queued: Buffer | undefined;
 }
 
 const free: Pooled[] = [];
@@ -23,8 +27,12 @@ let answered = 0;
 let timedOut = 0;
 
 function pooled(): Pooled {
-  const entry: Pooled = { socket: dgram.createSocket(net.isIPv6(server) ? 'udp6' : 'udp4'), id: -1, timer: undefined };
-  entry.socket.connect(port, server);
+  const entry: Pooled = { socket: dgram.createSocket(net.isIPv6(server) ? 'udp6' : 'udp4'), id: -1, timer: undefined, connecting: true, queued: undefined };
+  entry.socket.connect(port, server, () => {
+    entry.connecting = false;
+    if (entry.queued) entry.socket.send(entry.queued);
+    entry.queued = undefined;
+  });
   entry.socket.on('message', (message: Buffer) => {
     if (message.length < 2 || message.readUInt16BE(0) !== entry.id) return;
     answered += 1;
@@ -50,9 +58,11 @@ const tick = setInterval(() => {
     entry.timer = setTimeout(() => {
       timedOut += 1;
       entry.id = -1;
+      entry.queued = undefined;
       free.push(entry);
     }, 500);
-    entry.socket.send(payload);
+    if (entry.connecting) entry.queued = payload;
+    else entry.socket.send(payload);
     sent += 1;
   }
 }, 10);

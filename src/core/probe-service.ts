@@ -2,7 +2,7 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ProbeResult } from '../../probes/kit/index.js';
-import { ProbeRunner, type RunProbeInput } from './probe-run/run.js';
+import { CancelGroup, ProbeRunner, type RunProbeInput } from './probe-run/run.js';
 import { combine, type CombinedResult, type NamedResult } from './combine.js';
 
 export interface ServiceProbeRun {
@@ -23,6 +23,8 @@ export class PreparedProbes {
   private readonly inputs: RunProbeInput[];
   private readonly labels: string[];
   private readonly runner: ProbeRunner;
+  // The service's signal, listened to once here rather than by every run.
+  private readonly group: CancelGroup | undefined;
 
   constructor(
     private readonly service: ServiceConfig,
@@ -38,13 +40,13 @@ export class PreparedProbes {
       timeoutMs: probe.timeoutMs,
       log: options.log,
       service: seen,
-      ...(options.signal ? { signal: options.signal } : {}),
     }));
+    this.group = options.signal ? new CancelGroup(options.signal) : undefined;
   }
 
   run(): Promise<ServiceProbeRun> {
-    if (this.inputs.length === 1) return this.runner.run(this.inputs[0]!).then(this.combineOne);
-    return Promise.all(this.inputs.map((input) => this.runner.run(input))).then(this.combineAll);
+    if (this.inputs.length === 1) return this.runner.run(this.inputs[0]!, this.group).then(this.combineOne);
+    return Promise.all(this.inputs.map((input) => this.runner.run(input, this.group))).then(this.combineAll);
   }
 
   private readonly combineOne = (result: ProbeResult): ServiceProbeRun => this.combineAll([result]);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { ProbeRunner, runProbe, type RunProbeInput } from '../../../../src/core/probe-run/run.js';
+import { CancelGroup, ProbeRunner, runProbe, type RunProbeInput } from '../../../../src/core/probe-run/run.js';
 import { abortKind, defineProbe, ProbeAbort, type ProbeContext, type ProbeDefinition, type ProbeResult } from '../../../../probes/kit/index.js';
 import { silentLogger } from '../../../../src/log.js';
 import { ManualClock, settle } from '../../../support/manual-clock.js';
@@ -97,4 +97,56 @@ test('a run() that throws synchronously, rejects or resolves nothing fails with 
   void new ProbeRunner(clock).run(input(throwsOnAbort, 100)).then((r) => (timedOut = r));
   await clock.advance(100);
   assert.equal(timedOut?.reason, 'timed out after 100ms');
+});
+
+test('a CancelGroup cancels the runs in flight on its signal with its reason, and starts none after', async () => {
+  const clock = new ManualClock();
+  const runner = new ProbeRunner(clock);
+  const controller = new AbortController();
+  const group = new CancelGroup(controller.signal);
+  const pending = [runner.run(input(waiter, 5000), group), runner.run(input(waiter, 5000), group)];
+  const finished = await runner.run(input(defineProbe({ type: 'ok', summary: 'x', options: z.object({}), run: () => Promise.resolve({ ok: true as const }) }) as ProbeDefinition, 100), group);
+  assert.equal(finished.ok, true);
+  controller.abort(new ProbeAbort('cancelled', 'service stopped'));
+  for (const result of await Promise.all(pending)) assert.equal(result.reason, 'saw cancelled: service stopped');
+  assert.equal(clock.pending, 0, 'their timers went with them');
+  assert.deepEqual(await runner.run(input(waiter, 100), group), { ok: false, durationMs: 0, reason: 'cancelled' });
+});
+
+test('an input\'s next run reuses a signal only when the last run left it neither aborted nor listened to', async () => {
+  const clock = new ManualClock();
+  const runner = new ProbeRunner(clock);
+  const signals: AbortSignal[] = [];
+  let listen = false;
+  let hang = false;
+  const probe = defineProbe({ type: 'rec', summary: 'x', options: z.object({}), run: (_o, ctx) => {
+    signals.push(ctx.signal);
+    if (listen) ctx.signal.addEventListener('abort', () => {});
+    if (hang) return new Promise<never>(() => {});
+    return Promise.resolve({ ok: true as const });
+  } }) as ProbeDefinition;
+  const same = input(probe, 100);
+  await runner.run(same);
+  await runner.run(same);
+  assert.equal(signals[1], signals[0], 'tidy run: the same signal, never aborted');
+  listen = true;
+  await runner.run(same);
+  assert.equal(abortKind(signals[2]?.reason), 'finished', 'a listener left behind hears finished');
+  listen = false;
+  await runner.run(same);
+  assert.notEqual(signals[3], signals[2], 'an aborted signal is not handed out again');
+  assert.equal(signals[3]?.aborted, false);
+  assert.equal(signals.length, 4);
+  hang = true;
+  const timedOut = runner.run(same);
+  await clock.advance(100);
+  await settle();
+  assert.equal((await timedOut).reason, 'timed out after 100ms');
+  hang = false;
+  await runner.run(same);
+  assert.equal(signals[4], signals[3], 'the tidy run before it left its signal');
+  assert.equal(signals[4]?.aborted, true, 'the timed-out run saw its timeout');
+  assert.equal(abortKind(signals[4]?.reason), 'timeout');
+  assert.notEqual(signals[5], signals[4]);
+  assert.equal(signals[5]?.aborted, false, 'the next run gets a fresh signal');
 });
