@@ -83,7 +83,13 @@ async function main(): Promise<void> {
     await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
     const backend = new IpBackend({ routeProtocol: PROTO, namespace: ns });
     let desired: DesiredEntry[] = [];
-    const reconciler = new Reconciler({ backend, ownership: new FileOwnershipStore(stateDir), desired: () => desired, log: silentLogger(), driftIntervalMs: 3_600_000 });
+    const reconciler = new Reconciler({
+      backend,
+      ownership: new FileOwnershipStore(stateDir),
+      desired: () => desired,
+      log: silentLogger(),
+      driftIntervalMs: 3_600_000,
+    });
     await reconciler.start();
 
     for (let rep = 0; rep < REPS; rep += 1) {
@@ -102,13 +108,19 @@ async function main(): Promise<void> {
       push('ip -batch alone: del', await timed(() => backend.apply(ops('remove'))));
 
       const prefix = (a: string) => `${a}/${a.includes(':') ? 128 : 32}`;
-      push('one ip per address: add', await timed(async () => {
-        for (const a of list) await ip(['-n', ns, 'address', 'add', prefix(a), 'dev', 'lo', ...(a.includes(':') ? ['nodad'] : [])]);
-      }));
+      push(
+        'one ip per address: add',
+        await timed(async () => {
+          for (const a of list) await ip(['-n', ns, 'address', 'add', prefix(a), 'dev', 'lo', ...(a.includes(':') ? ['nodad'] : [])]);
+        }),
+      );
       if ((await hostAddressCount(ns)) !== COUNT) throw new Error('per-address add incomplete');
-      push('one ip per address: del', await timed(async () => {
-        for (const a of list) await ip(['-n', ns, 'address', 'del', prefix(a), 'dev', 'lo']);
-      }));
+      push(
+        'one ip per address: del',
+        await timed(async () => {
+          for (const a of list) await ip(['-n', ns, 'address', 'del', prefix(a), 'dev', 'lo']);
+        }),
+      );
       process.stderr.write(`rep ${rep + 1}/${REPS} done\n`);
     }
     await reconciler.stop();
@@ -120,7 +132,13 @@ async function main(): Promise<void> {
   const results = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, stats(values)]));
   const ipVersion = (await execa('ip', ['-V'])).stdout.trim();
   const title = `churn: ${COUNT} addresses (${FAMILY === 'mixed' ? 'half IPv4, half IPv6' : `IPv${FAMILY}`}), ${REPS} repetitions, ${os.cpus().length} CPUs, ${ipVersion}`;
-  const rows = Object.entries(results).map(([name, s]) => [name, s.min.toFixed(0), s.median.toFixed(0), s.max.toFixed(0), name.startsWith('reconciler') ? (s.max < TARGET_MS ? `< ${TARGET_MS} ok` : `< ${TARGET_MS} MISSED`) : '']);
+  const rows = Object.entries(results).map(([name, s]) => [
+    name,
+    s.min.toFixed(0),
+    s.median.toFixed(0),
+    s.max.toFixed(0),
+    name.startsWith('reconciler') ? (s.max < TARGET_MS ? `< ${TARGET_MS} ok` : `< ${TARGET_MS} MISSED`) : '',
+  ]);
   const header = ['measure (ms)', 'min', 'median', 'max', 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -128,8 +146,18 @@ async function main(): Promise<void> {
 
   const out = path.join(repoRoot, 'bench', 'results', 'churn.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const machine = { date: new Date().toISOString(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, kernel: os.release(), node: process.version, ip: ipVersion };
-  fs.writeFileSync(out, JSON.stringify({ benchmark: 'churn', machine, count: COUNT, family: FAMILY, repetitions: REPS, targetMs: TARGET_MS, unit: 'ms', results }, null, 2) + '\n');
+  const machine = {
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    kernel: os.release(),
+    node: process.version,
+    ip: ipVersion,
+  };
+  fs.writeFileSync(
+    out,
+    JSON.stringify({ benchmark: 'churn', machine, count: COUNT, family: FAMILY, repetitions: REPS, targetMs: TARGET_MS, unit: 'ms', results }, null, 2) + '\n',
+  );
   console.log(`wrote ${path.relative(repoRoot, out)}`);
 }
 

@@ -52,7 +52,11 @@ function median(values: readonly (number | undefined)[]): string {
 
 function textTable(header: readonly string[], body: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -73,8 +77,10 @@ async function main(): Promise<void> {
           const result = await drainLab.round({ trigger, rate: RATE, timeoutMs: TIMEOUT_MS, label: `run${(label += 1)}` });
           const run = runOf(result, drainLab.ifA);
           runs.push(run);
-          process.stdout.write(`run ${round + 1}/${RUNS} drain ${drainMs} ms, ${trigger}: ${run.failed}/${run.sent} failed (v4 ${run.failedV4}, v6 ${run.failedV6})` +
-            `${run.failed > 0 ? ` sent at ${run.failedAtMs.map((ms) => Math.round(ms)).join(', ')} ms after the trigger` : ''}; router without a after ${run.timeline.routerWithoutA.v4} ms (${Date.now() - before} ms)\n`);
+          process.stdout.write(
+            `run ${round + 1}/${RUNS} drain ${drainMs} ms, ${trigger}: ${run.failed}/${run.sent} failed (v4 ${run.failedV4}, v6 ${run.failedV6})` +
+              `${run.failed > 0 ? ` sent at ${run.failedAtMs.map((ms) => Math.round(ms)).join(', ')} ms after the trigger` : ''}; router without a after ${run.timeline.routerWithoutA.v4} ms (${Date.now() - before} ms)\n`,
+          );
         }
       }
     }
@@ -82,7 +88,10 @@ async function main(): Promise<void> {
     await drainLab.destroy();
   }
 
-  const groups = variants.flatMap((drainMs) => [...TRIGGERS.map((trigger) => ({ drainMs, trigger: trigger as Trigger | 'all' })), ...(TRIGGERS.length > 1 ? [{ drainMs, trigger: 'all' as const }] : [])]);
+  const groups = variants.flatMap((drainMs) => [
+    ...TRIGGERS.map((trigger) => ({ drainMs, trigger: trigger as Trigger | 'all' })),
+    ...(TRIGGERS.length > 1 ? [{ drainMs, trigger: 'all' as const }] : []),
+  ]);
   const rows = groups.map(({ drainMs, trigger }) => {
     const selected = runs.filter((run) => run.drainMs === drainMs && (trigger === 'all' || run.trigger === trigger));
     const perRun = summarize(selected.map((run) => run.failed));
@@ -104,15 +113,49 @@ async function main(): Promise<void> {
       },
     };
   });
-  const header = ['drain', 'trigger', 'runs', 'sent', 'failed', 'v4', 'v6', 'min/median/max per run', 'failures sent at (ms)', 'off lo', 'router w/o a', `off hc-drain`];
-  const body = rows.map((r) => [r.drain, r.trigger, String(r.runs), String(r.sent), String(r.failed), String(r.failedV4), String(r.failedV6),
+  const header = [
+    'drain',
+    'trigger',
+    'runs',
+    'sent',
+    'failed',
+    'v4',
+    'v6',
+    'min/median/max per run',
+    'failures sent at (ms)',
+    'off lo',
+    'router w/o a',
+    `off hc-drain`,
+  ];
+  const body = rows.map((r) => [
+    r.drain,
+    r.trigger,
+    String(r.runs),
+    String(r.sent),
+    String(r.failed),
+    String(r.failedV4),
+    String(r.failedV6),
     `${fmt(r.perRun.min)} / ${fmt(r.perRun.median)} / ${fmt(r.perRun.max)}`,
     r.failedSentMsAfterTrigger ? `${Math.round(r.failedSentMsAfterTrigger.min)}..${Math.round(r.failedSentMsAfterTrigger.max)}` : '-',
-    r.medianMsAfterTrigger.offLo, r.medianMsAfterTrigger.routerWithoutA, r.medianMsAfterTrigger.offDrainInterface]);
-  process.stdout.write(`\nGraceful drain: ${RUNS} runs per variant and trigger, ${RATE} queries/s per family (IPv4 + IPv6), timeout ${TIMEOUT_MS} ms; ` +
-    `times are medians, ms after the trigger (IPv4)\n${textTable(header, body)}\n`);
+    r.medianMsAfterTrigger.offLo,
+    r.medianMsAfterTrigger.routerWithoutA,
+    r.medianMsAfterTrigger.offDrainInterface,
+  ]);
+  process.stdout.write(
+    `\nGraceful drain: ${RUNS} runs per variant and trigger, ${RATE} queries/s per family (IPv4 + IPv6), timeout ${TIMEOUT_MS} ms; ` +
+      `times are medians, ms after the trigger (IPv4)\n${textTable(header, body)}\n`,
+  );
   const file = writeResult('drain', {
-    settings: { runs: RUNS, ratePerFamily: RATE, timeoutMs: TIMEOUT_MS, drainMs: DRAIN_MS, triggers: TRIGGERS, leadMs: 1000, tailMs: 1500, topology: 'router + nodes a, b; OSPF fast timers; forwarding on; nodes reject the service routes the other originates (zebra ip/ipv6 protocol route-map)' },
+    settings: {
+      runs: RUNS,
+      ratePerFamily: RATE,
+      timeoutMs: TIMEOUT_MS,
+      drainMs: DRAIN_MS,
+      triggers: TRIGGERS,
+      leadMs: 1000,
+      tailMs: 1500,
+      topology: 'router + nodes a, b; OSPF fast timers; forwarding on; nodes reject the service routes the other originates (zebra ip/ipv6 protocol route-map)',
+    },
     rows,
     runs,
   });

@@ -47,16 +47,28 @@ async function main(): Promise<void> {
     let svgFile: string | undefined;
     for (let rep = 0; rep < REPS; rep += 1) {
       const timeline = rep === 0;
-      const client = timeline ? lab.startDaemon(router, 'client', process.execPath, [path.join(repoRoot, 'dist/bench/lib/dns-client.js'), ANYCAST, String(port), '10', '4500']) : undefined;
+      const client = timeline
+        ? lab.startDaemon(router, 'client', process.execPath, [path.join(repoRoot, 'dist/bench/lib/dns-client.js'), ANYCAST, String(port), '10', '4500'])
+        : undefined;
       await sleep(timeline ? 500 : 300 + Math.random() * 2 * INTERVAL_MS);
       const mark = { agent: agentA.lines().length, node: nodeMon.events.length, router: routerMon.events.length };
       const kill = Date.now();
       await unboundA.daemon.stop('SIGKILL');
       const down = await agentA.waitForPhase(SERVICE, 'down', { since: mark.agent, timeoutMs: 5000 });
       const gone = await nodeMon.waitFor('anycast address deleted', (e) => e.target === ANYCAST && e.deleted, { since: mark.node });
-      const changed = await routerMon.waitFor('route without node a', (e) => e.target === ANYCAST && !e.text.includes('table local') && !e.text.includes(`dev ${ifA}`), { since: mark.router });
+      const changed = await routerMon.waitFor(
+        'route without node a',
+        (e) => e.target === ANYCAST && !e.text.includes('table local') && !e.text.includes(`dev ${ifA}`),
+        { since: mark.router },
+      );
       const applied = await agentA.waitForLine('withdraw applied', (line) => line.msg === 'withdraw applied', { since: mark.agent });
-      failures.push({ kill, decision: down.time, kernel: gone.time, router: changed.time, agentDecisionToKernelMs: applied.decision_to_kernel_ms as number | undefined });
+      failures.push({
+        kill,
+        decision: down.time,
+        kernel: gone.time,
+        router: changed.time,
+        agentDecisionToKernelMs: applied.decision_to_kernel_ms as number | undefined,
+      });
 
       await sleep(timeline ? 800 : 300 + Math.random() * 2 * INTERVAL_MS);
       const mark2 = { agent: agentA.lines().length, node: nodeMon.events.length, router: routerMon.events.length };
@@ -65,21 +77,37 @@ async function main(): Promise<void> {
       const ready = Date.now();
       const up = await agentA.waitForPhase(SERVICE, 'up', { since: mark2.agent, timeoutMs: 5000 });
       const added = await nodeMon.waitFor('anycast address added', (e) => e.target === ANYCAST && !e.deleted, { since: mark2.node });
-      const back = await routerMon.waitFor('route via node a again', (e) => e.target === ANYCAST && !e.deleted && e.text.includes(`dev ${ifA}`), { since: mark2.router });
+      const back = await routerMon.waitFor('route via node a again', (e) => e.target === ANYCAST && !e.deleted && e.text.includes(`dev ${ifA}`), {
+        since: mark2.router,
+      });
       const appliedUp = await agentA.waitForLine('announce applied', (line) => line.msg === 'announce applied', { since: mark2.agent });
-      recoveries.push({ kill: start, ready, decision: up.time, kernel: added.time, router: back.time, agentDecisionToKernelMs: appliedUp.decision_to_kernel_ms as number | undefined });
+      recoveries.push({
+        kill: start,
+        ready,
+        decision: up.time,
+        kernel: added.time,
+        router: back.time,
+        agentDecisionToKernelMs: appliedUp.decision_to_kernel_ms as number | undefined,
+      });
 
       if (client) {
         await sleep(400);
         await waitFor('client to finish', () => client.child.exitCode !== null, { timeoutMs: 10_000 });
-        const clients = client.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as ClientQuery);
+        const clients = client
+          .output()
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as ClientQuery);
         const svg = failoverSvg({
           start: kill - 400,
           end: back.time + 300,
           zero: kill,
           service: SERVICE,
           address: ANYCAST,
-          agents: [{ label: 'node a', lines: agentA.lines() }, { label: 'node b', lines: agentB.lines() }],
+          agents: [
+            { label: 'node a', lines: agentA.lines() },
+            { label: 'node b', lines: agentB.lines() },
+          ],
           nodeAddressEvents: nodeMon.events,
           routerRouteEvents: routerMon.events,
           routerIfA: ifA,
@@ -106,17 +134,48 @@ async function main(): Promise<void> {
     }
 
     const split = (samples: readonly Sample[], label: string, targets: { b?: string; bc?: string; d?: string } = {}) => [
-      row(`${label} (a) ${label === 'failure' ? 'kill' : 'restart'} -> decision`, 'ms', samples.map((s) => s.decision - s.kill)),
-      row(`${label} (b) decision -> kernel`, 'ms', samples.map((s) => s.kernel - s.decision), targets.b),
-      row(`${label} (c) kernel -> router route`, 'ms', samples.map((s) => s.router - s.kernel)),
-      row(`${label} (b)+(c)`, 'ms', samples.map((s) => s.router - s.decision), targets.bc),
-      row(`${label} (d) total`, 'ms', samples.map((s) => s.router - s.kill), targets.d),
-      row(`${label} agent's decision_to_kernel_ms`, 'ms', samples.flatMap((s) => (s.agentDecisionToKernelMs === undefined ? [] : [s.agentDecisionToKernelMs]))),
+      row(
+        `${label} (a) ${label === 'failure' ? 'kill' : 'restart'} -> decision`,
+        'ms',
+        samples.map((s) => s.decision - s.kill),
+      ),
+      row(
+        `${label} (b) decision -> kernel`,
+        'ms',
+        samples.map((s) => s.kernel - s.decision),
+        targets.b,
+      ),
+      row(
+        `${label} (c) kernel -> router route`,
+        'ms',
+        samples.map((s) => s.router - s.kernel),
+      ),
+      row(
+        `${label} (b)+(c)`,
+        'ms',
+        samples.map((s) => s.router - s.decision),
+        targets.bc,
+      ),
+      row(
+        `${label} (d) total`,
+        'ms',
+        samples.map((s) => s.router - s.kill),
+        targets.d,
+      ),
+      row(
+        `${label} agent's decision_to_kernel_ms`,
+        'ms',
+        samples.flatMap((s) => (s.agentDecisionToKernelMs === undefined ? [] : [s.agentDecisionToKernelMs])),
+      ),
     ];
     const rows = [
       ...split(failures, 'failure', { b: 'median <= 5', bc: 'median <= 50', d: `median <= ${INTERVAL_MS * FALL + 60}` }),
       ...split(recoveries, 'recovery'),
-      row('recovery: unbound start -> ready', 'ms', recoveries.map((s) => s.ready - s.kill)),
+      row(
+        'recovery: unbound start -> ready',
+        'ms',
+        recoveries.map((s) => s.ready - s.kill),
+      ),
     ];
     // Where (b) goes: the reconciler's steps one by one, with the same backend and store, in node a's namespace.
     const steps = await reconcileSteps(a.netns, path.join(a.dir, 'steps-state'), '198.51.100.250', REPS);
@@ -125,9 +184,20 @@ async function main(): Promise<void> {
       row('step: ip apply 1 op (long-lived ip)', 'ms', steps.applyMs),
       row('step: ownership save (atomic, no fsync)', 'ms', steps.saveMs),
     );
-    process.stdout.write(`\n${table(`Failover, ${REPS} repetitions (interval ${INTERVAL_MS}ms, fall ${FALL}, rise ${RISE}, hold_down 0; FRR OSPF fast timers)`, rows)}\n`);
+    process.stdout.write(
+      `\n${table(`Failover, ${REPS} repetitions (interval ${INTERVAL_MS}ms, fall ${FALL}, rise ${RISE}, hold_down 0; FRR OSPF fast timers)`, rows)}\n`,
+    );
     const file = writeResult('failover', {
-      settings: { repetitions: REPS, intervalMs: INTERVAL_MS, fall: FALL, rise: RISE, holdDownMs: 0, anycast: ANYCAST, nodes: 2, timeline: svgFile ? path.relative(repoRoot, svgFile) : undefined },
+      settings: {
+        repetitions: REPS,
+        intervalMs: INTERVAL_MS,
+        fall: FALL,
+        rise: RISE,
+        holdDownMs: 0,
+        anycast: ANYCAST,
+        nodes: 2,
+        timeline: svgFile ? path.relative(repoRoot, svgFile) : undefined,
+      },
       rows,
       failures,
       recoveries,

@@ -75,7 +75,13 @@ async function main(): Promise<void> {
   try {
     const backend = new IpBackend({ routeProtocol: 201, namespace: ns, leaseSeconds: TERMS.lifetimeSeconds });
     const desired: DesiredEntry[] = addresses(COUNT).map((address) => ({ kind: 'address', address, interface: 'lo', service: 's' }));
-    const reconciler = new Reconciler({ backend, ownership: new MemoryOwnershipStore(), desired: () => desired, log: silentLogger(), driftIntervalMs: 3_600_000 });
+    const reconciler = new Reconciler({
+      backend,
+      ownership: new MemoryOwnershipStore(),
+      desired: () => desired,
+      log: silentLogger(),
+      driftIntervalMs: 3_600_000,
+    });
     const report = await reconciler.start();
     if (report.added.length !== COUNT) throw new Error(`added ${report.added.length} of ${COUNT}: ${report.errors.join('; ')}`);
     const entries = desired.map(({ kind, address, interface: iface }) => ({ kind, address, interface: iface }));
@@ -103,13 +109,18 @@ async function main(): Promise<void> {
     wall.sort((a, b) => a - b);
     const perRenewal = ownMs + ipMs;
     const share = (perRenewal / TERMS.renewEveryMs) * 100;
-    console.log(JSON.stringify({
-      addresses: COUNT, reps: REPS, lease_s: TERMS.lifetimeSeconds, renew_every_ms: TERMS.renewEveryMs,
-      wall_ms: { min: round(wall[0]!), median: round(wall[Math.floor(wall.length / 2)]!), max: round(wall.at(-1)!) },
-      cpu_ms_per_renewal: { agent: round(ownMs), ip: round(ipMs), total: round(perRenewal), ...(topology ? { frr: round(frrMs) } : {}) },
-      core_percent: round(share, 3),
-      ...(topology ? { frr_core_percent: round((frrMs / TERMS.renewEveryMs) * 100, 3) } : {}),
-    }));
+    console.log(
+      JSON.stringify({
+        addresses: COUNT,
+        reps: REPS,
+        lease_s: TERMS.lifetimeSeconds,
+        renew_every_ms: TERMS.renewEveryMs,
+        wall_ms: { min: round(wall[0]!), median: round(wall[Math.floor(wall.length / 2)]!), max: round(wall.at(-1)!) },
+        cpu_ms_per_renewal: { agent: round(ownMs), ip: round(ipMs), total: round(perRenewal), ...(topology ? { frr: round(frrMs) } : {}) },
+        core_percent: round(share, 3),
+        ...(topology ? { frr_core_percent: round((frrMs / TERMS.renewEveryMs) * 100, 3) } : {}),
+      }),
+    );
     await reconciler.stop();
   } finally {
     if (topology) await topology.lab.destroy();

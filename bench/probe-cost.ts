@@ -82,7 +82,17 @@ async function measureAgent(lab: Lab, node: LabNode, port: number, rep: number):
   let measuring: LatenessTracker | undefined;
   const started = Date.now();
   const agent = await withNodeOptions(AGENT_NODE_OPTIONS, () =>
-    startAgent(lab, node, { name: `healthcast-${rep}`, config: (stateDir) => agentConfig(stateDir, dnsServices(SERVICES, port), { log_level: LOG_LEVEL, reconcile_interval: '10s', metrics: { listen: `127.0.0.1:${metricsPort}` } }), keepDebug: false, timeoutMs: 30_000 }),
+    startAgent(lab, node, {
+      name: `healthcast-${rep}`,
+      config: (stateDir) =>
+        agentConfig(stateDir, dnsServices(SERVICES, port), {
+          log_level: LOG_LEVEL,
+          reconcile_interval: '10s',
+          metrics: { listen: `127.0.0.1:${metricsPort}` },
+        }),
+      keepDebug: false,
+      timeoutMs: 30_000,
+    }),
   );
   agent.onLine((line) => {
     if (line.to === 'up') ups += 1;
@@ -90,7 +100,10 @@ async function measureAgent(lab: Lab, node: LabNode, port: number, rep: number):
   });
   await waitFor(`all ${SERVICES} services up`, () => ups >= SERVICES, { timeoutMs: 60_000, intervalMs: 50 });
   const allUpMs = Date.now() - started;
-  await waitFor('every address on lo', async () => (await node.addresses()).filter((cidr) => cidr.startsWith(SERVICE_PREFIX)).length === SERVICES, { timeoutMs: 30_000, intervalMs: 200 });
+  await waitFor('every address on lo', async () => (await node.addresses()).filter((cidr) => cidr.startsWith(SERVICE_PREFIX)).length === SERVICES, {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+  });
   await sleep(2000);
   // Peak RSS without a scrape: the high-water mark from start to here, then (reset after the first scrape, by writing 5
   // to clear_refs) the one over the window; the /metrics scrape's own peak is reported apart.
@@ -131,7 +144,9 @@ async function measureAgent(lab: Lab, node: LabNode, port: number, rep: number):
     cpuSeconds,
     userSeconds: cpu1.user - cpu0.user,
     systemSeconds: cpu1.system - cpu0.system,
-    byThread: Object.fromEntries([...threads1].map(([name, seconds]) => [name, seconds - (threads0.get(name) ?? 0)]).filter(([, seconds]) => (seconds as number) > 0)),
+    byThread: Object.fromEntries(
+      [...threads1].map(([name, seconds]) => [name, seconds - (threads0.get(name) ?? 0)]).filter(([, seconds]) => (seconds as number) > 0),
+    ),
     corePercent: (cpuSeconds / elapsedSeconds) * 100,
     perCheckMs: (cpuSeconds * 1000) / rounds,
     peakRssMb: Math.max(startupPeakKb, windowPeakKb) / 1024,
@@ -158,18 +173,36 @@ interface FloorResult {
 }
 
 async function dgramFloor(lab: Lab, node: LabNode, port: number, rep: number): Promise<FloorResult & { corePercent: number }> {
-  const floor = lab.startDaemon(node, `dgram-floor-${rep}`, process.execPath, [path.join(repoRoot, 'dist/bench/lib/dgram-floor.js'), '127.0.0.1', String(port), String(SECONDS), String(SERVICES)]);
+  const floor = lab.startDaemon(node, `dgram-floor-${rep}`, process.execPath, [
+    path.join(repoRoot, 'dist/bench/lib/dgram-floor.js'),
+    '127.0.0.1',
+    String(port),
+    String(SECONDS),
+    String(SERVICES),
+  ]);
   await floor.exited;
-  const line = floor.output().split('\n').find((text) => text.startsWith('{'));
+  const line = floor
+    .output()
+    .split('\n')
+    .find((text) => text.startsWith('{'));
   if (!line) throw new Error(`dgram floor printed no result: ${floor.output().slice(-2000)}`);
   const result = JSON.parse(line) as FloorResult;
   return { ...result, corePercent: ((result.userSeconds + result.systemSeconds) / result.wallSeconds) * 100 };
 }
 
 async function forkPerCheck(lab: Lab, node: LabNode, port: number): Promise<ForkResult> {
-  const driver = lab.startDaemon(node, 'fork-driver', process.execPath, [path.join(repoRoot, 'dist/bench/lib/fork-driver.js'), String(FORK_SERVICES), String(FORK_SECONDS), '127.0.0.1', String(port)]);
+  const driver = lab.startDaemon(node, 'fork-driver', process.execPath, [
+    path.join(repoRoot, 'dist/bench/lib/fork-driver.js'),
+    String(FORK_SERVICES),
+    String(FORK_SECONDS),
+    '127.0.0.1',
+    String(port),
+  ]);
   await driver.exited;
-  const forkLine = driver.output().split('\n').find((line) => line.startsWith('{'));
+  const forkLine = driver
+    .output()
+    .split('\n')
+    .find((line) => line.startsWith('{'));
   if (!forkLine) throw new Error(`fork driver printed no result: ${driver.output().slice(-2000)}`);
   return JSON.parse(forkLine) as ForkResult;
 }
@@ -187,7 +220,9 @@ async function main(): Promise<void> {
     for (let rep = 1; rep <= REPS; rep += 1) {
       const run = await measureAgent(lab, node, port, rep);
       const floor = await dgramFloor(lab, node, port, rep);
-      process.stdout.write(`run ${rep}/${REPS}: CPU ${fmt(run.corePercent, 2)} % of a core (bare dgram floor ${fmt(floor.corePercent, 2)} %), peak RSS ${fmt(run.peakRssMb)} MB, lateness p99 <= ${fmt(run.latenessP99UpToMs)} ms, ${run.rounds} rounds (${run.failed} failed)\n`);
+      process.stdout.write(
+        `run ${rep}/${REPS}: CPU ${fmt(run.corePercent, 2)} % of a core (bare dgram floor ${fmt(floor.corePercent, 2)} %), peak RSS ${fmt(run.peakRssMb)} MB, lateness p99 <= ${fmt(run.latenessP99UpToMs)} ms, ${run.rounds} rounds (${run.failed} failed)\n`,
+      );
       runs.push(run);
       floors.push(floor);
     }
@@ -199,19 +234,83 @@ async function main(): Promise<void> {
     const logged = runs.map((run) => run.loggedLateness).filter((summary) => summary !== undefined);
 
     const rows = [
-      row('CPU', '% of one core', runs.map((run) => run.corePercent), '< 10'),
-      row('CPU per check', 'ms', runs.map((run) => run.perCheckMs)),
-      row('bare dgram floor, same rate: CPU', '% of one core', floors.map((floor) => floor.corePercent)),
-      row('healthcast above the floor', '% of one core', runs.map((run, index) => run.corePercent - floors[index]!.corePercent)),
-      row('peak RSS (VmHWM, no scrape)', 'MB', runs.map((run) => run.peakRssMb), '< 150'),
-      row('peak RSS with a /metrics scrape', 'MB', runs.map((run) => run.peakAfterScrapeMb)),
-      row('RSS in window, max', 'MB', runs.map((run) => run.rssMaxMb)),
-      row('lateness p50 (histogram, at most)', 'ms', runs.map((run) => run.latenessP50UpToMs)),
-      row('lateness p99 (histogram, at most)', 'ms', runs.map((run) => run.latenessP99UpToMs), '< 50'),
-      ...(logged.length > 0 ? [row('lateness p99 (debug lines, exact)', 'ms', logged.map((summary) => summary.p99)), row('lateness max (debug lines)', 'ms', logged.map((summary) => summary.max))] : []),
-      row('rounds in window', 'rounds', runs.map((run) => run.rounds)),
-      row('failed rounds', 'rounds', runs.map((run) => run.failed)),
-      row('start to all services up', 'ms', runs.map((run) => run.allUpMs)),
+      row(
+        'CPU',
+        '% of one core',
+        runs.map((run) => run.corePercent),
+        '< 10',
+      ),
+      row(
+        'CPU per check',
+        'ms',
+        runs.map((run) => run.perCheckMs),
+      ),
+      row(
+        'bare dgram floor, same rate: CPU',
+        '% of one core',
+        floors.map((floor) => floor.corePercent),
+      ),
+      row(
+        'healthcast above the floor',
+        '% of one core',
+        runs.map((run, index) => run.corePercent - floors[index]!.corePercent),
+      ),
+      row(
+        'peak RSS (VmHWM, no scrape)',
+        'MB',
+        runs.map((run) => run.peakRssMb),
+        '< 150',
+      ),
+      row(
+        'peak RSS with a /metrics scrape',
+        'MB',
+        runs.map((run) => run.peakAfterScrapeMb),
+      ),
+      row(
+        'RSS in window, max',
+        'MB',
+        runs.map((run) => run.rssMaxMb),
+      ),
+      row(
+        'lateness p50 (histogram, at most)',
+        'ms',
+        runs.map((run) => run.latenessP50UpToMs),
+      ),
+      row(
+        'lateness p99 (histogram, at most)',
+        'ms',
+        runs.map((run) => run.latenessP99UpToMs),
+        '< 50',
+      ),
+      ...(logged.length > 0
+        ? [
+            row(
+              'lateness p99 (debug lines, exact)',
+              'ms',
+              logged.map((summary) => summary.p99),
+            ),
+            row(
+              'lateness max (debug lines)',
+              'ms',
+              logged.map((summary) => summary.max),
+            ),
+          ]
+        : []),
+      row(
+        'rounds in window',
+        'rounds',
+        runs.map((run) => run.rounds),
+      ),
+      row(
+        'failed rounds',
+        'rounds',
+        runs.map((run) => run.failed),
+      ),
+      row(
+        'start to all services up',
+        'ms',
+        runs.map((run) => run.allUpMs),
+      ),
     ];
     const entries: [string, string, string?][] = [
       ['healthcast: services / interval / window / runs', `${SERVICES} / 1s / ${SECONDS}s / ${REPS}, log_level ${LOG_LEVEL}`],
@@ -219,11 +318,26 @@ async function main(): Promise<void> {
       ['fork-per-check: CPU per check (dig only)', `${fmt(forkPerCheckMs, 2)} ms`],
       [`fork-per-check: projected for ${SERVICES}/s`, `${fmt(forkProjectedCorePct)} % of one core`],
       ['fork-per-check: lateness p50 / p99 (sample)', `${fmt(forkLateness.p50)} / ${fmt(forkLateness.p99)} ms`],
-      ['ratio: fork CPU per check / healthcast (median run)', `${fmt(forkPerCheckMs / perCheck.p50)}x (runs ${fmt(forkPerCheckMs / perCheck.max)}-${fmt(forkPerCheckMs / perCheck.min)}x)`, 'target >= 20'],
+      [
+        'ratio: fork CPU per check / healthcast (median run)',
+        `${fmt(forkPerCheckMs / perCheck.p50)}x (runs ${fmt(forkPerCheckMs / perCheck.max)}-${fmt(forkPerCheckMs / perCheck.min)}x)`,
+        'target >= 20',
+      ],
     ];
-    process.stdout.write(`\n${table(`Probe cost: healthcast, ${REPS} runs (DNS probes against one local unbound)`, rows)}\n\n${keyValueTable('Probe cost: fork-per-check `dig`, same unbound', entries)}\n`);
+    process.stdout.write(
+      `\n${table(`Probe cost: healthcast, ${REPS} runs (DNS probes against one local unbound)`, rows)}\n\n${keyValueTable('Probe cost: fork-per-check `dig`, same unbound', entries)}\n`,
+    );
     const file = writeResult('probe-cost', {
-      settings: { services: SERVICES, seconds: SECONDS, intervalMs: INTERVAL_MS, forkServices: FORK_SERVICES, forkSeconds: FORK_SECONDS, reps: REPS, logLevel: LOG_LEVEL, agentNodeOptions: AGENT_NODE_OPTIONS ?? null },
+      settings: {
+        services: SERVICES,
+        seconds: SECONDS,
+        intervalMs: INTERVAL_MS,
+        forkServices: FORK_SERVICES,
+        forkSeconds: FORK_SECONDS,
+        reps: REPS,
+        logLevel: LOG_LEVEL,
+        agentNodeOptions: AGENT_NODE_OPTIONS ?? null,
+      },
       runs,
       floors,
       fork: { ...fork, latenessMs: undefined, lateness: forkLateness, perCheckMs: forkPerCheckMs, projectedCorePercent: forkProjectedCorePct },

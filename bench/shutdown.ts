@@ -31,7 +31,11 @@ async function main(): Promise<void> {
     const ours = async () => (await node.addresses()).filter((cidr) => cidr.startsWith(SERVICE_PREFIX)).length;
     const samples: Sample[] = [];
     for (let rep = 0; rep < REPS; rep += 1) {
-      const agent = await startAgent(lab, node, { name: `agent${rep}`, config: (stateDir) => agentConfig(stateDir, dnsServices(SERVICES, port, { drain: DRAIN })), timeoutMs: 30_000 });
+      const agent = await startAgent(lab, node, {
+        name: `agent${rep}`,
+        config: (stateDir) => agentConfig(stateDir, dnsServices(SERVICES, port, { drain: DRAIN })),
+        timeoutMs: 30_000,
+      });
       await waitFor(`all ${SERVICES} addresses on lo`, async () => (await ours()) === SERVICES, { timeoutMs: 60_000, intervalMs: 200 });
       const monitor = await startMonitor(node.netns, 'address');
       let exitedAt = 0;
@@ -39,18 +43,34 @@ async function main(): Promise<void> {
       const sent = Date.now();
       agent.signal('SIGTERM');
       const exitCode = await agent.exited;
-      await waitFor('every address deletion reported', () => monitor.events.filter((e) => e.deleted && e.target.startsWith(SERVICE_PREFIX)).length >= SERVICES, { timeoutMs: 5000 }).catch(() => undefined);
+      await waitFor(
+        'every address deletion reported',
+        () => monitor.events.filter((e) => e.deleted && e.target.startsWith(SERVICE_PREFIX)).length >= SERVICES,
+        { timeoutMs: 5000 },
+      ).catch(() => undefined);
       await monitor.stop();
       const deletions = monitor.events.filter((e) => e.deleted && e.target.startsWith(SERVICE_PREFIX));
       const left = await ours();
       if (left !== 0) throw new Error(`${left} addresses still on lo after SIGTERM`);
       const sample = { addressesGoneMs: Math.max(...deletions.map((e) => e.time)) - sent, exitedMs: exitedAt - sent, deletions: deletions.length, exitCode };
       samples.push(sample);
-      process.stdout.write(`rep ${rep + 1}/${REPS}: ${sample.deletions} addresses gone after ${Math.round(sample.addressesGoneMs)} ms, exited (${exitCode}) after ${sample.exitedMs} ms\n`);
+      process.stdout.write(
+        `rep ${rep + 1}/${REPS}: ${sample.deletions} addresses gone after ${Math.round(sample.addressesGoneMs)} ms, exited (${exitCode}) after ${sample.exitedMs} ms\n`,
+      );
     }
     const rows = [
-      row(`SIGTERM -> all ${SERVICES} addresses gone`, 'ms', samples.map((s) => s.addressesGoneMs), '<= 1000'),
-      row('SIGTERM -> process exited', 'ms', samples.map((s) => s.exitedMs), '<= 1000'),
+      row(
+        `SIGTERM -> all ${SERVICES} addresses gone`,
+        'ms',
+        samples.map((s) => s.addressesGoneMs),
+        '<= 1000',
+      ),
+      row(
+        'SIGTERM -> process exited',
+        'ms',
+        samples.map((s) => s.exitedMs),
+        '<= 1000',
+      ),
     ];
     process.stdout.write(`\n${table(`Shutdown with ${SERVICES} addresses announced, ${REPS} repetitions, drain ${DRAIN}`, rows)}\n`);
     const file = writeResult('shutdown', { settings: { repetitions: REPS, services: SERVICES }, rows, samples });

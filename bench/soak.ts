@@ -38,12 +38,22 @@ async function main(): Promise<void> {
   try {
     const node = await lab.node('soak');
     const port = await freePort();
-    const server = lab.startDaemon(node, 'flaky-dns', process.execPath, [path.join(repoRoot, 'dist/bench/lib/flaky-dns.js'), String(port), String(SERVICES), String(FAIL_PERCENT / 100), '20000']);
+    const server = lab.startDaemon(node, 'flaky-dns', process.execPath, [
+      path.join(repoRoot, 'dist/bench/lib/flaky-dns.js'),
+      String(port),
+      String(SERVICES),
+      String(FAIL_PERCENT / 100),
+      '20000',
+    ]);
     await waitForOutput(server, /listening/);
     const services = dnsServices(SERVICES, port, { query: (i) => `svc${i}.test` });
     const tracker = new LatenessTracker();
     let transitions = 0;
-    const agent = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, services, { log_level: 'debug', reconcile_interval: '10s' }), keepDebug: false, timeoutMs: 30_000 });
+    const agent = await startAgent(lab, node, {
+      config: (stateDir) => agentConfig(stateDir, services, { log_level: 'debug', reconcile_interval: '10s' }),
+      keepDebug: false,
+      timeoutMs: 30_000,
+    });
     agent.onLine((line) => {
       tracker.add(line);
       if (line.to !== undefined) transitions += 1;
@@ -81,11 +91,15 @@ async function main(): Promise<void> {
       minutes.push(row);
       cpuBefore = cpu;
       transitionsBefore = transitions;
-      process.stdout.write(`minute ${minute}: RSS mean ${fmt(row.rssMb)} max ${fmt(row.rssMaxMb)} MB, CPU ${fmt(row.cpuPercent)} %, ${row.rounds} rounds, ${row.transitions} state changes, ${announced} announced, lateness p50 ${fmt(row.latenessP50)} p99 ${fmt(row.latenessP99)} max ${fmt(row.latenessMax)} ms\n`);
+      process.stdout.write(
+        `minute ${minute}: RSS mean ${fmt(row.rssMb)} max ${fmt(row.rssMaxMb)} MB, CPU ${fmt(row.cpuPercent)} %, ${row.rounds} rounds, ${row.transitions} state changes, ${announced} announced, lateness p50 ${fmt(row.latenessP50)} p99 ${fmt(row.latenessP99)} max ${fmt(row.latenessMax)} ms\n`,
+      );
     }
     agent.signal('SIGTERM');
     const exitCode = await agent.exited;
-    await waitFor('addresses withdrawn at exit', async () => (await node.addresses()).filter((cidr) => cidr.startsWith(SERVICE_PREFIX)).length === 0, { timeoutMs: 5000 });
+    await waitFor('addresses withdrawn at exit', async () => (await node.addresses()).filter((cidr) => cidr.startsWith(SERVICE_PREFIX)).length === 0, {
+      timeoutMs: 5000,
+    });
 
     // The first minute is warm-up; the second is the baseline the rest is compared with.
     const steady = minutes.slice(1);
@@ -104,9 +118,15 @@ async function main(): Promise<void> {
       exitCode,
     };
     process.stdout.write(`\nSoak: ${SERVICES} services, ${FAIL_PERCENT}% failing at random, ${MINUTES} min\n`);
-    process.stdout.write(`RSS (mean per minute) in minute ${afterWarmUp.minute} ${fmt(afterWarmUp.rssMb)} MB, in minute ${last.minute} ${fmt(last.rssMb)} MB: growth ${fmt(rssGrowthPercent)} % (target < 10 %)\n`);
+    process.stdout.write(
+      `RSS (mean per minute) in minute ${afterWarmUp.minute} ${fmt(afterWarmUp.rssMb)} MB, in minute ${last.minute} ${fmt(last.rssMb)} MB: growth ${fmt(rssGrowthPercent)} % (target < 10 %)\n`,
+    );
     process.stdout.write(`lateness p99 per minute after warm-up: ${steady.map((m) => fmt(m.latenessP99)).join(', ')} ms\n`);
-    const file = writeResult('soak', { settings: { minutes: MINUTES, services: SERVICES, failPercent: FAIL_PERCENT, reshuffleMs: 20_000, intervalMs: INTERVAL_MS }, minutes, summary });
+    const file = writeResult('soak', {
+      settings: { minutes: MINUTES, services: SERVICES, failPercent: FAIL_PERCENT, reshuffleMs: 20_000, intervalMs: INTERVAL_MS },
+      minutes,
+      summary,
+    });
     process.stdout.write(`wrote ${file}\n`);
   } finally {
     await lab.destroy();

@@ -64,9 +64,11 @@ async function routedTo(topology: AnycastLab, prefix: string): Promise<string[]>
 async function waitRoutedTo(topology: AnycastLab, nodes: readonly string[], timeoutMs = 10_000): Promise<number> {
   const started = Date.now();
   const want = [...nodes].sort().join(',');
-  await waitFor(`both service prefixes routed to [${want}]`, async () =>
-    (await routedTo(topology, V4)).join(',') === want && (await routedTo(topology, V6)).join(',') === want,
-  { timeoutMs, intervalMs: 10 });
+  await waitFor(
+    `both service prefixes routed to [${want}]`,
+    async () => (await routedTo(topology, V4)).join(',') === want && (await routedTo(topology, V6)).join(',') === want,
+    { timeoutMs, intervalMs: 10 },
+  );
   return Date.now() - started;
 }
 
@@ -77,7 +79,9 @@ async function printRoutes(topology: AnycastLab): Promise<void> {
 // Which node answered a query sent from the router's namespace, or why none did.
 async function whoAnswers(topology: AnycastLab, server: string): Promise<string> {
   try {
-    const { stdout } = await topology.router.exec('dig', ['+short', '+time=1', '+tries=1', '-p', String(DNS_PORT), `@${server}`, 'whoami.test', 'TXT'], { timeoutMs: 5000 });
+    const { stdout } = await topology.router.exec('dig', ['+short', '+time=1', '+tries=1', '-p', String(DNS_PORT), `@${server}`, 'whoami.test', 'TXT'], {
+      timeoutMs: 5000,
+    });
     return stdout.trim().replace(/"/g, '') || 'empty answer';
   } catch {
     return 'no answer';
@@ -93,7 +97,10 @@ async function queryBoth(topology: AnycastLab, expected: readonly string[]): Pro
 }
 
 async function main(): Promise<void> {
-  const missing = missingPrerequisites({ root: true, commands: ['ip', 'vtysh', 'unbound', 'dig', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'] });
+  const missing = missingPrerequisites({
+    root: true,
+    commands: ['ip', 'vtysh', 'unbound', 'dig', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'],
+  });
   if (missing.length > 0) throw new Error(`cannot run the demo: ${missing.join('; ')}`);
 
   say('building the lab: router + anycast nodes a and b (namespaces, veths, zebra/ospfd/ospf6d each)');
@@ -104,7 +111,9 @@ async function main(): Promise<void> {
     say(`OSPF and OSPFv3 adjacencies Full after ${topology.readyMs} ms (namespaces ${lab.namespaces().join(', ')})`);
 
     const unbound: Record<string, Unbound> = { a: await startUnbound(topology, a), b: await startUnbound(topology, b) };
-    say(`unbound answering on a (PID ${unbound.a!.pid}) and b (PID ${unbound.b!.pid}); starting healthcast on both (rise 3, fall 2, every 200 ms, hold-down ${HOLD_DOWN_MS} ms)`);
+    say(
+      `unbound answering on a (PID ${unbound.a!.pid}) and b (PID ${unbound.b!.pid}); starting healthcast on both (rise 3, fall 2, every 200 ms, hold-down ${HOLD_DOWN_MS} ms)`,
+    );
     const agents: Record<string, AgentProcess> = {};
     const config = (stateDir: string) => agentConfig(stateDir, [service()]);
     [agents.a, agents.b] = await Promise.all([startAgent(lab, a, { config }), startAgent(lab, b, { config })]);
@@ -129,7 +138,9 @@ async function main(): Promise<void> {
     unbound.a = await startUnbound(topology, a, 'unbound2');
     const up = await agents.a!.waitForPhase('dns', 'up', { since });
     await waitRoutedTo(topology, ['a', 'b']);
-    say(`a announced again: up after ${up.time - started} ms (3 successful probes, and not before the ${HOLD_DOWN_MS} ms hold-down since the withdraw), on the router after ${Date.now() - started} ms`);
+    say(
+      `a announced again: up after ${up.time - started} ms (3 successful probes, and not before the ${HOLD_DOWN_MS} ms hold-down since the withdraw), on the router after ${Date.now() - started} ms`,
+    );
     await printRoutes(topology);
 
     say(`maintenance on b: SIGTSTP to b's healthcast (PID ${agents.b!.pid})`);
@@ -153,7 +164,10 @@ async function main(): Promise<void> {
     started = Date.now();
     for (const agent of Object.values(agents)) agent.signal('SIGTERM');
     const codes = await Promise.all(Object.values(agents).map((agent) => agent.exited));
-    expect(codes.every((code) => code === 0), `both agents exit 0 (got ${codes.join(', ')})`);
+    expect(
+      codes.every((code) => code === 0),
+      `both agents exit 0 (got ${codes.join(', ')})`,
+    );
     await waitRoutedTo(topology, []);
     say(`agents exited 0 and the router has no route to the anycast addresses (${Date.now() - started} ms)`);
   } finally {

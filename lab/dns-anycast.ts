@@ -67,8 +67,12 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
     // An L4 hash spreads the client's queries (a fresh source port each) over both nodes.
     await sysctl(router, 'net.ipv4.fib_multipath_hash_policy=1', ...(v6 ? ['net.ipv6.fib_multipath_hash_policy=1'] : []));
     const port = await freePort();
-    const records = (who: string) => [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }, { name: 'who.test', type: 'TXT', value: who }];
-    const startUnbound = (node: LabNode, name: string) => lab.startUnbound(node, { port, addresses: v6 ? ['0.0.0.0', '::'] : ['0.0.0.0'], records: records(node.name), name });
+    const records = (who: string) => [
+      { name: 'probe.test', type: 'A', value: '192.0.2.1' },
+      { name: 'who.test', type: 'TXT', value: who },
+    ];
+    const startUnbound = (node: LabNode, name: string) =>
+      lab.startUnbound(node, { port, addresses: v6 ? ['0.0.0.0', '::'] : ['0.0.0.0'], records: records(node.name), name });
     const unbound = { a: await startUnbound(a, 'unbound'), b: await startUnbound(b, 'unbound') };
     const addressMonitor = await startMonitor(a.netns, 'address');
     const routeMonitor = await startMonitor(router.netns, 'route');
@@ -91,13 +95,20 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
     });
     let started = 0;
     const start = (node: LabNode, extra: Record<string, unknown> = {}) =>
-      startAgent(lab, node, { name: `healthcast-${(started += 1)}`, config: (stateDir) => agentConfig(stateDir, [dnsService(node, extra)], options.configExtra) });
+      startAgent(lab, node, {
+        name: `healthcast-${(started += 1)}`,
+        config: (stateDir) => agentConfig(stateDir, [dnsService(node, extra)], options.configExtra),
+      });
     const agents = { a: await start(a), b: await start(b) };
 
     const routedVia = async (ifs: readonly string[]) => {
       for (const address of options.addresses) {
         const route = await kernelRoute(router, hostPrefix(address));
-        const devs = route ? nextHops(route).map((hop) => hop.split('@')[1]).sort() : [];
+        const devs = route
+          ? nextHops(route)
+              .map((hop) => hop.split('@')[1])
+              .sort()
+          : [];
         if (devs.join(',') !== [...ifs].sort().join(',')) return false;
       }
       return true;
@@ -106,7 +117,25 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
       await waitFor('the router to route the anycast addresses via a and b', () => routedVia([ifA, ifB]), { timeoutMs, intervalMs: 20 });
     };
     await waitForBothNodes();
-    return { topology, lab, router, a, b, ifA, ifB, port, addressMonitor, routeMonitor, unbound, agents, startUnbound, startAgent: start, routedVia, waitForBothNodes, destroy: () => lab.destroy() };
+    return {
+      topology,
+      lab,
+      router,
+      a,
+      b,
+      ifA,
+      ifB,
+      port,
+      addressMonitor,
+      routeMonitor,
+      unbound,
+      agents,
+      startUnbound,
+      startAgent: start,
+      routedVia,
+      waitForBothNodes,
+      destroy: () => lab.destroy(),
+    };
   } catch (error) {
     await lab.destroy().catch(() => undefined);
     throw error;

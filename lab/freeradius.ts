@@ -46,7 +46,13 @@ export function freeradiusConf(options: FreeradiusOptions & { authPort: number; 
   const addresses = options.addresses ?? ['127.0.0.1', '::1'];
   const users = options.users ?? [{ name: 'probe', password: 'probepass' }];
   const listen = (type: string, port: number) =>
-    addresses.flatMap((address) => ['  listen {', `    type = ${type}`, `    ${net.isIPv6(address) ? 'ipv6addr' : 'ipaddr'} = ${address}`, `    port = ${port}`, '  }']);
+    addresses.flatMap((address) => [
+      '  listen {',
+      `    type = ${type}`,
+      `    ${net.isIPv6(address) ? 'ipv6addr' : 'ipaddr'} = ${address}`,
+      `    port = ${port}`,
+      '  }',
+    ]);
   const clients = addresses.flatMap((address, index) => [
     `client lab${index} {`,
     `  ${net.isIPv6(address) ? 'ipv6addr' : 'ipaddr'} = ${address}`,
@@ -123,7 +129,9 @@ export async function startFreeradius(options: FreeradiusOptions): Promise<Freer
     const statusPort = options.statusPort ?? (await freeUdpPort(addresses, [authPort]));
     const configFile = path.join(options.dir, 'radiusd.conf');
     fs.writeFileSync(configFile, freeradiusConf({ ...options, authPort, statusPort }), { mode: 0o600 });
-    const daemon = startDaemon('freeradius', 'freeradius', ['-f', '-l', 'stdout', '-d', options.dir, '-n', 'radiusd'], { logFile: path.join(options.dir, 'freeradius.log') });
+    const daemon = startDaemon('freeradius', 'freeradius', ['-f', '-l', 'stdout', '-d', options.dir, '-n', 'radiusd'], {
+      logFile: path.join(options.dir, 'freeradius.log'),
+    });
     try {
       await waitForOutput(daemon, /Ready to process requests/, options.timeoutMs ?? 10_000);
       return { daemon, pid: daemon.pid, authPort, statusPort, configFile, stop: () => daemon.stop('SIGTERM', 3000) };

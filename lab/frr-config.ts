@@ -89,13 +89,7 @@ export function ospfdConf(options: FrrNodeOptions): string {
   for (const ifname of options.interfaces) {
     lines.push(`interface ${ifname}`, ' ip ospf area 0', ' ip ospf network point-to-point', ' ip ospf hello-interval 1', ' ip ospf dead-interval 3', '!');
   }
-  lines.push(
-    'router ospf',
-    ` ospf router-id ${options.routerId}`,
-    ' timers throttle spf 0 50 200',
-    ' timers throttle lsa all 0',
-    ' timers lsa min-arrival 0',
-  );
+  lines.push('router ospf', ` ospf router-id ${options.routerId}`, ' timers throttle spf 0 50 200', ' timers throttle lsa all 0', ' timers lsa min-arrival 0');
   if (options.announce) lines.push(` redistribute connected route-map ${FILTER_V4}`, ` redistribute kernel route-map ${FILTER_V4}`);
   lines.push('!', '');
   return lines.join('\n');
@@ -106,7 +100,14 @@ export function ospf6dConf(options: FrrNodeOptions): string {
   const lines = [...header(options)];
   if (options.announce) lines.push(...filterV6());
   for (const ifname of options.interfaces) {
-    lines.push(`interface ${ifname}`, ' ipv6 ospf6 area 0', ' ipv6 ospf6 network point-to-point', ' ipv6 ospf6 hello-interval 1', ' ipv6 ospf6 dead-interval 3', '!');
+    lines.push(
+      `interface ${ifname}`,
+      ' ipv6 ospf6 area 0',
+      ' ipv6 ospf6 network point-to-point',
+      ' ipv6 ospf6 hello-interval 1',
+      ' ipv6 ospf6 dead-interval 3',
+      '!',
+    );
   }
   lines.push('router ospf6', ` ospf6 router-id ${options.routerId}`, ' timers throttle spf 0 50 200', ' timers lsa min-arrival 0');
   if (options.announce) lines.push(` redistribute connected route-map ${FILTER_V6}`, ` redistribute kernel route-map ${FILTER_V6}`);
@@ -122,9 +123,17 @@ export function bgpdConf(options: FrrNodeOptions): string {
   if (options.announce) lines.push(...filterV4(), ...filterV6());
   lines.push(`router bgp ${bgp.asn}`, ` bgp router-id ${options.routerId}`, ' no bgp ebgp-requires-policy', ' no bgp network import-check');
   for (const neighbor of bgp.neighbors) {
-    lines.push(` neighbor ${neighbor.address} remote-as ${neighbor.asn}`, ` neighbor ${neighbor.address} timers 1 3`, ` neighbor ${neighbor.address} timers connect 1`, ` neighbor ${neighbor.address} advertisement-interval 0`);
+    lines.push(
+      ` neighbor ${neighbor.address} remote-as ${neighbor.asn}`,
+      ` neighbor ${neighbor.address} timers 1 3`,
+      ` neighbor ${neighbor.address} timers connect 1`,
+      ` neighbor ${neighbor.address} advertisement-interval 0`,
+    );
   }
-  for (const [family, filter] of [['ipv4', FILTER_V4], ['ipv6', FILTER_V6]] as const) {
+  for (const [family, filter] of [
+    ['ipv4', FILTER_V4],
+    ['ipv6', FILTER_V6],
+  ] as const) {
     lines.push(` address-family ${family} unicast`);
     if (options.announce) lines.push(`  redistribute connected route-map ${filter}`, `  redistribute kernel route-map ${filter}`);
     for (const neighbor of bgp.neighbors) {

@@ -57,16 +57,37 @@ export async function vtysh(dir: string, commands: readonly string[], timeoutMs 
 }
 
 function startFrrDaemon(name: string, netns: string, dir: string, extra: readonly string[]): Daemon {
-  const args = ['netns', 'exec', netns, path.join(FRR_BIN, name), '-P', '0', '--vty_socket', dir, '-z', path.join(dir, 'zserv.api'),
-    '-f', path.join(dir, `${name}.conf`), '-i', path.join(dir, `${name}.pid`), '--log', 'stdout', ...extra];
+  const args = [
+    'netns',
+    'exec',
+    netns,
+    path.join(FRR_BIN, name),
+    '-P',
+    '0',
+    '--vty_socket',
+    dir,
+    '-z',
+    path.join(dir, 'zserv.api'),
+    '-f',
+    path.join(dir, `${name}.conf`),
+    '-i',
+    path.join(dir, `${name}.pid`),
+    '--log',
+    'stdout',
+    ...extra,
+  ];
   return startDaemon(`${netns}/${name}`, 'ip', args, { logFile: path.join(dir, `${name}.log`) });
 }
 
 async function waitForSocket(daemon: Daemon, socket: string, timeoutMs: number): Promise<void> {
-  await waitFor(`${daemon.name} to create ${socket}`, () => {
-    if (daemon.child.exitCode !== null) throw new Error(`${daemon.name} exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
-    return fs.existsSync(socket);
-  }, { timeoutMs });
+  await waitFor(
+    `${daemon.name} to create ${socket}`,
+    () => {
+      if (daemon.child.exitCode !== null) throw new Error(`${daemon.name} exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
+      return fs.existsSync(socket);
+    },
+    { timeoutMs },
+  );
 }
 
 // Starts zebra, waits for zserv.api, then the protocol daemons; stops whatever started if one fails.
@@ -141,7 +162,9 @@ interface Ospf6Neighbors {
 export async function fullAdjacencies(frr: FrrInstance): Promise<{ ospf: number; ospf6: number }> {
   const v4 = await frr.vtyshJson<Ospf4Neighbors>('show ip ospf neighbor json');
   const v6 = await frr.vtyshJson<Ospf6Neighbors>('show ipv6 ospf6 neighbor json');
-  const ospf = Object.values(v4.neighbors ?? {}).flat().filter((n) => (n.state ?? n.nbrState ?? '').startsWith('Full')).length;
+  const ospf = Object.values(v4.neighbors ?? {})
+    .flat()
+    .filter((n) => (n.state ?? n.nbrState ?? '').startsWith('Full')).length;
   const ospf6 = (v6.neighbors ?? []).filter((n) => n.state.startsWith('Full')).length;
   return { ospf, ospf6 };
 }
@@ -154,17 +177,25 @@ interface BgpSummary {
 // Polls until every configured BGP neighbour is Established.
 export async function waitForBgpSessions(frr: FrrInstance, timeoutMs = 20_000): Promise<void> {
   const wanted = frr.options.bgp?.neighbors.length ?? 0;
-  await waitFor(`${frr.netns}: ${wanted} BGP sessions Established`, async () => {
-    const summary = await frr.vtyshJson<BgpSummary>('show bgp summary json');
-    const peers = [...Object.values(summary.ipv4Unicast?.peers ?? {}), ...Object.values(summary.ipv6Unicast?.peers ?? {})];
-    return peers.filter((peer) => peer.state === 'Established').length >= wanted;
-  }, { timeoutMs, intervalMs: 100 });
+  await waitFor(
+    `${frr.netns}: ${wanted} BGP sessions Established`,
+    async () => {
+      const summary = await frr.vtyshJson<BgpSummary>('show bgp summary json');
+      const peers = [...Object.values(summary.ipv4Unicast?.peers ?? {}), ...Object.values(summary.ipv6Unicast?.peers ?? {})];
+      return peers.filter((peer) => peer.state === 'Established').length >= wanted;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 // Polls until both OSPFv2 and OSPFv3 have `count` Full neighbours.
 export async function waitForAdjacencies(frr: FrrInstance, count: number, timeoutMs = 15_000): Promise<void> {
-  await waitFor(`${frr.netns}: ${count} Full OSPF and OSPFv3 adjacencies`, async () => {
-    const full = await fullAdjacencies(frr);
-    return full.ospf >= count && full.ospf6 >= count;
-  }, { timeoutMs, intervalMs: 50 });
+  await waitFor(
+    `${frr.netns}: ${count} Full OSPF and OSPFv3 adjacencies`,
+    async () => {
+      const full = await fullAdjacencies(frr);
+      return full.ospf >= count && full.ospf6 >= count;
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
 }

@@ -146,12 +146,16 @@ export async function startAgent(lab: Lab, node: LabNode, options: StartAgentOpt
   });
   const gone = () => daemon.child.exitCode !== null || daemon.child.signalCode !== null;
   const waitForLine: AgentProcess['waitForLine'] = (what, match, waitOptions = {}) =>
-    waitFor(`${daemon.name}: ${what}`, () => {
-      const found = stored.slice(waitOptions.since ?? 0).find(match);
-      if (found) return found;
-      if (gone()) throw new Error(`healthcast exited (${daemon.child.exitCode ?? daemon.child.signalCode}): ${daemon.output().slice(-3000)}`);
-      return undefined;
-    }, { timeoutMs: waitOptions.timeoutMs ?? 10_000, intervalMs: 10 });
+    waitFor(
+      `${daemon.name}: ${what}`,
+      () => {
+        const found = stored.slice(waitOptions.since ?? 0).find(match);
+        if (found) return found;
+        if (gone()) throw new Error(`healthcast exited (${daemon.child.exitCode ?? daemon.child.signalCode}): ${daemon.output().slice(-3000)}`);
+        return undefined;
+      },
+      { timeoutMs: waitOptions.timeoutMs ?? 10_000, intervalMs: 10 },
+    );
   const agent: AgentProcess = {
     pid: daemon.pid,
     daemon,

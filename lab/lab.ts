@@ -6,7 +6,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon } from './process.js';
 import { processState, terminatePid } from './proc.js';
-import { addAddress, createNamespace, createVeth, deleteAddress, deleteNamespace, deleteNamespaceSync, ip, kernelRoutes, listAddresses, runIn, type CommandResult, type KernelRoute } from './netns.js';
+import {
+  addAddress,
+  createNamespace,
+  createVeth,
+  deleteAddress,
+  deleteNamespace,
+  deleteNamespaceSync,
+  ip,
+  kernelRoutes,
+  listAddresses,
+  runIn,
+  type CommandResult,
+  type KernelRoute,
+} from './netns.js';
 import { startFrr, type FrrInstance } from './frr.js';
 import type { BgpOptions } from './frr-config.js';
 import { startUnbound, type DnsRecord, type Unbound } from './unbound.js';
@@ -140,7 +153,10 @@ export class Lab {
     const bIf = `to-${a.name}`;
     await createVeth({ netns: a.netns, ifname: aIf }, { netns: b.netns, ifname: bIf });
     const link: LabLink = {
-      a, b, aIf, bIf,
+      a,
+      b,
+      aIf,
+      bIf,
       aV4: `198.51.100.${index * 4 + 1}`,
       bV4: `198.51.100.${index * 4 + 2}`,
       aV6: `2001:db8:ffff:${index.toString(16)}::1`,
@@ -157,7 +173,10 @@ export class Lab {
   }
 
   // FRR on all of the node's current links; `announce` makes it an anycast node (filtered redistribution).
-  async startFrr(node: LabNode, options: { announce?: boolean; ospf?: boolean; bgp?: BgpOptions; rejectServiceRoutes?: boolean; timeoutMs?: number } = {}): Promise<FrrInstance> {
+  async startFrr(
+    node: LabNode,
+    options: { announce?: boolean; ospf?: boolean; bgp?: BgpOptions; rejectServiceRoutes?: boolean; timeoutMs?: number } = {},
+  ): Promise<FrrInstance> {
     if (node.frr) throw new Error(`${node.netns}: FRR already started`);
     const frr = await startFrr({
       netns: node.netns,
@@ -178,7 +197,10 @@ export class Lab {
 
   // Any long-running program inside a node's namespace, stopped by PID on destroy().
   startDaemon(node: LabNode, name: string, command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Daemon {
-    const daemon = startDaemon(`${node.netns}/${name}`, 'ip', ['netns', 'exec', node.netns, command, ...args], { env: options.env, logFile: path.join(node.dir, `${name}.log`) });
+    const daemon = startDaemon(`${node.netns}/${name}`, 'ip', ['netns', 'exec', node.netns, command, ...args], {
+      env: options.env,
+      logFile: path.join(node.dir, `${name}.log`),
+    });
     this.daemons.push(daemon);
     return daemon;
   }

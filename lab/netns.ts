@@ -9,14 +9,19 @@ export interface CommandResult {
 // Every external command of the lab goes through here: bounded in time, stderr in the error message.
 export function run(command: string, args: readonly string[], options: { timeoutMs?: number; input?: string } = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(command, args, { timeout: options.timeoutMs ?? 10_000, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      if (error) {
-        const detail = stderr.trim() || stdout.trim() || error.message;
-        reject(new Error(`${command} ${args.join(' ')} failed: ${detail}`, { cause: error }));
-        return;
-      }
-      resolve({ stdout, stderr });
-    });
+    const child = execFile(
+      command,
+      args,
+      { timeout: options.timeoutMs ?? 10_000, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        if (error) {
+          const detail = stderr.trim() || stdout.trim() || error.message;
+          reject(new Error(`${command} ${args.join(' ')} failed: ${detail}`, { cause: error }));
+          return;
+        }
+        resolve({ stdout, stderr });
+      },
+    );
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }

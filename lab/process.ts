@@ -14,7 +14,12 @@ export interface Daemon {
 
 const running = new Set<Daemon>();
 
-export function startDaemon(name: string, command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; logFile?: string } = {}): Daemon {
+export function startDaemon(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; logFile?: string } = {},
+): Daemon {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const log = options.logFile ? fs.createWriteStream(options.logFile, { flags: 'a' }) : undefined;
@@ -58,7 +63,11 @@ export function killAllStarted(): void {
   running.clear();
 }
 
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const intervalMs = options.intervalMs ?? 20;
   const deadline = Date.now() + timeoutMs;
@@ -79,8 +88,12 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
 }
 
 export async function waitForOutput(daemon: Daemon, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
-  await waitFor(`${daemon.name} to print ${pattern}`, () => {
-    if (daemon.child.exitCode !== null) throw new Error(`${daemon.name} exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
-    return pattern.test(daemon.output());
-  }, { timeoutMs });
+  await waitFor(
+    `${daemon.name} to print ${pattern}`,
+    () => {
+      if (daemon.child.exitCode !== null) throw new Error(`${daemon.name} exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
+      return pattern.test(daemon.output());
+    },
+    { timeoutMs },
+  );
 }

@@ -36,17 +36,25 @@ export function nextHops(route: KernelRoute): string[] {
 // Polls the kernel table until the prefix is (or is no longer) there; resolves with the elapsed milliseconds.
 export async function waitForKernelRoute(node: LabNode, prefix: string, present: boolean, timeoutMs = 10_000): Promise<number> {
   const started = Date.now();
-  await waitFor(`${prefix} to ${present ? 'appear in' : 'leave'} ${node.netns}'s kernel table`, async () => (await kernelRoute(node, prefix) !== undefined) === present, { timeoutMs, intervalMs: 10 });
+  await waitFor(
+    `${prefix} to ${present ? 'appear in' : 'leave'} ${node.netns}'s kernel table`,
+    async () => ((await kernelRoute(node, prefix)) !== undefined) === present,
+    { timeoutMs, intervalMs: 10 },
+  );
   return Date.now() - started;
 }
 
 // Kernel table and FRR RIB agree on the prefix's presence; resolves with the elapsed milliseconds.
 export async function waitForRoute(node: LabNode, prefix: string, present: boolean, timeoutMs = 10_000): Promise<number> {
   const started = Date.now();
-  await waitFor(`${prefix} to be ${present ? 'present' : 'absent'} in ${node.netns}'s kernel table and FRR RIB`, async () => {
-    if ((await kernelRoute(node, prefix) !== undefined) !== present) return false;
-    return (await frrRoute(node, prefix) !== undefined) === present;
-  }, { timeoutMs, intervalMs: 10 });
+  await waitFor(
+    `${prefix} to be ${present ? 'present' : 'absent'} in ${node.netns}'s kernel table and FRR RIB`,
+    async () => {
+      if (((await kernelRoute(node, prefix)) !== undefined) !== present) return false;
+      return ((await frrRoute(node, prefix)) !== undefined) === present;
+    },
+    { timeoutMs, intervalMs: 10 },
+  );
   return Date.now() - started;
 }
 

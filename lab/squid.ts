@@ -101,7 +101,10 @@ export async function startSquid(options: SquidOptions = {}): Promise<Squid> {
 }
 
 function proxyIds(): [number, number] {
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith('proxy:'));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('proxy:'));
   const fields = line?.split(':');
   if (!fields || fields.length < 4) throw new Error('no user "proxy" in /etc/passwd (is squid installed?)');
   return [Number(fields[2]), Number(fields[3])];

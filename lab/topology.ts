@@ -31,10 +31,7 @@ export async function buildAnycastLab(options: { nodes?: number; name?: string; 
       links.push(await lab.link(router, node));
     }
     await Promise.all([lab.startFrr(router), ...nodes.map((node) => lab.startFrr(node, { announce: true, rejectServiceRoutes: options.rejectServiceRoutes }))]);
-    await Promise.all([
-      waitForAdjacencies(router.frr!, count),
-      ...nodes.map((node) => waitForAdjacencies(node.frr!, 1)),
-    ]);
+    await Promise.all([waitForAdjacencies(router.frr!, count), ...nodes.map((node) => waitForAdjacencies(node.frr!, 1))]);
     return { lab, router, nodes, links, readyMs: Date.now() - started };
   } catch (error) {
     await lab.destroy().catch(() => undefined);
@@ -43,7 +40,10 @@ export async function buildAnycastLab(options: { nodes?: number; name?: string; 
 }
 
 // Runs fn with a converged anycast lab and destroys it whatever happens.
-export async function withAnycastLab<T>(options: { nodes?: number; name?: string; rejectServiceRoutes?: boolean }, fn: (topology: AnycastLab) => Promise<T>): Promise<T> {
+export async function withAnycastLab<T>(
+  options: { nodes?: number; name?: string; rejectServiceRoutes?: boolean },
+  fn: (topology: AnycastLab) => Promise<T>,
+): Promise<T> {
   const topology = await buildAnycastLab(options);
   try {
     return await fn(topology);

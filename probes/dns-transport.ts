@@ -165,7 +165,8 @@ class PooledSocket {
     this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail(`${this.where}: ${error.code ?? error.message}`));
     this.socket.on('message', (message, remote) => this.receive(message, remote));
     const connect = () => {
-      if (!this.closed) this.socket.connect(target.port, target.server, (error?: Error) => (error ? this.fail(`${this.where}: ${messageOf(error)}`) : this.connected()));
+      if (!this.closed)
+        this.socket.connect(target.port, target.server, (error?: Error) => (error ? this.fail(`${this.where}: ${messageOf(error)}`) : this.connected()));
     };
     if (target.source) this.socket.bind({ address: target.source, port: 0, exclusive: true }, connect);
     else connect();
@@ -285,7 +286,11 @@ export class TcpExchange {
   private buffered = Buffer.alloc(0);
   private done = false;
 
-  constructor(target: DnsTarget, framed: Buffer, private readonly waiter: TcpWaiter) {
+  constructor(
+    target: DnsTarget,
+    framed: Buffer,
+    private readonly waiter: TcpWaiter,
+  ) {
     const where = `${formatHostPort(target.server, target.port)} tcp`;
     this.socket = net.connect({ host: target.server, port: target.port, ...(target.source ? { localAddress: target.source } : {}) });
     this.socket.setNoDelay(true);

@@ -234,11 +234,7 @@ export interface DnsExpectation {
 }
 
 // ignore: not an answer to our query (keep waiting); truncated: retry over TCP; fail/ok: final.
-export type Verdict =
-  | { kind: 'ok' }
-  | { kind: 'truncated' }
-  | { kind: 'ignore'; why: string }
-  | { kind: 'fail'; reason: string };
+export type Verdict = { kind: 'ok' } | { kind: 'truncated' } | { kind: 'ignore'; why: string } | { kind: 'fail'; reason: string };
 
 const MAX_SHOWN = 5;
 
@@ -285,7 +281,8 @@ export function checkResponse(packet: DecodedPacket, question: DnsQuestion, expe
     if (packet.id !== question.id) return { kind: 'ignore', why: 'with wrong id' };
     if (!packet.flag_qr) return { kind: 'fail', reason: 'not a response (QR bit clear)' };
     const header = packet as DecodedPacket & { opcode?: string; rcode?: string };
-    if (header.opcode !== undefined && header.opcode !== 'QUERY') return { kind: 'fail', reason: `response has opcode ${printable(String(header.opcode))}, expected QUERY` };
+    if (header.opcode !== undefined && header.opcode !== 'QUERY')
+      return { kind: 'fail', reason: `response has opcode ${printable(String(header.opcode))}, expected QUERY` };
     if (packet.flag_tc && transport === 'udp') return { kind: 'truncated' };
     const echo = checkQuestion(packet, question);
     if (echo) return { kind: 'fail', reason: echo };

@@ -14,7 +14,13 @@ const options = z.strictObject({
     .min(1, 'must name the program to run')
     .refine((argv) => argv[0] !== '', 'the program name must not be empty'),
   env: z
-    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String).refine((value) => !value.includes('\0'), 'must not contain NUL'))
+    .record(
+      z.string(),
+      z
+        .union([z.string(), z.number(), z.boolean()])
+        .transform(String)
+        .refine((value) => !value.includes('\0'), 'must not contain NUL'),
+    )
     .superRefine((env, ctx) => {
       for (const name of Object.keys(env)) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be an environment variable name' });
@@ -31,7 +37,11 @@ class OutputTail {
     this.text = (this.text + chunk.toString('utf8')).slice(-4 * TAIL_CHARS);
   }
   toString(): string {
-    const clean = this.text.replace(/\r?\n/g, ' | ').replace(/[\p{Cc}]/gu, ' ').replace(/\s+/g, ' ').replace(/^[\s|]+|[\s|]+$/g, '');
+    const clean = this.text
+      .replace(/\r?\n/g, ' | ')
+      .replace(/[\p{Cc}]/gu, ' ')
+      .replace(/\s+/g, ' ')
+      .replace(/^[\s|]+|[\s|]+$/g, '');
     return clean.length > TAIL_CHARS ? `...${clean.slice(-TAIL_CHARS)}` : clean;
   }
 }
@@ -88,7 +98,10 @@ function runCommand(argv: readonly string[], extraEnv: Record<string, string>, c
     child.stderr?.on('data', (chunk: Buffer) => output.add(chunk));
     child.on('error', (error: NodeJS.ErrnoException) => {
       const missingCwd = error.code === 'ENOENT' && cwd !== undefined && !fs.existsSync(cwd);
-      finish({ ok: false, reason: missingCwd ? `cannot run ${program}: working directory ${cwd} does not exist` : `cannot run ${program}: ${messageOf(error)}` });
+      finish({
+        ok: false,
+        reason: missingCwd ? `cannot run ${program}: working directory ${cwd} does not exist` : `cannot run ${program}: ${messageOf(error)}`,
+      });
     });
     child.on('exit', (code, signal) => {
       // Whatever it left running in its group goes too, so its output pipes close and nothing lingers.

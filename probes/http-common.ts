@@ -28,19 +28,28 @@ export const expectStatus = z.preprocess(
 );
 
 // A regular expression given as text, compiled at config time so a bad one is a config error.
-export const regexText = z.string().min(1).transform((text, ctx) => {
-  try {
-    return new RegExp(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${messageOf(error)}` });
-    return z.NEVER;
-  }
-});
+export const regexText = z
+  .string()
+  .min(1)
+  .transform((text, ctx) => {
+    try {
+      return new RegExp(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${messageOf(error)}` });
+      return z.NEVER;
+    }
+  });
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Extra request headers; names must be HTTP tokens and values one line, so nothing can be smuggled in.
 export const headerMap = z
-  .record(z.string(), z.union([z.string(), z.number()]).transform(String).refine((value) => !/[\r\n\0]/.test(value), 'must be a single line'))
+  .record(
+    z.string(),
+    z
+      .union([z.string(), z.number()])
+      .transform(String)
+      .refine((value) => !/[\r\n\0]/.test(value), 'must be a single line'),
+  )
   .superRefine((headers, ctx) => {
     for (const name of Object.keys(headers)) {
       if (!headerName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be an HTTP header name' });
@@ -48,7 +57,12 @@ export const headerMap = z
     }
   });
 
-export const maxBodyBytes = z.number().int().min(1).max(16 * 1024 * 1024).default(64 * 1024);
+export const maxBodyBytes = z
+  .number()
+  .int()
+  .min(1)
+  .max(16 * 1024 * 1024)
+  .default(64 * 1024);
 
 export interface Expectations {
   status: readonly StatusRange[];
@@ -87,8 +101,13 @@ export function bodyProblem(body: Buffer, truncated: boolean, expect: Expectatio
 }
 
 const TLS_VERIFY_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 function errorText(error: unknown, target: string): string {

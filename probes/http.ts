@@ -31,7 +31,12 @@ const options = z
     expect_status: expectStatus,
     expect_body: z.string().min(1).optional(),
     expect_body_regex: regexText.optional(),
-    host_header: z.string().min(1).max(255).regex(/^[A-Za-z0-9.:[\]_-]+$/, 'must be a host name, optionally with :port').optional(),
+    host_header: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[A-Za-z0-9.:[\]_-]+$/, 'must be a host name, optionally with :port')
+      .optional(),
     headers: headerMap.optional(),
     tls_skip_verify: z.boolean().default(false),
     source: ipAddress.optional(),

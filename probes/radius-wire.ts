@@ -113,7 +113,7 @@ export function parsePacket(data: Buffer): { ok: true; packet: ParsedPacket } | 
   if (length < HEADER || length > MAX_PACKET) return { ok: false, reason: `length field ${length} is outside ${HEADER}-${MAX_PACKET}` };
   if (length > data.length) return { ok: false, reason: `length field ${length} exceeds the ${data.length} octets received` };
   const attributes: RadiusAttribute[] = [];
-  for (let offset = HEADER; offset < length; ) {
+  for (let offset = HEADER; offset < length;) {
     if (offset + 2 > length) return { ok: false, reason: `truncated attribute header at octet ${offset}` };
     const type = data[offset]!;
     const attrLength = data[offset + 1]!;

@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { defineProbe, formatHostPort, ipAddress, isTimeout, port, type ProbeContext, type ProbeOutcome } from './kit/index.js';
 import { RadiusAttr, RadiusCode, buildRequest, checkReply, hidePassword, type RadiusAttribute } from './radius-wire.js';
 
-const text253 = z.string().min(1).refine((value) => Buffer.byteLength(value) <= 253, { message: 'must be at most 253 bytes' });
+const text253 = z
+  .string()
+  .min(1)
+  .refine((value) => Buffer.byteLength(value) <= 253, { message: 'must be at most 253 bytes' });
 
 const options = z
   .strictObject({
@@ -19,14 +22,27 @@ const options = z
     secret_file: z.string().min(1).optional(),
     mode: z.enum(['status', 'access']).default('status'),
     username: text253.optional(),
-    password: z.string().min(1).refine((value) => Buffer.byteLength(value) <= 128, { message: 'must be at most 128 bytes' }).optional(),
+    password: z
+      .string()
+      .min(1)
+      .refine((value) => Buffer.byteLength(value) <= 128, { message: 'must be at most 128 bytes' })
+      .optional(),
     nas_identifier: text253.default('healthcast'),
     source: ipAddress.optional(),
   })
   .refine((o) => (o.secret === undefined) !== (o.secret_file === undefined), { message: 'set exactly one of secret and secret_file', path: ['secret'] })
-  .refine((o) => o.mode !== 'access' || (o.username !== undefined && o.password !== undefined), { message: 'mode access needs username and password', path: ['username'] })
-  .refine((o) => o.mode === 'access' || (o.username === undefined && o.password === undefined), { message: 'username and password only apply to mode access', path: ['mode'] })
-  .refine((o) => o.source === undefined || net.isIP(o.source) === net.isIP(o.server), { message: 'must be the same address family as server', path: ['source'] });
+  .refine((o) => o.mode !== 'access' || (o.username !== undefined && o.password !== undefined), {
+    message: 'mode access needs username and password',
+    path: ['username'],
+  })
+  .refine((o) => o.mode === 'access' || (o.username === undefined && o.password === undefined), {
+    message: 'username and password only apply to mode access',
+    path: ['mode'],
+  })
+  .refine((o) => o.source === undefined || net.isIP(o.source) === net.isIP(o.server), {
+    message: 'must be the same address family as server',
+    path: ['source'],
+  });
 
 export type RadiusOptions = z.output<typeof options>;
 
@@ -52,7 +68,12 @@ export default defineProbe({
         { type: RadiusAttr.UserPassword, value: hidePassword(Buffer.from(opts.password ?? ''), secret.value, request.authenticator) },
       );
     }
-    const packet = buildRequest({ code: opts.mode === 'access' ? RadiusCode.AccessRequest : RadiusCode.StatusServer, ...request, attributes, secret: secret.value });
+    const packet = buildRequest({
+      code: opts.mode === 'access' ? RadiusCode.AccessRequest : RadiusCode.StatusServer,
+      ...request,
+      attributes,
+      secret: secret.value,
+    });
     const waitMs = Math.max(1, ctx.timeoutMs - DEADLINE_MARGIN_MS - (performance.now() - started));
     const outcome = await exchange(opts, packet, waitMs, ctx, (reply) => judge(reply, request, secret.value, opts.mode));
     return outcome.ok ? outcome : { ok: false, reason: `${target}: ${redact(outcome.reason, secret.value)}` };

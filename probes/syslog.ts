@@ -27,14 +27,20 @@ const options = z
     facility: z.enum([...FACILITIES, ...LOCAL]).default('user'),
     severity: z.enum(SEVERITIES).default('notice'),
     // The RFC 3164 TAG / RFC 5424 APP-NAME.
-    app_name: z.string().regex(/^[A-Za-z0-9._/-]{1,32}$/, 'must be 1-32 letters, digits, ".", "_", "/" or "-"').default('healthcast'),
+    app_name: z
+      .string()
+      .regex(/^[A-Za-z0-9._/-]{1,32}$/, 'must be 1-32 letters, digits, ".", "_", "/" or "-"')
+      .default('healthcast'),
     listen_address: ipAddress.default('127.0.0.1'),
     listen_port: port,
     listen_transport: transport.default('udp'),
     source: ipAddress.optional(),
   })
   .refine((o) => o.framing === undefined || o.transport === 'tcp', { message: 'framing only applies to transport tcp', path: ['framing'] })
-  .refine((o) => o.source === undefined || net.isIP(o.source) === net.isIP(o.server), { message: 'must be the same address family as server', path: ['source'] })
+  .refine((o) => o.source === undefined || net.isIP(o.source) === net.isIP(o.server), {
+    message: 'must be the same address family as server',
+    path: ['source'],
+  })
   .refine((o) => !(o.listen_port === o.port && o.listen_address === o.server && o.listen_transport === o.transport), {
     message: 'the listener cannot be the server itself',
     path: ['listen_port'],
@@ -212,7 +218,9 @@ function sendTcp(opts: SyslogOptions, payload: Buffer, target: string, fail: (re
     connected = true;
     socket.end(payload);
   });
-  socket.on('error', (error) => fail(connected ? `${target}: connection failed while sending: ${errorCode(error)}` : `cannot connect to ${target}: ${errorCode(error)}`));
+  socket.on('error', (error) =>
+    fail(connected ? `${target}: connection failed while sending: ${errorCode(error)}` : `cannot connect to ${target}: ${errorCode(error)}`),
+  );
   return { close: () => socket.destroy() };
 }
 

@@ -23,7 +23,9 @@ export async function loadUserProbes(dir: string): Promise<ProbeDefinition[]> {
   } catch (error) {
     throw new Error(`cannot read ${dir}: ${messageOf(error)}`, { cause: error });
   }
-  const taken = new Map<string, string>(builtinProbes.flatMap((probe) => [probe.type, ...(probe.aliases ?? [])].map((name) => [name, 'a built-in probe'] as const)));
+  const taken = new Map<string, string>(
+    builtinProbes.flatMap((probe) => [probe.type, ...(probe.aliases ?? [])].map((name) => [name, 'a built-in probe'] as const)),
+  );
   const definitions: ProbeDefinition[] = [];
   for (const name of entries) {
     const file = path.join(dir, name);
@@ -60,7 +62,8 @@ async function loadOne(file: string): Promise<ProbeDefinition> {
 }
 
 function checkDefinition(candidate: unknown): string | undefined {
-  if (typeof candidate !== 'object' || candidate === null) return 'has no default export describing a probe (an object, or a function ({ z, defineProbe }) returning one)';
+  if (typeof candidate !== 'object' || candidate === null)
+    return 'has no default export describing a probe (an object, or a function ({ z, defineProbe }) returning one)';
   const probe = candidate as Partial<ProbeDefinition>;
   if (typeof probe.type !== 'string' || !NAME.test(probe.type)) return 'default export needs a `type` (lowercase name: letters, digits, "_" or "-")';
   if (probe.aliases !== undefined && (!Array.isArray(probe.aliases) || !probe.aliases.every((alias) => typeof alias === 'string' && NAME.test(alias)))) {

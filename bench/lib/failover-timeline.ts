@@ -26,7 +26,20 @@ export interface FailoverCapture {
   markers: Marker[];
 }
 
-const COLORS = { ok: '#2e9d4f', fail: '#d23c3c', up: '#2e9d4f', falling: '#e69b22', down: '#d23c3c', rising: '#4a90d9', init: '#999999', a: '#3b6fd8', b: '#8a4fd0', both: '#2e9d4f', bOnly: '#8a4fd0', none: '#d23c3c' };
+const COLORS = {
+  ok: '#2e9d4f',
+  fail: '#d23c3c',
+  up: '#2e9d4f',
+  falling: '#e69b22',
+  down: '#d23c3c',
+  rising: '#4a90d9',
+  init: '#999999',
+  a: '#3b6fd8',
+  b: '#8a4fd0',
+  both: '#2e9d4f',
+  bOnly: '#8a4fd0',
+  none: '#d23c3c',
+};
 
 // One dot per probe round: debug "probe round" lines carry ok; transition lines imply it by the new phase.
 function probeDots(lines: readonly LogLine[], service: string, start: number, end: number): Dot[] {
@@ -57,7 +70,12 @@ function phaseSpans(lines: readonly LogLine[], service: string, start: number, e
 }
 
 // Generic "state from the last event" spans for netlink lanes.
-function eventSpans(events: readonly NetlinkEvent[], start: number, end: number, classify: (event: NetlinkEvent | undefined) => { color: string; text: string }): Span[] {
+function eventSpans(
+  events: readonly NetlinkEvent[],
+  start: number,
+  end: number,
+  classify: (event: NetlinkEvent | undefined) => { color: string; text: string },
+): Span[] {
   let state = classify(events.filter((event) => event.time < start).at(-1));
   let from = start;
   const spans: Span[] = [];
@@ -83,7 +101,9 @@ export function failoverSvg(capture: FailoverCapture): string {
   lanes.push({
     kind: 'spans',
     label: `node a: ${capture.address} on lo`,
-    spans: eventSpans(addressEvents, start, end, (event) => (event === undefined || !event.deleted ? { color: COLORS.up, text: 'present' } : { color: COLORS.down, text: 'absent' })),
+    spans: eventSpans(addressEvents, start, end, (event) =>
+      event === undefined || !event.deleted ? { color: COLORS.up, text: 'present' } : { color: COLORS.down, text: 'absent' },
+    ),
   });
   const routeEvents = capture.routerRouteEvents.filter((event) => event.target === capture.address && !event.text.includes('table local'));
   lanes.push({
@@ -104,7 +124,11 @@ export function failoverSvg(capture: FailoverCapture): string {
     radius: 2.2,
     dots: capture.clients
       .filter((query) => query.t >= start && query.t <= end)
-      .map((query) => ({ time: query.t, color: !query.ok ? COLORS.fail : query.by === 'a' ? COLORS.a : COLORS.b, title: query.ok ? `answered by ${query.by} in ${query.rttMs} ms` : `failed: ${query.err}` })),
+      .map((query) => ({
+        time: query.t,
+        color: !query.ok ? COLORS.fail : query.by === 'a' ? COLORS.a : COLORS.b,
+        title: query.ok ? `answered by ${query.by} in ${query.rttMs} ms` : `failed: ${query.err}`,
+      })),
   });
   return renderTimeline({
     title: `One failover: unbound killed on node a, then restarted (interval 200ms, fall 2, rise 2, hold_down 0)`,

@@ -16,7 +16,7 @@ if (file) {
   const collections: Record<string, { count: number; ms: number; majorAtSeconds?: number[] }> = {};
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const kind = kindNames.get(((entry as { detail?: { kind?: number } }).detail)?.kind ?? -1) ?? 'other';
+      const kind = kindNames.get((entry as { detail?: { kind?: number } }).detail?.kind ?? -1) ?? 'other';
       const seen = (collections[kind] ??= { count: 0, ms: 0 });
       seen.count += 1;
       seen.ms += entry.duration;
@@ -25,8 +25,13 @@ if (file) {
   }).observe({ entryTypes: ['gc'] });
   const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
   setInterval(() => {
-    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, { sizeMb: mb(space.space_size), usedMb: mb(space.space_used_size) }]));
+    const spaces = Object.fromEntries(
+      v8.getHeapSpaceStatistics().map((space) => [space.space_name, { sizeMb: mb(space.space_size), usedMb: mb(space.space_used_size) }]),
+    );
     const memory = process.memoryUsage();
-    fs.appendFileSync(file, `${JSON.stringify({ uptimeSeconds: Math.round(process.uptime()), rssMb: mb(memory.rss), heapTotalMb: mb(memory.heapTotal), spaces, collections })}\n`);
+    fs.appendFileSync(
+      file,
+      `${JSON.stringify({ uptimeSeconds: Math.round(process.uptime()), rssMb: mb(memory.rss), heapTotalMb: mb(memory.heapTotal), spaces, collections })}\n`,
+    );
   }, 5000).unref();
 }

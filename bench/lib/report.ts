@@ -23,9 +23,22 @@ export function table(title: string, rows: readonly Row[]): string {
   const header = ['measure', 'unit', 'n', 'min', 'median', 'p90', 'max', 'target'];
   // Sub-unit figures (CPU ms per check) keep three decimals.
   const cell = (value: number) => (Math.abs(value) < 1 && value !== 0 ? value.toFixed(3) : fmt(value));
-  const body = rows.map((r) => [r.name, r.unit, String(r.summary.n), cell(r.summary.min), cell(r.summary.p50), cell(r.summary.p90), cell(r.summary.max), r.target ?? '']);
+  const body = rows.map((r) => [
+    r.name,
+    r.unit,
+    String(r.summary.n),
+    cell(r.summary.min),
+    cell(r.summary.p50),
+    cell(r.summary.p90),
+    cell(r.summary.max),
+    r.target ?? '',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [title, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 

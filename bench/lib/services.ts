@@ -4,7 +4,11 @@
 export const serviceAddress = (i: number) => `2001:db8:100::${(i + 1).toString(16)}`;
 export const SERVICE_PREFIX = '2001:db8:100::';
 
-export function dnsServices(count: number, port: number, options: { interval?: string; drain?: string; query?: (i: number) => string } = {}): Record<string, unknown>[] {
+export function dnsServices(
+  count: number,
+  port: number,
+  options: { interval?: string; drain?: string; query?: (i: number) => string } = {},
+): Record<string, unknown>[] {
   return Array.from({ length: count }, (_, i) => ({
     name: `svc${String(i).padStart(4, '0')}`,
     addresses: [serviceAddress(i)],

@@ -56,7 +56,9 @@ export function renderTimeline(input: TimelineInput): string {
   const plot = WIDTH - LEFT - RIGHT;
   const x = (time: number) => LEFT + ((Math.min(Math.max(time, input.start), input.end) - input.start) / (input.end - input.start)) * plot;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${LEFT}" y="20" font-size="14" font-weight="bold">${escape(input.title)}</text>`);
 
@@ -68,7 +70,9 @@ export function renderTimeline(input: TimelineInput): string {
     out.push(`<line x1="${gx}" y1="${lanesTop}" x2="${gx}" y2="${lanesTop + lanesHeight}" stroke="#e4e4e4"/>`);
     out.push(`<text x="${gx}" y="${lanesTop + lanesHeight + 14}" text-anchor="middle" fill="#555">${rel}</text>`);
   }
-  out.push(`<text x="${LEFT + plot / 2}" y="${lanesTop + lanesHeight + 28}" text-anchor="middle" fill="#555">milliseconds from the kill of unbound on node a</text>`);
+  out.push(
+    `<text x="${LEFT + plot / 2}" y="${lanesTop + lanesHeight + 28}" text-anchor="middle" fill="#555">milliseconds from the kill of unbound on node a</text>`,
+  );
 
   input.lanes.forEach((lane, index) => {
     const top = lanesTop + index * LANE;
@@ -79,12 +83,17 @@ export function renderTimeline(input: TimelineInput): string {
       for (const span of lane.spans) {
         const x1 = x(span.from);
         const w = Math.max(1, x(span.to) - x1);
-        out.push(`<rect x="${x1.toFixed(1)}" y="${top + 7}" width="${w.toFixed(1)}" height="${LANE - 14}" fill="${span.color}"><title>${escape(span.text ?? '')}</title></rect>`);
-        if (span.text && w > span.text.length * 6.5) out.push(`<text x="${(x1 + w / 2).toFixed(1)}" y="${mid + 4}" text-anchor="middle" fill="#fff">${escape(span.text)}</text>`);
+        out.push(
+          `<rect x="${x1.toFixed(1)}" y="${top + 7}" width="${w.toFixed(1)}" height="${LANE - 14}" fill="${span.color}"><title>${escape(span.text ?? '')}</title></rect>`,
+        );
+        if (span.text && w > span.text.length * 6.5)
+          out.push(`<text x="${(x1 + w / 2).toFixed(1)}" y="${mid + 4}" text-anchor="middle" fill="#fff">${escape(span.text)}</text>`);
       }
     } else {
       for (const dot of lane.dots) {
-        out.push(`<circle cx="${x(dot.time).toFixed(1)}" cy="${mid}" r="${lane.radius ?? 4}" fill="${dot.color}">${dot.title ? `<title>${escape(dot.title)}</title>` : ''}</circle>`);
+        out.push(
+          `<circle cx="${x(dot.time).toFixed(1)}" cy="${mid}" r="${lane.radius ?? 4}" fill="${dot.color}">${dot.title ? `<title>${escape(dot.title)}</title>` : ''}</circle>`,
+        );
       }
     }
   });

@@ -97,7 +97,9 @@ export async function dispatch(argv: readonly string[], io: CliIO): Promise<numb
   }
   const foreign = foreignOptions(command, values);
   if (foreign.length > 0) {
-    io.err(`healthcast ${command}: ${foreign.map((name) => `--${name}`).join(', ')} ${foreign.length === 1 ? 'is not an option' : 'are not options'} of ${command} (it takes ${COMMAND_OPTIONS[command]?.map((name) => `--${name}`).join(', ')}; see healthcast --help)`);
+    io.err(
+      `healthcast ${command}: ${foreign.map((name) => `--${name}`).join(', ')} ${foreign.length === 1 ? 'is not an option' : 'are not options'} of ${command} (it takes ${COMMAND_OPTIONS[command]?.map((name) => `--${name}`).join(', ')}; see healthcast --help)`,
+    );
     return ExitCode.USAGE_OR_CONFIG;
   }
   switch (command) {

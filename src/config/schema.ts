@@ -6,12 +6,19 @@ import type { ProbeRegistry } from '../../probes/registry.js';
 import { frrSchema } from '../frr/schema.js';
 import { validate as validCron } from 'node-cron';
 import { parseListen } from '../metrics/listen.js';
-import { DEFAULT_CONTROL_SOCKET, DEFAULT_DRAIN_INTERFACE, DEFAULT_LEASE_MS, MIN_LEASE_MS, DEFAULT_ROUTE_PROTOCOL, DEFAULT_STATE_DIR, DEFAULT_VTYSH, ROUTE_PROTOCOL_RANGE } from './defaults.js';
+import {
+  DEFAULT_CONTROL_SOCKET,
+  DEFAULT_DRAIN_INTERFACE,
+  DEFAULT_LEASE_MS,
+  MIN_LEASE_MS,
+  DEFAULT_ROUTE_PROTOCOL,
+  DEFAULT_STATE_DIR,
+  DEFAULT_VTYSH,
+  ROUTE_PROTOCOL_RANGE,
+} from './defaults.js';
 import { INTERFACE_NAME, SERVICE_NAME } from './names.js';
 
-const interfaceName = z
-  .string()
-  .regex(INTERFACE_NAME, 'must be a Linux interface name (1-15 characters, no spaces or slashes)');
+const interfaceName = z.string().regex(INTERFACE_NAME, 'must be a Linux interface name (1-15 characters, no spaces or slashes)');
 
 export const defaultsSchema = z.strictObject({
   interval: duration({ min: 10 }).default(1000),
@@ -90,35 +97,30 @@ const hostAddress = z.string().transform((raw, ctx) => {
   return parsed.address;
 });
 
-const requirement = z.union([
-  z.enum(['all', 'any']),
-  z.strictObject({ at_least: z.number().int().min(1) }),
-]);
+const requirement = z.union([z.enum(['all', 'any']), z.strictObject({ at_least: z.number().int().min(1) })]);
 
 // A probe item: `type` picks the probe, `timeout` is common, the rest is the probe's own schema.
 function probeItem(registry: ProbeRegistry) {
-  return z
-    .looseObject({ type: z.string({ error: 'must name a probe type' }), timeout: duration({ min: 1 }).optional() })
-    .transform((raw, ctx) => {
-      const definition = registry.get(raw.type);
-      if (!definition) {
-        ctx.addIssue({ code: 'custom', path: ['type'], message: `unknown probe type "${raw.type}" (known: ${registry.types().join(', ')})` });
-        return z.NEVER;
-      }
-      const { type: _type, timeout, ...rest } = raw;
-      const parsed = definition.options.safeParse(rest);
-      if (!parsed.success) {
-        for (const issue of parsed.error.issues) {
-          const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
-          for (const key of keys) {
-            const path = (key === undefined ? issue.path : [...issue.path, key]) as PropertyKey[];
-            ctx.addIssue({ code: 'custom', path, message: key === undefined ? issue.message : 'unknown key' });
-          }
+  return z.looseObject({ type: z.string({ error: 'must name a probe type' }), timeout: duration({ min: 1 }).optional() }).transform((raw, ctx) => {
+    const definition = registry.get(raw.type);
+    if (!definition) {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `unknown probe type "${raw.type}" (known: ${registry.types().join(', ')})` });
+      return z.NEVER;
+    }
+    const { type: _type, timeout, ...rest } = raw;
+    const parsed = definition.options.safeParse(rest);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+        for (const key of keys) {
+          const path = (key === undefined ? issue.path : [...issue.path, key]) as PropertyKey[];
+          ctx.addIssue({ code: 'custom', path, message: key === undefined ? issue.message : 'unknown key' });
         }
-        return z.NEVER;
       }
-      return { type: definition.type, timeoutMs: timeout as number | undefined, options: parsed.data as unknown, definition };
-    });
+      return z.NEVER;
+    }
+    return { type: definition.type, timeoutMs: timeout as number | undefined, options: parsed.data as unknown, definition };
+  });
 }
 
 export function serviceSchema(registry: ProbeRegistry) {

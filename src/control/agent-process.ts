@@ -42,6 +42,9 @@ export function stoppedAgent(socket: string, read: (pid: number) => ProcStat | u
 
 export class AgentStoppedError extends HealthcastError {
   constructor(readonly pid: number) {
-    super(ErrorCodes.AGENT_STATE, `the agent (pid ${pid}) is stopped (SIGTSTP or SIGSTOP; process state T): every service is withdrawn and it answers nothing until it is continued; continue it with: kill -CONT ${pid}`);
+    super(
+      ErrorCodes.AGENT_STATE,
+      `the agent (pid ${pid}) is stopped (SIGTSTP or SIGSTOP; process state T): every service is withdrawn and it answers nothing until it is continued; continue it with: kill -CONT ${pid}`,
+    );
   }
 }

@@ -19,7 +19,8 @@ export interface RequestOptions {
 // or with the signal's reason when aborted.
 export async function controlRequest(socketPath: string, request: ControlRequest | Record<string, unknown>, options: RequestOptions = {}): Promise<unknown> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const stamped = ACTIONS.has(String(request.command)) && !('deadline' in request) ? { ...request, deadline: (options.now ?? Date.now)() + timeoutMs } : request;
+  const stamped =
+    ACTIONS.has(String(request.command)) && !('deadline' in request) ? { ...request, deadline: (options.now ?? Date.now)() + timeoutMs } : request;
   const response = await exchange(socketPath, stamped, timeoutMs, options.signal);
   if (response.ok) return response.result;
   const code = Object.values(ErrorCodes).find((known) => known === response.error.code) ?? ErrorCodes.CONTROL_PROTOCOL;

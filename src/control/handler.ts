@@ -8,7 +8,16 @@ import { processAlive } from '../systemd/process-state.js';
 export function controlHandler(agent: Agent, info: { version: string }): (request: ControlRequest) => Promise<unknown> {
   const status = (): StatusJson =>
     buildStatus(
-      { version: info.version, pid: process.pid, mode: agent.mode, startedAt: agent.startedAt, now: Date.now(), config: agent.currentConfig.file, controlSocket: agent.currentConfig.controlSocket, lease: agent.lease() },
+      {
+        version: info.version,
+        pid: process.pid,
+        mode: agent.mode,
+        startedAt: agent.startedAt,
+        now: Date.now(),
+        config: agent.currentConfig.file,
+        controlSocket: agent.currentConfig.controlSocket,
+        lease: agent.lease(),
+      },
       agent.status(),
       processAlive,
     );

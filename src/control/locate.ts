@@ -3,7 +3,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_CONFIG_FILE, DEFAULT_CONTROL_SOCKET, DEFAULT_DRAIN_INTERFACE, DEFAULT_ROUTE_PROTOCOL, DEFAULT_STATE_DIR, DEFAULT_VTYSH, ROUTE_PROTOCOL_RANGE } from '../config/defaults.js';
+import {
+  DEFAULT_CONFIG_FILE,
+  DEFAULT_CONTROL_SOCKET,
+  DEFAULT_DRAIN_INTERFACE,
+  DEFAULT_ROUTE_PROTOCOL,
+  DEFAULT_STATE_DIR,
+  DEFAULT_VTYSH,
+  ROUTE_PROTOCOL_RANGE,
+} from '../config/defaults.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 
 export async function locateControlSocket(options: { config?: string | undefined; socket?: string | undefined }): Promise<string> {
@@ -47,7 +55,10 @@ export async function readOpsSettings(file: string | undefined): Promise<OpsSett
   return {
     controlSocket: path.resolve(base, str('control_socket', DEFAULT_CONTROL_SOCKET)),
     stateDir: path.resolve(base, str('state_dir', DEFAULT_STATE_DIR)),
-    routeProtocol: typeof proto === 'number' && Number.isInteger(proto) && proto >= ROUTE_PROTOCOL_RANGE.min && proto <= ROUTE_PROTOCOL_RANGE.max ? proto : DEFAULT_ROUTE_PROTOCOL,
+    routeProtocol:
+      typeof proto === 'number' && Number.isInteger(proto) && proto >= ROUTE_PROTOCOL_RANGE.min && proto <= ROUTE_PROTOCOL_RANGE.max
+        ? proto
+        : DEFAULT_ROUTE_PROTOCOL,
     drainInterface: str('drain_interface', DEFAULT_DRAIN_INTERFACE),
     frr: lenientFrr(main.frr),
   };

@@ -13,7 +13,10 @@ const by = z.string().min(1).max(100).optional();
 const deadline = z.number().int().positive().optional();
 
 const selectionFields = { services: z.array(serviceName).min(1).max(1000).optional(), all: z.literal(true).optional(), by, deadline };
-const bothOrNeither = [(value: { services?: unknown; all?: true | undefined }) => (value.services !== undefined) !== (value.all === true), { message: 'name services or set "all": true (not both)' }] as const;
+const bothOrNeither = [
+  (value: { services?: unknown; all?: true | undefined }) => (value.services !== undefined) !== (value.all === true),
+  { message: 'name services or set "all": true (not both)' },
+] as const;
 
 // A drain may name the process that holds it (the maintenance wrapper): the agent ends the hold when that process is
 // gone, unless it asked to stay drained (src/maintenance/hold-watch.ts).
@@ -60,7 +63,10 @@ export function parseRequest(line: string): { request: ControlRequest } | { erro
   // Split so drain/resume report their own field errors instead of a union's "no match".
   const parsed = requestSchema.safeParse(raw);
   if (!parsed.success) {
-    const why = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || command}: ${issue.message}`).join('; ');
+    const why = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join('.') || command}: ${issue.message}`)
+      .join('; ');
     return { error: { code: ErrorCodes.CONTROL_PROTOCOL, message: `invalid ${command} request: ${why}` } };
   }
   return { request: parsed.data };

@@ -24,7 +24,10 @@ export interface OpsRuntime {
 }
 
 // Listens on the control socket before the agent starts: a second agent on the same socket must fail here.
-export async function startOps(agent: Agent, options: { log: Logger; version: string; env?: NodeJS.ProcessEnv; advertisement?: AdvertisementWatcher | undefined; clock?: Clock }): Promise<OpsRuntime> {
+export async function startOps(
+  agent: Agent,
+  options: { log: Logger; version: string; env?: NodeJS.ProcessEnv; advertisement?: AdvertisementWatcher | undefined; clock?: Clock },
+): Promise<OpsRuntime> {
   const { log } = options;
   const config = () => agent.currentConfig;
   const metrics = new AgentMetrics({ version: options.version, status: () => agent.status() });
@@ -36,7 +39,13 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
       onResult: (result) => metrics.hookRuns.inc({ service: result.service, hook: result.hook, result: result.result }),
     }),
   );
-  agent.addListener(new L2Announcer({ services: () => config().services, log, onResult: (job, ok) => metrics.l2Announcements.inc({ family: `ipv${job.family}`, result: ok ? 'ok' : 'failed' }) }));
+  agent.addListener(
+    new L2Announcer({
+      services: () => config().services,
+      log,
+      onResult: (job, ok) => metrics.l2Announcements.inc({ family: `ipv${job.family}`, result: ok ? 'ok' : 'failed' }),
+    }),
+  );
 
   const handler = controlHandler(agent, { version: options.version });
   const control = new ControlServer({
@@ -100,7 +109,8 @@ export async function startOps(agent: Agent, options: { log: Logger; version: st
       if (mode === 'running') void holds.check();
     },
     onReload: (next) => {
-      if (JSON.stringify(next.metrics) !== JSON.stringify(metricsConfig)) log.warn({ was: metricsConfig?.listen, now: next.metrics?.listen }, 'metrics.listen changed: takes effect on restart');
+      if (JSON.stringify(next.metrics) !== JSON.stringify(metricsConfig))
+        log.warn({ was: metricsConfig?.listen, now: next.metrics?.listen }, 'metrics.listen changed: takes effect on restart');
       void scheduler.reload(next.maintenance).catch((error: unknown) => log.error({ err: messageOf(error) }, 'maintenance: cannot reschedule'));
     },
   });

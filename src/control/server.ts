@@ -176,9 +176,16 @@ export class ControlServer {
   private abandoned(request: ControlRequest, gone: boolean): string | undefined {
     if (request.command === 'ping' || request.command === 'status') return undefined;
     const now = (this.options.now ?? Date.now)();
-    const why = expired(request, now) ? `its deadline passed ${now - (request as { deadline: number }).deadline} ms ago` : gone ? 'its client closed the connection first' : undefined;
+    const why = expired(request, now)
+      ? `its deadline passed ${now - (request as { deadline: number }).deadline} ms ago`
+      : gone
+        ? 'its client closed the connection first'
+        : undefined;
     if (why === undefined) return undefined;
-    this.log.warn({ command: request.command, ...('services' in request ? { services: request.services } : {}), ...('by' in request ? { by: request.by } : {}) }, `control: ${request.command} request not applied: ${why} (the client has given up)`);
+    this.log.warn(
+      { command: request.command, ...('services' in request ? { services: request.services } : {}), ...('by' in request ? { by: request.by } : {}) },
+      `control: ${request.command} request not applied: ${why} (the client has given up)`,
+    );
     return `${request.command} not applied: ${why}`;
   }
 

@@ -27,7 +27,17 @@ export interface ServiceStatusJson {
 export interface StatusJson {
   format: number;
   // lease_s: the address lease (0: off); lease_renewed_at: the last renewal that covered every address (null: none yet).
-  agent: { version: string; pid: number; mode: string; started_at: string; uptime_s: number; config: string; control_socket: string; lease_s: number; lease_renewed_at: string | null };
+  agent: {
+    version: string;
+    pid: number;
+    mode: string;
+    started_at: string;
+    uptime_s: number;
+    config: string;
+    control_socket: string;
+    lease_s: number;
+    lease_renewed_at: string | null;
+  };
   services: ServiceStatusJson[];
 }
 
@@ -43,7 +53,11 @@ export interface AgentInfo {
 }
 
 // holderAlive: whether a drain's holding process still runs (the handler asks /proc; tests pass a function).
-export function buildStatus(info: AgentInfo, services: readonly ServiceStatus[], holderAlive: (pid: number, pidStart: number | undefined) => boolean = () => true): StatusJson {
+export function buildStatus(
+  info: AgentInfo,
+  services: readonly ServiceStatus[],
+  holderAlive: (pid: number, pidStart: number | undefined) => boolean = () => true,
+): StatusJson {
   return {
     format: STATUS_FORMAT,
     agent: {
@@ -73,7 +87,9 @@ export function buildStatus(info: AgentInfo, services: readonly ServiceStatus[],
       maintenance_holder_alive: service.drained?.pid !== undefined ? holderAlive(service.drained.pid, service.drained.pidStart) : null,
       maintenance_stay_drained: service.drained?.stayDrained === true,
       routing_error: service.routingError ?? null,
-      last: service.last ? { ok: service.last.ok, reason: service.last.reason, latency_ms: round(service.last.durationMs), at: new Date(service.last.at).toISOString() } : null,
+      last: service.last
+        ? { ok: service.last.ok, reason: service.last.reason, latency_ms: round(service.last.durationMs), at: new Date(service.last.at).toISOString() }
+        : null,
     })),
   };
 }
@@ -117,8 +133,10 @@ export function formatStatus(status: StatusJson): string {
 // In its own words: a holder that asked to stay drained is not a killed wrapper, and a gone one is said to be gone.
 function holderNote(s: ServiceStatusJson): string {
   if (s.maintenance_pid === null) return '';
-  if (s.maintenance_holder_alive) return s.maintenance_stay_drained ? ' (running; stays drained if its command fails: --stay-drained-on-failure)' : ' (running)';
-  if (s.maintenance_stay_drained) return `: its command failed or was stopped and it asked to stay drained (--stay-drained-on-failure); resume with: healthcast resume ${s.name}`;
+  if (s.maintenance_holder_alive)
+    return s.maintenance_stay_drained ? ' (running; stays drained if its command fails: --stay-drained-on-failure)' : ' (running)';
+  if (s.maintenance_stay_drained)
+    return `: its command failed or was stopped and it asked to stay drained (--stay-drained-on-failure); resume with: healthcast resume ${s.name}`;
   return ': that process has exited without resuming (orphaned hold; the agent resumes it within seconds)';
 }
 

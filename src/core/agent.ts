@@ -223,7 +223,9 @@ export class Agent {
   // Unchanged services keep running (and stay announced), changed ones restart, removed ones are withdrawn.
   reload(config: AgentConfig): Promise<{ kept: string[]; restarted: string[]; added: string[]; removed: string[] }> {
     return this.serialize(async () => {
-      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface', 'leaseMs'] as const).filter((key) => config[key] !== this.config[key]);
+      const fixed: string[] = (['stateDir', 'routeProtocol', 'controlSocket', 'drainInterface', 'leaseMs'] as const).filter(
+        (key) => config[key] !== this.config[key],
+      );
       // The routing writer talks to bgpd only when it was built with a BGP service.
       if (usesBgp(config.services) && !usesBgp(this.options.config.services)) fixed.push('the first announce: bgp service');
       if (fixed.length > 0) {
@@ -334,20 +336,20 @@ export class Agent {
     return [...this.services.values()].map(({ record, runner }) => {
       const wanted = wants(record, this.view.mode);
       return {
-      name: runner.name,
-      state: record.grace && !wanted ? 'draining' : stateOf(record, this.view.mode),
-      phase: record.health.phase,
-      successes: record.health.successes,
-      failures: record.health.failures,
-      addresses: record.config.addresses,
-      wanted,
-      announced: wanted && (record.routing?.announced ?? false),
-      routingError: record.routing?.error,
-      last: record.last,
-      advertised: this.options.advertised?.(runner.name, record.config.addresses),
-      drained: record.maintenance,
-      draining: record.grace !== undefined,
-      announce: record.config.announce,
+        name: runner.name,
+        state: record.grace && !wanted ? 'draining' : stateOf(record, this.view.mode),
+        phase: record.health.phase,
+        successes: record.health.successes,
+        failures: record.health.failures,
+        addresses: record.config.addresses,
+        wanted,
+        announced: wanted && (record.routing?.announced ?? false),
+        routingError: record.routing?.error,
+        last: record.last,
+        advertised: this.options.advertised?.(runner.name, record.config.addresses),
+        drained: record.maintenance,
+        draining: record.grace !== undefined,
+        announce: record.config.announce,
       };
     });
   }
@@ -406,7 +408,10 @@ export class Agent {
           break;
         case 'phase': {
           const last = slot.record.last;
-          slot.log.info({ from: effect.from, to: effect.to, reason: last?.reason, latency_ms: last?.durationMs, late_ms: last?.lateMs }, `state ${effect.from} -> ${effect.to}`);
+          slot.log.info(
+            { from: effect.from, to: effect.to, reason: last?.reason, latency_ms: last?.durationMs, late_ms: last?.lateMs },
+            `state ${effect.from} -> ${effect.to}`,
+          );
           this.emit('onPhase', name, effect.from, effect.to);
           break;
         }
@@ -424,7 +429,10 @@ export class Agent {
           let resolve!: () => void;
           const promise = new Promise<void>((done) => (resolve = done));
           slot.graceDone = { promise, resolve };
-          this.options.log.info({ service: name, drain_ms: effect.ms, reason: effect.reason }, `draining: advertisement withdrawn, addresses kept on ${this.view.drainInterface} for ${effect.ms}ms`);
+          this.options.log.info(
+            { service: name, drain_ms: effect.ms, reason: effect.reason },
+            `draining: advertisement withdrawn, addresses kept on ${this.view.drainInterface} for ${effect.ms}ms`,
+          );
           break;
         }
         case 'grace-ended':
@@ -446,7 +454,11 @@ export class Agent {
     if (announce === undefined) return kick;
     const decidedAt = this.clock.monotonic();
     void kick.then(
-      (report) => slot.log.info({ announce, decision_to_kernel_ms: this.clock.monotonic() - decidedAt, reconcile_ms: report.durationMs }, announce ? 'announce applied' : 'withdraw applied'),
+      (report) =>
+        slot.log.info(
+          { announce, decision_to_kernel_ms: this.clock.monotonic() - decidedAt, reconcile_ms: report.durationMs },
+          announce ? 'announce applied' : 'withdraw applied',
+        ),
       (error: unknown) => slot.log.error({ err: error }, 'routing update failed'),
     );
     return kick;

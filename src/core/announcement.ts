@@ -4,7 +4,8 @@ import { BGP_INTERFACE, type DesiredEntry } from '../routing/types.js';
 
 // announce: bgp needs the address on the host too (it answers for it) plus the `network` statement that advertises it.
 export function announceEntries(service: ServiceConfig): DesiredEntry[] {
-  if (service.announce !== 'bgp') return service.addresses.map((address) => ({ service: service.name, kind: service.announce, address, interface: service.interface }));
+  if (service.announce !== 'bgp')
+    return service.addresses.map((address) => ({ service: service.name, kind: service.announce, address, interface: service.interface }));
   return service.addresses.flatMap((address): DesiredEntry[] => [
     { service: service.name, kind: 'address', address, interface: service.interface },
     { service: service.name, kind: 'bgp', address, interface: BGP_INTERFACE },
@@ -19,7 +20,8 @@ export function usesBgp(services: readonly ServiceConfig[]): boolean {
 // interface, which the FRR route-maps do not match; with BGP the `network` statement goes and the address stays where it
 // is. A kernel route is itself the advertisement: nothing to keep.
 export function drainEntries(service: ServiceConfig, drainInterface: string): DesiredEntry[] {
-  if (service.announce === 'bgp') return service.addresses.map((address) => ({ service: service.name, kind: 'address', address, interface: service.interface }));
+  if (service.announce === 'bgp')
+    return service.addresses.map((address) => ({ service: service.name, kind: 'address', address, interface: service.interface }));
   if (service.announce !== 'address') return [];
   return service.addresses.map((address) => ({ service: service.name, kind: 'address', address, interface: drainInterface }));
 }

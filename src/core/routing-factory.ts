@@ -55,7 +55,14 @@ export async function recordHasBgp(stateDir: string): Promise<boolean> {
 export function createRouting(log: Logger, options: { bgp?: boolean } = {}): RoutingFactory {
   return ({ desired, onReport, config }) =>
     new Reconciler({
-      backend: createBackend({ routeProtocol: config.routeProtocol, drainInterface: config.drainInterface, frr: config.frr, bgp: options.bgp || usesBgp(config.services), leaseMs: config.leaseMs, log }),
+      backend: createBackend({
+        routeProtocol: config.routeProtocol,
+        drainInterface: config.drainInterface,
+        frr: config.frr,
+        bgp: options.bgp || usesBgp(config.services),
+        leaseMs: config.leaseMs,
+        log,
+      }),
       ownership: new FileOwnershipStore(config.stateDir),
       desired,
       log,

@@ -33,7 +33,10 @@ export class SlotTimers {
     if (!runners) {
       runners = new Set();
       this.due.set(at, runners);
-      this.timers.set(at, this.clock.setTimeout(() => this.fire(at), Math.max(0, at - this.clock.now())));
+      this.timers.set(
+        at,
+        this.clock.setTimeout(() => this.fire(at), Math.max(0, at - this.clock.now())),
+      );
     }
     runners.add(runner);
   }

@@ -77,7 +77,8 @@ export function parseOspfExternal(json: unknown): Originated {
   } else throw badOutput('no "AS External Link States" in the OSPF database output');
   const prefixes = new Set<string>();
   for (const lsa of lsas) {
-    if (typeof lsa.linkStateId !== 'string' || !net.isIPv4(lsa.linkStateId) || typeof lsa.networkMask !== 'number') throw badOutput('an external LSA without linkStateId/networkMask');
+    if (typeof lsa.linkStateId !== 'string' || !net.isIPv4(lsa.linkStateId) || typeof lsa.networkMask !== 'number')
+      throw badOutput('an external LSA without linkStateId/networkMask');
     if (typeof lsa.lsaAge === 'number' && lsa.lsaAge >= OSPF_MAX_AGE) continue;
     // RFC 2328 appendix E may set host bits in the LSID; the mask gives the network.
     prefixes.add(ipv4Network(lsa.linkStateId, lsa.networkMask));
@@ -155,7 +156,11 @@ async function originated(vtysh: Pick<Vtysh, 'show'>, protocol: FrrProtocol, fam
 
 // Per prefix, in the order given: yes when FRR originates it, no when FRR answered and does not, unknown when it
 // could not be asked (not running, daemon down, timeout, output we do not understand).
-export async function checkAdvertised(vtysh: Pick<Vtysh, 'show'>, prefixes: readonly string[], protocol: FrrProtocol): Promise<Map<string, PrefixAdvertisement>> {
+export async function checkAdvertised(
+  vtysh: Pick<Vtysh, 'show'>,
+  prefixes: readonly string[],
+  protocol: FrrProtocol,
+): Promise<Map<string, PrefixAdvertisement>> {
   const normalized = prefixes.map(normalizePrefix);
   const families = ([4, 6] as const).filter((family) => normalized.some((prefix) => (prefix.includes(':') ? 6 : 4) === family));
   const answers = new Map(await Promise.all(families.map(async (family) => [family, await originated(vtysh, protocol, family)] as const)));

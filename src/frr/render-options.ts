@@ -94,7 +94,9 @@ function ipv6Sortable(address: string): string {
 export function sortAddresses(addresses: Iterable<string>): { v4: string[]; v6: string[] } {
   const unique = [...new Set([...addresses].map((address) => canonical(address)))];
   const v4 = unique.filter((address) => net.isIPv4(address)).sort((a, b) => ipv4Number(a) - ipv4Number(b));
-  const v6 = unique.filter((address) => net.isIPv6(address)).sort((a, b) => (ipv6Sortable(a) < ipv6Sortable(b) ? -1 : ipv6Sortable(a) > ipv6Sortable(b) ? 1 : 0));
+  const v6 = unique
+    .filter((address) => net.isIPv6(address))
+    .sort((a, b) => (ipv6Sortable(a) < ipv6Sortable(b) ? -1 : ipv6Sortable(a) > ipv6Sortable(b) ? 1 : 0));
   return { v4, v6 };
 }
 
@@ -137,7 +139,14 @@ function resolveInterfaces(source: RenderSource, flags: FrrFlags, serviceInterfa
       if (type) list.push({ key, name, network: type });
     }
   } else {
-    (source.frr.interfaces ?? []).forEach((entry, index) => list.push({ key: `frr.interfaces[${index}].name`, name: entry.name, network: entry.network ?? 'broadcast', ...(entry.cost === undefined ? {} : { cost: entry.cost }) }));
+    (source.frr.interfaces ?? []).forEach((entry, index) =>
+      list.push({
+        key: `frr.interfaces[${index}].name`,
+        name: entry.name,
+        network: entry.network ?? 'broadcast',
+        ...(entry.cost === undefined ? {} : { cost: entry.cost }),
+      }),
+    );
   }
   const seen = new Set<string>();
   const out: RenderOptions['interfaces'] = [];
@@ -169,7 +178,9 @@ function resolveNeighbors(source: RenderSource, flags: FrrFlags, errors: string[
       if (remoteAs !== undefined) list.push({ key, address: canonical(address), remoteAs });
     }
   } else {
-    (source.frr.neighbors ?? []).forEach((entry, index) => list.push({ key: `frr.neighbors[${index}].address`, address: canonical(entry.address), remoteAs: entry.remote_as }));
+    (source.frr.neighbors ?? []).forEach((entry, index) =>
+      list.push({ key: `frr.neighbors[${index}].address`, address: canonical(entry.address), remoteAs: entry.remote_as }),
+    );
   }
   const seen = new Set<string>();
   const out: RenderOptions['neighbors'] = [];
@@ -193,7 +204,11 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
 
   let hostname = flags.hostname ?? frr.hostname ?? systemHostname;
   if (!HOSTNAME.test(hostname)) {
-    errors.push(flags.hostname !== undefined ? `--hostname: ${JSON.stringify(hostname)} is not a host name` : `frr.hostname: required: the system host name ${JSON.stringify(hostname)} is not usable in FRR`);
+    errors.push(
+      flags.hostname !== undefined
+        ? `--hostname: ${JSON.stringify(hostname)} is not a host name`
+        : `frr.hostname: required: the system host name ${JSON.stringify(hostname)} is not usable in FRR`,
+    );
     hostname = 'invalid';
   }
 
@@ -204,7 +219,9 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
   let routerId = flags.routerId ?? frr.router_id;
   const routerIdKey = flags.routerId !== undefined ? '--router-id' : 'frr.router_id';
   if (routerId === undefined) {
-    errors.push('frr.router_id: required (or --router-id): an IPv4 address unique to this node, never a service address (anycast addresses are shared, router-ids must not be)');
+    errors.push(
+      'frr.router_id: required (or --router-id): an IPv4 address unique to this node, never a service address (anycast addresses are shared, router-ids must not be)',
+    );
   } else if (!net.isIPv4(routerId) || routerId === '0.0.0.0') {
     errors.push(`${routerIdKey}: must be a dotted quad other than 0.0.0.0, got ${JSON.stringify(routerId)}`);
   } else if (v4.includes(routerId)) {

@@ -35,7 +35,10 @@ export const frrSchema = z.strictObject({
   vty_socket: z.string().min(1).optional(),
   // Upper bound for one vtysh call; vtysh itself waits forever on a stopped daemon.
   vtysh_timeout: duration({ min: 100, max: 120_000 }).optional(),
-  hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a host name (letters, digits, "." and "-")').optional(),
+  hostname: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a host name (letters, digits, "." and "-")')
+    .optional(),
   protocol: z.enum(['ospf', 'bgp']).optional(),
   style: z.enum(['split', 'integrated']).optional(),
   profile: z.enum(['default', 'fast']).optional(),

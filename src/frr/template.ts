@@ -7,10 +7,7 @@ export interface TemplateContext {
   readonly [name: string]: TemplateValue | undefined;
 }
 
-type Node =
-  | { kind: 'text'; text: string }
-  | { kind: 'var'; name: string }
-  | { kind: 'each' | 'if'; name: string; body: Node[]; otherwise: Node[] };
+type Node = { kind: 'text'; text: string } | { kind: 'var'; name: string } | { kind: 'each' | 'if'; name: string; body: Node[]; otherwise: Node[] };
 
 const TAG = /{{\s*([#/!]?)\s*([^}]*?)\s*}}/g;
 // A whole line that is only a block tag, {{else}} or a comment: keep the tag, drop the indentation and the newline.

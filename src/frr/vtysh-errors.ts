@@ -33,7 +33,11 @@ export class VtyshError extends HealthcastError {
   // The daemon vtysh named as down (DAEMON_DOWN only).
   readonly daemon: string | undefined;
 
-  constructor(code: ErrorCode, message: string, fields: { commands: readonly string[]; outcome?: VtyshOutcome; frrMessage?: string; daemon?: string; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    fields: { commands: readonly string[]; outcome?: VtyshOutcome; frrMessage?: string; daemon?: string; cause?: unknown },
+  ) {
     const outcome = fields.outcome;
     const details = [outcome?.stdout.trim(), outcome?.stderr.trim()].filter((text): text is string => Boolean(text));
     super(code, message, { details, cause: fields.cause });
@@ -60,7 +64,10 @@ export function describeCommands(commands: readonly string[]): string {
 
 // FRR's error lines: "% ..." and the text after "Configuration failed." that explains it.
 function frrErrorText(stdout: string, stderr: string): string {
-  const text = [stdout, stderr].map((part) => part.trim()).filter(Boolean).join('\n');
+  const text = [stdout, stderr]
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .join('\n');
   const start = text.search(/^%/m);
   return quote(start >= 0 ? text.slice(start) : text);
 }
@@ -69,20 +76,35 @@ function frrErrorText(stdout: string, stderr: string): string {
 export function classifyVtysh(outcome: VtyshOutcome, commands: readonly string[], context: { binary: string; timeoutMs: number }): VtyshError | undefined {
   const what = `vtysh ${describeCommands(commands)}`;
   if (outcome.spawnError) {
-    const reason = outcome.spawnError === 'ENOENT' ? `${context.binary} not found (is FRR installed? set frr.vtysh)` : `cannot run ${context.binary} (${outcome.spawnError})`;
+    const reason =
+      outcome.spawnError === 'ENOENT'
+        ? `${context.binary} not found (is FRR installed? set frr.vtysh)`
+        : `cannot run ${context.binary} (${outcome.spawnError})`;
     return new VtyshError(ErrorCodes.VTYSH_NOT_RUNNING, `${what}: ${reason}`, { commands, outcome, frrMessage: reason });
   }
   if (outcome.timedOut) {
-    return new VtyshError(ErrorCodes.VTYSH_TIMEOUT, `${what}: no answer within ${context.timeoutMs}ms (a daemon is stopped, hung or overloaded)`, { commands, outcome });
+    return new VtyshError(ErrorCodes.VTYSH_TIMEOUT, `${what}: no answer within ${context.timeoutMs}ms (a daemon is stopped, hung or overloaded)`, {
+      commands,
+      outcome,
+    });
   }
   const stderr = outcome.stderr;
   if (/failed to connect to any daemons/i.test(stderr)) {
     const permission = /permission denied/i.test(stderr) ? ' (permission denied: run as root or as a member of group frrvty)' : '';
-    return new VtyshError(ErrorCodes.VTYSH_NOT_RUNNING, `${what}: FRR is not running or its vty sockets are not reachable${permission}: ${quote(stderr)}`, { commands, outcome, frrMessage: quote(stderr) });
+    return new VtyshError(ErrorCodes.VTYSH_NOT_RUNNING, `${what}: FRR is not running or its vty sockets are not reachable${permission}: ${quote(stderr)}`, {
+      commands,
+      outcome,
+      frrMessage: quote(stderr),
+    });
   }
   const down = /^(\S+) is not running\s*$/m.exec(stderr) ?? /closing connection to (\S+) because of an I\/O error/.exec(stderr);
   if (down) {
-    return new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${what}: ${down[1]} is not running: ${quote(stderr)}`, { commands, outcome, daemon: down[1], frrMessage: quote(stderr) });
+    return new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${what}: ${down[1]} is not running: ${quote(stderr)}`, {
+      commands,
+      outcome,
+      daemon: down[1],
+      frrMessage: quote(stderr),
+    });
   }
   if (outcome.exitCode === 0) return undefined;
   if (outcome.exitCode === undefined) {

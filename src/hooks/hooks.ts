@@ -78,7 +78,11 @@ export class HookRunner implements AgentListener {
     const fields = { service: change.service, hook, command, exit_code: outcome.exitCode, signal: outcome.signal, duration_ms: Math.round(outcome.durationMs) };
     if (result === 'ok') this.log.info(fields, `${hook} hook ran`);
     else {
-      const why = outcome.spawnError ? `could not be started (${outcome.spawnError})` : outcome.timedOut ? `timed out after ${timeoutMs} ms` : `exited ${outcome.exitCode ?? outcome.signal}`;
+      const why = outcome.spawnError
+        ? `could not be started (${outcome.spawnError})`
+        : outcome.timedOut
+          ? `timed out after ${timeoutMs} ms`
+          : `exited ${outcome.exitCode ?? outcome.signal}`;
       this.log.warn({ ...fields, output: outcome.output.slice(-2000) }, `${hook} hook ${why}`);
     }
     this.options.onResult?.({ service: change.service, hook, result, exitCode: outcome.exitCode, durationMs: outcome.durationMs });

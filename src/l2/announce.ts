@@ -73,12 +73,18 @@ export class L2Announcer implements AgentListener {
       const outcome = await runCommand(argv, { timeoutMs: job.count * 1000 + 5000, stdio: 'capture' }).done;
       if (outcome.exitCode !== 0 || outcome.spawnError) {
         const why = outcome.spawnError ? `cannot run ${argv[0]} (${outcome.spawnError})` : `${argv[0]} exited ${outcome.exitCode ?? outcome.signal}`;
-        this.log.warn({ service: job.service, address: job.address, interface: job.interface, output: outcome.output.trim().slice(-500) }, `LAN announcement failed: ${why}`);
+        this.log.warn(
+          { service: job.service, address: job.address, interface: job.interface, output: outcome.output.trim().slice(-500) },
+          `LAN announcement failed: ${why}`,
+        );
         this.options.onResult?.(job, false);
         return;
       }
     }
-    this.log.info({ service: job.service, address: job.address, interface: job.interface, count: job.count, duration_ms: Math.round(performance.now() - started) }, job.family === 4 ? 'gratuitous ARP sent' : 'unsolicited neighbor advertisements sent');
+    this.log.info(
+      { service: job.service, address: job.address, interface: job.interface, count: job.count, duration_ms: Math.round(performance.now() - started) },
+      job.family === 4 ? 'gratuitous ARP sent' : 'unsolicited neighbor advertisements sent',
+    );
     this.options.onResult?.(job, true);
   }
 }

@@ -59,7 +59,10 @@ export interface DrainStore {
 export class FileDrainStore implements DrainStore {
   readonly file: string;
 
-  constructor(stateDir: string, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    stateDir: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.file = path.join(stateDir, DRAIN_FILE);
   }
 
@@ -77,7 +80,11 @@ export class FileDrainStore implements DrainStore {
     } catch (error) {
       const aside = `${this.file}.corrupt-${this.now().toISOString().replace(/[:.]/g, '-')}`;
       await fs.rename(this.file, aside).catch(() => undefined);
-      throw new HealthcastError(ErrorCodes.DRAIN_CORRUPT, `drain record ${this.file} is not a valid version-${VERSION} record (${messageOf(error).slice(0, 200)}); moved aside to ${aside}`, { cause: error });
+      throw new HealthcastError(
+        ErrorCodes.DRAIN_CORRUPT,
+        `drain record ${this.file} is not a valid version-${VERSION} record (${messageOf(error).slice(0, 200)}); moved aside to ${aside}`,
+        { cause: error },
+      );
     }
   }
 

@@ -82,13 +82,19 @@ export class HoldWatch {
       const key = `${entry.name}/${entry.pid}`;
       if (this.reported.has(key)) continue;
       this.reported.add(key);
-      this.log.warn({ service: entry.name, by: entry.by, pid: entry.pid, since: entry.since }, `${entry.name} stays drained: its holder ${entry.by} has exited and asked to stay drained on failure (--stay-drained-on-failure); resume with: healthcast resume ${entry.name}`);
+      this.log.warn(
+        { service: entry.name, by: entry.by, pid: entry.pid, since: entry.since },
+        `${entry.name} stays drained: its holder ${entry.by} has exited and asked to stay drained on failure (--stay-drained-on-failure); resume with: healthcast resume ${entry.name}`,
+      );
     }
     const resumed: string[] = [];
     // One resume per owner, so the log and the record say whose hold ended.
     for (const [by, entries] of groupBy(release, (entry) => entry.by)) {
       const names = entries.map((entry) => entry.name);
-      this.log.error({ services: names, by, pid: entries[0]!.pid, since: entries[0]!.since }, `maintenance hold orphaned: ${by} has exited without resuming ${names.join(', ')}; resuming them now`);
+      this.log.error(
+        { services: names, by, pid: entries[0]!.pid, since: entries[0]!.since },
+        `maintenance hold orphaned: ${by} has exited without resuming ${names.join(', ')}; resuming them now`,
+      );
       try {
         const result = await this.options.agent.resumeServices(names, `hold-watch (holder ${by} gone)`);
         resumed.push(...result.services);

@@ -11,7 +11,10 @@ export interface RunningCommand {
 
 const OUTPUT_LIMIT = 8 * 1024;
 
-export function runCommand(argv: readonly string[], options: { timeoutMs?: number | undefined; killGraceMs?: number; stdio?: 'inherit' | 'capture'; env?: NodeJS.ProcessEnv } = {}): RunningCommand {
+export function runCommand(
+  argv: readonly string[],
+  options: { timeoutMs?: number | undefined; killGraceMs?: number; stdio?: 'inherit' | 'capture'; env?: NodeJS.ProcessEnv } = {},
+): RunningCommand {
   const started = performance.now();
   const [file, ...args] = argv;
   const stdio: StdioOptions = options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'];
@@ -40,7 +43,14 @@ export function runCommand(argv: readonly string[], options: { timeoutMs?: numbe
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       clearTimeout(graceTimer);
-      resolve({ exitCode: spawnError === undefined ? code : null, signal, timedOut, ...(spawnError !== undefined ? { spawnError } : {}), durationMs: performance.now() - started, output });
+      resolve({
+        exitCode: spawnError === undefined ? code : null,
+        signal,
+        timedOut,
+        ...(spawnError !== undefined ? { spawnError } : {}),
+        durationMs: performance.now() - started,
+        output,
+      });
     });
   });
   return {

@@ -30,7 +30,10 @@ export class MaintenanceScheduler {
   private readonly log: Logger;
   private stopped = false;
 
-  constructor(private jobs: readonly MaintenanceJobConfig[], private readonly deps: SchedulerDeps) {
+  constructor(
+    private jobs: readonly MaintenanceJobConfig[],
+    private readonly deps: SchedulerDeps,
+  ) {
     this.log = deps.log.child({ component: 'maintenance' });
     // node-cron prints to the console by default, which would break the one-JSON-object-per-line log.
     const cronLog = this.log.child({ component: 'node-cron' });
@@ -74,7 +77,10 @@ export class MaintenanceScheduler {
       this.deps.onResult?.(skipped);
       return Promise.resolve(skipped);
     }
-    const slot: { command: RunningCommand | undefined; done: Promise<MaintenanceRunResult> } = { command: undefined, done: Promise.resolve(undefined as never) };
+    const slot: { command: RunningCommand | undefined; done: Promise<MaintenanceRunResult> } = {
+      command: undefined,
+      done: Promise.resolve(undefined as never),
+    };
     slot.done = this.runJob(job, slot).finally(() => this.running.delete(job.name));
     this.running.set(job.name, slot);
     return slot.done;

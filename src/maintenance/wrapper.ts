@@ -16,7 +16,19 @@ export interface AfterCommand {
   resume: boolean;
 }
 
-const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13, SIGABRT: 6, SIGSEGV: 11, SIGUSR1: 10, SIGUSR2: 12, SIGALRM: 14 };
+const SIGNALS: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+  SIGPIPE: 13,
+  SIGABRT: 6,
+  SIGSEGV: 11,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGALRM: 14,
+};
 
 export function afterCommand(outcome: CommandOutcome, stayDrainedOnFailure: boolean): AfterCommand {
   let exitCode: number;

@@ -63,7 +63,12 @@ export class AgentMetrics implements AgentListener {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.probeResults = new SeriesCounter({ name: 'healthcast_probe_results_total', help: 'Probe results by service, probe and result (ok, fail)', labelNames: ['service', 'probe', 'result'], registers });
+    this.probeResults = new SeriesCounter({
+      name: 'healthcast_probe_results_total',
+      help: 'Probe results by service, probe and result (ok, fail)',
+      labelNames: ['service', 'probe', 'result'],
+      registers,
+    });
     this.serviceDuration = new SeriesHistogram({
       name: 'healthcast_service_check_duration_seconds',
       help: 'Duration of one probe round of a service (all its probes, in parallel)',
@@ -79,18 +84,68 @@ export class AgentMetrics implements AgentListener {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }).series({});
-    this.transitions = new Counter({ name: 'healthcast_service_transitions_total', help: 'Health phase transitions (init, rising, up, falling, down)', labelNames: ['service', 'from', 'to'], registers });
-    this.stateChanges = new Counter({ name: 'healthcast_service_state_changes_total', help: 'Service state changes once applied (up, down, drained, ...)', labelNames: ['service', 'to'], registers });
-    this.reconcileOps = new Counter({ name: 'healthcast_reconciler_operations_total', help: 'Addresses and routes added or removed by the reconciler', labelNames: ['action'], registers });
+    this.transitions = new Counter({
+      name: 'healthcast_service_transitions_total',
+      help: 'Health phase transitions (init, rising, up, falling, down)',
+      labelNames: ['service', 'from', 'to'],
+      registers,
+    });
+    this.stateChanges = new Counter({
+      name: 'healthcast_service_state_changes_total',
+      help: 'Service state changes once applied (up, down, drained, ...)',
+      labelNames: ['service', 'to'],
+      registers,
+    });
+    this.reconcileOps = new Counter({
+      name: 'healthcast_reconciler_operations_total',
+      help: 'Addresses and routes added or removed by the reconciler',
+      labelNames: ['action'],
+      registers,
+    });
     this.reconcileErrors = new Counter({ name: 'healthcast_reconciler_errors_total', help: 'Reconciler passes that reported at least one error', registers });
-    this.reconcileDuration = new Histogram({ name: 'healthcast_reconcile_duration_seconds', help: 'Duration of one reconciler pass', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers });
+    this.reconcileDuration = new Histogram({
+      name: 'healthcast_reconcile_duration_seconds',
+      help: 'Duration of one reconciler pass',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers,
+    });
     // Should stay 0: each one is an address the kernel removed because the agent renewed its lease too late.
-    this.leaseExpired = new Counter({ name: 'healthcast_lease_expired_total', help: 'Addresses whose lease ran out while the agent ran (renewed too late) and that were re-added', registers });
-    this.hookRuns = new Counter({ name: 'healthcast_hook_runs_total', help: 'Hook runs by service, hook and result (ok, failed, timeout)', labelNames: ['service', 'hook', 'result'], registers });
-    this.maintenanceRuns = new Counter({ name: 'healthcast_maintenance_runs_total', help: 'Scheduled maintenance runs by job and result (ok, failed, skipped)', labelNames: ['job', 'result'], registers });
-    this.maintenanceDuration = new Histogram({ name: 'healthcast_maintenance_duration_seconds', help: 'Duration of scheduled maintenance commands', labelNames: ['job'], buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800], registers });
-    this.l2Announcements = new Counter({ name: 'healthcast_l2_announcements_total', help: 'Gratuitous ARP / unsolicited NA runs by family and result', labelNames: ['family', 'result'], registers });
-    this.controlRequests = new Counter({ name: 'healthcast_control_requests_total', help: 'Control socket requests by command and result', labelNames: ['command', 'result'], registers });
+    this.leaseExpired = new Counter({
+      name: 'healthcast_lease_expired_total',
+      help: 'Addresses whose lease ran out while the agent ran (renewed too late) and that were re-added',
+      registers,
+    });
+    this.hookRuns = new Counter({
+      name: 'healthcast_hook_runs_total',
+      help: 'Hook runs by service, hook and result (ok, failed, timeout)',
+      labelNames: ['service', 'hook', 'result'],
+      registers,
+    });
+    this.maintenanceRuns = new Counter({
+      name: 'healthcast_maintenance_runs_total',
+      help: 'Scheduled maintenance runs by job and result (ok, failed, skipped)',
+      labelNames: ['job', 'result'],
+      registers,
+    });
+    this.maintenanceDuration = new Histogram({
+      name: 'healthcast_maintenance_duration_seconds',
+      help: 'Duration of scheduled maintenance commands',
+      labelNames: ['job'],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800],
+      registers,
+    });
+    this.l2Announcements = new Counter({
+      name: 'healthcast_l2_announcements_total',
+      help: 'Gratuitous ARP / unsolicited NA runs by family and result',
+      labelNames: ['family', 'result'],
+      registers,
+    });
+    this.controlRequests = new Counter({
+      name: 'healthcast_control_requests_total',
+      help: 'Control socket requests by command and result',
+      labelNames: ['command', 'result'],
+      registers,
+    });
 
     // One status() per scrape for all five gauges (text() takes it once; the JSON path asks per gauge).
     const status = () => this.scrapeStatus ?? options.status();
@@ -110,8 +165,20 @@ export class AgentMetrics implements AgentListener {
         for (const service of status()) for (const state of SERVICE_STATES) yield [[service.name, state], service.state === state ? 1 : 0] as const;
       },
     });
-    new ComputedGauge({ name: 'healthcast_service_announced', help: 'Every address of the service is on the system (1) or not (0)', labelNames: ['service'], registers, values: perService((service) => (service.announced ? 1 : 0)) });
-    new ComputedGauge({ name: 'healthcast_service_wanted', help: 'The service is healthy and not drained, so its addresses should be announced (1) or not (0)', labelNames: ['service'], registers, values: perService((service) => (service.wanted ? 1 : 0)) });
+    new ComputedGauge({
+      name: 'healthcast_service_announced',
+      help: 'Every address of the service is on the system (1) or not (0)',
+      labelNames: ['service'],
+      registers,
+      values: perService((service) => (service.announced ? 1 : 0)),
+    });
+    new ComputedGauge({
+      name: 'healthcast_service_wanted',
+      help: 'The service is healthy and not drained, so its addresses should be announced (1) or not (0)',
+      labelNames: ['service'],
+      registers,
+      values: perService((service) => (service.wanted ? 1 : 0)),
+    });
     new ComputedGauge({
       name: 'healthcast_service_advertised',
       help: 'FRR advertises the service addresses (1) or not (0); absent while FRR is not asked',
@@ -119,8 +186,17 @@ export class AgentMetrics implements AgentListener {
       registers,
       values: perService((service) => (service.advertised === undefined ? undefined : service.advertised ? 1 : 0)),
     });
-    new ComputedGauge({ name: 'healthcast_service_maintenance', help: 'The service is drained for maintenance (1) or not (0)', labelNames: ['service'], registers, values: perService((service) => (service.drained ? 1 : 0)) });
-    new Gauge({ name: 'healthcast_build_info', help: 'Always 1; the version is a label', labelNames: ['version'], registers }).set({ version: options.version }, 1);
+    new ComputedGauge({
+      name: 'healthcast_service_maintenance',
+      help: 'The service is drained for maintenance (1) or not (0)',
+      labelNames: ['service'],
+      registers,
+      values: perService((service) => (service.drained ? 1 : 0)),
+    });
+    new Gauge({ name: 'healthcast_build_info', help: 'Always 1; the version is a label', labelNames: ['version'], registers }).set(
+      { version: options.version },
+      1,
+    );
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -176,7 +252,8 @@ export class AgentMetrics implements AgentListener {
   async parts(): Promise<string[]> {
     // prom-client's Registry.metrics() is this loop; getMetricsAsString is the untyped per-metric step it uses.
     const registry = this.registry as unknown as { getMetricsAsString?: (metric: unknown) => Promise<string> };
-    if (this.registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE || typeof registry.getMetricsAsString !== 'function') return [await this.registry.metrics()];
+    if (this.registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE || typeof registry.getMetricsAsString !== 'function')
+      return [await this.registry.metrics()];
     const parts: string[] = [];
     this.scrapeStatus = this.options.status();
     try {

@@ -91,7 +91,12 @@ export class HistogramSeries {
     const text = labelText(labels);
     const tail = text ? `,${text}}` : '}';
     const own = text ? `{${text}}` : '';
-    this.heads = [...bounds.map((bound) => `${name}_bucket{le="${bound}"${tail} `), `${name}_bucket{le="+Inf"${tail} `, `${name}_sum${own} `, `${name}_count${own} `].map(flat);
+    this.heads = [
+      ...bounds.map((bound) => `${name}_bucket{le="${bound}"${tail} `),
+      `${name}_bucket{le="+Inf"${tail} `,
+      `${name}_sum${own} `,
+      `${name}_count${own} `,
+    ].map(flat);
   }
 
   observe(value: number): void {
@@ -175,7 +180,13 @@ export class SeriesCounter extends SeriesMetric<CounterSeries> {
   }
 
   get(): Promise<Exported> {
-    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.all().map((series) => ({ labels: series.labels, value: series.value })) });
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.all().map((series) => ({ labels: series.labels, value: series.value })),
+    });
   }
 }
 
@@ -262,7 +273,8 @@ export class ComputedGauge {
     const lines = [`# HELP ${escapeString(this.name)} ${escapeString(this.help)}`, `# TYPE ${escapeString(this.name)} ${this.type}`];
     for (const [labelValues, value] of this.values()) {
       let text = '';
-      for (let index = 0; index < this.labelNames.length; index++) text += `${index === 0 ? '' : ','}${this.labelNames[index]}="${this.escape(labelValues[index]!)}"`;
+      for (let index = 0; index < this.labelNames.length; index++)
+        text += `${index === 0 ? '' : ','}${this.labelNames[index]}="${this.escape(labelValues[index]!)}"`;
       lines.push(`${this.name}${text ? `{${text}}` : ''} ${valueText(value)}`);
     }
     return lines.join('\n');

@@ -8,7 +8,11 @@ import { formatListen, type ListenAddress } from './listen.js';
 export class MetricsServer {
   private server: http.Server | undefined;
 
-  constructor(private readonly metrics: AgentMetrics, private readonly listenAddress: ListenAddress, private readonly log: Logger) {}
+  constructor(
+    private readonly metrics: AgentMetrics,
+    private readonly listenAddress: ListenAddress,
+    private readonly log: Logger,
+  ) {}
 
   async listen(): Promise<ListenAddress> {
     const server = http.createServer((request, response) => void this.serve(request, response));

@@ -56,14 +56,22 @@ export class BgpBackend implements RoutingBackend {
     try {
       asn = await this.instanceAsn();
     } catch (error) {
-      throw this.batchError(ops, ops.map((op) => ({ op, reason: bgpFailureReason(error) })), error);
+      throw this.batchError(
+        ops,
+        ops.map((op) => ({ op, reason: bgpFailureReason(error) })),
+        error,
+      );
     }
     try {
       await this.options.vtysh.configure(bgpConfigLines(asn, ops));
       return;
     } catch (error) {
       if (!(error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED)) {
-        throw this.batchError(ops, ops.map((op) => ({ op, reason: bgpFailureReason(error) })), error);
+        throw this.batchError(
+          ops,
+          ops.map((op) => ({ op, reason: bgpFailureReason(error) })),
+          error,
+        );
       }
     }
     const failures: OpFailure[] = [];
@@ -71,7 +79,8 @@ export class BgpBackend implements RoutingBackend {
       try {
         await this.options.vtysh.configure(bgpConfigLines(asn, [op]));
       } catch (error) {
-        if (op.action === 'remove' && error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED && NETWORK_NOT_FOUND.test(error.frrMessage)) continue;
+        if (op.action === 'remove' && error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED && NETWORK_NOT_FOUND.test(error.frrMessage))
+          continue;
         failures.push({ op, reason: bgpFailureReason(error) });
         // bgpd gone or hung: the remaining ops would only wait for the same answer.
         if (!(error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED)) {
@@ -88,7 +97,10 @@ export class BgpBackend implements RoutingBackend {
     if (!this.lastConfig) await this.list();
     const running = this.lastConfig?.asn;
     if (running === undefined) {
-      throw new HealthcastError(ErrorCodes.BGP_INSTANCE, 'bgpd has no `router bgp` instance in its default VRF; healthcast does not create one (configure `router bgp ASN` and its neighbours in FRR first)');
+      throw new HealthcastError(
+        ErrorCodes.BGP_INSTANCE,
+        'bgpd has no `router bgp` instance in its default VRF; healthcast does not create one (configure `router bgp ASN` and its neighbours in FRR first)',
+      );
     }
     if (this.options.asn !== undefined && String(this.options.asn) !== running) {
       throw new HealthcastError(ErrorCodes.BGP_INSTANCE, `frr.asn is ${this.options.asn} but bgpd runs \`router bgp ${running}\`; not touching another AS`);

@@ -40,7 +40,10 @@ export function parseBgpdListing(stdout: string): BgpdConfig {
   }
   if (typeof vrfs !== 'object' || vrfs === null || !('vrfs' in vrfs) || !/^Current configuration:/m.test(configText)) {
     const shown = stdout.trim().slice(0, 300) || '(nothing)';
-    throw new HealthcastError(ErrorCodes.VTYSH_BAD_OUTPUT, `vtysh ${LIST_COMMANDS.map((c) => `-c '${c}'`).join(' ')}: expected bgpd's vrfs JSON then its configuration, got: ${shown}`);
+    throw new HealthcastError(
+      ErrorCodes.VTYSH_BAD_OUTPUT,
+      `vtysh ${LIST_COMMANDS.map((c) => `-c '${c}'`).join(' ')}: expected bgpd's vrfs JSON then its configuration, got: ${shown}`,
+    );
   }
   return parseBgpdConfig(configText);
 }

@@ -51,7 +51,12 @@ export interface PlanOptions {
   parkingInterfaces?: readonly string[];
 }
 
-export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly KernelEntry[], ownedInput: readonly RoutingEntry[], options: PlanOptions = {}): Plan {
+export function plan(
+  desiredInput: readonly DesiredEntry[],
+  kernel: readonly KernelEntry[],
+  ownedInput: readonly RoutingEntry[],
+  options: PlanOptions = {},
+): Plan {
   const desired = uniqueByKey(desiredInput);
   const owned = uniqueByKey(ownedInput).map(strip);
   const ownedKeys = new Set(owned.map(entryKey));
@@ -103,7 +108,9 @@ export function plan(desiredInput: readonly DesiredEntry[], kernel: readonly Ker
 // After applying, keep only what a fresh listing shows: an add that failed is not ours, a remove that failed still is.
 export function settleRecord(record: readonly RoutingEntry[], kernel: readonly KernelEntry[]): RoutingEntry[] {
   const onSystem = new Set(kernel.filter(isHostEntry).map(entryKey));
-  return uniqueByKey(record).filter((entry) => onSystem.has(entryKey(entry))).map(strip);
+  return uniqueByKey(record)
+    .filter((entry) => onSystem.has(entryKey(entry)))
+    .map(strip);
 }
 
 // Order-insensitive equality, to skip rewriting an unchanged record.

@@ -39,7 +39,8 @@ export class IpBackend implements RoutingBackend {
   // Drain interfaces this backend created or found since the last close: the ones close() may remove.
   private readonly used = new Set<string>();
   private readonly batch: IpBatchProcess;
-  private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove' | 'leaseSeconds'>> & Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove' | 'leaseSeconds'>;
+  private readonly options: Required<Omit<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove' | 'leaseSeconds'>> &
+    Pick<IpBackendOptions, 'namespace' | 'dummyInterfaces' | 'onSlowMove' | 'leaseSeconds'>;
 
   constructor(options: IpBackendOptions) {
     this.options = { ip: 'ip', timeoutMs: 30_000, clock: systemClock, ...options };
@@ -64,9 +65,11 @@ export class IpBackend implements RoutingBackend {
   // together; `table main` alone would be IPv4 only, and a batch line takes no `-6`).
   async list(): Promise<KernelEntry[]> {
     const result = await this.batch.run(['address show', `route show proto ${this.options.routeProtocol} table all`], 2);
-    if (result.failures.length > 0) throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip failed to list addresses and routes: ${result.failures.map((f) => f.reason).join('; ')}`);
+    if (result.failures.length > 0)
+      throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip failed to list addresses and routes: ${result.failures.map((f) => f.reason).join('; ')}`);
     const [addresses, routes] = result.documents;
-    if (result.documents.length !== 2 || addresses === undefined || routes === undefined) throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip printed ${result.documents.length} JSON documents, expected 2 (addresses, routes)`);
+    if (result.documents.length !== 2 || addresses === undefined || routes === undefined)
+      throw new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip printed ${result.documents.length} JSON documents, expected 2 (addresses, routes)`);
     try {
       return [...parseAddresses(JSON.parse(addresses), this.parkingInterfaces), ...parseRoutes(JSON.parse(routes))];
     } catch (error) {
@@ -77,7 +80,9 @@ export class IpBackend implements RoutingBackend {
   // Created only when first needed, so a host that never drains never sees the interface.
   private async ensureInterfaces(ops: readonly RoutingOp[]): Promise<void> {
     const wanted = this.options.dummyInterfaces ?? [];
-    const needed = new Set(ops.filter((op) => op.action === 'add' && wanted.includes(op.entry.interface) && !this.ensured.has(op.entry.interface)).map((op) => op.entry.interface));
+    const needed = new Set(
+      ops.filter((op) => op.action === 'add' && wanted.includes(op.entry.interface) && !this.ensured.has(op.entry.interface)).map((op) => op.entry.interface),
+    );
     for (const name of needed) {
       await ensureDrainInterface(this.options, name);
       this.ensured.add(name);
@@ -110,7 +115,10 @@ export class IpBackend implements RoutingBackend {
     const result = await this.batch.run(entries.map((entry) => renewLine(entry, this.parkingInterfaces, lifetime)));
     const ops = entries.map((entry): RoutingOp => ({ action: 'add', entry }));
     const failures = mapFailures(ops, result.failures);
-    if (failures.length > 0) throw new RoutingBatchError(`${failures.length} of ${entries.length} lease renewals failed`, failures, { details: failures.slice(0, 50).map((f) => f.reason) });
+    if (failures.length > 0)
+      throw new RoutingBatchError(`${failures.length} of ${entries.length} lease renewals failed`, failures, {
+        details: failures.slice(0, 50).map((f) => f.reason),
+      });
   }
 
   // Until every entry's address has its local route on its interface, or SETTLE_TIMEOUT_MS passed.
@@ -120,7 +128,10 @@ export class IpBackend implements RoutingBackend {
     const clock = this.options.clock;
     const deadline = clock.monotonic() + SETTLE_TIMEOUT_MS;
     for (;;) {
-      const result = await this.batch.run(interfaces.map((name) => `route show table all dev ${name}`), interfaces.length);
+      const result = await this.batch.run(
+        interfaces.map((name) => `route show table all dev ${name}`),
+        interfaces.length,
+      );
       // A listing that fails (the interface went away) cannot become ready: the removes go ahead as before.
       if (result.failures.length > 0 || result.documents.length !== interfaces.length) return;
       let local: Map<string, Set<string>>;
@@ -133,7 +144,9 @@ export class IpBackend implements RoutingBackend {
       const waiting = entries.filter((entry) => !local.get(entry.interface)?.has(entry.address));
       if (waiting.length === 0) return;
       if (clock.monotonic() >= deadline) {
-        this.options.onSlowMove?.(`${waiting.map((entry) => `${entry.address} on ${entry.interface}`).join(', ')} not usable after ${SETTLE_TIMEOUT_MS} ms; removing the old copy anyway`);
+        this.options.onSlowMove?.(
+          `${waiting.map((entry) => `${entry.address} on ${entry.interface}`).join(', ')} not usable after ${SETTLE_TIMEOUT_MS} ms; removing the old copy anyway`,
+        );
         return;
       }
       await sleep(clock, SETTLE_POLL_MS);

@@ -87,7 +87,11 @@ export class IpBatchProcess {
       const first = this.linesSent + 1;
       const sentinel = first + lines.length;
       this.linesSent = sentinel;
-      const timer = this.clock.setTimeout(() => this.fail(new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip did not finish a batch of ${lines.length} lines within ${this.options.timeoutMs}ms`)), this.options.timeoutMs);
+      const timer = this.clock.setTimeout(
+        () =>
+          this.fail(new HealthcastError(ErrorCodes.BACKEND_COMMAND, `ip did not finish a batch of ${lines.length} lines within ${this.options.timeoutMs}ms`)),
+        this.options.timeoutMs,
+      );
       this.pending = { first, sentinel, expectDocuments, sentinelSeen: false, documents: [], failures: [], resolve, reject, timer };
       child.stdin.write([...lines, SENTINEL].join('\n') + '\n');
     });

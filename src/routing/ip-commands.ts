@@ -43,7 +43,12 @@ export function renewLine(entry: RoutingEntry, parkingInterfaces: readonly strin
 // A leased IPv6 address takes `noprefixroute` too: the kernel removes the prefix route of a deleted address only when
 // the address was permanent, so a leased one (deleted by healthcast or expired) would leave `ADDR/128 dev lo proto
 // kernel` behind, and the node would keep routing the anycast address to itself (found by test/e2e/drain.test.ts).
-function addressLine(verb: 'add' | 'replace', entry: RoutingEntry, parkingInterfaces: readonly string[], lifetimeSeconds: number | 'forever' | undefined): string {
+function addressLine(
+  verb: 'add' | 'replace',
+  entry: RoutingEntry,
+  parkingInterfaces: readonly string[],
+  lifetimeSeconds: number | 'forever' | undefined,
+): string {
   const parked = parkingInterfaces.includes(entry.interface);
   const prefix = prefixOf(entry.address, parked);
   const six = familyOf(entry.address) === 6;
@@ -127,9 +132,19 @@ export function splitAtIpv6Moves(ops: readonly RoutingOp[]): BatchPiece[] {
   let addedInPiece = new Map<string, RoutingEntry[]>();
   for (const op of ops) {
     const piece = pieces[pieces.length - 1]!;
-    const movedFrom = op.action === 'remove' && isIpv6Address(op.entry) ? (addedInPiece.get(op.entry.address) ?? []).filter((added) => added.interface !== op.entry.interface) : [];
+    const movedFrom =
+      op.action === 'remove' && isIpv6Address(op.entry)
+        ? (addedInPiece.get(op.entry.address) ?? []).filter((added) => added.interface !== op.entry.interface)
+        : [];
     if (movedFrom.length > 0) {
-      piece.settle = [...addedInPiece.values()].flat().filter((added) => ops.some((later) => later.action === 'remove' && isIpv6Address(later.entry) && later.entry.address === added.address && later.entry.interface !== added.interface));
+      piece.settle = [...addedInPiece.values()]
+        .flat()
+        .filter((added) =>
+          ops.some(
+            (later) =>
+              later.action === 'remove' && isIpv6Address(later.entry) && later.entry.address === added.address && later.entry.interface !== added.interface,
+          ),
+        );
       pieces.push({ ops: [], settle: [] });
       addedInPiece = new Map();
     }

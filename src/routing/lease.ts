@@ -38,7 +38,13 @@ export function leased(entries: readonly RoutingEntry[]): RoutingEntry[] {
 // Among owned addresses found missing, those whose last lease ran out: the renewal came too late (the agent was frozen
 // or starved), as opposed to someone deleting the address. `leasedAt` is the monotonic time of each entry's last
 // add or renewal, by entryKey.
-export function expiredAmong(missing: readonly RoutingEntry[], leasedAt: ReadonlyMap<string, number>, key: (entry: RoutingEntry) => string, now: number, terms: LeaseTerms): RoutingEntry[] {
+export function expiredAmong(
+  missing: readonly RoutingEntry[],
+  leasedAt: ReadonlyMap<string, number>,
+  key: (entry: RoutingEntry) => string,
+  now: number,
+  terms: LeaseTerms,
+): RoutingEntry[] {
   return leased(missing).filter((entry) => {
     const at = leasedAt.get(key(entry));
     return at !== undefined && now - at >= terms.lifetimeSeconds * 1000 - EXPIRY_SLACK_MS;

@@ -84,7 +84,11 @@ export class MemoryBackend implements RoutingBackend {
     const key = this.storeKey(op.entry);
     if (op.action === 'remove') {
       if (this.entries.delete(key)) return undefined;
-      return op.entry.kind === 'address' ? 'Error: ipv4: Address not found.' : op.entry.kind === 'bgp' ? "% Can't find static route specified" : 'RTNETLINK answers: No such process';
+      return op.entry.kind === 'address'
+        ? 'Error: ipv4: Address not found.'
+        : op.entry.kind === 'bgp'
+          ? "% Can't find static route specified"
+          : 'RTNETLINK answers: No such process';
     }
     // bgpd accepts a network statement twice; the kernel does not.
     if (this.entries.has(key)) return op.entry.kind === 'bgp' ? undefined : 'RTNETLINK answers: File exists';

@@ -16,9 +16,7 @@ const recordSchema = z.strictObject({
 });
 
 function sorted(entries: readonly RoutingEntry[]): RoutingEntry[] {
-  return entries
-    .map(({ kind, address, interface: iface }) => ({ kind, address, interface: iface }))
-    .sort((a, b) => entryKey(a).localeCompare(entryKey(b)));
+  return entries.map(({ kind, address, interface: iface }) => ({ kind, address, interface: iface })).sort((a, b) => entryKey(a).localeCompare(entryKey(b)));
 }
 
 // Survives a crash of healthcast: a reader sees either the old or the new file, never half of one (temp + rename). Durable
@@ -26,7 +24,10 @@ function sorted(entries: readonly RoutingEntry[]): RoutingEntry[] {
 export class FileOwnershipStore implements OwnershipStore {
   readonly file: string;
 
-  constructor(readonly stateDir: string, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    readonly stateDir: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.file = path.join(stateDir, OWNERSHIP_FILE);
   }
 
@@ -44,7 +45,13 @@ export class FileOwnershipStore implements OwnershipStore {
     try {
       parsed = recordSchema.parse(JSON.parse(text));
     } catch (error) {
-      const why = error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).slice(0, 3).join('; ') : messageOf(error);
+      const why =
+        error instanceof z.ZodError
+          ? error.issues
+              .map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`)
+              .slice(0, 3)
+              .join('; ')
+          : messageOf(error);
       throw await this.corrupt(`is not a valid version-${VERSION} record (${why})`, error);
     }
     return parsed.entries;

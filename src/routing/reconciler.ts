@@ -74,7 +74,9 @@ function reasonOf(error: unknown): string {
 }
 
 function describe(entries: readonly RoutingEntry[]): string[] {
-  const shown = entries.slice(0, LOGGED_ENTRIES).map((e) => (e.kind === 'bgp' ? `bgp network ${e.address}` : `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`));
+  const shown = entries
+    .slice(0, LOGGED_ENTRIES)
+    .map((e) => (e.kind === 'bgp' ? `bgp network ${e.address}` : `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`));
   if (entries.length > LOGGED_ENTRIES) shown.push(`... and ${entries.length - LOGGED_ENTRIES} more`);
   return shown;
 }
@@ -146,7 +148,10 @@ export class Reconciler {
     this.renewing = true;
     try {
       if (this.terms && renewalIsLate(this.lastRenewedMono, this.clock.monotonic(), this.terms)) {
-        this.log.warn({ late_ms: Math.round(this.clock.monotonic() - this.lastRenewedMono! - this.terms.renewEveryMs) }, 'lease renewal is late (was the agent frozen or starved?); checking the kernel before renewing');
+        this.log.warn(
+          { late_ms: Math.round(this.clock.monotonic() - this.lastRenewedMono! - this.terms.renewEveryMs) },
+          'lease renewal is late (was the agent frozen or starved?); checking the kernel before renewing',
+        );
         await this.kick();
       }
       await this.exclusive(() => this.renew());
@@ -166,8 +171,16 @@ export class Reconciler {
     } catch (error) {
       const failed = new Set(error instanceof RoutingBatchError ? error.failures.map((f) => entryKey(f.op.entry)) : entries.map(entryKey));
       for (const entry of entries) if (!failed.has(entryKey(entry))) this.leasedAt.set(entryKey(entry), at);
-      const details = error instanceof RoutingBatchError ? error.failures.slice(0, LOGGED_ENTRIES).map((f) => `${f.op.entry.address} dev ${f.op.entry.interface}: ${f.reason}`) : undefined;
-      this.log.error({ err: messageOf(error), details }, this.terms ? `lease renewal failed for ${failed.size} of ${entries.length} addresses; retrying in ${this.terms.renewEveryMs} ms` : 'cannot make the addresses a leased run left permanent');
+      const details =
+        error instanceof RoutingBatchError
+          ? error.failures.slice(0, LOGGED_ENTRIES).map((f) => `${f.op.entry.address} dev ${f.op.entry.interface}: ${f.reason}`)
+          : undefined;
+      this.log.error(
+        { err: messageOf(error), details },
+        this.terms
+          ? `lease renewal failed for ${failed.size} of ${entries.length} addresses; retrying in ${this.terms.renewEveryMs} ms`
+          : 'cannot make the addresses a leased run left permanent',
+      );
       return;
     }
     if (!this.terms) return;
@@ -222,7 +235,13 @@ export class Reconciler {
       return await this.passUnguarded(started);
     } catch (error) {
       this.log.error({ err: messageOf(error) }, 'reconcile pass failed unexpectedly');
-      const report: ReconcileReport = { desired: new Map(), added: [], removed: [], errors: [`reconcile pass failed: ${messageOf(error)}`], durationMs: this.clock.monotonic() - started };
+      const report: ReconcileReport = {
+        desired: new Map(),
+        added: [],
+        removed: [],
+        errors: [`reconcile pass failed: ${messageOf(error)}`],
+        durationMs: this.clock.monotonic() - started,
+      };
       try {
         this.deps.onReport?.(report);
       } catch {
@@ -237,7 +256,8 @@ export class Reconciler {
     const first = this.passes === 0;
     this.passes += 1;
     const errors: string[] = [];
-    const finish = (facts: PassFacts, added: RoutingEntry[], removed: RoutingEntry[], expired: RoutingEntry[] = []) => this.report(started, errors, facts.desired, statusesAfter(facts), added, removed, expired);
+    const finish = (facts: PassFacts, added: RoutingEntry[], removed: RoutingEntry[], expired: RoutingEntry[] = []) =>
+      this.report(started, errors, facts.desired, statusesAfter(facts), added, removed, expired);
 
     // 1. What is wanted, and what is there.
     const desired = this.readDesired(errors);
@@ -252,7 +272,12 @@ export class Reconciler {
 
     // 2. Plan over the kinds listed; entries of the others are reported, and kept in the record as they are.
     const unlisted = (entry: RoutingEntry) => listed.unreadable.has(entry.kind);
-    const p = plan(desired.filter((entry) => !unlisted(entry)), listed.entries, owned.filter((entry) => !unlisted(entry)), { parkingInterfaces: this.deps.backend.parkingInterfaces });
+    const p = plan(
+      desired.filter((entry) => !unlisted(entry)),
+      listed.entries,
+      owned.filter((entry) => !unlisted(entry)),
+      { parkingInterfaces: this.deps.backend.parkingInterfaces },
+    );
     this.noteUnreadable(listed, desired, owned, errors);
     this.noteConflicts(p.conflicts);
     if (p.stale.length > 0) this.log.info({ entries: describe(p.stale) }, `forgetting ${p.stale.length} recorded entries that are no longer on the system`);
@@ -324,11 +349,22 @@ export class Reconciler {
   }
 
   private logChanges(p: Plan, adds: readonly DesiredEntry[], first: boolean, expired: ReadonlySet<string>): void {
-    if (p.removes.length > 0) this.log.info({ entries: describe(p.removes) }, `${first ? 'crash recovery: ' : ''}removing ${p.removes.length} entries nobody wants`);
+    if (p.removes.length > 0)
+      this.log.info({ entries: describe(p.removes) }, `${first ? 'crash recovery: ' : ''}removing ${p.removes.length} entries nobody wants`);
     const driftKeys = new Set(p.drifted.map(entryKey));
     for (const entry of p.drifted) {
-      if (expired.has(entryKey(entry))) this.log.warn({ service: entry.service, interface: entry.interface }, `the lease of ${entry.address} ran out before it was renewed (the agent was frozen or starved); re-adding`);
-      else if (adds.includes(entry)) this.log.warn({ service: entry.service }, first ? `${entry.kind} ${entry.address} is recorded as ours but missing; re-adding` : `${entry.kind} ${entry.address} was removed by someone else; re-adding`);
+      if (expired.has(entryKey(entry)))
+        this.log.warn(
+          { service: entry.service, interface: entry.interface },
+          `the lease of ${entry.address} ran out before it was renewed (the agent was frozen or starved); re-adding`,
+        );
+      else if (adds.includes(entry))
+        this.log.warn(
+          { service: entry.service },
+          first
+            ? `${entry.kind} ${entry.address} is recorded as ours but missing; re-adding`
+            : `${entry.kind} ${entry.address} was removed by someone else; re-adding`,
+        );
     }
     const fresh = adds.filter((entry) => !driftKeys.has(entryKey(entry)));
     if (fresh.length > 0) this.log.info({ entries: describe(fresh) }, `adding ${fresh.length} entries`);
@@ -342,7 +378,14 @@ export class Reconciler {
     } catch (error) {
       errors.push(messageOf(error));
       const failures = error instanceof RoutingBatchError ? error.failures : [];
-      this.log.error({ err: messageOf(error), details: error instanceof RoutingBatchError ? failures.slice(0, LOGGED_ENTRIES).map((f) => `${f.op.action} ${f.op.entry.address}: ${f.reason}`) : undefined }, 'batch failed (partly or wholly)');
+      this.log.error(
+        {
+          err: messageOf(error),
+          details:
+            error instanceof RoutingBatchError ? failures.slice(0, LOGGED_ENTRIES).map((f) => `${f.op.action} ${f.op.entry.address}: ${f.reason}`) : undefined,
+        },
+        'batch failed (partly or wholly)',
+      );
       return { perEntry: new Map(failures.map((f) => [entryKey(f.op.entry), f.reason])), reason: reasonOf(error) };
     }
   }
@@ -350,18 +393,35 @@ export class Reconciler {
   // Keeps what the listing shows of the kinds it covers, and the record's entries of the kinds it does not.
   private async settleOwned(record: readonly RoutingEntry[], after: Listing, errors: string[]): Promise<void> {
     const unlisted = (entry: RoutingEntry) => after.unreadable.has(entry.kind);
-    this.owned = [...settleRecord(record.filter((entry) => !unlisted(entry)), after.entries), ...record.filter(unlisted)];
+    this.owned = [
+      ...settleRecord(
+        record.filter((entry) => !unlisted(entry)),
+        after.entries,
+      ),
+      ...record.filter(unlisted),
+    ];
     if (this.persisted !== undefined && sameEntries(this.owned, this.persisted)) return;
     try {
       await this.deps.ownership.save(this.owned);
       this.persisted = this.owned;
     } catch (error) {
       errors.push(messageOf(error));
-      this.log.error({ err: messageOf(error) }, 'cannot update the ownership record after applying (it still lists entries that are gone; they are dropped on the next successful write)');
+      this.log.error(
+        { err: messageOf(error) },
+        'cannot update the ownership record after applying (it still lists entries that are gone; they are dropped on the next successful write)',
+      );
     }
   }
 
-  private report(started: number, errors: string[], desired: readonly DesiredEntry[], statuses: ReadonlyMap<string, EntryStatus>, added: RoutingEntry[], removed: RoutingEntry[], expired: RoutingEntry[] = []): ReconcileReport {
+  private report(
+    started: number,
+    errors: string[],
+    desired: readonly DesiredEntry[],
+    statuses: ReadonlyMap<string, EntryStatus>,
+    added: RoutingEntry[],
+    removed: RoutingEntry[],
+    expired: RoutingEntry[] = [],
+  ): ReconcileReport {
     const result: ReconcileReport = { desired: new Map(), added, removed, errors, durationMs: this.clock.monotonic() - started };
     if (expired.length > 0) result.expired = expired;
     for (const entry of desired) {
@@ -420,7 +480,8 @@ export class Reconciler {
       const message = `cannot list ${kind} entries: ${reason}`;
       errors.push(message);
       messages.add(message);
-      if (!this.loggedUnreadable.has(message)) this.log.error({ desired: describe(wanted), recorded: describe(recorded) }, `${message}; leaving ${kind} entries as they are this pass`);
+      if (!this.loggedUnreadable.has(message))
+        this.log.error({ desired: describe(wanted), recorded: describe(recorded) }, `${message}; leaving ${kind} entries as they are this pass`);
     }
     this.loggedUnreadable = messages;
   }

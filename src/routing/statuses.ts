@@ -33,7 +33,8 @@ export function conflictReason(conflict: Conflict): string {
   const where = conflict.holders
     .map((h) => `${h.interface}${h.prefixLength !== undefined ? ` as ${h.address}/${h.prefixLength}` : ''}${h.label ? ` (label ${h.label})` : ''}`)
     .join(', ');
-  if (conflict.entry.kind === 'bgp') return `a bgpd network statement for ${conflict.entry.address} is already configured and was not added by healthcast; leaving it alone`;
+  if (conflict.entry.kind === 'bgp')
+    return `a bgpd network statement for ${conflict.entry.address} is already configured and was not added by healthcast; leaving it alone`;
   const what = conflict.entry.kind === 'route' ? `a kernel route to ${conflict.entry.address} with healthcast's proto` : `address ${conflict.entry.address}`;
   return `${what} is already on ${where} and was not added by healthcast; leaving it alone`;
 }

@@ -31,9 +31,16 @@ export function inheritedNodeFlags(execArgv: readonly string[]): string[] {
   return kept;
 }
 
-export async function daemonize(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<{ ok: true; pid: number } | { ok: false; reason: string }> {
+export async function daemonize(
+  argv: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<{ ok: true; pid: number } | { ok: false; reason: string }> {
   const args = [...inheritedNodeFlags(process.execArgv), ...argv.filter((arg) => arg !== '--daemon')];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [DAEMON_CHILD_ENV]: '1' } });
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [DAEMON_CHILD_ENV]: '1' },
+  });
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGTERM');

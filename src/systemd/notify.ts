@@ -37,8 +37,14 @@ export function statusText(mode: string, services: readonly ServiceStatus[]): st
 
 // One datagram as one line: fields joined by \x1f (the helper turns it into \n); control characters are dropped.
 export function encodeMessage(fields: Readonly<Record<string, string>>): string {
-  const clean = (value: string) => [...value].map((char) => (char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f ? ' ' : char)).join('').slice(0, 1000);
-  return `${Object.entries(fields).map(([key, value]) => `${key}=${clean(value)}`).join('\x1f')}\n`;
+  const clean = (value: string) =>
+    [...value]
+      .map((char) => (char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f ? ' ' : char))
+      .join('')
+      .slice(0, 1000);
+  return `${Object.entries(fields)
+    .map(([key, value]) => `${key}=${clean(value)}`)
+    .join('\x1f')}\n`;
 }
 
 export const HELPER_SCRIPT = [
@@ -55,16 +61,25 @@ export class SystemdNotifier {
   private lastStatus: string | undefined;
   private readonly log: Logger;
 
-  constructor(private readonly env: NotifyEnv, log: Logger, private readonly perl = 'perl') {
+  constructor(
+    private readonly env: NotifyEnv,
+    log: Logger,
+    private readonly perl = 'perl',
+  ) {
     this.log = log.child({ component: 'systemd' });
   }
 
   start(): void {
-    const helper = spawn(this.perl, ['-e', HELPER_SCRIPT], { stdio: ['pipe', 'ignore', 'pipe'], env: { NOTIFY_SOCKET: this.env.socket, PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const helper = spawn(this.perl, ['-e', HELPER_SCRIPT], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: { NOTIFY_SOCKET: this.env.socket, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
     helper.stderr?.setEncoding('utf8');
     helper.stderr?.on('data', (text: string) => this.log.warn({ helper: text.trim() }, 'sd_notify helper reported an error'));
     helper.stdin?.on('error', () => undefined);
-    helper.once('error', (error) => this.log.error({ err: error.message, perl: this.perl }, 'cannot start the sd_notify helper; systemd will not see READY or the watchdog'));
+    helper.once('error', (error) =>
+      this.log.error({ err: error.message, perl: this.perl }, 'cannot start the sd_notify helper; systemd will not see READY or the watchdog'),
+    );
     helper.once('exit', (code, signal) => {
       if (this.helper === helper) this.log.error({ code, signal }, 'the sd_notify helper exited');
       this.helper = undefined;

@@ -17,7 +17,10 @@ export function parseProcStat(pid: number, text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open === -1 || close < open) return undefined;
-  const fields = text.slice(close + 2).trim().split(' ');
+  const fields = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   const startTicks = Number(fields[19]); // field 22 of the line, counted after the name
   if (!fields[0] || !Number.isFinite(startTicks)) return undefined;
   return { pid, state: fields[0], comm: text.slice(open + 1, close), startTicks };

@@ -64,7 +64,9 @@ async function assertManualSurvives(topology: AnycastLab, node: LabNode, when: s
 }
 
 async function digFromRouter(topology: AnycastLab, server: string, port: number): Promise<string> {
-  const { stdout } = await topology.router.exec('dig', ['+short', '+time=1', '+tries=1', '-p', String(port), `@${server}`, 'probe.test', 'A'], { timeoutMs: 5000 });
+  const { stdout } = await topology.router.exec('dig', ['+short', '+time=1', '+tries=1', '-p', String(port), `@${server}`, 'probe.test', 'A'], {
+    timeoutMs: 5000,
+  });
   return stdout.trim();
 }
 
@@ -141,11 +143,21 @@ test('healthcast announces unbound on real FRR, withdraws on failure, pause, sto
     report(t, 'SIGCONT -> all four routes back on router', Date.now() - started);
     assert.notEqual(agent.state(), 'T');
     const risingAgain = await agent.waitForPhase('dns', 'up', { since });
-    assert.ok(agent.lines().slice(since).some((line) => line.service === 'dns' && line.to === 'rising' && line.time <= risingAgain.time), 'rise is required again after SIGCONT');
+    assert.ok(
+      agent
+        .lines()
+        .slice(since)
+        .some((line) => line.service === 'dns' && line.to === 'rising' && line.time <= risingAgain.time),
+      'rise is required again after SIGCONT',
+    );
 
     // kill -9 leaves the addresses behind; a restart (with unbound down) removes them.
     await agent.daemon.stop('SIGKILL');
-    assert.deepEqual(await onNode(node), [V6, V4, `route ${ROUTE_V6}`, `route ${ROUTE_V4}`].sort(), 'a crashed agent leaves its addresses and routes (the case crash recovery exists for)');
+    assert.deepEqual(
+      await onNode(node),
+      [V6, V4, `route ${ROUTE_V6}`, `route ${ROUTE_V4}`].sort(),
+      'a crashed agent leaves its addresses and routes (the case crash recovery exists for)',
+    );
     await unbound.daemon.stop('SIGKILL');
     started = Date.now();
     agent = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, services(port)) });
@@ -161,7 +173,10 @@ test('healthcast announces unbound on real FRR, withdraws on failure, pause, sto
     agent.signal('SIGTERM');
     assert.equal(await agent.exited, 0);
     report(t, 'SIGTERM -> exited 0', Date.now() - started);
-    assert.equal((await addressDetails(node.netns, 'lo')).some((entry) => entry.label === 'lo:healthcast'), false);
+    assert.equal(
+      (await addressDetails(node.netns, 'lo')).some((entry) => entry.label === 'lo:healthcast'),
+      false,
+    );
     assert.deepEqual(await onNode(node), []);
     await routes(topology, false);
     await assertManualSurvives(topology, node, 'after SIGTERM');

@@ -47,18 +47,20 @@ test('announce: bgp: the router learns the prefixes while unbound is healthy, lo
         control_socket: path.join(path.dirname(stateDir), 'control.sock'),
         reconcile_interval: '1s',
         frr: { vty_socket: node.frr!.dir, asn: NODE_AS, vtysh_timeout: '5s' },
-        services: [{
-          name: 'dns',
-          addresses: [V4, V6],
-          announce: 'bgp',
-          interval: `${INTERVAL_MS}ms`,
-          timeout: '150ms',
-          rise: RISE,
-          fall: FALL,
-          hold_down: `${HOLD_DOWN_MS}ms`,
-          drain: '300ms',
-          probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
-        }],
+        services: [
+          {
+            name: 'dns',
+            addresses: [V4, V6],
+            announce: 'bgp',
+            interval: `${INTERVAL_MS}ms`,
+            timeout: '150ms',
+            rise: RISE,
+            fall: FALL,
+            hold_down: `${HOLD_DOWN_MS}ms`,
+            drain: '300ms',
+            probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
+          },
+        ],
       }),
     });
     const waitForPhase = (to: string, since: number) => agent.waitForPhase('dns', to, { since, timeoutMs: 15_000 });

@@ -37,7 +37,9 @@ async function startDaemon(node: LabNode, configFile: string, name: string): Pro
   const pidfile = path.join(node.dir, `${name}.pid`);
   const logFile = path.join(node.dir, `${name}.log`);
   const log = fs.openSync(logFile, 'a');
-  const launcher = spawn('ip', ['netns', 'exec', node.netns, ...healthcastArgv(['run', '--daemon', '--pidfile', pidfile, '--config', configFile]).flat()], { stdio: ['ignore', log, log] });
+  const launcher = spawn('ip', ['netns', 'exec', node.netns, ...healthcastArgv(['run', '--daemon', '--pidfile', pidfile, '--config', configFile]).flat()], {
+    stdio: ['ignore', log, log],
+  });
   fs.closeSync(log);
   const code = await new Promise<number | null>((resolve) => launcher.once('exit', resolve));
   assert.equal(code, 0, fs.readFileSync(logFile, 'utf8'));
@@ -69,16 +71,29 @@ test('lease: kill -9 or SIGSTOP of an rc.local agent withdraws its addresses wit
     await Promise.all([V4, V6].map((prefix) => waitForRoute(router, prefix, true, 15_000)));
     // Through more than one lease: renewals keep the routes (a lease outliving convergence is not the point here).
     await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 500));
-    assert.ok(await waitForKernelRoute(router, V4, true, 100).then(() => true, () => false), 'still routed after a whole lease');
+    assert.ok(
+      await waitForKernelRoute(router, V4, true, 100).then(
+        () => true,
+        () => false,
+      ),
+      'still routed after a whole lease',
+    );
     const status = (await controlRequest(socket, { command: 'status' }, { timeoutMs: 5000 })) as StatusJson;
     assert.equal(status.agent.lease_s, LEASE_MS / 1000);
-    assert.ok(status.agent.lease_renewed_at !== null && Date.now() - Date.parse(status.agent.lease_renewed_at) < LEASE_MS, `renewed recently: ${status.agent.lease_renewed_at}`);
+    assert.ok(
+      status.agent.lease_renewed_at !== null && Date.now() - Date.parse(status.agent.lease_renewed_at) < LEASE_MS,
+      `renewed recently: ${status.agent.lease_renewed_at}`,
+    );
 
     let started = Date.now();
     process.kill(agent.pid, 'SIGKILL');
     await Promise.all([V4, V6].map((prefix) => waitForKernelRoute(router, prefix, false, BOUND_MS)));
     t.diagnostic(`kill -9 -> both routes gone from the router: ${Date.now() - started} ms (bound ${BOUND_MS})`);
-    assert.deepEqual((await node.addresses()).filter((cidr) => cidr === V4 || cidr === V6), [], 'the addresses expired on the node');
+    assert.deepEqual(
+      (await node.addresses()).filter((cidr) => cidr === V4 || cidr === V6),
+      [],
+      'the addresses expired on the node',
+    );
 
     // 2. SIGSTOP (someone else's): the same; SIGCONT: the agent finds them gone and re-adds them, counting the expiry.
     agent = await startDaemon(node, configFile, 'second');
@@ -93,7 +108,9 @@ test('lease: kill -9 or SIGSTOP of an rc.local agent withdraws its addresses wit
     await Promise.all([V4, V6].map((prefix) => waitForRoute(router, prefix, true, 15_000)));
     t.diagnostic(`SIGCONT -> both routes back on the router: ${Date.now() - started} ms`);
     const logFile = agent.logFile;
-    await waitFor('the expiry logged', () => /the lease of 192\.0\.2\.53 ran out before it was renewed/.test(fs.readFileSync(logFile, 'utf8')), { timeoutMs: 5000 });
+    await waitFor('the expiry logged', () => /the lease of 192\.0\.2\.53 ran out before it was renewed/.test(fs.readFileSync(logFile, 'utf8')), {
+      timeoutMs: 5000,
+    });
 
     process.kill(agent.pid, 'SIGTERM');
     await waitFor('agent gone', () => isGone(agent.pid), { timeoutMs: 10_000 });
@@ -104,47 +121,62 @@ test('lease: kill -9 or SIGSTOP of an rc.local agent withdraws its addresses wit
   }
 });
 
-test('lease with announce: bgp: the statements stay after kill -9; the route goes with the address only under bgp network import-check', { timeout: 180_000 }, async (t) => {
-  if (!requirePrerequisites(t, { root: true, commands: [...BGP_LAB_COMMANDS, 'unbound'] })) return;
-  await withLab({ name: 'lease-bgp' }, async (lab) => {
-    const bgpLab = await buildBgpLab(lab);
-    const { router, node } = bgpLab;
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
-    await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
-    const prefixes = [V4, V6];
-    const config = (stateDir: string) => ({
-      ...agentConfig(stateDir, [{
-        name: 'dns',
-        addresses: prefixes.map((prefix) => prefix.slice(0, prefix.indexOf('/'))),
-        announce: 'bgp',
-        probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
-      }], { lease: `${LEASE_MS}ms`, reconcile_interval: '10s' }),
-      frr: { vty_socket: node.frr!.dir, asn: NODE_AS, vtysh_timeout: '5s' },
+test(
+  'lease with announce: bgp: the statements stay after kill -9; the route goes with the address only under bgp network import-check',
+  { timeout: 180_000 },
+  async (t) => {
+    if (!requirePrerequisites(t, { root: true, commands: [...BGP_LAB_COMMANDS, 'unbound'] })) return;
+    await withLab({ name: 'lease-bgp' }, async (lab) => {
+      const bgpLab = await buildBgpLab(lab);
+      const { router, node } = bgpLab;
+      const port = 20_000 + Math.floor(Math.random() * 40_000);
+      await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
+      const prefixes = [V4, V6];
+      const config = (stateDir: string) => ({
+        ...agentConfig(
+          stateDir,
+          [
+            {
+              name: 'dns',
+              addresses: prefixes.map((prefix) => prefix.slice(0, prefix.indexOf('/'))),
+              announce: 'bgp',
+              probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
+            },
+          ],
+          { lease: `${LEASE_MS}ms`, reconcile_interval: '10s' },
+        ),
+        frr: { vty_socket: node.frr!.dir, asn: NODE_AS, vtysh_timeout: '5s' },
+      });
+      const statements = async () => (await networkLines(bgpLab)).filter((prefix) => prefixes.includes(prefix)).sort();
+      const importCheck = (on: boolean) => bgpLab.vtysh.configure([`router bgp ${NODE_AS}`, `${on ? '' : 'no '}bgp network import-check`]);
+
+      // FRR's default: a statement is advertised only while its prefix is in zebra's RIB, so the expiry withdraws it.
+      await importCheck(true);
+      let agent = await startAgent(lab, node, { config });
+      try {
+        await Promise.all(prefixes.map((prefix) => waitForRoute(router, prefix, true, 15_000)));
+        const started = Date.now();
+        await agent.daemon.stop('SIGKILL');
+        await Promise.all(prefixes.map((prefix) => waitForKernelRoute(router, prefix, false, BOUND_MS)));
+        t.diagnostic(`bgp, import-check on: kill -9 -> both routes gone from the router: ${Date.now() - started} ms (bound ${BOUND_MS})`);
+        assert.deepEqual(await statements(), [...prefixes].sort(), 'the network statements stay (FRR gives configuration no lifetime)');
+
+        // Without import-check (as this lab's bgpd is configured), the statement keeps the route after the address expired.
+        agent = await startAgent(lab, node, { config });
+        await Promise.all(prefixes.map((prefix) => waitForRoute(router, prefix, true, 15_000)));
+        await importCheck(false);
+        await agent.daemon.stop('SIGKILL');
+        await new Promise((resolve) => setTimeout(resolve, BOUND_MS));
+        assert.deepEqual(
+          (await node.addresses()).filter((cidr) => prefixes.includes(cidr)),
+          [],
+          'the addresses expired',
+        );
+        for (const prefix of prefixes)
+          assert.ok(await kernelRoute(router, prefix), `${prefix} still routed: no import-check, the statement alone advertises it`);
+      } finally {
+        if (agent.alive()) await agent.daemon.stop('SIGKILL');
+      }
     });
-    const statements = async () => (await networkLines(bgpLab)).filter((prefix) => prefixes.includes(prefix)).sort();
-    const importCheck = (on: boolean) => bgpLab.vtysh.configure([`router bgp ${NODE_AS}`, `${on ? '' : 'no '}bgp network import-check`]);
-
-    // FRR's default: a statement is advertised only while its prefix is in zebra's RIB, so the expiry withdraws it.
-    await importCheck(true);
-    let agent = await startAgent(lab, node, { config });
-    try {
-      await Promise.all(prefixes.map((prefix) => waitForRoute(router, prefix, true, 15_000)));
-      const started = Date.now();
-      await agent.daemon.stop('SIGKILL');
-      await Promise.all(prefixes.map((prefix) => waitForKernelRoute(router, prefix, false, BOUND_MS)));
-      t.diagnostic(`bgp, import-check on: kill -9 -> both routes gone from the router: ${Date.now() - started} ms (bound ${BOUND_MS})`);
-      assert.deepEqual(await statements(), [...prefixes].sort(), 'the network statements stay (FRR gives configuration no lifetime)');
-
-      // Without import-check (as this lab's bgpd is configured), the statement keeps the route after the address expired.
-      agent = await startAgent(lab, node, { config });
-      await Promise.all(prefixes.map((prefix) => waitForRoute(router, prefix, true, 15_000)));
-      await importCheck(false);
-      await agent.daemon.stop('SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, BOUND_MS));
-      assert.deepEqual((await node.addresses()).filter((cidr) => prefixes.includes(cidr)), [], 'the addresses expired');
-      for (const prefix of prefixes) assert.ok(await kernelRoute(router, prefix), `${prefix} still routed: no import-check, the statement alone advertises it`);
-    } finally {
-      if (agent.alive()) await agent.daemon.stop('SIGKILL');
-    }
-  });
-});
+  },
+);

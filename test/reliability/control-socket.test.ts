@@ -54,7 +54,18 @@ function abuse(socketPath: string): { sockets: net.Socket[]; stop(): void } {
     socket.once('connect', () => onConnect(socket));
     sockets.push(socket);
   };
-  const malformed = ['not json', '[1,2,3]', '{"command":"rm -rf /"}', '{"command":"drain","services":["x; reboot"]}', '{"command":"status","extra":1}', `{"command":"${'x'.repeat(5000)}"}`, '{"command":', '\u0000\u0001\u0002', 'null', '1e999999'];
+  const malformed = [
+    'not json',
+    '[1,2,3]',
+    '{"command":"rm -rf /"}',
+    '{"command":"drain","services":["x; reboot"]}',
+    '{"command":"status","extra":1}',
+    `{"command":"${'x'.repeat(5000)}"}`,
+    '{"command":',
+    '\u0000\u0001\u0002',
+    'null',
+    '1e999999',
+  ];
   for (let i = 0; i < 8; i += 1) open((socket) => socket.write(`${malformed.join('\n')}\n`.repeat(3)));
   for (let i = 0; i < 4; i += 1) open((socket) => socket.write(Buffer.alloc(1024 * 1024, 0x41)));
   for (let i = 0; i < 6; i += 1) {
@@ -82,7 +93,16 @@ test('control socket: no access without permission; abusive clients do not distu
     const node = await lab.node('ctl');
     const port = await freePort();
     await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
-    const service = { name: 'dns', addresses: [ADDRESS], interval: '100ms', timeout: '80ms', rise: 1, fall: 2, hold_down: '0ms', probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }] };
+    const service = {
+      name: 'dns',
+      addresses: [ADDRESS],
+      interval: '100ms',
+      timeout: '80ms',
+      rise: 1,
+      fall: 2,
+      hold_down: '0ms',
+      probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
+    };
     let socketPath = '';
     const agent = await startAgent(lab, node, {
       config: (stateDir) => {
@@ -97,7 +117,10 @@ test('control socket: no access without permission; abusive clients do not distu
 
     // Every directory on the way is traversable, so only the socket's own mode stands in the way of user nobody.
     const script = `const s=require('net').connect(${JSON.stringify(socketPath)});s.on('connect',()=>{console.log('CONNECTED');s.destroy()});s.on('error',(e)=>console.log(e.code))`;
-    const unprivileged = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    const unprivileged = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     assert.equal(unprivileged.stdout.trim(), 'EACCES', `user nobody is refused: ${unprivileged.stdout}${unprivileged.stderr}`);
 
     const monitor = await startMonitor(node.netns, 'address');
@@ -114,9 +137,14 @@ test('control socket: no access without permission; abusive clients do not distu
     const slowest = Math.max(...replies);
     t.diagnostic(`${replies.length} status replies during the abuse, slowest ${slowest} ms`);
     assert.ok(slowest < 1000, `a well-behaved client is answered promptly (slowest ${slowest} ms)`);
-    await waitFor('the oversized clients dropped', () => abusers!.sockets.slice(8, 12).every((socket) => socket.destroyed || socket.readableEnded), { timeoutMs: 5000 });
+    await waitFor('the oversized clients dropped', () => abusers!.sockets.slice(8, 12).every((socket) => socket.destroyed || socket.readableEnded), {
+      timeoutMs: 5000,
+    });
 
-    const rounds = agent.lines().slice(since).filter((line) => line.service === 'dns');
+    const rounds = agent
+      .lines()
+      .slice(since)
+      .filter((line) => line.service === 'dns');
     assert.deepEqual(monitor.about(ADDRESS), [], 'the service stayed announced throughout');
     assert.ok(agent.alive(), 'the agent keeps running');
     assert.equal(rounds.filter((line) => line.to === 'falling' || line.to === 'down').length, 0, 'probing was not disturbed into failures');

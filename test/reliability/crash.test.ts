@@ -61,10 +61,14 @@ test('crash: kill -9 with 50 entries announced; a restart removes every stale on
       const entries = await hostEntries(node.netns);
       return { addresses: entries.addresses.filter((a) => ADDRESSES.includes(a)), routes: entries.routes.filter((r) => ROUTES.includes(r)) };
     };
-    await waitFor('all 50 entries announced and recorded', async () => {
-      const now = await ours();
-      return now.addresses.length === ADDRESSES.length && now.routes.length === ROUTES.length && ownershipRecord(first.stateDir)?.length === 50;
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'all 50 entries announced and recorded',
+      async () => {
+        const now = await ours();
+        return now.addresses.length === ADDRESSES.length && now.routes.length === ROUTES.length && ownershipRecord(first.stateDir)?.length === 50;
+      },
+      { timeoutMs: 15_000 },
+    );
 
     await first.daemon.stop('SIGKILL');
     assert.deepEqual(await ours(), { addresses: ADDRESSES, routes: ROUTES }, 'kill -9 leaves all 50 entries behind (the case crash recovery exists for)');
@@ -72,12 +76,19 @@ test('crash: kill -9 with 50 entries announced; a restart removes every stale on
 
     const started = Date.now();
     const second = await startAgent(lab, node, { name: 'agent', config });
-    await waitFor('every stale entry removed', async () => {
-      const now = await ours();
-      return now.addresses.length === 0 && now.routes.length === 0;
-    }, { timeoutMs: 10_000 });
+    await waitFor(
+      'every stale entry removed',
+      async () => {
+        const now = await ours();
+        return now.addresses.length === 0 && now.routes.length === 0;
+      },
+      { timeoutMs: 10_000 },
+    );
     t.diagnostic(`restart -> 50 stale entries removed in ${Date.now() - started} ms`);
-    assert.ok(second.lines().some((line) => /crash recovery: removing 50 entries/.test(line.msg)), 'the restart says it removed 50 stale entries');
+    assert.ok(
+      second.lines().some((line) => /crash recovery: removing 50 entries/.test(line.msg)),
+      'the restart says it removed 50 stale entries',
+    );
     assert.deepEqual(await snapshot(node.netns), before, 'addresses and routes healthcast did not add are exactly as before');
     await waitFor('the ownership record to be empty', () => ownershipRecord(second.stateDir)?.length === 0, { timeoutMs: 5000 });
     assert.ok(second.alive(), 'the restarted agent keeps running');

@@ -79,7 +79,9 @@ test('flapping every 300 ms for 20 s: bounded route changes at the router, and h
     const window = (address: string) => monitor.about(address).filter((e) => !e.text.includes('table local') && e.time >= started && e.time <= ended + 500);
     const changesA = window(A);
     const changesB = window(B);
-    t.diagnostic(`${toggles} health flips; route changes at the router: ${changesA.length} without hold_down, ${changesB.length} with hold_down ${HOLD_DOWN_MS} ms`);
+    t.diagnostic(
+      `${toggles} health flips; route changes at the router: ${changesA.length} without hold_down, ${changesB.length} with hold_down ${HOLD_DOWN_MS} ms`,
+    );
 
     // Without hold_down: every flip may move the route, never more than that (one change per flip at most).
     assert.ok(changesA.length <= toggles + 1, `without hold_down: ${changesA.length} route changes for ${toggles} flips`);
@@ -92,7 +94,8 @@ test('flapping every 300 ms for 20 s: bounded route changes at the router, and h
     assert.ok(changesB.length <= 2 * maxAnnounces, `with hold_down: ${changesB.length} route changes (at most ${2 * maxAnnounces})`);
     const delays = reannounceDelays(changesB);
     t.diagnostic(`with hold_down, withdrawal -> next announce at the router: ${delays.map(Math.round).join(', ')} ms`);
-    for (const delay of delays) assert.ok(delay >= HOLD_DOWN_MS - JITTER_MS, `a re-announce came ${Math.round(delay)} ms after its withdrawal (hold_down ${HOLD_DOWN_MS} ms)`);
+    for (const delay of delays)
+      assert.ok(delay >= HOLD_DOWN_MS - JITTER_MS, `a re-announce came ${Math.round(delay)} ms after its withdrawal (hold_down ${HOLD_DOWN_MS} ms)`);
     assert.ok(changesB.length < changesA.length / 3, `hold_down cut route changes from ${changesA.length} to ${changesB.length}`);
 
     // Healthy again at the end: both announced.

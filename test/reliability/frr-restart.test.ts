@@ -77,7 +77,7 @@ test('FRR killed and restarted under a running healthcast: advertisements come b
 
     assert.ok(agent.alive(), 'healthcast kept running');
     assert.equal(agent.lines().filter((line) => line.msg === 'agent started').length, 1, 'healthcast was not restarted');
-    assert.deepEqual(monitor.about('192.0.2.91').concat(monitor.about('2001:db8:91::1')), [], 'the healthy service\'s addresses stayed on lo throughout');
+    assert.deepEqual(monitor.about('192.0.2.91').concat(monitor.about('2001:db8:91::1')), [], "the healthy service's addresses stayed on lo throughout");
     await monitor.stop();
   } finally {
     await fresh?.stop().catch(() => undefined);

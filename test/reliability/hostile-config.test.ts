@@ -64,7 +64,16 @@ test('hostile configs via SIGHUP: each rejected one leaves the running agent and
     const port = await freePort();
     await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
     const HEALTHY = '192.0.2.160';
-    const service = { name: 'dns', addresses: [HEALTHY], interval: '100ms', timeout: '80ms', rise: 1, fall: 2, hold_down: '0ms', probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }] };
+    const service = {
+      name: 'dns',
+      addresses: [HEALTHY],
+      interval: '100ms',
+      timeout: '80ms',
+      rise: 1,
+      fall: 2,
+      hold_down: '0ms',
+      probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
+    };
     const agent = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, [service]) });
     const marker = path.join(agent.dir, 'MARKER');
     await waitFor('the healthy service announced', async () => (await hostEntries(node.netns)).addresses.includes(HEALTHY), { timeoutMs: 5000 });
@@ -85,7 +94,10 @@ test('hostile configs via SIGHUP: each rejected one leaves the running agent and
         try {
           materialize(config, agent.dir, { stateDir: agent.stateDir, controlSocket: path.join(agent.dir, 'control.sock'), marker }, agent.configFile);
           agent.signal('SIGHUP');
-          const rejected = await agent.waitForLine(`${config.name}: reload rejected`, (line) => line.msg.startsWith('reload rejected'), { since, timeoutMs: 10_000 });
+          const rejected = await agent.waitForLine(`${config.name}: reload rejected`, (line) => line.msg.startsWith('reload rejected'), {
+            since,
+            timeoutMs: 10_000,
+          });
           const said = [...((rejected.errors as string[] | undefined) ?? []), String(rejected.error ?? '')].join('\n');
           t.diagnostic(`${config.name}: ${said.split('\n')[0]?.slice(0, 200)}`);
           assert.match(said, config.expect as RegExp, 'the rejection says what is wrong, where');
@@ -105,7 +117,11 @@ test('hostile configs via SIGHUP: each rejected one leaves the running agent and
     const since = agent.lines().length;
     materialize(accepted, agent.dir, { stateDir: agent.stateDir, controlSocket: path.join(agent.dir, 'control.sock'), marker }, agent.configFile);
     agent.signal('SIGHUP');
-    const outcome = await agent.waitForLine('the literal config reloaded or rejected', (line) => line.msg === 'configuration reloaded' || line.msg.startsWith('reload rejected'), { since, timeoutMs: 10_000 });
+    const outcome = await agent.waitForLine(
+      'the literal config reloaded or rejected',
+      (line) => line.msg === 'configuration reloaded' || line.msg.startsWith('reload rejected'),
+      { since, timeoutMs: 10_000 },
+    );
     assert.equal(outcome.msg, 'configuration reloaded', `the literal config is accepted: ${JSON.stringify(outcome.errors ?? outcome.error)}`);
     await waitFor('the literal service announced', async () => (await hostEntries(node.netns)).addresses.includes('192.0.2.150'), { timeoutMs: 5000 });
     assert.equal(fs.existsSync(marker), false, 'no shell ran any of the metacharacters');

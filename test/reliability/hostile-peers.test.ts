@@ -80,16 +80,68 @@ function processesWithMark(): number {
 // Not a network peer, but the same hazard: a check command that hangs and leaves a grandchild behind.
 const hungCommand = { command: ['sh', '-c', `sleep ${MARK} & exec sleep ${MARK}`] };
 
-const dnsOptions = (port: number, extra: Record<string, unknown> = {}) => ({ server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1', ...extra });
+const dnsOptions = (port: number, extra: Record<string, unknown> = {}) => ({
+  server: '127.0.0.1',
+  port,
+  query: 'probe.test',
+  qtype: 'A',
+  expect_answer: '192.0.2.1',
+  ...extra,
+});
 
 const cases: Case[] = [
-  { name: 'DNS server answering random bytes', definition: dns as ProbeDefinition, options: (port) => dnsOptions(port), server: () => udpServer(() => crypto.randomBytes(1 + crypto.randomInt(80))), reason: /^malformed response|timed out after 150ms.*ignored/ },
-  { name: 'DNS server answering with the wrong id', definition: dns as ProbeDefinition, options: (port) => dnsOptions(port), server: () => udpServer((request) => dnsAnswer(request, 1)), reason: /timed out after 150ms.*ignored/ },
-  { name: 'DNS over TCP: accepts and never speaks', definition: dns as ProbeDefinition, options: (port) => dnsOptions(port, { transport: 'tcp' }), server: () => tcpServer(silent()), reason: /timed out after 150ms/ },
-  { name: 'RADIUS server with a bad authenticator', definition: radius as ProbeDefinition, options: (port) => ({ server: '127.0.0.1', port, secret: 'testing123' }), server: () => udpServer(radiusBadAuthenticator), reason: /authenticator/i },
-  { name: 'HTTP server: accepts and never speaks', definition: http as ProbeDefinition, options: (port) => ({ url: `http://127.0.0.1:${port}/health` }), server: () => tcpServer(silent()), reason: /time|no response|150ms/i },
-  { name: 'HTTP server trickling one byte a second', definition: http as ProbeDefinition, options: (port) => ({ url: `http://127.0.0.1:${port}/health` }), server: () => tcpServer(trickle('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', 1000)), reason: /time|150ms/i },
-  { name: 'exec check that hangs and leaves a grandchild', definition: exec as ProbeDefinition, options: () => hungCommand, server: () => udpServer(() => undefined), reason: /timed out after 150ms; killed the process group/, leftovers: processesWithMark, concurrency: 10, rounds: 300 },
+  {
+    name: 'DNS server answering random bytes',
+    definition: dns as ProbeDefinition,
+    options: (port) => dnsOptions(port),
+    server: () => udpServer(() => crypto.randomBytes(1 + crypto.randomInt(80))),
+    reason: /^malformed response|timed out after 150ms.*ignored/,
+  },
+  {
+    name: 'DNS server answering with the wrong id',
+    definition: dns as ProbeDefinition,
+    options: (port) => dnsOptions(port),
+    server: () => udpServer((request) => dnsAnswer(request, 1)),
+    reason: /timed out after 150ms.*ignored/,
+  },
+  {
+    name: 'DNS over TCP: accepts and never speaks',
+    definition: dns as ProbeDefinition,
+    options: (port) => dnsOptions(port, { transport: 'tcp' }),
+    server: () => tcpServer(silent()),
+    reason: /timed out after 150ms/,
+  },
+  {
+    name: 'RADIUS server with a bad authenticator',
+    definition: radius as ProbeDefinition,
+    options: (port) => ({ server: '127.0.0.1', port, secret: 'testing123' }),
+    server: () => udpServer(radiusBadAuthenticator),
+    reason: /authenticator/i,
+  },
+  {
+    name: 'HTTP server: accepts and never speaks',
+    definition: http as ProbeDefinition,
+    options: (port) => ({ url: `http://127.0.0.1:${port}/health` }),
+    server: () => tcpServer(silent()),
+    reason: /time|no response|150ms/i,
+  },
+  {
+    name: 'HTTP server trickling one byte a second',
+    definition: http as ProbeDefinition,
+    options: (port) => ({ url: `http://127.0.0.1:${port}/health` }),
+    server: () => tcpServer(trickle('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', 1000)),
+    reason: /time|150ms/i,
+  },
+  {
+    name: 'exec check that hangs and leaves a grandchild',
+    definition: exec as ProbeDefinition,
+    options: () => hungCommand,
+    server: () => udpServer(() => undefined),
+    reason: /timed out after 150ms; killed the process group/,
+    leftovers: processesWithMark,
+    concurrency: 10,
+    rounds: 300,
+  },
 ];
 
 // Handles and requests the process holds, by kind (sockets, timers, ...).
@@ -135,7 +187,11 @@ for (const hostile of cases) {
       if (!hostile.leftovers) assert.equal(server.seen() - seenBefore, count, 'every round reached the hostile server');
       assert.equal(results.filter((r) => r.ok).length, 0, 'no round is healthy');
       const unexplained = results.filter((r) => !hostile.reason.test(r.reason ?? ''));
-      assert.deepEqual(unexplained.slice(0, 3).map((r) => r.reason), [], `every reason matches ${hostile.reason}`);
+      assert.deepEqual(
+        unexplained.slice(0, 3).map((r) => r.reason),
+        [],
+        `every reason matches ${hostile.reason}`,
+      );
       assert.ok(slowest <= TIMEOUT_MS + SLACK_MS, `slowest round took ${slowest} ms (timeout ${TIMEOUT_MS} ms)`);
 
       await waitFor('the server to see every client connection closed', () => server.open() === 0, { timeoutMs: 5000 });

@@ -38,7 +38,11 @@ test('signal storm: 100 SIGTSTP/SIGCONT alternations end running, every entry pr
     const node = await lab.node('tstp');
     const port = await freePort();
     const unbound = await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
-    const services = [dnsService('dns4', ['192.0.2.71', '192.0.2.72'], port), dnsService('dns6', ['2001:db8:71::1'], port), dnsService('rt', ['192.0.2.73'], port, 'route')];
+    const services = [
+      dnsService('dns4', ['192.0.2.71', '192.0.2.72'], port),
+      dnsService('dns6', ['2001:db8:71::1'], port),
+      dnsService('rt', ['192.0.2.73'], port, 'route'),
+    ];
     const agent = await startAgent(lab, node, { config: (stateDir) => agentConfig(stateDir, services) });
     const expected = { addresses: ['192.0.2.71', '192.0.2.72', '2001:db8:71::1'].sort(), routes: ['192.0.2.73'] };
     const expectedRecord = ['address 192.0.2.71 lo', 'address 192.0.2.72 lo', 'address 2001:db8:71::1 lo', 'route 192.0.2.73 lo'].sort();
@@ -69,10 +73,14 @@ test('signal storm: 100 SIGTSTP/SIGCONT alternations end running, every entry pr
 
     // Still probing after the storm: a dead target is withdrawn.
     await unbound.daemon.stop('SIGKILL');
-    await waitFor('everything withdrawn after unbound died', async () => {
-      const now = await hostEntries(node.netns);
-      return now.addresses.length === 0 && now.routes.length === 0;
-    }, { timeoutMs: 5000 });
+    await waitFor(
+      'everything withdrawn after unbound died',
+      async () => {
+        const now = await hostEntries(node.netns);
+        return now.addresses.length === 0 && now.routes.length === 0;
+      },
+      { timeoutMs: 5000 },
+    );
   } finally {
     await lab.destroy();
   }
@@ -93,7 +101,12 @@ test('signal storm: SIGHUP with alternating valid and invalid configs never with
       'interface: lo\nservices: [\n',
       (i: number) => ({ ...valid(i), bogus_key: true }),
       (_i: number) => agentConfig(stateDir, [dnsService('keep', [KEEP], port), dnsService('var', ['192.0.2.0/24'], port)]),
-      (i: number) => agentConfig(stateDir, [dnsService('keep', [KEEP], port), dnsService('var', [KEEP], port), { ...dnsService('other', [varAddress(i)], port), probes: [] }]),
+      (i: number) =>
+        agentConfig(stateDir, [
+          dnsService('keep', [KEEP], port),
+          dnsService('var', [KEEP], port),
+          { ...dnsService('other', [varAddress(i)], port), probes: [] },
+        ]),
     ];
     const agent = await startAgent(lab, node, {
       config: (dir) => {
@@ -101,7 +114,9 @@ test('signal storm: SIGHUP with alternating valid and invalid configs never with
         return valid(0);
       },
     });
-    await waitFor('keep and var announced', async () => (await hostEntries(node.netns)).addresses.join() === [KEEP, varAddress(0)].sort().join(), { timeoutMs: 10_000 });
+    await waitFor('keep and var announced', async () => (await hostEntries(node.netns)).addresses.join() === [KEEP, varAddress(0)].sort().join(), {
+      timeoutMs: 10_000,
+    });
     const monitor = await startMonitor(node.netns, 'address');
     const since = agent.lines().length;
 
@@ -121,7 +136,7 @@ test('signal storm: SIGHUP with alternating valid and invalid configs never with
     const wanted = [KEEP, varAddress(LAST)].sort().join();
     await waitFor('the last valid config in effect', async () => (await hostEntries(node.netns)).addresses.join() === wanted, { timeoutMs: 15_000 });
     await sleep(500);
-    assert.equal((await hostEntries(node.netns)).addresses.join(), wanted, 'only keep and the last config\'s var address are announced');
+    assert.equal((await hostEntries(node.netns)).addresses.join(), wanted, "only keep and the last config's var address are announced");
     assert.deepEqual(ownershipRecord(agent.stateDir), [`address ${KEEP} lo`, `address ${varAddress(LAST)} lo`].sort());
     assert.deepEqual(monitor.about(KEEP), [], `${KEEP} (unchanged, healthy) was never withdrawn or re-added`);
     const storm = agent.lines().slice(since);
@@ -130,7 +145,8 @@ test('signal storm: SIGHUP with alternating valid and invalid configs never with
     t.diagnostic(`${reloaded.length} reloads applied, ${rejected.length} rejected (81 SIGHUPs; signals that arrive together coalesce)`);
     assert.ok(rejected.length >= 1 && reloaded.length >= 1, 'both valid and invalid configs were seen');
     for (const line of reloaded) assert.ok((line.kept as string[] | undefined)?.includes('keep'), 'every applied reload kept the unchanged service running');
-    for (const line of rejected) assert.ok(Array.isArray(line.errors) && (line.errors as unknown[]).length > 0 || typeof line.error === 'string', 'a rejected reload says why');
+    for (const line of rejected)
+      assert.ok((Array.isArray(line.errors) && (line.errors as unknown[]).length > 0) || typeof line.error === 'string', 'a rejected reload says why');
     assert.ok(agent.alive());
     await monitor.stop();
   } finally {

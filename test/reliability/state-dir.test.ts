@@ -74,7 +74,10 @@ test('state_dir full: the address is not added (fail closed), the agent says why
     await lab.startUnbound(node, { port, addresses: ['127.0.0.1'], records });
     const stateDir = await mountStateDir(lab, node, 'agent');
     const filler = fill(stateDir);
-    const agent = await startAgent(lab, node, { name: 'agent', config: (dir) => agentConfig(dir, [dnsService('dns', '192.0.2.111', port)], { reconcile_interval: '300ms' }) });
+    const agent = await startAgent(lab, node, {
+      name: 'agent',
+      config: (dir) => agentConfig(dir, [dnsService('dns', '192.0.2.111', port)], { reconcile_interval: '300ms' }),
+    });
     await agent.waitForPhase('dns', 'up');
     const refused = await agent.waitForLine('refusal to add', (line) => /cannot record ownership; not adding/.test(line.msg));
     assert.match(String(refused.err), /ENOSPC/, 'the log names the cause');
@@ -118,7 +121,9 @@ test('state_dir read-only while running: nothing new is added, a failed service 
 
     await run('mount', ['-o', 'remount,rw', stateDir]);
     await waitFor('second added once the record can be written', () => onLo(node, '192.0.2.122'), { timeoutMs: 5000 });
-    await waitFor('the record to match the system', () => JSON.stringify(ownershipRecord(stateDir)) === JSON.stringify(['address 192.0.2.122 lo']), { timeoutMs: 5000 });
+    await waitFor('the record to match the system', () => JSON.stringify(ownershipRecord(stateDir)) === JSON.stringify(['address 192.0.2.122 lo']), {
+      timeoutMs: 5000,
+    });
   } finally {
     await lab.destroy();
   }

@@ -36,7 +36,9 @@ export async function cleanupCommand(values: OpsValues, io: CliIO): Promise<numb
   // A stopped agent (SIGTSTP) answers nothing but is there, and puts everything back at SIGCONT.
   const stopped = stoppedAgent(socket);
   if (stopped !== undefined && !values.force) {
-    io.err(`healthcast cleanup: the agent (pid ${stopped}) is stopped, not gone: it announces again at kill -CONT ${stopped}; stop it instead (kill -TERM ${stopped}; kill -CONT ${stopped}), or use --force`);
+    io.err(
+      `healthcast cleanup: the agent (pid ${stopped}) is stopped, not gone: it announces again at kill -CONT ${stopped}; stop it instead (kill -TERM ${stopped}; kill -CONT ${stopped}), or use --force`,
+    );
     return ExitCode.AGENT_STOPPED;
   }
   if (agentAlive && !values.force) {

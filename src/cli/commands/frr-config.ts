@@ -68,7 +68,8 @@ export async function frrConfigCommand(file: string | undefined, values: FrrConf
     return ExitCode.USAGE_OR_CONFIG;
   }
   const { options } = resolved;
-  if (options.servicesV4.length + options.servicesV6.length === 0) io.err('healthcast frr-config: note: no service addresses configured; the prefix-lists deny everything');
+  if (options.servicesV4.length + options.servicesV6.length === 0)
+    io.err('healthcast frr-config: note: no service addresses configured; the prefix-lists deny everything');
   let files;
   try {
     files = renderFrrConfig(options);
@@ -92,7 +93,10 @@ export async function frrConfigCommand(file: string | undefined, values: FrrConf
       if (canChown) await fs.chown(target, owner.uid, owner.gid);
       io.out(`wrote ${target}`);
     }
-    if (!canChown) io.err(`healthcast frr-config: note: the files are yours, mode 0640; FRR reads them as user frr: chown frr:frr ${path.join(values.out, '*')} (or make them readable by FRR's user)`);
+    if (!canChown)
+      io.err(
+        `healthcast frr-config: note: the files are yours, mode 0640; FRR reads them as user frr: chown frr:frr ${path.join(values.out, '*')} (or make them readable by FRR's user)`,
+      );
   } catch (error) {
     io.err(`healthcast frr-config: --out ${values.out}: ${messageOf(error)}`);
     return ExitCode.FAILED;
@@ -102,10 +106,16 @@ export async function frrConfigCommand(file: string | undefined, values: FrrConf
 
 // The frr user and group from /etc/passwd and /etc/group (Node has no getpwnam); undefined when either is missing.
 export function frrOwner(passwd = readText('/etc/passwd'), group = readText('/etc/group')): { uid: number; gid: number } | undefined {
-  const field = (text: string, name: string, index: number) => text.split('\n').find((line) => line.split(':')[0] === name)?.split(':')[index];
+  const field = (text: string, name: string, index: number) =>
+    text
+      .split('\n')
+      .find((line) => line.split(':')[0] === name)
+      ?.split(':')[index];
   const uid = Number(field(passwd, 'frr', 2));
   const gid = Number(field(group, 'frr', 2));
-  return Number.isInteger(uid) && Number.isInteger(gid) && field(passwd, 'frr', 2) !== undefined && field(group, 'frr', 2) !== undefined ? { uid, gid } : undefined;
+  return Number.isInteger(uid) && Number.isInteger(gid) && field(passwd, 'frr', 2) !== undefined && field(group, 'frr', 2) !== undefined
+    ? { uid, gid }
+    : undefined;
 }
 
 function readText(file: string): string {

@@ -51,11 +51,17 @@ export async function maintenanceCommand(values: OpsValues, command: readonly st
   let running: RunningCommand | undefined;
   let socket: string | undefined;
   const cancel = new AbortController();
-  const handlers = FORWARDED.map((signal) => [signal, () => {
-    interrupted ??= signal;
-    running?.kill(signal);
-    if (!running && socket !== undefined && stoppedAgent(socket) !== undefined) cancel.abort(new Interrupted(signal));
-  }] as const);
+  const handlers = FORWARDED.map(
+    (signal) =>
+      [
+        signal,
+        () => {
+          interrupted ??= signal;
+          running?.kill(signal);
+          if (!running && socket !== undefined && stoppedAgent(socket) !== undefined) cancel.abort(new Interrupted(signal));
+        },
+      ] as const,
+  );
   for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
     return await drainRunResume(values, command, timeoutMs, say, {
@@ -83,7 +89,13 @@ interface Interrupts {
 
 const signalExit = (signal: NodeJS.Signals) => afterCommand({ exitCode: null, signal, timedOut: false }, false).exitCode;
 
-async function drainRunResume(values: OpsValues, command: readonly string[], timeoutMs: number | undefined, say: (line: string) => void, interrupts: Interrupts): Promise<number> {
+async function drainRunResume(
+  values: OpsValues,
+  command: readonly string[],
+  timeoutMs: number | undefined,
+  say: (line: string) => void,
+  interrupts: Interrupts,
+): Promise<number> {
   let socket: string;
   let drained: DrainResult;
   const services = values.service ?? [];
@@ -99,12 +111,16 @@ async function drainRunResume(values: OpsValues, command: readonly string[], tim
     }
     // The hold names this process, so the agent ends it should we die without resuming (hold-watch.ts).
     const owner = { pid: process.pid, pid_start: ownStartTicks(), ...(stayDrained ? { stay_drained: true } : {}) };
-    drained = (await agentRequest(socket, { command: 'drain', ...(services.length > 0 ? { services } : { all: true }), by, ...owner }, {
-      timeoutMs: DRAIN_REQUEST_MS,
-      waitForResume: values['wait-for-resume'] ?? false,
-      signal: interrupts.cancel,
-      onWaiting: (pid) => say(`the agent (pid ${pid}) is stopped; waiting for kill -CONT ${pid} (--wait-for-resume; Ctrl-C or SIGTERM gives up at once)`),
-    })) as DrainResult;
+    drained = (await agentRequest(
+      socket,
+      { command: 'drain', ...(services.length > 0 ? { services } : { all: true }), by, ...owner },
+      {
+        timeoutMs: DRAIN_REQUEST_MS,
+        waitForResume: values['wait-for-resume'] ?? false,
+        signal: interrupts.cancel,
+        onWaiting: (pid) => say(`the agent (pid ${pid}) is stopped; waiting for kill -CONT ${pid} (--wait-for-resume; Ctrl-C or SIGTERM gives up at once)`),
+      },
+    )) as DrainResult;
   } catch (error) {
     if (error instanceof Interrupted) {
       say(`interrupted by ${error.signal} while waiting for the stopped agent; nothing drained by this run, not running the command`);
@@ -147,7 +163,13 @@ async function drainRunResume(values: OpsValues, command: readonly string[], tim
   const outcome = await running.done;
   const interrupted = interrupts.interrupted();
   const decision = afterCommand(outcome, stayDrained);
-  const how = outcome.spawnError ? `could not be started (${outcome.spawnError})` : outcome.timedOut ? `timed out after ${values.timeout}` : outcome.signal ? `was killed by ${outcome.signal}` : `exited ${outcome.exitCode}`;
+  const how = outcome.spawnError
+    ? `could not be started (${outcome.spawnError})`
+    : outcome.timedOut
+      ? `timed out after ${values.timeout}`
+      : outcome.signal
+        ? `was killed by ${outcome.signal}`
+        : `exited ${outcome.exitCode}`;
   say(`command ${how}${interrupted ? ` (interrupted by ${interrupted})` : ''} after ${Math.round(outcome.durationMs)} ms`);
   if (!decision.resume) {
     say(`--stay-drained-on-failure: ${drained.newly.join(', ')} stay drained; resume with: healthcast resume ${drained.newly.join(' ')}`);

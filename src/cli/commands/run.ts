@@ -114,4 +114,3 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   reportStarted();
   return new Promise<number>(() => undefined);
 }
-

@@ -62,22 +62,43 @@ export function countQueries(queries: readonly DnsQuery[], target: string, windo
 }
 
 function jsonLines(text: string): Record<string, unknown>[] {
-  return text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 // Starts the client and resolves once it has started sending; bounded in time throughout.
 export async function startDnsLoad(lab: Lab, node: LabNode, options: DnsLoadOptions): Promise<DnsLoad> {
-  const args = [CLIENT, '--port', String(options.port), '--rate', String(options.rate), '--duration', String(options.durationMs), '--timeout', String(options.timeoutMs), ...options.targets];
+  const args = [
+    CLIENT,
+    '--port',
+    String(options.port),
+    '--rate',
+    String(options.rate),
+    '--duration',
+    String(options.durationMs),
+    '--timeout',
+    String(options.timeoutMs),
+    ...options.targets,
+  ];
   const daemon = lab.startDaemon(node, options.name, process.execPath, args);
   const exited = () => daemon.child.exitCode !== null || daemon.child.signalCode !== null;
-  const started = await waitFor(`${daemon.name} to start sending`, () => {
-    const first = jsonLines(daemon.output()).find((line) => typeof line.started === 'number');
-    if (first) return first.started as number;
-    if (exited()) throw new Error(`${daemon.name} exited: ${daemon.output().slice(-2000)}`);
-    return undefined;
-  }, { timeoutMs: 10_000, intervalMs: 10 });
+  const started = await waitFor(
+    `${daemon.name} to start sending`,
+    () => {
+      const first = jsonLines(daemon.output()).find((line) => typeof line.started === 'number');
+      if (first) return first.started as number;
+      if (exited()) throw new Error(`${daemon.name} exited: ${daemon.output().slice(-2000)}`);
+      return undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 10 },
+  );
   const finished = (async () => {
-    const code = await Promise.race([daemon.exited, new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), options.durationMs + options.timeoutMs + 10_000).unref())]);
+    const code = await Promise.race([
+      daemon.exited,
+      new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), options.durationMs + options.timeoutMs + 10_000).unref()),
+    ]);
     if (code === 'late') {
       await daemon.stop('SIGKILL');
       throw new Error(`${daemon.name} did not finish in time`);

@@ -131,7 +131,11 @@ function eventAfter(monitor: Monitor, since: number, zero: number, match: (event
   return found ? Math.round((found.time - zero) * 10) / 10 : undefined;
 }
 
-async function runRound(drainLab: DrainLab, context: { addressMonitor: Monitor; routeMonitor: Monitor; drainMs: number }, options: RoundOptions): Promise<RoundResult> {
+async function runRound(
+  drainLab: DrainLab,
+  context: { addressMonitor: Monitor; routeMonitor: Monitor; drainMs: number },
+  options: RoundOptions,
+): Promise<RoundResult> {
   const { lab } = drainLab.topology;
   const { router, a, ifA, port } = drainLab;
   const agent = drainLab.agentA();
@@ -139,14 +143,21 @@ async function runRound(drainLab: DrainLab, context: { addressMonitor: Monitor; 
   const leadMs = options.leadMs ?? 1000;
   const tailMs = options.tailMs ?? 1500;
   const marks = { address: context.addressMonitor.events.length, route: context.routeMonitor.events.length };
-  const load = await startDnsLoad(lab, router, { targets: [V4, V6], port, rate: options.rate, timeoutMs: options.timeoutMs, durationMs: leadMs + drainMs + tailMs, name: `dns-load-${options.label}` });
+  const load = await startDnsLoad(lab, router, {
+    targets: [V4, V6],
+    port,
+    rate: options.rate,
+    timeoutMs: options.timeoutMs,
+    durationMs: leadMs + drainMs + tailMs,
+    name: `dns-load-${options.label}`,
+  });
   await sleep(Math.max(0, load.started + leadMs - Date.now()));
 
   const triggered = Date.now();
   let done: Promise<unknown>;
   if (options.trigger === 'SIGTSTP') {
     agent.signal('SIGTSTP');
-    done = waitFor('node a\'s agent to stop itself (state T)', () => agent.state() === 'T', { timeoutMs: drainMs + 10_000, intervalMs: 10 });
+    done = waitFor("node a's agent to stop itself (state T)", () => agent.state() === 'T', { timeoutMs: drainMs + 10_000, intervalMs: 10 });
   } else {
     done = a.exec(process.execPath, [healthcastBin, 'drain', SERVICE, '--config', agent.configFile], { timeoutMs: drainMs + 30_000 });
   }
@@ -156,14 +167,20 @@ async function runRound(drainLab: DrainLab, context: { addressMonitor: Monitor; 
   if (drainMs > 0) {
     // Half-way through the drain as the agent runs it: from when both addresses are parked (`healthcast drain` starts
     // a CLI process first, which on a loaded machine takes over a second).
-    const parked = (target: string) => context.addressMonitor.events.slice(marks.address).some((event) => event.target === target && deviceOf(event) === DRAIN_INTERFACE && !event.deleted);
+    const parked = (target: string) =>
+      context.addressMonitor.events.slice(marks.address).some((event) => event.target === target && deviceOf(event) === DRAIN_INTERFACE && !event.deleted);
     await waitFor(`both addresses parked on ${DRAIN_INTERFACE}`, () => parked(V4) && parked(V6), { timeoutMs: drainMs + 30_000, intervalMs: 5 });
     await sleep(drainMs / 2);
     const hops = async (prefix: string) => {
       const route = await kernelRoute(router, prefix);
       return route ? nextHops(route).sort() : [];
     };
-    midDrain = { drainInterface: await serviceAddresses(a, DRAIN_INTERFACE), lo: await serviceAddresses(a, 'lo'), routerV4: await hops(`${V4}/32`), routerV6: await hops(`${V6}/128`) };
+    midDrain = {
+      drainInterface: await serviceAddresses(a, DRAIN_INTERFACE),
+      lo: await serviceAddresses(a, 'lo'),
+      routerV4: await hops(`${V4}/32`),
+      routerV6: await hops(`${V6}/128`),
+    };
   }
   await done;
   const queries = await load.finished;
@@ -174,7 +191,12 @@ async function runRound(drainLab: DrainLab, context: { addressMonitor: Monitor; 
   const address = (target: string, dev: string, deleted: boolean) =>
     eventAfter(context.addressMonitor, marks.address, triggered, (event) => about(target)(event) && onDev(dev, deleted)(event));
   const routerWithoutA = (target: string) =>
-    eventAfter(context.routeMonitor, marks.route, triggered, (event) => about(target)(event) && !event.text.includes('table local') && !event.text.includes(`dev ${ifA}`));
+    eventAfter(
+      context.routeMonitor,
+      marks.route,
+      triggered,
+      (event) => about(target)(event) && !event.text.includes('table local') && !event.text.includes(`dev ${ifA}`),
+    );
   const result: RoundResult = {
     trigger: options.trigger,
     drainMs,
@@ -202,4 +224,3 @@ async function runRound(drainLab: DrainLab, context: { addressMonitor: Monitor; 
   await drainLab.waitForBothNodes();
   return result;
 }
-

@@ -55,7 +55,10 @@ test('checkAdvertised over OSPF in the lab: yes, no (MaxAge ignored), unknown', 
     // All of FRR gone: unknown everywhere, never a confident "no".
     await node.frr!.stop();
     const none = await checkAdvertised(vtysh, [V4, V6], 'ospf');
-    assert.deepEqual([...none.values()].map((entry) => entry.advertised), ['unknown', 'unknown']);
+    assert.deepEqual(
+      [...none.values()].map((entry) => entry.advertised),
+      ['unknown', 'unknown'],
+    );
     assert.match(none.get(V4)?.reason ?? '', /HC_ERR_VTYSH_NOT_RUNNING: .*failed to connect to any daemons/);
   } finally {
     await topology.lab.destroy();

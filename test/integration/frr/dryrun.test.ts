@@ -16,13 +16,27 @@ import type { ProfileName } from '../../../src/frr/profiles.js';
 const FRR_BIN = '/usr/lib/frr';
 const COMMANDS = ['ip', 'vtysh', `${FRR_BIN}/zebra`, `${FRR_BIN}/ospfd`, `${FRR_BIN}/ospf6d`, `${FRR_BIN}/bgpd`];
 // What FRR 8.4 prints for a config line it cannot use (daemon -C), and for a refused value.
-const ERROR_LINE = /No such command|Configuration failed|error processing configuration|failed to validate|Ambiguous command|Command incomplete|Unknown command/i;
+const ERROR_LINE =
+  /No such command|Configuration failed|error processing configuration|failed to validate|Ambiguous command|Command incomplete|Unknown command/i;
 const SHARED_STATE_DIR = '/var/run/frr';
 
 const SOURCE = {
   interface: 'lo',
   services: [{ addresses: ['192.0.2.53', '192.0.2.100', '2001:db8:53::53'], interface: 'lo' }],
-  frr: { vtysh: 'vtysh', hostname: 'node-a', router_id: '10.255.0.2', interfaces: [{ name: 'eth0', network: 'point-to-point' as const }, { name: 'eth1', cost: 100 }], asn: 65001, neighbors: [{ address: '198.51.100.1', remote_as: 65000 }, { address: '2001:db8:ffff::1', remote_as: 65000 }] },
+  frr: {
+    vtysh: 'vtysh',
+    hostname: 'node-a',
+    router_id: '10.255.0.2',
+    interfaces: [
+      { name: 'eth0', network: 'point-to-point' as const },
+      { name: 'eth1', cost: 100 },
+    ],
+    asn: 65001,
+    neighbors: [
+      { address: '198.51.100.1', remote_as: 65000 },
+      { address: '2001:db8:ffff::1', remote_as: 65000 },
+    ],
+  },
 };
 
 // Runs inside a throwaway namespace so zebra's start-up probing touches nothing of the host's.
@@ -53,7 +67,7 @@ async function cleaningSharedState(fn: () => Promise<void>): Promise<void> {
   }
 }
 
-test('every rendered variant passes vtysh --dryrun and each daemon\'s --dryrun', { timeout: 120_000 }, async (t) => {
+test("every rendered variant passes vtysh --dryrun and each daemon's --dryrun", { timeout: 120_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
   await cleaningSharedState(async () => {
     await withLab({ name: 'dryrun' }, async (lab) => {
@@ -72,7 +86,8 @@ test('every rendered variant passes vtysh --dryrun and each daemon\'s --dryrun',
               const grammar = await vtyshCheck(target);
               assert.ok(grammar.ok, `vtysh -C -f ${style}-${protocol}-${profile}/${file.name}: ${grammar.output}`);
               // The integrated file holds every daemon's lines, which the other daemons rightly refuse.
-              if (file.name !== 'frr.conf') assert.deepEqual(await dryRun(node, file.name.replace('.conf', ''), target), [], `${file.name} (${style}/${protocol}/${profile})`);
+              if (file.name !== 'frr.conf')
+                assert.deepEqual(await dryRun(node, file.name.replace('.conf', ''), target), [], `${file.name} (${style}/${protocol}/${profile})`);
               checked += 1;
             }
           }
@@ -86,20 +101,25 @@ test('every rendered variant passes vtysh --dryrun and each daemon\'s --dryrun',
 
 test('the dry runs do catch broken configs (so a pass above means something)', { timeout: 60_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
-  await cleaningSharedState(() => withLab({ name: 'dryrunbad' }, async (lab) => {
-    const node = await lab.node('dry');
-    const unknown = path.join(lab.dir, 'unknown.conf');
-    fs.writeFileSync(unknown, 'router ospf\n redistribute connected route-map X\n timers throttle lsa everything 0\nexit\n', { mode: 0o644 });
-    const refused = path.join(lab.dir, 'refused.conf');
-    fs.writeFileSync(refused, 'ip prefix-list X seq 5 permit 192.0.2.0/24 ge 20\n', { mode: 0o644 });
-    const grammar = await vtyshCheck(unknown);
-    assert.equal(grammar.ok, false);
-    assert.match(grammar.output, /Unknown command.*timers throttle lsa everything 0/);
-    assert.deepEqual((await dryRun(node, 'ospfd', unknown)).map((line) => line.replace(/^.*\] /, '')), ['No such command on config line 3:  timers throttle lsa everything 0']);
-    // vtysh only knows the grammar; the value check is the daemon's.
-    assert.equal((await vtyshCheck(refused)).ok, true);
-    assert.ok((await dryRun(node, 'zebra', refused)).some((line) => /Invalid prefix range for 192\.0\.2\.0\/24/.test(line)));
-  }));
+  await cleaningSharedState(() =>
+    withLab({ name: 'dryrunbad' }, async (lab) => {
+      const node = await lab.node('dry');
+      const unknown = path.join(lab.dir, 'unknown.conf');
+      fs.writeFileSync(unknown, 'router ospf\n redistribute connected route-map X\n timers throttle lsa everything 0\nexit\n', { mode: 0o644 });
+      const refused = path.join(lab.dir, 'refused.conf');
+      fs.writeFileSync(refused, 'ip prefix-list X seq 5 permit 192.0.2.0/24 ge 20\n', { mode: 0o644 });
+      const grammar = await vtyshCheck(unknown);
+      assert.equal(grammar.ok, false);
+      assert.match(grammar.output, /Unknown command.*timers throttle lsa everything 0/);
+      assert.deepEqual(
+        (await dryRun(node, 'ospfd', unknown)).map((line) => line.replace(/^.*\] /, '')),
+        ['No such command on config line 3:  timers throttle lsa everything 0'],
+      );
+      // vtysh only knows the grammar; the value check is the daemon's.
+      assert.equal((await vtyshCheck(refused)).ok, true);
+      assert.ok((await dryRun(node, 'zebra', refused)).some((line) => /Invalid prefix range for 192\.0\.2\.0\/24/.test(line)));
+    }),
+  );
 });
 
 test('the FRR router examples in docs/upstream-router.md are valid FRR 8.4 configuration', { timeout: 60_000 }, async (t) => {
@@ -107,17 +127,29 @@ test('the FRR router examples in docs/upstream-router.md are valid FRR 8.4 confi
   const markdown = fs.readFileSync(path.join(repoRoot, 'docs', 'upstream-router.md'), 'utf8');
   const blocks = [...markdown.matchAll(/^```frr\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
   assert.equal(blocks.length, 2, 'an OSPF and a BGP example');
-  await cleaningSharedState(() => withLab({ name: 'dryrundoc' }, async (lab) => {
-    const node = await lab.node('dry');
-    for (const [index, block] of blocks.entries()) {
-      const file = path.join(lab.dir, `router-${index}.conf`);
-      fs.writeFileSync(file, block, { mode: 0o644 });
-      const grammar = await vtyshCheck(file);
-      assert.ok(grammar.ok, `example ${index + 1}: ${grammar.output}`);
-      // zebra validates the prefix-lists and route-maps; the protocol blocks are rightly unknown to it.
-      assert.deepEqual((await dryRun(node, 'zebra', file)).filter((line) => !/No such command/.test(line)), [], `example ${index + 1}`);
-      const daemon = block.includes('router bgp') ? 'bgpd' : 'ospfd';
-      assert.deepEqual((await dryRun(node, daemon, file)).filter((line) => !/No such command on config line \d+: +(router ospf6|ospf6 router-id|ipv6 ospf6|ip protocol|ipv6 protocol|timers)/.test(line)), [], `example ${index + 1} in ${daemon}`);
-    }
-  }));
+  await cleaningSharedState(() =>
+    withLab({ name: 'dryrundoc' }, async (lab) => {
+      const node = await lab.node('dry');
+      for (const [index, block] of blocks.entries()) {
+        const file = path.join(lab.dir, `router-${index}.conf`);
+        fs.writeFileSync(file, block, { mode: 0o644 });
+        const grammar = await vtyshCheck(file);
+        assert.ok(grammar.ok, `example ${index + 1}: ${grammar.output}`);
+        // zebra validates the prefix-lists and route-maps; the protocol blocks are rightly unknown to it.
+        assert.deepEqual(
+          (await dryRun(node, 'zebra', file)).filter((line) => !/No such command/.test(line)),
+          [],
+          `example ${index + 1}`,
+        );
+        const daemon = block.includes('router bgp') ? 'bgpd' : 'ospfd';
+        assert.deepEqual(
+          (await dryRun(node, daemon, file)).filter(
+            (line) => !/No such command on config line \d+: +(router ospf6|ospf6 router-id|ipv6 ospf6|ip protocol|ipv6 protocol|timers)/.test(line),
+          ),
+          [],
+          `example ${index + 1} in ${daemon}`,
+        );
+      }
+    }),
+  );
 });

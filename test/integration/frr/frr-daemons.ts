@@ -23,9 +23,12 @@ export interface StartedFrr {
   stop(): Promise<void>;
 }
 
-
 // Starts zebra, waits for zserv.api, then the others; stopped (protocol daemons first) on stop() or lab destroy.
-export async function startFrrWithConfig(lab: Lab, node: LabNode, options: { daemons: readonly FrrDaemonName[]; files: Readonly<Record<string, string>>; mode: LoadMode; timeoutMs?: number }): Promise<StartedFrr> {
+export async function startFrrWithConfig(
+  lab: Lab,
+  node: LabNode,
+  options: { daemons: readonly FrrDaemonName[]; files: Readonly<Record<string, string>>; mode: LoadMode; timeoutMs?: number },
+): Promise<StartedFrr> {
   const dir = path.join(node.dir, 'frr-custom');
   const timeoutMs = options.timeoutMs ?? 10_000;
   fs.mkdirSync(dir, { recursive: true });
@@ -35,7 +38,8 @@ export async function startFrrWithConfig(lab: Lab, node: LabNode, options: { dae
   fs.rmSync(path.join(dir, 'zserv.api'), { force: true });
   await run('chown', ['-R', 'frr:frr', dir]);
 
-  const configFor = (daemon: FrrDaemonName) => path.join(dir, options.mode === 'split' ? `${daemon}.conf` : options.mode === 'integrated-each' ? 'frr.conf' : 'empty.conf');
+  const configFor = (daemon: FrrDaemonName) =>
+    path.join(dir, options.mode === 'split' ? `${daemon}.conf` : options.mode === 'integrated-each' ? 'frr.conf' : 'empty.conf');
   const daemons: Daemon[] = [];
   const vtysh = createVtysh({ vtySocket: dir, timeoutMs: 5000 });
   let stopped = false;
@@ -55,17 +59,34 @@ export async function startFrrWithConfig(lab: Lab, node: LabNode, options: { dae
   lab.onDestroy(`FRR in ${node.netns}`, () => started.stop());
   const names: FrrDaemonName[] = [];
   const start = (name: FrrDaemonName): Daemon => {
-    const args = ['-P', '0', '--vty_socket', dir, '-z', path.join(dir, 'zserv.api'), '-f', configFor(name), '-i', path.join(dir, `${name}.pid`), '--log', 'stdout'];
+    const args = [
+      '-P',
+      '0',
+      '--vty_socket',
+      dir,
+      '-z',
+      path.join(dir, 'zserv.api'),
+      '-f',
+      configFor(name),
+      '-i',
+      path.join(dir, `${name}.pid`),
+      '--log',
+      'stdout',
+    ];
     const daemon = lab.startDaemon(node, `frr-${name}`, path.join(FRR_BIN, name), args);
     daemons.push(daemon);
     names.push(name);
     return daemon;
   };
   const waitForFile = (daemon: Daemon, file: string) =>
-    waitFor(`${daemon.name} to create ${file}`, () => {
-      if (daemon.child.exitCode !== null) throw new Error(`${daemon.name} exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
-      return fs.existsSync(file);
-    }, { timeoutMs });
+    waitFor(
+      `${daemon.name} to create ${file}`,
+      () => {
+        if (daemon.child.exitCode !== null) throw new Error(`${daemon.name} exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
+        return fs.existsSync(file);
+      },
+      { timeoutMs },
+    );
 
   const zebra = start('zebra');
   await waitForFile(zebra, path.join(dir, 'zserv.api'));

@@ -68,21 +68,27 @@ async function routerKnows(router: LabNode, vtysh: Vtysh): Promise<Map<string, s
 }
 
 function renderNode(variant: Variant, link: LabLink) {
-  const resolved = resolveRenderOptions({
-    interface: 'lo',
-    services: [
-      { addresses: SERVICES.map((prefix) => prefix.split('/')[0]!), interface: 'lo' },
-      { addresses: BGP_SERVICE.map((prefix) => prefix.split('/')[0]!), interface: 'lo', announce: 'bgp' },
-    ],
-    frr: {
-      vtysh: 'vtysh',
-      hostname: 'node-a',
-      router_id: '10.255.0.2',
-      interfaces: [{ name: link.bIf, network: variant.network }],
-      asn: 65001,
-      neighbors: [{ address: link.aV4, remote_as: 65000 }, { address: link.aV6, remote_as: 65000 }],
+  const resolved = resolveRenderOptions(
+    {
+      interface: 'lo',
+      services: [
+        { addresses: SERVICES.map((prefix) => prefix.split('/')[0]!), interface: 'lo' },
+        { addresses: BGP_SERVICE.map((prefix) => prefix.split('/')[0]!), interface: 'lo', announce: 'bgp' },
+      ],
+      frr: {
+        vtysh: 'vtysh',
+        hostname: 'node-a',
+        router_id: '10.255.0.2',
+        interfaces: [{ name: link.bIf, network: variant.network }],
+        asn: 65001,
+        neighbors: [
+          { address: link.aV4, remote_as: 65000 },
+          { address: link.aV6, remote_as: 65000 },
+        ],
+      },
     },
-  }, { style: variant.style, protocol: variant.protocol, profile: variant.profile });
+    { style: variant.style, protocol: variant.protocol, profile: variant.profile },
+  );
   if (!resolved.ok) throw new Error(resolved.errors.join('; '));
   return Object.fromEntries(renderFrrConfig(resolved.options).map((file) => [file.name, file.text]));
 }
@@ -101,8 +107,22 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
       daemons,
       mode: 'split',
       files: routerConfigFiles({
-        hostname: 'router', routerId: '10.255.0.1', interface: link.aIf, network: variant.network, timers: PROFILES[variant.profile],
-        ...(variant.protocol === 'bgp' ? { bgp: { asn: 65000, neighbors: [{ address: link.bV4, remoteAs: 65001 }, { address: link.bV6, remoteAs: 65001 }] } } : {}),
+        hostname: 'router',
+        routerId: '10.255.0.1',
+        interface: link.aIf,
+        network: variant.network,
+        timers: PROFILES[variant.profile],
+        ...(variant.protocol === 'bgp'
+          ? {
+              bgp: {
+                asn: 65000,
+                neighbors: [
+                  { address: link.bV4, remoteAs: 65001 },
+                  { address: link.bV6, remoteAs: 65001 },
+                ],
+              },
+            }
+          : {}),
       }),
     });
     // Foreign entries exist before the node's FRR starts: they would go out in its very first updates.
@@ -115,13 +135,19 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
 
     const timeoutMs = variant.profile === 'fast' ? 20_000 : 90_000;
     const expectedProtocol = variant.protocol === 'ospf' ? 'ospf' : 'bgp';
-    await waitFor(`the router to learn ${SERVICES.join(', ')}`, async () => {
-      const known = await routerKnows(router, routerFrr!.vtysh);
-      return SERVICES.every((prefix) => known.get(prefix) === `kernel:${expectedProtocol}`);
-    }, { timeoutMs, intervalMs: 50 }).catch((error: unknown) => {
+    await waitFor(
+      `the router to learn ${SERVICES.join(', ')}`,
+      async () => {
+        const known = await routerKnows(router, routerFrr!.vtysh);
+        return SERVICES.every((prefix) => known.get(prefix) === `kernel:${expectedProtocol}`);
+      },
+      { timeoutMs, intervalMs: 50 },
+    ).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}\n${nodeFrr?.logs()}\n${routerFrr?.logs()}`);
     });
-    t.diagnostic(`${variant.style}/${variant.protocol}/${variant.profile} (${variant.mode}): router has all service prefixes ${Date.now() - started} ms after FRR start`);
+    t.diagnostic(
+      `${variant.style}/${variant.protocol}/${variant.profile} (${variant.mode}): router has all service prefixes ${Date.now() - started} ms after FRR start`,
+    );
 
     // The node's own view: FRR originates the services and none of the rest.
     const advertised = await checkAdvertised(nodeFrr.vtysh, [...SERVICES, ...FOREIGN], variant.protocol);
@@ -143,14 +169,21 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
     await node.exec('ip', ['route', 'del', SERVICE_ROUTES[1]!, 'dev', 'lo', 'proto', '201']);
     const gone = [SERVICE_ADDRESSES[0]!, SERVICE_ROUTES[1]!];
     const withdrawStarted = Date.now();
-    await waitFor(`the router to forget ${gone.join(', ')}`, async () => {
-      const now = await routerKnows(router, routerFrr!.vtysh);
-      return gone.every((prefix) => !now.has(prefix));
-    }, { timeoutMs, intervalMs: 50 });
+    await waitFor(
+      `the router to forget ${gone.join(', ')}`,
+      async () => {
+        const now = await routerKnows(router, routerFrr!.vtysh);
+        return gone.every((prefix) => !now.has(prefix));
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
     t.diagnostic(`withdraw seen on the router after ${Date.now() - withdrawStarted} ms`);
     if (variant.protocol === 'bgp') await announceWithNetworkStatements(router, routerFrr.vtysh, node, nodeFrr.vtysh, timeoutMs);
     const after = await checkAdvertised(nodeFrr.vtysh, SERVICES, variant.protocol);
-    assert.deepEqual(SERVICES.map((prefix) => after.get(prefix)?.advertised), SERVICES.map((prefix) => (gone.includes(prefix) ? 'no' : 'yes')));
+    assert.deepEqual(
+      SERVICES.map((prefix) => after.get(prefix)?.advertised),
+      SERVICES.map((prefix) => (gone.includes(prefix) ? 'no' : 'yes')),
+    );
     const still = await routerKnows(router, routerFrr.vtysh);
     for (const prefix of SERVICES.filter((entry) => !gone.includes(entry))) assert.equal(still.get(prefix), `kernel:${expectedProtocol}`, `${prefix} stays`);
   } finally {
@@ -164,19 +197,31 @@ async function announceWithNetworkStatements(router: LabNode, routerVtysh: Vtysh
   for (const prefix of BGP_SERVICE) await node.addAddress(prefix);
   const statements = (verb: '' | 'no ') => [
     'router bgp 65001',
-    'address-family ipv4 unicast', `${verb}network ${BGP_SERVICE[0]}`, 'exit-address-family',
-    'address-family ipv6 unicast', `${verb}network ${BGP_SERVICE[1]}`, 'exit-address-family',
+    'address-family ipv4 unicast',
+    `${verb}network ${BGP_SERVICE[0]}`,
+    'exit-address-family',
+    'address-family ipv6 unicast',
+    `${verb}network ${BGP_SERVICE[1]}`,
+    'exit-address-family',
   ];
   await nodeVtysh.configure(statements(''));
-  await waitFor(`the router to learn ${BGP_SERVICE.join(', ')} from network statements`, async () => {
-    const known = await routerKnows(router, routerVtysh);
-    return BGP_SERVICE.every((prefix) => known.get(prefix) === 'kernel:bgp');
-  }, { timeoutMs, intervalMs: 50 });
+  await waitFor(
+    `the router to learn ${BGP_SERVICE.join(', ')} from network statements`,
+    async () => {
+      const known = await routerKnows(router, routerVtysh);
+      return BGP_SERVICE.every((prefix) => known.get(prefix) === 'kernel:bgp');
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
   await nodeVtysh.configure(statements('no '));
-  await waitFor(`the router to forget ${BGP_SERVICE.join(', ')} while the addresses stay on the node's lo`, async () => {
-    const known = await routerKnows(router, routerVtysh);
-    return BGP_SERVICE.every((prefix) => !known.has(prefix));
-  }, { timeoutMs, intervalMs: 50 });
+  await waitFor(
+    `the router to forget ${BGP_SERVICE.join(', ')} while the addresses stay on the node's lo`,
+    async () => {
+      const known = await routerKnows(router, routerVtysh);
+      return BGP_SERVICE.every((prefix) => !known.has(prefix));
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
 }
 
 for (const variant of VARIANTS) {

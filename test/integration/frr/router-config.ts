@@ -18,7 +18,12 @@ export function routerConfigFiles(side: RouterSide): Record<string, string> {
   const head = [`hostname ${side.hostname}`, '!'];
   if (side.bgp) {
     const lines = [...head, `router bgp ${side.bgp.asn}`, ` bgp router-id ${side.routerId}`, ' no bgp ebgp-requires-policy', ' no bgp default ipv4-unicast'];
-    for (const n of side.bgp.neighbors) lines.push(` neighbor ${n.address} remote-as ${n.remoteAs}`, ` neighbor ${n.address} timers ${t.bgpKeepalive} ${t.bgpHold}`, ` neighbor ${n.address} timers connect ${t.bgpConnectRetry}`);
+    for (const n of side.bgp.neighbors)
+      lines.push(
+        ` neighbor ${n.address} remote-as ${n.remoteAs}`,
+        ` neighbor ${n.address} timers ${t.bgpKeepalive} ${t.bgpHold}`,
+        ` neighbor ${n.address} timers connect ${t.bgpConnectRetry}`,
+      );
     for (const family of ['ipv4', 'ipv6'] as const) {
       lines.push(` address-family ${family} unicast`);
       for (const n of side.bgp.neighbors.filter((entry) => entry.address.includes(':') === (family === 'ipv6'))) lines.push(`  neighbor ${n.address} activate`);
@@ -26,9 +31,35 @@ export function routerConfigFiles(side: RouterSide): Record<string, string> {
     }
     return { 'zebra.conf': head.join('\n') + '\n', 'bgpd.conf': [...lines, '!', ''].join('\n') };
   }
-  const ospfd = [...head, `interface ${side.interface}`, ' ip ospf area 0.0.0.0', ` ip ospf network ${side.network}`, ` ip ospf hello-interval ${t.helloInterval}`, ` ip ospf dead-interval ${t.deadInterval}`, '!',
-    'router ospf', ` ospf router-id ${side.routerId}`, ` timers throttle spf ${t.spfDelay} ${t.spfHold} ${t.spfMaxHold}`, ` timers lsa min-arrival ${t.lsaMinArrival}`, '!', ''];
-  const ospf6d = [...head, `interface ${side.interface}`, ' ipv6 ospf6 area 0.0.0.0', ` ipv6 ospf6 network ${side.network}`, ` ipv6 ospf6 hello-interval ${t.helloInterval}`, ` ipv6 ospf6 dead-interval ${t.deadInterval}`, '!',
-    'router ospf6', ` ospf6 router-id ${side.routerId}`, ` timers throttle spf ${t.spfDelay} ${t.spfHold} ${t.spfMaxHold}`, ` timers lsa min-arrival ${t.lsaMinArrival}`, '!', ''];
+  const ospfd = [
+    ...head,
+    `interface ${side.interface}`,
+    ' ip ospf area 0.0.0.0',
+    ` ip ospf network ${side.network}`,
+    ` ip ospf hello-interval ${t.helloInterval}`,
+    ` ip ospf dead-interval ${t.deadInterval}`,
+    '!',
+    'router ospf',
+    ` ospf router-id ${side.routerId}`,
+    ` timers throttle spf ${t.spfDelay} ${t.spfHold} ${t.spfMaxHold}`,
+    ` timers lsa min-arrival ${t.lsaMinArrival}`,
+    '!',
+    '',
+  ];
+  const ospf6d = [
+    ...head,
+    `interface ${side.interface}`,
+    ' ipv6 ospf6 area 0.0.0.0',
+    ` ipv6 ospf6 network ${side.network}`,
+    ` ipv6 ospf6 hello-interval ${t.helloInterval}`,
+    ` ipv6 ospf6 dead-interval ${t.deadInterval}`,
+    '!',
+    'router ospf6',
+    ` ospf6 router-id ${side.routerId}`,
+    ` timers throttle spf ${t.spfDelay} ${t.spfHold} ${t.spfMaxHold}`,
+    ` timers lsa min-arrival ${t.lsaMinArrival}`,
+    '!',
+    '',
+  ];
   return { 'zebra.conf': head.join('\n') + '\n', 'ospfd.conf': ospfd.join('\n'), 'ospf6d.conf': ospf6d.join('\n') };
 }

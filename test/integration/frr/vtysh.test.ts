@@ -13,12 +13,15 @@ import { createVtysh, VtyshError } from '../../../src/frr/vtysh.js';
 const COMMANDS = ['ip', 'vtysh', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'];
 
 async function rejection(promise: Promise<unknown>): Promise<VtyshError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   assert.ok(error instanceof VtyshError, `expected a VtyshError, got ${String(error)}`);
   return error;
 }
 
-test('no FRR behind the socket directory: VTYSH_NOT_RUNNING with vtysh\'s words', { timeout: 30_000 }, async (t) => {
+test("no FRR behind the socket directory: VTYSH_NOT_RUNNING with vtysh's words", { timeout: 30_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
   await withLab({ name: 'vtyshnone' }, async (lab) => {
     const empty = path.join(lab.dir, 'no-frr');
@@ -44,10 +47,15 @@ test('real FRR: show, configure, rejected lines, a daemon down, a stopped daemon
     // configure: lines apply in order, and the running config shows them.
     const note = await vtysh.configure(['ip prefix-list HC-TEST seq 5 permit 192.0.2.1/32', 'ip prefix-list HC-TEST seq 10 permit 192.0.2.2/32']);
     assert.equal(note, '');
-    assert.match(await vtysh.run(['show running-config']), /ip prefix-list HC-TEST seq 5 permit 192\.0\.2\.1\/32\nip prefix-list HC-TEST seq 10 permit 192\.0\.2\.2\/32/);
+    assert.match(
+      await vtysh.run(['show running-config']),
+      /ip prefix-list HC-TEST seq 5 permit 192\.0\.2\.1\/32\nip prefix-list HC-TEST seq 10 permit 192\.0\.2\.2\/32/,
+    );
 
     // An unknown line: REJECTED with FRR's text, and vtysh stops there (the line after it is not applied).
-    const unknown = await rejection(vtysh.configure(['ip prefix-list HC-TEST seq 15 permit 192.0.2.3/32', 'bogus command', 'ip prefix-list HC-TEST seq 20 permit 192.0.2.4/32']));
+    const unknown = await rejection(
+      vtysh.configure(['ip prefix-list HC-TEST seq 15 permit 192.0.2.3/32', 'bogus command', 'ip prefix-list HC-TEST seq 20 permit 192.0.2.4/32']),
+    );
     assert.equal(unknown.code, ErrorCodes.VTYSH_REJECTED);
     assert.equal(unknown.frrMessage, '% Unknown command: bogus command');
     const running = await vtysh.run(['show running-config']);

@@ -19,8 +19,16 @@ const SERVICE_V4 = '192.0.2.53/32';
 const SERVICE_V6 = '2001:db8:53::53/128';
 
 async function assertTornDown(id: string, pids: readonly number[], dir: string): Promise<void> {
-  assert.deepEqual((await listNamespaces()).filter((name) => name.endsWith(`-${id}`)), [], 'no namespace of this run is left');
-  assert.deepEqual(pids.filter((pid) => !isGone(pid)), [], 'no daemon of this run is left');
+  assert.deepEqual(
+    (await listNamespaces()).filter((name) => name.endsWith(`-${id}`)),
+    [],
+    'no namespace of this run is left',
+  );
+  assert.deepEqual(
+    pids.filter((pid) => !isGone(pid)),
+    [],
+    'no daemon of this run is left',
+  );
   assert.equal(fs.existsSync(dir), false, 'the lab directory is removed');
 }
 
@@ -56,8 +64,12 @@ test('router learns exactly the node host routes the prefix-lists allow, and the
     await waitForRoute(router, '192.0.2.54/32', true);
     await waitForRoute(router, '2001:db8:53::54/128', true);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const known = [...Object.keys(await frrRoutes(router, 4)), ...Object.keys(await frrRoutes(router, 6)),
-      ...(await router.routes(4)).map((r) => r.dst), ...(await router.routes(6)).map((r) => r.dst)];
+    const known = [
+      ...Object.keys(await frrRoutes(router, 4)),
+      ...Object.keys(await frrRoutes(router, 6)),
+      ...(await router.routes(4)).map((r) => r.dst),
+      ...(await router.routes(6)).map((r) => r.dst),
+    ];
     for (const prefix of ['203.0.113.7/32', '192.0.2.64/26', '2001:db8:77::/64', 'fd00:77::7/128']) {
       assert.equal(known.includes(prefix), false, `${prefix} must not be advertised`);
     }
@@ -82,10 +94,30 @@ test('bgpd variant: filtered host routes reach the router over eBGP (v4 and v6 s
     const link = await lab.link(router, node);
     const started = Date.now();
     const [routerFrr, nodeFrr] = await Promise.all([
-      lab.startFrr(router, { bgp: { asn: 65000, neighbors: [{ address: link.bV4, asn: 65001 }, { address: link.bV6, asn: 65001 }] } }),
-      lab.startFrr(node, { announce: true, bgp: { asn: 65001, neighbors: [{ address: link.aV4, asn: 65000 }, { address: link.aV6, asn: 65000 }] } }),
+      lab.startFrr(router, {
+        bgp: {
+          asn: 65000,
+          neighbors: [
+            { address: link.bV4, asn: 65001 },
+            { address: link.bV6, asn: 65001 },
+          ],
+        },
+      }),
+      lab.startFrr(node, {
+        announce: true,
+        bgp: {
+          asn: 65001,
+          neighbors: [
+            { address: link.aV4, asn: 65000 },
+            { address: link.aV6, asn: 65000 },
+          ],
+        },
+      }),
     ]);
-    assert.deepEqual(routerFrr.daemons.map((daemon) => daemon.name.split('/')[1]), ['zebra', 'bgpd']);
+    assert.deepEqual(
+      routerFrr.daemons.map((daemon) => daemon.name.split('/')[1]),
+      ['zebra', 'bgpd'],
+    );
     await Promise.all([waitForBgpSessions(routerFrr), waitForBgpSessions(nodeFrr)]);
     t.diagnostic(`BGP sessions Established after ${Date.now() - started} ms`);
     await node.addAddress('203.0.113.7/32');
@@ -104,15 +136,18 @@ test('bgpd variant: filtered host routes reach the router over eBGP (v4 and v6 s
 test('withLab tears down when the body throws', { timeout: 30_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: FRR_COMMANDS })) return;
   let seen: { id: string; dir: string; pids: number[] } | undefined;
-  await assert.rejects(withLab({ name: 'failing' }, async (lab) => {
-    const a = await lab.node('a');
-    const b = await lab.node('b');
-    await lab.link(a, b);
-    const frr = await lab.startFrr(a);
-    seen = { id: lab.id, dir: lab.dir, pids: frr.daemons.map((daemon) => daemon.pid) };
-    assert.equal((await listNamespaces()).filter((name) => name.endsWith(`-${lab.id}`)).length, 2);
-    throw new Error('body failed');
-  }), /body failed/);
+  await assert.rejects(
+    withLab({ name: 'failing' }, async (lab) => {
+      const a = await lab.node('a');
+      const b = await lab.node('b');
+      await lab.link(a, b);
+      const frr = await lab.startFrr(a);
+      seen = { id: lab.id, dir: lab.dir, pids: frr.daemons.map((daemon) => daemon.pid) };
+      assert.equal((await listNamespaces()).filter((name) => name.endsWith(`-${lab.id}`)).length, 2);
+      throw new Error('body failed');
+    }),
+    /body failed/,
+  );
   assert.ok(seen);
   await assertTornDown(seen.id, seen.pids, seen.dir);
 });
@@ -123,17 +158,29 @@ test('SIGTERM to a process holding a lab removes namespaces and daemons', { time
   const child = spawn(process.execPath, [hold, '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    const line = await waitFor('the held lab to describe itself', () => {
-      if (child.exitCode !== null) throw new Error(`hold exited ${child.exitCode}: ${err}`);
-      return out.includes('\n') ? out.slice(0, out.indexOf('\n')) : undefined;
-    }, { timeoutMs: 30_000 });
+    const line = await waitFor(
+      'the held lab to describe itself',
+      () => {
+        if (child.exitCode !== null) throw new Error(`hold exited ${child.exitCode}: ${err}`);
+        return out.includes('\n') ? out.slice(0, out.indexOf('\n')) : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     const held = JSON.parse(line) as { id: string; dir: string; namespaces: string[]; pids: number[] };
     assert.equal(held.namespaces.length, 2);
-    assert.deepEqual(held.pids.filter((pid) => isGone(pid)), [], 'the daemons run before the signal');
+    assert.deepEqual(
+      held.pids.filter((pid) => isGone(pid)),
+      [],
+      'the daemons run before the signal',
+    );
     child.kill('SIGTERM');
     assert.equal(await exited, 143);
     await assertTornDown(held.id, held.pids, held.dir);

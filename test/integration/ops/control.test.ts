@@ -24,7 +24,14 @@ test('status, drain (persisted across a restart) and resume, check-now, against 
   await waitFor('both announced', async () => (await node.addresses()).length === 3, { timeoutMs: 5000 });
 
   const status = statusOf(await node.cli(['status', '--json']));
-  assert.deepEqual(status.services.map((s) => [s.name, s.state, s.announced, s.maintenance]), [['web', 'up', true, false], ['dns', 'up', true, false], ['dead', 'down', false, false]]);
+  assert.deepEqual(
+    status.services.map((s) => [s.name, s.state, s.announced, s.maintenance]),
+    [
+      ['web', 'up', true, false],
+      ['dns', 'up', true, false],
+      ['dead', 'down', false, false],
+    ],
+  );
   assert.equal(status.agent.pid > 0, true);
   const dead = status.services.find((s) => s.name === 'dead')!;
   assert.equal(dead.last?.ok, false);
@@ -80,7 +87,9 @@ test('status, drain (persisted across a restart) and resume, check-now, against 
 test('check-now probes at once instead of at the next interval', { timeout: 60_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
   const node = await opsNode(t, 'now');
-  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port, { interval: '30s', timeout: '1s', rise: 1, fall: 1 })], { metrics: { listen: '127.0.0.1:0' } }));
+  node.writeConfig(
+    baseConfig(node, [service('web', ['192.0.2.80'], node.port, { interval: '30s', timeout: '1s', rise: 1, fall: 1 })], { metrics: { listen: '127.0.0.1:0' } }),
+  );
   await node.startListener();
   await node.startAgent();
   const listening = await node.waitForLine('metrics listening', (line) => line.msg === 'metrics listening');
@@ -133,73 +142,81 @@ test('cleanup after kill -9 removes what the agent owned and nothing else; refus
   assert.match(again.stdout, /nothing to clean up/);
 });
 
-test('control socket abuse: other users cannot connect; malformed, oversized, silent and slow clients do not disturb the agent', { timeout: 90_000 }, async (t) => {
-  if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
-  const node = await opsNode(t, 'abuse');
-  await node.startListener();
-  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port)]));
-  await node.startAgent();
-  await waitFor('announced', async () => (await node.addresses()).includes('192.0.2.80'), { timeoutMs: 5000 });
-  assert.equal(fs.statSync(node.socket).mode & 0o777, 0o600);
-  fs.chmodSync(`${node.dir}/run`, 0o755);
+test(
+  'control socket abuse: other users cannot connect; malformed, oversized, silent and slow clients do not disturb the agent',
+  { timeout: 90_000 },
+  async (t) => {
+    if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
+    const node = await opsNode(t, 'abuse');
+    await node.startListener();
+    node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port)]));
+    await node.startAgent();
+    await waitFor('announced', async () => (await node.addresses()).includes('192.0.2.80'), { timeoutMs: 5000 });
+    assert.equal(fs.statSync(node.socket).mode & 0o777, 0o600);
+    fs.chmodSync(`${node.dir}/run`, 0o755);
 
-  const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-  const denied = await node.cli(['status', '--socket', node.socket], { wrap: nobody });
-  assert.equal(denied.code, 1);
-  assert.match(denied.stderr, /EACCES.*permission denied/);
-  // The same client gets in once the mode allows it: the mode is what kept it out.
-  fs.chmodSync(node.socket, 0o666);
-  assert.equal((await node.cli(['status', '--socket', node.socket], { wrap: nobody })).code, 0);
-  fs.chmodSync(node.socket, 0o600);
+    const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+    const denied = await node.cli(['status', '--socket', node.socket], { wrap: nobody });
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /EACCES.*permission denied/);
+    // The same client gets in once the mode allows it: the mode is what kept it out.
+    fs.chmodSync(node.socket, 0o666);
+    assert.equal((await node.cli(['status', '--socket', node.socket], { wrap: nobody })).code, 0);
+    fs.chmodSync(node.socket, 0o600);
 
-  const abusers: net.Socket[] = [];
-  t.after(() => abusers.forEach((socket) => socket.destroy()));
-  const open = () => {
-    const socket = net.connect(node.socket);
-    socket.on('error', () => undefined);
-    abusers.push(socket);
-    return socket;
-  };
-  const replies: string[] = [];
-  const garbage = open();
-  garbage.on('data', (chunk) => replies.push(chunk.toString()));
-  garbage.write('{"command": "drain", "services": ["web"]\n'); // broken JSON
-  garbage.write('\x00\x01\x02\xff\n');
-  open().write('x'.repeat(200 * 1024)); // oversized, no newline
-  for (let i = 0; i < 20; i += 1) open(); // silent
-  const trickler = open();
-  const drip = setInterval(() => trickler.writable && trickler.write('{'), 100);
-  t.after(() => clearInterval(drip));
+    const abusers: net.Socket[] = [];
+    t.after(() => abusers.forEach((socket) => socket.destroy()));
+    const open = () => {
+      const socket = net.connect(node.socket);
+      socket.on('error', () => undefined);
+      abusers.push(socket);
+      return socket;
+    };
+    const replies: string[] = [];
+    const garbage = open();
+    garbage.on('data', (chunk) => replies.push(chunk.toString()));
+    garbage.write('{"command": "drain", "services": ["web"]\n'); // broken JSON
+    garbage.write('\x00\x01\x02\xff\n');
+    open().write('x'.repeat(200 * 1024)); // oversized, no newline
+    for (let i = 0; i < 20; i += 1) open(); // silent
+    const trickler = open();
+    const drip = setInterval(() => trickler.writable && trickler.write('{'), 100);
+    t.after(() => clearInterval(drip));
 
-  const before = statusOf(await node.cli(['status', '--json'])).services[0]!.successes;
-  const timings: number[] = [];
-  for (let i = 0; i < 5; i += 1) {
+    const before = statusOf(await node.cli(['status', '--json'])).services[0]!.successes;
+    const timings: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const started = Date.now();
+      const result = await node.cli(['status', '--json']);
+      timings.push(Date.now() - started);
+      assert.equal(result.code, 0, result.stderr);
+    }
+    assert.ok(statusOf(await node.cli(['status', '--json'])).services[0]!.successes > before, 'probing went on');
+    assert.ok(replies.join('').includes('HC_ERR_CONTROL_PROTOCOL'), 'malformed requests get an error reply');
+    assert.deepEqual(await node.addresses(), ['192.0.2.80'], 'a malformed drain drained nothing');
+
+    // The agent still reacts to a failure in time while all of that is connected.
     const started = Date.now();
-    const result = await node.cli(['status', '--json']);
-    timings.push(Date.now() - started);
-    assert.equal(result.code, 0, result.stderr);
-  }
-  assert.ok(statusOf(await node.cli(['status', '--json'])).services[0]!.successes > before, 'probing went on');
-  assert.ok(replies.join('').includes('HC_ERR_CONTROL_PROTOCOL'), 'malformed requests get an error reply');
-  assert.deepEqual(await node.addresses(), ['192.0.2.80'], 'a malformed drain drained nothing');
-
-  // The agent still reacts to a failure in time while all of that is connected.
-  const started = Date.now();
-  await node.stopListener();
-  await waitFor('withdrawn', async () => !(await node.addresses()).includes('192.0.2.80'), { timeoutMs: 3000 });
-  t.diagnostic(`status round trips with abusers connected: ${timings.join(', ')} ms; withdraw after failure: ${Date.now() - started} ms`);
-  await waitFor('silent clients dropped', () => abusers.filter((socket) => socket.destroyed || socket.readableEnded).length >= 20, { timeoutMs: 15_000 });
-});
+    await node.stopListener();
+    await waitFor('withdrawn', async () => !(await node.addresses()).includes('192.0.2.80'), { timeoutMs: 3000 });
+    t.diagnostic(`status round trips with abusers connected: ${timings.join(', ')} ms; withdraw after failure: ${Date.now() - started} ms`);
+    await waitFor('silent clients dropped', () => abusers.filter((socket) => socket.destroyed || socket.readableEnded).length >= 20, { timeoutMs: 15_000 });
+  },
+);
 
 test('status and metrics report "advertised" as FRR answers; null while FRR cannot be asked', { timeout: 60_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
   const node = await opsNode(t, 'adv');
   await node.startListener();
   // A stand-in vtysh that prints FRR 8.4's answer for "no external LSAs of ours"; a missing one stands for no FRR.
-  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port)], { frr: { vtysh: fixture('frr', 'fake-vtysh', 'vtysh') }, reconcile_interval: '1s' }));
+  node.writeConfig(
+    baseConfig(node, [service('web', ['192.0.2.80'], node.port)], { frr: { vtysh: fixture('frr', 'fake-vtysh', 'vtysh') }, reconcile_interval: '1s' }),
+  );
   await node.startAgent({ env: { FAKE_VTYSH_MODE: 'json' } });
   await waitFor('announced', async () => (await node.addresses()).length === 1, { timeoutMs: 5000 });
-  const answered = await waitFor('FRR answered', async () => statusOf(await node.cli(['status', '--json'])).services[0]!.advertised === false || undefined, { timeoutMs: 5000 });
+  const answered = await waitFor('FRR answered', async () => statusOf(await node.cli(['status', '--json'])).services[0]!.advertised === false || undefined, {
+    timeoutMs: 5000,
+  });
   assert.equal(answered, true, 'announced on lo but FRR does not originate it: advertised false');
   assert.match((await node.cli(['status'])).stdout, /^web +up +up +\S+ +ok +\S+ +yes +no /m);
   node.agent!.child.kill('SIGTERM');

@@ -42,7 +42,11 @@ export function service(name: string, addresses: string[], port: number, extra: 
   return { name, addresses, probes: [{ type: 'tcp', host: '127.0.0.1', ports: [port] }], ...extra };
 }
 
-export function baseConfig(node: Pick<OpsNode, 'stateDir' | 'socket'>, services: Record<string, unknown>[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function baseConfig(
+  node: Pick<OpsNode, 'stateDir' | 'socket'>,
+  services: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     interface: 'lo',
     state_dir: node.stateDir,
@@ -76,7 +80,10 @@ export async function opsNode(t: TestContext, name: string): Promise<OpsNode> {
       writeConfig(paths.configFile, config);
     },
     async startListener() {
-      listener = lab.startDaemon(labNode, 'listener', process.execPath, ['-e', `require('net').createServer((s) => s.end()).listen(${port}, '127.0.0.1', () => console.log('listening'))`]);
+      listener = lab.startDaemon(labNode, 'listener', process.execPath, [
+        '-e',
+        `require('net').createServer((s) => s.end()).listen(${port}, '127.0.0.1', () => console.log('listening'))`,
+      ]);
       await waitFor('listener', () => listener!.output().includes('listening'), { timeoutMs: 5000 });
     },
     async stopListener() {
@@ -98,7 +105,11 @@ export async function opsNode(t: TestContext, name: string): Promise<OpsNode> {
     },
     cli(args, options = {}) {
       const base = [healthcastBin, ...withConfig(args, paths.configFile)];
-      const argv = options.inNamespace ? ['netns', 'exec', labNode.netns, process.execPath, ...base] : options.wrap ? [...options.wrap.slice(1), process.execPath, ...base] : base;
+      const argv = options.inNamespace
+        ? ['netns', 'exec', labNode.netns, process.execPath, ...base]
+        : options.wrap
+          ? [...options.wrap.slice(1), process.execPath, ...base]
+          : base;
       const file = options.inNamespace ? 'ip' : options.wrap ? options.wrap[0]! : process.execPath;
       return new Promise((resolve) => {
         execFile(file, argv, { timeout: options.timeoutMs ?? 30_000 }, (error, stdout, stderr) => {
@@ -124,7 +135,19 @@ function withConfig(args: readonly string[], configFile: string): string[] {
   return dash === -1 ? [...args, '--config', configFile] : [...args.slice(0, dash), '--config', configFile, ...args.slice(dash)];
 }
 
-export function statusOf(result: CliResult): { services: { name: string; state: string; phase: string; announced: boolean; advertised: boolean | null; maintenance: boolean; successes: number; last: { ok: boolean; reason: string } | null }[]; agent: { pid: number; mode: string } } {
+export function statusOf(result: CliResult): {
+  services: {
+    name: string;
+    state: string;
+    phase: string;
+    announced: boolean;
+    advertised: boolean | null;
+    maintenance: boolean;
+    successes: number;
+    last: { ok: boolean; reason: string } | null;
+  }[];
+  agent: { pid: number; mode: string };
+} {
   if (result.code !== 0) throw new Error(`status failed (${result.code}): ${result.stderr}`);
   return JSON.parse(result.stdout);
 }

@@ -26,7 +26,7 @@ async function neighbour(ns: string, dev: string, address: string): Promise<stri
   return entries.find((entry) => entry.dst === address)?.lladdr;
 }
 
-test('announce_l2: gratuitous ARP and unsolicited NA move the peer\'s neighbour entries to the new node', { timeout: 90_000 }, async (t) => {
+test("announce_l2: gratuitous ARP and unsolicited NA move the peer's neighbour entries to the new node", { timeout: 90_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: [...OPS_COMMANDS, 'arping', 'ndptool', 'ping'] })) return;
   const suffix = `${process.pid % 10000}${Math.random().toString(36).slice(2, 5)}`;
   const sw = `hcl2sw-${suffix}`;
@@ -39,7 +39,11 @@ test('announce_l2: gratuitous ARP and unsolicited NA move the peer\'s neighbour 
   for (const ns of [sw, peer, old]) await createNamespace(ns);
   await ip(['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
   await ip(['-n', sw, 'link', 'set', 'br0', 'up']);
-  const ends: [string, string, string][] = [[peer, 'pp', 'eth0'], [old, 'po', 'eth0'], [node.ns, 'pn', 'lan0']];
+  const ends: [string, string, string][] = [
+    [peer, 'pp', 'eth0'],
+    [old, 'po', 'eth0'],
+    [node.ns, 'pn', 'lan0'],
+  ];
   for (const [ns, port, dev] of ends) {
     await createVeth({ netns: sw, ifname: port }, { netns: ns, ifname: dev });
     await ip(['-n', sw, 'link', 'set', port, 'master', 'br0']);
@@ -55,9 +59,19 @@ test('announce_l2: gratuitous ARP and unsolicited NA move the peer\'s neighbour 
 
   // The addresses live on the old node first; the peer talks to them, so it caches the old node's MAC.
   const vips = ['198.51.100.10', '2001:db8:1::10', '198.51.100.11'];
-  for (const vip of vips) await ip(['-n', old, 'address', 'add', `${vip}/${vip.includes(':') ? 128 : 32}`, 'dev', 'eth0', ...(vip.includes(':') ? ['nodad'] : [])]);
+  for (const vip of vips)
+    await ip(['-n', old, 'address', 'add', `${vip}/${vip.includes(':') ? 128 : 32}`, 'dev', 'eth0', ...(vip.includes(':') ? ['nodad'] : [])]);
   const { runIn } = await import('../../../lab/netns.js');
-  for (const vip of vips) await waitFor(`peer reaches ${vip}`, () => runIn(peer, 'ping', ['-c', '1', '-W', '1', vip]).then(() => true, () => false), { timeoutMs: 10_000 });
+  for (const vip of vips)
+    await waitFor(
+      `peer reaches ${vip}`,
+      () =>
+        runIn(peer, 'ping', ['-c', '1', '-W', '1', vip]).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 10_000 },
+    );
   for (const vip of vips) assert.equal(await neighbour(peer, 'eth0', vip), oldMac, `peer caches the old node for ${vip}`);
 
   // Failover: the old node loses them without telling anyone; the new node's agent adds them.
@@ -77,15 +91,21 @@ test('announce_l2: gratuitous ARP and unsolicited NA move the peer\'s neighbour 
   }
   const caps = '-all,+net_admin,+net_raw';
   const started = Date.now();
-  await node.startAgent({ wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`] });
+  await node.startAgent({
+    wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`],
+  });
   assert.match(fs.readFileSync(`/proc/${node.agent!.pid}/status`, 'utf8'), /^CapEff:\s+0000000000003000$/m, 'exactly CAP_NET_ADMIN and CAP_NET_RAW');
-  await waitFor('addresses on the new node', async () => {
-    const links = JSON.parse(await ip(['-n', node.ns, '-j', 'address', 'show', 'dev', 'lan0'])) as { addr_info: { local: string }[] }[];
-    const locals = links.flatMap((link) => link.addr_info.map((info) => info.local));
-    return vips.every((vip) => locals.includes(vip));
-  }, { timeoutMs: 5000 });
-  await waitFor('peer\'s IPv4 entry on the new MAC', async () => (await neighbour(peer, 'eth0', '198.51.100.10')) === newMac, { timeoutMs: 3000 });
-  await waitFor('peer\'s IPv6 entry on the new MAC', async () => (await neighbour(peer, 'eth0', '2001:db8:1::10')) === newMac, { timeoutMs: 3000 });
+  await waitFor(
+    'addresses on the new node',
+    async () => {
+      const links = JSON.parse(await ip(['-n', node.ns, '-j', 'address', 'show', 'dev', 'lan0'])) as { addr_info: { local: string }[] }[];
+      const locals = links.flatMap((link) => link.addr_info.map((info) => info.local));
+      return vips.every((vip) => locals.includes(vip));
+    },
+    { timeoutMs: 5000 },
+  );
+  await waitFor("peer's IPv4 entry on the new MAC", async () => (await neighbour(peer, 'eth0', '198.51.100.10')) === newMac, { timeoutMs: 3000 });
+  await waitFor("peer's IPv6 entry on the new MAC", async () => (await neighbour(peer, 'eth0', '2001:db8:1::10')) === newMac, { timeoutMs: 3000 });
   t.diagnostic(`agent start -> peer's entries moved: ${Date.now() - started} ms`);
   assert.equal(await neighbour(peer, 'eth0', '198.51.100.11'), oldMac, 'without announce_l2 the peer still points at the old node');
   await node.waitForLine('arp logged', (line) => line.msg === 'gratuitous ARP sent' && line.address === '198.51.100.10');

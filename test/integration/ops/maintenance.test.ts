@@ -14,7 +14,9 @@ function snapshot(node: OpsNode, file: string, code: number): string[] {
 }
 
 async function drainedNames(node: OpsNode): Promise<string[]> {
-  return statusOf(await node.cli(['status', '--json'])).services.filter((s) => s.maintenance).map((s) => s.name);
+  return statusOf(await node.cli(['status', '--json']))
+    .services.filter((s) => s.maintenance)
+    .map((s) => s.name);
 }
 
 test('the wrapper drains, runs, passes the exit code through and resumes (also on failure, unless told not to)', { timeout: 120_000 }, async (t) => {
@@ -65,34 +67,45 @@ test('the wrapper drains, runs, passes the exit code through and resumes (also o
   assert.equal((await node.cli(['maintenance'])).code, 2);
 });
 
-test('the wrapper resumes when interrupted (SIGINT reaches the command too) and stays drained with --stay-drained-on-failure', { timeout: 60_000 }, async (t) => {
-  if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
-  const node = await opsNode(t, 'intr');
-  await node.startListener();
-  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port)]));
-  await node.startAgent();
-  await waitFor('announced', async () => (await node.addresses()).length === 1, { timeoutMs: 5000 });
+test(
+  'the wrapper resumes when interrupted (SIGINT reaches the command too) and stays drained with --stay-drained-on-failure',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
+    const node = await opsNode(t, 'intr');
+    await node.startListener();
+    node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80'], node.port)]));
+    await node.startAgent();
+    await waitFor('announced', async () => (await node.addresses()).length === 1, { timeoutMs: 5000 });
 
-  for (const stay of [false, true]) {
-    const marker = path.join(node.dir, `interrupted-${stay}`);
-    const wrapper = node.spawnCli(['maintenance', ...(stay ? ['--stay-drained-on-failure'] : []), '--', 'sh', '-c', `trap 'echo got-int > ${marker}; exit 130' INT; sleep 30 & wait`]);
-    let stderr = '';
-    wrapper.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => wrapper.once('exit', (code) => resolve(code)));
-    await waitFor('command running', () => stderr.includes('running sh'), { timeoutMs: 10_000 });
-    assert.deepEqual(await node.addresses(), [], 'withdrawn while the command runs');
-    wrapper.kill('SIGINT');
-    assert.equal(await exited, 130);
-    assert.equal(fs.readFileSync(marker, 'utf8').trim(), 'got-int', 'the command got the interrupt');
-    if (!stay) {
-      assert.deepEqual(await drainedNames(node), []);
-      await waitFor('announced again', async () => (await node.addresses()).length === 1, { timeoutMs: 3000 });
-    } else {
-      assert.deepEqual(await drainedNames(node), ['web']);
-      assert.deepEqual(await node.addresses(), []);
+    for (const stay of [false, true]) {
+      const marker = path.join(node.dir, `interrupted-${stay}`);
+      const wrapper = node.spawnCli([
+        'maintenance',
+        ...(stay ? ['--stay-drained-on-failure'] : []),
+        '--',
+        'sh',
+        '-c',
+        `trap 'echo got-int > ${marker}; exit 130' INT; sleep 30 & wait`,
+      ]);
+      let stderr = '';
+      wrapper.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => wrapper.once('exit', (code) => resolve(code)));
+      await waitFor('command running', () => stderr.includes('running sh'), { timeoutMs: 10_000 });
+      assert.deepEqual(await node.addresses(), [], 'withdrawn while the command runs');
+      wrapper.kill('SIGINT');
+      assert.equal(await exited, 130);
+      assert.equal(fs.readFileSync(marker, 'utf8').trim(), 'got-int', 'the command got the interrupt');
+      if (!stay) {
+        assert.deepEqual(await drainedNames(node), []);
+        await waitFor('announced again', async () => (await node.addresses()).length === 1, { timeoutMs: 3000 });
+      } else {
+        assert.deepEqual(await drainedNames(node), ['web']);
+        assert.deepEqual(await node.addresses(), []);
+      }
     }
-  }
-});
+  },
+);
 
 test('scheduled maintenance: the agent drains, runs the job, logs exit code and duration, and resumes', { timeout: 60_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
@@ -102,12 +115,22 @@ test('scheduled maintenance: the agent drains, runs the job, logs exit code and 
   node.writeConfig(
     baseConfig(node, [service('web', ['192.0.2.80'], node.port), service('dns', ['192.0.2.53'], node.port)], {
       maintenance: [
-        { name: 'reload-web', schedule: '*/2 * * * * *', services: ['web'], command: ['sh', '-c', `ip -n ${node.ns} -br address show dev lo >> ${seen}; sleep 0.2; exit 5`], timeout: '10s' },
+        {
+          name: 'reload-web',
+          schedule: '*/2 * * * * *',
+          services: ['web'],
+          command: ['sh', '-c', `ip -n ${node.ns} -br address show dev lo >> ${seen}; sleep 0.2; exit 5`],
+          timeout: '10s',
+        },
       ],
     }),
   );
   await node.startAgent();
-  const run = await node.waitForLine('a maintenance run', (line) => typeof line.msg === 'string' && line.msg.startsWith('maintenance reload-web: command failed'), 10_000);
+  const run = await node.waitForLine(
+    'a maintenance run',
+    (line) => typeof line.msg === 'string' && line.msg.startsWith('maintenance reload-web: command failed'),
+    10_000,
+  );
   assert.equal(run.exit_code, 5);
   assert.ok(typeof run.duration_ms === 'number' && run.duration_ms >= 200, `duration ${String(run.duration_ms)}`);
   assert.doesNotMatch(fs.readFileSync(seen, 'utf8').split('\n')[0] ?? '', /192\.0\.2\.80/, 'web was withdrawn during the job');
@@ -131,7 +154,10 @@ test('a wrapper terminated at any moment leaves nothing drained', { timeout: 90_
     assert.deepEqual(await drainedNames(node), [], `terminated after ${delay} ms: nothing left drained`);
   }
   t.diagnostic(`exit per delay: ${outcomes.join(' ')}`);
-  assert.ok(outcomes.some((outcome) => outcome.endsWith(':143')), 'at least one run was interrupted while draining or running');
+  assert.ok(
+    outcomes.some((outcome) => outcome.endsWith(':143')),
+    'at least one run was interrupted while draining or running',
+  );
   await waitFor('announced again', async () => (await node.addresses()).length === 1, { timeoutMs: 3000 });
 });
 
@@ -160,7 +186,11 @@ test('a mistyped command fails with 127 before anything is withdrawn; the wrappe
   assert.equal(unknown.code, 127, unknown.stderr);
   assert.match(unknown.stderr, /not found on PATH/);
   assert.ok(samples.length > 3, `${samples.length} samples`);
-  assert.deepEqual(samples.filter((addresses) => addresses.length !== 2), [], 'both addresses stayed on lo throughout');
+  assert.deepEqual(
+    samples.filter((addresses) => addresses.length !== 2),
+    [],
+    'both addresses stayed on lo throughout',
+  );
   assert.equal(node.lines().filter((line) => /^draining /.test(line.msg)).length, 0, 'the agent never drained');
 
   assert.equal((await node.cli(['drain', 'dns'])).code, 0);

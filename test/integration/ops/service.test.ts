@@ -43,7 +43,9 @@ test('Type=notify: READY with STATUS, WATCHDOG=1 only while the event loop runs,
 
   // SIGTSTP withdraws and stops the process: the watchdog is switched off first, or systemd would restart the agent.
   process.kill(agent.pid, 'SIGTSTP');
-  await waitFor('watchdog off', () => listener.messages().includes('STATUS=paused (SIGTSTP): everything withdrawn; SIGCONT resumes\nWATCHDOG_USEC=0'), { timeoutMs: 5000 });
+  await waitFor('watchdog off', () => listener.messages().includes('STATUS=paused (SIGTSTP): everything withdrawn; SIGCONT resumes\nWATCHDOG_USEC=0'), {
+    timeoutMs: 5000,
+  });
   await waitFor('stopped', () => processState(agent.pid) === 'T', { timeoutMs: 5000 });
   assert.deepEqual(await node.addresses(), []);
   process.kill(agent.pid, 'SIGCONT');
@@ -60,12 +62,25 @@ test('as an unprivileged user with only CAP_NET_ADMIN, the agent adds and remove
   if (!requirePrerequisites(t, { root: true, commands: OPS_COMMANDS })) return;
   const node = await opsNode(t, 'caps');
   await node.startListener();
-  node.writeConfig(baseConfig(node, [service('web', ['192.0.2.80', '2001:db8::80'], node.port, { announce: 'address' }), service('rt', ['192.0.2.81'], node.port, { announce: 'route' })]));
+  node.writeConfig(
+    baseConfig(node, [
+      service('web', ['192.0.2.80', '2001:db8::80'], node.port, { announce: 'address' }),
+      service('rt', ['192.0.2.81'], node.port, { announce: 'route' }),
+    ]),
+  );
   for (const dir of [node.stateDir, path.dirname(node.socket)]) {
     fs.mkdirSync(dir, { recursive: true });
     fs.chownSync(dir, 65534, 65534);
   }
-  const wrap = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+net_admin', '--ambient-caps=-all,+net_admin', '--bounding-set=-all,+net_admin'];
+  const wrap = [
+    'setpriv',
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    '--inh-caps=-all,+net_admin',
+    '--ambient-caps=-all,+net_admin',
+    '--bounding-set=-all,+net_admin',
+  ];
   const agent = await node.startAgent({ wrap });
   const proc = fs.readFileSync(`/proc/${agent.pid}/status`, 'utf8');
   assert.match(proc, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
@@ -80,7 +95,11 @@ test('as an unprivileged user with only CAP_NET_ADMIN, the agent adds and remove
   assert.equal((await node.cli(['resume', 'web'])).code, 0);
   await waitFor('back', async () => (await node.addresses()).length === 2, { timeoutMs: 5000 });
   await node.stopListener();
-  await waitFor('removed on failure', async () => (await node.addresses()).length === 0 && !(await kernelRoutes(node.ns, 4)).some((route) => route.dst === '192.0.2.81/32'), { timeoutMs: 5000 });
+  await waitFor(
+    'removed on failure',
+    async () => (await node.addresses()).length === 0 && !(await kernelRoutes(node.ns, 4)).some((route) => route.dst === '192.0.2.81/32'),
+    { timeoutMs: 5000 },
+  );
   agent.child.kill('SIGTERM');
   assert.equal(await agent.exited, 0);
   assert.ok(fs.statSync(path.join(node.stateDir, 'owned.json')).uid === 65534);
@@ -95,7 +114,9 @@ test('rc.local: run --daemon --pidfile returns once started; SIGTERM by pidfile 
   const logFile = path.join(node.dir, 'healthcast.log');
   const log = fs.openSync(logFile, 'a');
   const started = Date.now();
-  const launcher = spawn('ip', ['netns', 'exec', node.ns, ...healthcastArgv(['run', '--daemon', '--pidfile', pidfile, '--config', node.configFile]).flat()], { stdio: ['ignore', log, log] });
+  const launcher = spawn('ip', ['netns', 'exec', node.ns, ...healthcastArgv(['run', '--daemon', '--pidfile', pidfile, '--config', node.configFile]).flat()], {
+    stdio: ['ignore', log, log],
+  });
   fs.closeSync(log);
   const code = await new Promise<number | null>((resolve) => launcher.once('exit', resolve));
   assert.equal(code, 0, fs.readFileSync(logFile, 'utf8'));
@@ -109,9 +130,13 @@ test('rc.local: run --daemon --pidfile returns once started; SIGTERM by pidfile 
   assert.match(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /healthcast/);
   assert.equal(statusOf(await node.cli(['status', '--json'])).agent.pid, pid);
   await waitFor('announced', async () => (await node.addresses()).includes('192.0.2.80'), { timeoutMs: 5000 });
-  assert.match(fs.readFileSync(logFile, 'utf8'), /"msg":"agent started"/, 'logs go to the caller\'s stdout');
+  assert.match(fs.readFileSync(logFile, 'utf8'), /"msg":"agent started"/, "logs go to the caller's stdout");
 
-  const second = spawn('ip', ['netns', 'exec', node.ns, process.execPath, healthcastBin, 'run', '--daemon', '--pidfile', pidfile, '--config', node.configFile], { stdio: 'ignore' });
+  const second = spawn(
+    'ip',
+    ['netns', 'exec', node.ns, process.execPath, healthcastBin, 'run', '--daemon', '--pidfile', pidfile, '--config', node.configFile],
+    { stdio: 'ignore' },
+  );
   assert.equal(await new Promise((resolve) => second.once('exit', resolve)), 1, 'a second daemon with the same pidfile refuses to start');
 
   process.kill(pid, 'SIGTERM');

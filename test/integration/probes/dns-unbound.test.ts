@@ -36,7 +36,13 @@ async function start(dir: string): Promise<Unbound> {
 }
 
 function probe(options: Record<string, unknown>, timeoutMs = 1000) {
-  return runProbe({ definition: dns as ProbeDefinition, options: dns.options.parse(options), timeoutMs, log: silentLogger(), service: { name: 'dns', addresses: [] } });
+  return runProbe({
+    definition: dns as ProbeDefinition,
+    options: dns.options.parse(options),
+    timeoutMs,
+    log: silentLogger(),
+    service: { name: 'dns', addresses: [] },
+  });
 }
 
 test('dns probe against a real unbound', { timeout: 60_000 }, async (t) => {

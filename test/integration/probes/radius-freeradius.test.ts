@@ -17,7 +17,13 @@ const TIMEOUT_MS = 400;
 
 async function probe(options: Record<string, unknown>, timeoutMs = TIMEOUT_MS): Promise<ProbeResult> {
   const parsed = radius.options.parse(options);
-  const result = await runProbe({ definition: radius, options: parsed, timeoutMs, log: pino({ level: 'silent' }), service: { name: 'radius-it', addresses: ['192.0.2.18'] } });
+  const result = await runProbe({
+    definition: radius,
+    options: parsed,
+    timeoutMs,
+    log: pino({ level: 'silent' }),
+    service: { name: 'radius-it', addresses: ['192.0.2.18'] },
+  });
   assert.ok(!(result.reason ?? '').includes(SECRET), `the secret leaked into "${result.reason}"`);
   return result;
 }
@@ -48,14 +54,25 @@ test('radius probe against real FreeRADIUS', { timeout: 60_000 }, async (t) => {
     await t.test('a wrong secret gets no reply: a timeout failure that says why FreeRADIUS is silent', async () => {
       const result = await probe({ server: '127.0.0.1', port: statusPort, secret: 'not-the-secret' });
       assert.equal(result.ok, false);
-      assert.equal(result.reason, `127.0.0.1:${statusPort}/udp: no reply within ${TIMEOUT_MS}ms (FreeRADIUS stays silent on a wrong secret or missing Message-Authenticator)`);
+      assert.equal(
+        result.reason,
+        `127.0.0.1:${statusPort}/udp: no reply within ${TIMEOUT_MS}ms (FreeRADIUS stays silent on a wrong secret or missing Message-Authenticator)`,
+      );
       assert.ok(result.durationMs < TIMEOUT_MS + 100, `took ${result.durationMs} ms`);
       // FreeRADIUS's side of the story: it dropped the request for its Message-Authenticator.
       assert.match(server!.daemon.output(), /invalid Message-Authenticator/);
     });
 
     await t.test('Access-Request for probe/probepass is accepted', async () => {
-      const result = await probe({ server: '127.0.0.1', port: authPort, secret: SECRET, mode: 'access', username: 'probe', password: 'probepass', nas_identifier: 'it-nas' });
+      const result = await probe({
+        server: '127.0.0.1',
+        port: authPort,
+        secret: SECRET,
+        mode: 'access',
+        username: 'probe',
+        password: 'probepass',
+        nas_identifier: 'it-nas',
+      });
       assert.equal(result.ok, true, result.reason);
       assert.match(server!.daemon.output(), /Login OK: \[probe\]/);
       t.diagnostic(`access round trip ${result.durationMs} ms`);
@@ -63,7 +80,10 @@ test('radius probe against real FreeRADIUS', { timeout: 60_000 }, async (t) => {
 
     await t.test('a wrong password is an Access-Reject failure carrying the Reply-Message', async () => {
       const result = await probe({ server: '127.0.0.1', port: authPort, secret: SECRET, mode: 'access', username: 'probe', password: 'wrong' });
-      assert.deepEqual({ ok: result.ok, reason: result.reason }, { ok: false, reason: `127.0.0.1:${authPort}/udp: Access-Reject (Reply-Message: "${REJECT_MESSAGE}")` });
+      assert.deepEqual(
+        { ok: result.ok, reason: result.reason },
+        { ok: false, reason: `127.0.0.1:${authPort}/udp: Access-Reject (Reply-Message: "${REJECT_MESSAGE}")` },
+      );
       const unknown = await probe({ server: '127.0.0.1', port: authPort, secret: SECRET, mode: 'access', username: 'nobody', password: 'probepass' });
       assert.match(unknown.reason ?? '', /Access-Reject/);
     });

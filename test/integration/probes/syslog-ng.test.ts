@@ -17,7 +17,13 @@ import type { ProbeResult } from '../../../probes/kit/index.js';
 const TIMEOUT_MS = 500;
 
 function probe(options: Record<string, unknown>, timeoutMs = TIMEOUT_MS): Promise<ProbeResult> {
-  return runProbe({ definition: syslog, options: syslog.options.parse(options), timeoutMs, log: pino({ level: 'silent' }), service: { name: 'syslog-it', addresses: ['192.0.2.14'] } });
+  return runProbe({
+    definition: syslog,
+    options: syslog.options.parse(options),
+    timeoutMs,
+    log: pino({ level: 'silent' }),
+    service: { name: 'syslog-it', addresses: ['192.0.2.14'] },
+  });
 }
 
 test('syslog probe through real syslog-ng', { timeout: 60_000 }, async (t) => {
@@ -62,7 +68,9 @@ test('syslog probe through real syslog-ng', { timeout: 60_000 }, async (t) => {
     await t.test('after a message hit the closed listen port, time-reopen(1) lets the next probe through', async () => {
       // What happens between probe runs if a late message arrives: syslog-ng sees ICMP unreachable and waits time-reopen.
       const sender = dgram.createSocket('udp4');
-      await new Promise<void>((resolve, reject) => sender.send('healthcast-probe late 0000000000000000', udpPort!, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        sender.send('healthcast-probe late 0000000000000000', udpPort!, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+      );
       sender.close();
       await new Promise((resolve) => setTimeout(resolve, 100));
       const result = await probe({ ...base, port: udpPort }, 2000);
@@ -72,10 +80,17 @@ test('syslog probe through real syslog-ng', { timeout: 60_000 }, async (t) => {
 
     await t.test("with syslog-ng's default time-reopen (60 s) the same late message makes the next probe fail", async () => {
       const stubbornPort = await freePort();
-      const stubborn = await startSyslogNg({ dir: path.join(dir, 'stubborn'), inputs: [{ driver: 'network', transport: 'udp' }], forward: { address: '127.0.0.1', port: stubbornPort, transport: 'udp' }, timeReopen: 60 });
+      const stubborn = await startSyslogNg({
+        dir: path.join(dir, 'stubborn'),
+        inputs: [{ driver: 'network', transport: 'udp' }],
+        forward: { address: '127.0.0.1', port: stubbornPort, transport: 'udp' },
+        timeReopen: 60,
+      });
       relays.push(stubborn);
       const sender = dgram.createSocket('udp4');
-      await new Promise<void>((resolve, reject) => sender.send('healthcast-probe late 0000000000000000', stubborn.ports[0]!, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        sender.send('healthcast-probe late 0000000000000000', stubborn.ports[0]!, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+      );
       sender.close();
       await new Promise((resolve) => setTimeout(resolve, 100));
       const result = await probe({ server: '127.0.0.1', port: stubborn.ports[0], listen_port: stubbornPort }, 1500);
@@ -93,7 +108,10 @@ test('syslog probe through real syslog-ng', { timeout: 60_000 }, async (t) => {
       relays.push(wrong);
       const result = await probe({ ...base, port: wrong.ports[0] });
       assert.equal(result.ok, false);
-      assert.equal(result.reason, `no message with the probe token arrived on 127.0.0.1:${listenPort}/udp within ${TIMEOUT_MS}ms after sending to 127.0.0.1:${wrong.ports[0]}/udp`);
+      assert.equal(
+        result.reason,
+        `no message with the probe token arrived on 127.0.0.1:${listenPort}/udp within ${TIMEOUT_MS}ms after sending to 127.0.0.1:${wrong.ports[0]}/udp`,
+      );
       assert.ok(result.durationMs < TIMEOUT_MS + 100, `took ${result.durationMs} ms`);
     });
 
@@ -128,7 +146,11 @@ test('syslog probe with a TCP listener: syslog-ng reconnects to each run within 
   let relay: SyslogNg | undefined;
   try {
     const listenPort = await freePort();
-    relay = await startSyslogNg({ dir, inputs: [{ driver: 'network', transport: 'udp' }], forward: { address: '127.0.0.1', port: listenPort, transport: 'tcp' } });
+    relay = await startSyslogNg({
+      dir,
+      inputs: [{ driver: 'network', transport: 'udp' }],
+      forward: { address: '127.0.0.1', port: listenPort, transport: 'tcp' },
+    });
     const times: number[] = [];
     for (let run = 0; run < 3; run += 1) {
       // Runs a moment apart, as the scheduler's slots are: a message that syslog-ng reads before it has noticed the last

@@ -17,7 +17,10 @@ const V6 = '2001:db8:53::53';
 const FOREIGN = '192.0.2.99';
 const addr = (address: string): RoutingEntry => ({ kind: 'address', address, interface: 'lo' });
 const bgp = (address: string): RoutingEntry => ({ kind: 'bgp', address, interface: BGP_INTERFACE });
-const announced = (address: string, service: string): DesiredEntry[] => [{ ...addr(address), service }, { ...bgp(address), service }];
+const announced = (address: string, service: string): DesiredEntry[] => [
+  { ...addr(address), service },
+  { ...bgp(address), service },
+];
 
 test('announce: bgp: the router learns both prefixes, loses them on withdrawal; a hand-made statement stays', { timeout: 90_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: BGP_LAB_COMMANDS })) return;
@@ -26,7 +29,13 @@ test('announce: bgp: the router learns both prefixes, loses them on withdrawal; 
     t.diagnostic(`lab: BGP sessions Established ${bgpLab.readyMs} ms after the daemons started`);
     // FRR's default (the lab config turns it off): a statement is advertised only while zebra has the route, i.e.
     // while the address is on lo. The foreign statement gets its address by hand, as an admin would.
-    await bgpLab.vtysh.configure([`router bgp ${NODE_AS}`, 'bgp network import-check', 'address-family ipv4 unicast', `network ${FOREIGN}/32`, 'exit-address-family']);
+    await bgpLab.vtysh.configure([
+      `router bgp ${NODE_AS}`,
+      'bgp network import-check',
+      'address-family ipv4 unicast',
+      `network ${FOREIGN}/32`,
+      'exit-address-family',
+    ]);
     await bgpLab.node.addAddress(`${FOREIGN}/32`);
     await waitForRoute(bgpLab.router, `${FOREIGN}/32`, true);
 
@@ -38,12 +47,15 @@ test('announce: bgp: the router learns both prefixes, loses them on withdrawal; 
     const started = Date.now();
     const report = await reconciler.start();
     const passMs = Date.now() - started;
-    for (const entry of [addr(V4), bgp(V4), addr(V6), bgp(V6)]) assert.equal(report.desired.get(entryKey(entry))?.state, 'present', `${entry.kind} ${entry.address}`);
+    for (const entry of [addr(V4), bgp(V4), addr(V6), bgp(V6)])
+      assert.equal(report.desired.get(entryKey(entry))?.state, 'present', `${entry.kind} ${entry.address}`);
     assert.equal(report.desired.get(entryKey(bgp(FOREIGN)))?.state, 'conflict', 'a statement healthcast did not add is not claimed');
     assert.equal(report.desired.get(entryKey(addr(FOREIGN)))?.state, 'conflict', 'nor is the address the admin put on lo');
     const v4Ms = await waitForRoute(bgpLab.router, `${V4}/32`, true);
     const v6Ms = await waitForRoute(bgpLab.router, `${V6}/128`, true);
-    t.diagnostic(`first pass (list, 1 ip batch, 1 vtysh batch, re-list) ${passMs} ms; router kernel+RIB has ${V4}/32 ${v4Ms} ms later, ${V6}/128 ${v6Ms} ms after that`);
+    t.diagnostic(
+      `first pass (list, 1 ip batch, 1 vtysh batch, re-list) ${passMs} ms; router kernel+RIB has ${V4}/32 ${v4Ms} ms later, ${V6}/128 ${v6Ms} ms after that`,
+    );
     assert.equal((await frrRoute(bgpLab.router, `${V4}/32`))?.protocol, 'bgp');
     assert.equal((await frrRoute(bgpLab.router, `${V6}/128`))?.protocol, 'bgp');
     assert.deepEqual(await learnedAtRouter(bgpLab, 4), [`${V4}/32`, `${FOREIGN}/32`].sort());
@@ -63,7 +75,10 @@ test('announce: bgp: the router learns both prefixes, loses them on withdrawal; 
     t.diagnostic(`withdrawal: pass ${kickMs} ms; then gone from the router's kernel+RIB after ${gone4} ms (v4) / ${gone4 + gone6} ms (v6)`);
     assert.deepEqual(await networkLines(bgpLab), [`${FOREIGN}/32`], 'only the hand-made statement is left');
     assert.deepEqual(await learnedAtRouter(bgpLab, 4), [`${FOREIGN}/32`], 'and the router still learns it');
-    assert.ok((await bgpLab.node.addresses()).some((cidr) => cidr.startsWith(`${FOREIGN}/`)), 'the admin address stays on lo');
+    assert.ok(
+      (await bgpLab.node.addresses()).some((cidr) => cidr.startsWith(`${FOREIGN}/`)),
+      'the admin address stays on lo',
+    );
     assert.ok(!(await bgpLab.node.addresses()).some((cidr) => cidr.startsWith(`${V4}/`) || cidr.startsWith(`${V6}/`)));
     const after = JSON.parse(await fs.readFile(path.join(stateDir, 'owned.json'), 'utf8')) as { entries: RoutingEntry[] };
     assert.deepEqual(after.entries, []);

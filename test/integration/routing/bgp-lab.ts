@@ -39,20 +39,47 @@ export async function buildBgpLab(lab: Lab): Promise<BgpLab> {
   const link = await lab.link(router, node);
   const started = Date.now();
   await Promise.all([
-    lab.startFrr(router, { bgp: { asn: ROUTER_AS, neighbors: [{ address: link.bV4, asn: NODE_AS }, { address: link.bV6, asn: NODE_AS }] } }),
-    lab.startFrr(node, { bgp: { asn: NODE_AS, neighbors: [{ address: link.aV4, asn: ROUTER_AS }, { address: link.aV6, asn: ROUTER_AS }] } }),
+    lab.startFrr(router, {
+      bgp: {
+        asn: ROUTER_AS,
+        neighbors: [
+          { address: link.bV4, asn: NODE_AS },
+          { address: link.bV6, asn: NODE_AS },
+        ],
+      },
+    }),
+    lab.startFrr(node, {
+      bgp: {
+        asn: NODE_AS,
+        neighbors: [
+          { address: link.aV4, asn: ROUTER_AS },
+          { address: link.aV6, asn: ROUTER_AS },
+        ],
+      },
+    }),
   ]);
   await Promise.all([waitForBgpSessions(router.frr!), waitForBgpSessions(node.frr!)]);
   return { lab, router, node, link, vtysh: createVtysh({ vtySocket: node.frr!.dir, timeoutMs: 5000 }), readyMs: Date.now() - started };
 }
 
 // The agent's routing over the node: `ip -n NS` for addresses, vtysh for network statements, owned.json in stateDir.
-export function nodeReconciler(bgpLab: BgpLab, stateDir: string, desired: () => DesiredEntry[], options: { asn?: number; log?: Logger; driftIntervalMs?: number } = {}): Reconciler {
+export function nodeReconciler(
+  bgpLab: BgpLab,
+  stateDir: string,
+  desired: () => DesiredEntry[],
+  options: { asn?: number; log?: Logger; driftIntervalMs?: number } = {},
+): Reconciler {
   const backend = new CompositeBackend({
     ip: new IpBackend({ routeProtocol: PROTO, namespace: bgpLab.node.netns }),
     bgp: new BgpBackend({ vtysh: bgpLab.vtysh, asn: options.asn }),
   });
-  return new Reconciler({ backend, ownership: new FileOwnershipStore(stateDir), desired, log: options.log ?? silentLogger(), driftIntervalMs: options.driftIntervalMs ?? 60_000 });
+  return new Reconciler({
+    backend,
+    ownership: new FileOwnershipStore(stateDir),
+    desired,
+    log: options.log ?? silentLogger(),
+    driftIntervalMs: options.driftIntervalMs ?? 60_000,
+  });
 }
 
 // `network` lines of the node's running bgpd config, read with plain vtysh and a plain regex (not our parser).
@@ -89,12 +116,29 @@ export function nodeBgpd(bgpLab: BgpLab): Daemon {
 export async function startNodeBgpd(bgpLab: BgpLab): Promise<Daemon> {
   const dir = bgpLab.node.frr!.dir;
   restarts += 1;
-  const args = ['-P', '0', '--vty_socket', dir, '-z', path.join(dir, 'zserv.api'), '-f', path.join(dir, 'bgpd.conf'), '-i', path.join(dir, 'bgpd.pid'), '--log', 'stdout'];
+  const args = [
+    '-P',
+    '0',
+    '--vty_socket',
+    dir,
+    '-z',
+    path.join(dir, 'zserv.api'),
+    '-f',
+    path.join(dir, 'bgpd.conf'),
+    '-i',
+    path.join(dir, 'bgpd.pid'),
+    '--log',
+    'stdout',
+  ];
   const daemon = bgpLab.lab.startDaemon(bgpLab.node, `bgpd-${restarts}`, path.join(FRR_BIN, 'bgpd'), args);
-  await waitFor('the restarted bgpd to answer vtysh', async () => {
-    if (daemon.child.exitCode !== null) throw new Error(`bgpd exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
-    if (!fs.existsSync(path.join(dir, 'bgpd.vty'))) return false;
-    return (await bgpLab.vtysh.run(['show bgp summary json'])) !== undefined;
-  }, { timeoutMs: 10_000, intervalMs: 50 });
+  await waitFor(
+    'the restarted bgpd to answer vtysh',
+    async () => {
+      if (daemon.child.exitCode !== null) throw new Error(`bgpd exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
+      if (!fs.existsSync(path.join(dir, 'bgpd.vty'))) return false;
+      return (await bgpLab.vtysh.run(['show bgp summary json'])) !== undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 50 },
+  );
   return daemon;
 }

@@ -16,7 +16,10 @@ const V6 = '2001:db8:53::53';
 const LATE = '192.0.2.54';
 const addr = (address: string): RoutingEntry => ({ kind: 'address', address, interface: 'lo' });
 const bgp = (address: string): RoutingEntry => ({ kind: 'bgp', address, interface: BGP_INTERFACE });
-const announced = (address: string, service: string): DesiredEntry[] => [{ ...addr(address), service }, { ...bgp(address), service }];
+const announced = (address: string, service: string): DesiredEntry[] => [
+  { ...addr(address), service },
+  { ...bgp(address), service },
+];
 const statusOf = (report: ReconcileReport, entry: RoutingEntry) => report.desired.get(entryKey(entry));
 const reasonOf = (report: ReconcileReport, entry: RoutingEntry) => {
   const status = statusOf(report, entry);
@@ -51,7 +54,9 @@ test('bgpd restart: statements lost with it are re-added by the next pass and th
     assert.deepEqual(await networkLines(bgpLab), [`${V4}/32`, `${V6}/128`]);
     const v4Ms = await waitForRoute(bgpLab.router, `${V4}/32`, true, BACK_WITHIN_MS);
     const v6Ms = await waitForRoute(bgpLab.router, `${V6}/128`, true, BACK_WITHIN_MS);
-    t.diagnostic(`after the bgpd restart: the re-adding pass took ${passMs} ms; the router had ${V4}/32 back ${passMs + v4Ms} ms and ${V6}/128 ${passMs + v4Ms + v6Ms} ms after the kick`);
+    t.diagnostic(
+      `after the bgpd restart: the re-adding pass took ${passMs} ms; the router had ${V4}/32 back ${passMs + v4Ms} ms and ${V6}/128 ${passMs + v4Ms + v6Ms} ms after the kick`,
+    );
 
     // 2. bgpd down for a while: addresses keep working, bgp entries are errors with FRR's words and stay recorded.
     await bgpd.stop('SIGTERM', 5000);
@@ -64,8 +69,11 @@ test('bgpd restart: statements lost with it are re-added by the next pass and th
     assert.ok(down.errors.some((e) => /bgpd is not running/.test(e)));
     assert.ok(!(await bgpLab.node.addresses()).some((cidr) => cidr.startsWith(`${V4}/`)), 'the withdrawn service address is off lo');
     const record = JSON.parse(await fs.readFile(path.join(stateDir, 'owned.json'), 'utf8')) as { entries: RoutingEntry[] };
-    assert.deepEqual(record.entries.map(entryKey).sort(), [addr(V6), addr(LATE), bgp(V4), bgp(V6)].map(entryKey).sort(),
-      'bgp entries that could not be seen are kept, the withdrawn one included (it is removed once bgpd answers)');
+    assert.deepEqual(
+      record.entries.map(entryKey).sort(),
+      [addr(V6), addr(LATE), bgp(V4), bgp(V6)].map(entryKey).sort(),
+      'bgp entries that could not be seen are kept, the withdrawn one included (it is removed once bgpd answers)',
+    );
     await waitForRoute(bgpLab.router, `${V6}/128`, false, BACK_WITHIN_MS);
 
     // 3. bgpd back: the desired statements are added, nothing of the withdrawn service comes back.

@@ -27,11 +27,14 @@ test('real bgpd: rejected line mid-batch, no instance, another AS, bgpd down', {
     assert.deepEqual(await backend.list(), []);
     await backend.apply([op('remove', '192.0.2.61'), op('add', '192.0.2.62'), op('add', '2001:db8::62')]);
     assert.deepEqual(statements(await backend.list()), ['192.0.2.62', '2001:db8::62']);
-    await assert.rejects(vtysh.configure([`router bgp ${NODE_AS}`, 'address-family ipv4 unicast', 'no network 192.0.2.61/32', 'network 192.0.2.63/32']), (error: unknown) => {
-      assert.ok(error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED);
-      assert.match(error.frrMessage, /Can't find static route specified/);
-      return true;
-    });
+    await assert.rejects(
+      vtysh.configure([`router bgp ${NODE_AS}`, 'address-family ipv4 unicast', 'no network 192.0.2.61/32', 'network 192.0.2.63/32']),
+      (error: unknown) => {
+        assert.ok(error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED);
+        assert.match(error.frrMessage, /Can't find static route specified/);
+        return true;
+      },
+    );
     assert.deepEqual(statements(await backend.list()), ['192.0.2.62', '2001:db8::62'], 'vtysh really stopped at the rejected line');
 
     // 2. frr.asn naming another AS: refused before anything is written.

@@ -17,8 +17,18 @@ test('the drain interface is created (up, no link-local) when first needed; an a
   t.after(() => backend.close()); // its ip process holds the namespace open
   const onLo = { kind: 'address' as const, address: '192.0.2.53', interface: 'lo' };
   const onLo6 = { kind: 'address' as const, address: '2001:db8::53', interface: 'lo' };
-  await backend.apply([{ action: 'add', entry: onLo }, { action: 'add', entry: onLo6 }]);
-  assert.equal(await ipIn(ns, 'link show dev hc-drain').then(() => true, () => false), false, 'not created before a drain needs it');
+  await backend.apply([
+    { action: 'add', entry: onLo },
+    { action: 'add', entry: onLo6 },
+  ]);
+  assert.equal(
+    await ipIn(ns, 'link show dev hc-drain').then(
+      () => true,
+      () => false,
+    ),
+    false,
+    'not created before a drain needs it',
+  );
   await backend.apply([
     { action: 'add', entry: { ...onLo, interface: 'hc-drain' } },
     { action: 'add', entry: { ...onLo6, interface: 'hc-drain' } },
@@ -28,7 +38,10 @@ test('the drain interface is created (up, no link-local) when first needed; an a
   const link = JSON.parse(await ipIn(ns, '-j link show dev hc-drain')) as { flags: string[] }[];
   assert.ok(link[0]?.flags.includes('UP'), 'drain interface is up');
   assert.deepEqual([...(await hostAddressesIn(ns, 'lo'))].sort(), []);
-  assert.deepEqual((await addressesIn(ns)).filter((line) => line.includes('hc-drain')).sort(), ['192.0.2.53/31 hc-drain hc-drain:hc', '2001:db8::53/127 hc-drain']);
+  assert.deepEqual((await addressesIn(ns)).filter((line) => line.includes('hc-drain')).sort(), [
+    '192.0.2.53/31 hc-drain hc-drain:hc',
+    '2001:db8::53/127 hc-drain',
+  ]);
   // noprefixroute: no route for the /31 or /127 itself, only the address's own local route.
   assert.doesNotMatch(await ipIn(ns, 'route show table main'), /hc-drain/);
   assert.doesNotMatch(await ipIn(ns, '-6 route show table main'), /hc-drain/);
@@ -41,8 +54,15 @@ test('the drain interface is created (up, no link-local) when first needed; an a
   const local6 = await ipIn(ns, '-6 route show table local');
   assert.match(local6, /local 2001:db8::53 dev hc-drain/);
   assert.doesNotMatch(await ipIn(ns, '-6 address show dev hc-drain'), /fe80:/, 'no link-local address on the drain interface');
-  await backend.apply([{ action: 'remove', entry: { ...onLo, interface: 'hc-drain' } }, { action: 'remove', entry: { ...onLo6, interface: 'hc-drain' } }]);
-  assert.deepEqual((await addressesIn(ns)).filter((line) => line.includes('hc-drain')), [], 'parked addresses removed');
+  await backend.apply([
+    { action: 'remove', entry: { ...onLo, interface: 'hc-drain' } },
+    { action: 'remove', entry: { ...onLo6, interface: 'hc-drain' } },
+  ]);
+  assert.deepEqual(
+    (await addressesIn(ns)).filter((line) => line.includes('hc-drain')),
+    [],
+    'parked addresses removed',
+  );
 });
 
 // The kernel inserts an IPv6 address's local route from its DAD worker, after ip returns: a move in one request left
@@ -63,7 +83,10 @@ test('an IPv6 move between lo and the drain interface keeps the host owning the 
   const moves = 200;
   for (let move = 0; move < moves; move += 1) {
     const [from, to] = move % 2 === 0 ? [onLo, parked] : [parked, onLo];
-    await backend.apply([{ action: 'add', entry: to }, { action: 'remove', entry: from }]);
+    await backend.apply([
+      { action: 'add', entry: to },
+      { action: 'remove', entry: from },
+    ]);
   }
   await new Promise((resolve) => setTimeout(resolve, 200));
   monitor.kill();
@@ -80,7 +103,8 @@ test('an IPv6 move between lo and the drain interface keeps the host owning the 
     const deleted = /^Deleted \d+: (\S+)\s+inet6 (\S+)\//.exec(line);
     if (deleted?.[2] === address) {
       deletions += 1;
-      if (![...localOn].some((dev) => dev !== deleted[1])) gaps.push(`deletion ${deletions} from ${deleted[1]}: local route only on ${[...localOn].join(', ') || 'none'}`);
+      if (![...localOn].some((dev) => dev !== deleted[1]))
+        gaps.push(`deletion ${deletions} from ${deleted[1]}: local route only on ${[...localOn].join(', ') || 'none'}`);
     }
   }
   assert.equal(deletions, moves, 'the monitor saw every old copy go');
@@ -88,7 +112,11 @@ test('an IPv6 move between lo and the drain interface keeps the host owning the 
   assert.deepEqual([...(await hostAddressesIn(ns, 'lo'))], [address], 'back on lo after an even number of moves');
 });
 
-const linkExists = (ns: string, name: string) => ipIn(ns, `link show dev ${name}`).then(() => true, () => false);
+const linkExists = (ns: string, name: string) =>
+  ipIn(ns, `link show dev ${name}`).then(
+    () => true,
+    () => false,
+  );
 
 // issue 17: hc-drain stayed after the agent exited. The reconciler's stop (the agent's clean exit) closes the backend,
 // which removes the interface it used once nothing is parked on it; an interface healthcast did not create stays.
@@ -105,7 +133,7 @@ test('a clean stop removes the drain interface healthcast created, once nothing 
   desired = [parked];
   assert.equal((await reconciler.kick()).desired.get('address|hc-drain|192.0.2.53')?.state, 'present');
   const link = JSON.parse(await ipIn(ns, '-j link show dev hc-drain')) as { ifalias?: string }[];
-  assert.equal(link[0]?.ifalias, DRAIN_INTERFACE_ALIAS, 'marked as healthcast\'s');
+  assert.equal(link[0]?.ifalias, DRAIN_INTERFACE_ALIAS, "marked as healthcast's");
   await reconciler.stop();
   assert.equal(await linkExists(ns, 'hc-drain'), true, 'kept while an address is parked on it (a stop in the middle of a drain)');
   desired = [];
@@ -121,7 +149,7 @@ test('a clean stop removes the drain interface healthcast created, once nothing 
   assert.equal(await linkExists(ns, 'hc-drain'), false);
 });
 
-test('cleanup\'s removal of the drain interface: only healthcast\'s, only when empty', async (t) => {
+test("cleanup's removal of the drain interface: only healthcast's, only when empty", async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
   const ns = await namespaceFor(t);
   const runner = { ip: 'ip', namespace: ns, timeoutMs: 10_000 };

@@ -27,12 +27,19 @@ export async function ipIn(ns: string, args: string): Promise<string> {
 // "192.0.2.53/32 lo lo:healthcast" for every address in the namespace (the label only when it is not just the ifname).
 export async function addressesIn(ns: string): Promise<string[]> {
   const links = JSON.parse(await ipIn(ns, '-j address show')) as { ifname: string; addr_info: { local: string; prefixlen: number; label?: string }[] }[];
-  return links.flatMap((link) => link.addr_info.map((a) => `${a.local}/${a.prefixlen} ${link.ifname}${a.label && a.label !== link.ifname ? ` ${a.label}` : ''}`));
+  return links.flatMap((link) =>
+    link.addr_info.map((a) => `${a.local}/${a.prefixlen} ${link.ifname}${a.label && a.label !== link.ifname ? ` ${a.label}` : ''}`),
+  );
 }
 
 export async function hostAddressesIn(ns: string, dev = 'lo'): Promise<Set<string>> {
   const out = JSON.parse(await ipIn(ns, `-j address show dev ${dev}`)) as { addr_info: { local: string; prefixlen: number; scope: string }[] }[];
-  return new Set(out.flatMap((l) => l.addr_info).filter((a) => a.scope === 'global' && (a.prefixlen === 32 || a.prefixlen === 128)).map((a) => a.local));
+  return new Set(
+    out
+      .flatMap((l) => l.addr_info)
+      .filter((a) => a.scope === 'global' && (a.prefixlen === 32 || a.prefixlen === 128))
+      .map((a) => a.local),
+  );
 }
 
 // "198.51.100.7 lo proto 201" lines for host routes of both families in the main table.

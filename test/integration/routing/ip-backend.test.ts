@@ -46,14 +46,20 @@ test('100 IPv4 and 100 IPv6 addresses added, listed and removed, all through one
   const listed = await backend.list();
   const ours = listed.filter((e) => e.kind === 'address' && e.interface === 'lo' && (e.prefixLength === 32 || e.prefixLength === 128) && e.address !== '::1');
   assert.equal(ours.length, 200);
-  assert.ok(listed.some((e) => e.address === '127.0.0.1' && e.prefixLength === 8), 'all addresses are listed, for conflict detection');
+  assert.ok(
+    listed.some((e) => e.address === '127.0.0.1' && e.prefixLength === 8),
+    'all addresses are listed, for conflict detection',
+  );
 
   await backend.apply(entries.map(del));
   assert.deepEqual(await wrapper.calls(), [`-n ${ns} -j -force -batch -`], 'the same ip process listed and removed them');
   backend.close();
   const left = await hostAddressesIn(ns);
   for (const entry of entries) assert.ok(!left.has(entry.address), `${entry.address} removed`);
-  assert.ok((await addressesIn(ns)).some((l) => l.startsWith('127.0.0.1/8 lo')), 'loopback itself untouched');
+  assert.ok(
+    (await addressesIn(ns)).some((l) => l.startsWith('127.0.0.1/8 lo')),
+    'loopback itself untouched',
+  );
 });
 
 test('route mode: host routes with our proto for both families, listed by proto only', { timeout: 30_000 }, async (t) => {
@@ -67,7 +73,11 @@ test('route mode: host routes with our proto for both families, listed by proto 
   assert.ok(routes.includes(`198.51.100.7 lo proto ${PROTO}`), routes.join('\n'));
   assert.ok(routes.includes(`2001:db8::7 lo proto ${PROTO}`), routes.join('\n'));
   const listedRoutes = (await backend.list()).filter((e) => e.kind === 'route');
-  assert.deepEqual(listedRoutes.map((e) => `${e.address} ${e.interface}`).sort(), ['198.51.100.7 lo', '2001:db8::7 lo'], 'the static route is not ours and not listed');
+  assert.deepEqual(
+    listedRoutes.map((e) => `${e.address} ${e.interface}`).sort(),
+    ['198.51.100.7 lo', '2001:db8::7 lo'],
+    'the static route is not ours and not listed',
+  );
 
   await backend.apply([del(route('198.51.100.7')), del(route('2001:db8::7'))]);
   const after = await routesIn(ns);
@@ -99,5 +109,8 @@ test('a route someone else installed is not replaced: the add fails with its own
 test('a missing ip binary is a coded backend error, not a crash', { timeout: 10_000 }, async () => {
   const backend = new IpBackend({ routeProtocol: PROTO, ip: '/nonexistent/ip' });
   await assert.rejects(backend.list(), /HC_ERR_BACKEND_COMMAND|ip failed|cannot run/);
-  await assert.rejects(backend.apply([add(address('192.0.2.1'))]), (error: unknown) => isHealthcastError(error, ErrorCodes.BACKEND_COMMAND) && /ENOENT/.test(error.message));
+  await assert.rejects(
+    backend.apply([add(address('192.0.2.1'))]),
+    (error: unknown) => isHealthcastError(error, ErrorCodes.BACKEND_COMMAND) && /ENOENT/.test(error.message),
+  );
 });

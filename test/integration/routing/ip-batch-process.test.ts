@@ -22,13 +22,26 @@ test('requests run in order in one ip process; a failed line is reported with it
   assert.match(first.failures[0]?.reason ?? '', /already assigned|exists/i);
   const pid = pidOf(batch);
   // Concurrent callers are served one at a time, each with its own output.
-  const [addresses, routes, empty] = await Promise.all([batch.run(['address show dev lo'], 1), batch.run(['route show proto 201 table all'], 1), batch.run([])]);
+  const [addresses, routes, empty] = await Promise.all([
+    batch.run(['address show dev lo'], 1),
+    batch.run(['route show proto 201 table all'], 1),
+    batch.run([]),
+  ]);
   assert.equal(pidOf(batch), pid, 'the same ip process served every request');
   const lo = JSON.parse(addresses.documents[0] ?? '[]') as { addr_info: { local: string }[] }[];
-  assert.deepEqual(lo[0]?.addr_info.map((a) => a.local).filter((a) => a !== '127.0.0.1' && a !== '::1').sort(), ['192.0.2.1', '2001:db8::1']);
+  assert.deepEqual(
+    lo[0]?.addr_info
+      .map((a) => a.local)
+      .filter((a) => a !== '127.0.0.1' && a !== '::1')
+      .sort(),
+    ['192.0.2.1', '2001:db8::1'],
+  );
   assert.deepEqual(JSON.parse(routes.documents[0] ?? ''), []);
   assert.deepEqual(empty, { documents: [], failures: [] });
-  assert.deepEqual((await addressesIn(ns)).filter((a) => a.startsWith('192.0.2.') || a.startsWith('2001:db8')).sort(), ['192.0.2.1/32 lo', '2001:db8::1/128 lo']);
+  assert.deepEqual((await addressesIn(ns)).filter((a) => a.startsWith('192.0.2.') || a.startsWith('2001:db8')).sort(), [
+    '192.0.2.1/32 lo',
+    '2001:db8::1/128 lo',
+  ]);
   await assert.rejects(batch.run(['address show\nlink show']), /newline/);
 });
 

@@ -28,7 +28,12 @@ interface Listed {
 // Our test addresses as the kernel shows them, with their remaining lifetime.
 async function leasedIn(ns: string): Promise<Map<string, Listed>> {
   const links = JSON.parse(await ipIn(ns, '-j address show')) as { addr_info: Listed[] }[];
-  return new Map(links.flatMap((link) => link.addr_info).filter((a) => desired.some((d) => d.address === a.local)).map((a) => [a.local, a]));
+  return new Map(
+    links
+      .flatMap((link) => link.addr_info)
+      .filter((a) => desired.some((d) => d.address === a.local))
+      .map((a) => [a.local, a]),
+  );
 }
 
 test('leased addresses stay while renewals run, and expire about one lease after they stop', { timeout: 60_000 }, async (t) => {

@@ -72,11 +72,14 @@ test('restart recovery from a persisted owned.json: unwanted owned entries remov
   const ns = await namespaceFor(t);
   const stateDir = await tempDir(t);
   // What a crashed run left behind: its record and its entries, plus someone else's address.
-  await fs.writeFile(path.join(stateDir, 'owned.json'), JSON.stringify({
-    version: 1,
-    updated: '2024-01-01T00:00:00.000Z',
-    entries: [address('192.0.2.53'), address('2001:db8::53'), route('198.51.100.7'), address('192.0.2.77')],
-  }));
+  await fs.writeFile(
+    path.join(stateDir, 'owned.json'),
+    JSON.stringify({
+      version: 1,
+      updated: '2024-01-01T00:00:00.000Z',
+      entries: [address('192.0.2.53'), address('2001:db8::53'), route('198.51.100.7'), address('192.0.2.77')],
+    }),
+  );
   await ipIn(ns, 'address add 192.0.2.53/32 dev lo label lo:healthcast');
   await ipIn(ns, 'address add 2001:db8::53/128 dev lo nodad');
   await ipIn(ns, `route add 198.51.100.7/32 dev lo proto ${PROTO}`);
@@ -106,7 +109,10 @@ test('a corrupt owned.json: moved aside, labelled leftovers reclaimed, a fresh r
   const reconciler = reconcilerFor(ns, stateDir, () => []);
   t.after(() => reconciler.stop());
   const report = await reconciler.start();
-  assert.ok(report.errors.some((e) => e.includes(path.join(stateDir, 'owned.json')) && /corrupt|not a valid/.test(e)), report.errors.join('\n'));
+  assert.ok(
+    report.errors.some((e) => e.includes(path.join(stateDir, 'owned.json')) && /corrupt|not a valid/.test(e)),
+    report.errors.join('\n'),
+  );
   const onLo = await hostAddressesIn(ns);
   assert.ok(!onLo.has('192.0.2.53') && onLo.has('192.0.2.99'));
   const files = (await fs.readdir(stateDir)).sort();
@@ -148,38 +154,42 @@ test('state dir that cannot be created (parent is a regular file): nothing added
   assert.ok(!(await routesIn(ns)).some((l) => l.includes(`proto ${PROTO}`)));
 });
 
-test('a full disk (16 KiB tmpfs, filled up): new entries are not added, existing ones stay, and it recovers when space frees', { timeout: 30_000 }, async (t) => {
-  if (!requirePrerequisites(t, { root: true, commands: ['ip', 'mount', 'umount'] })) return;
-  const ns = await namespaceFor(t);
-  const mountPoint = await fs.mkdtemp(path.join(os.tmpdir(), 'hc-rt-tmpfs-'));
-  await exec('mount', ['-t', 'tmpfs', '-o', 'size=16k,mode=0700', 'hc-rt-test', mountPoint]);
-  t.after(async () => {
-    await exec('umount', [mountPoint]); // one hook, in this order: unmount, then remove the empty mount point
-    await fs.rmdir(mountPoint);
-  });
-  const stateDir = path.join(mountPoint, 'state');
-  let desired = [want(address('192.0.2.53'))];
-  const reconciler = reconcilerFor(ns, stateDir, () => desired);
-  t.after(() => reconciler.stop());
-  assert.equal((await reconciler.start()).desired.get(entryKey(address('192.0.2.53')))?.state, 'present');
+test(
+  'a full disk (16 KiB tmpfs, filled up): new entries are not added, existing ones stay, and it recovers when space frees',
+  { timeout: 30_000 },
+  async (t) => {
+    if (!requirePrerequisites(t, { root: true, commands: ['ip', 'mount', 'umount'] })) return;
+    const ns = await namespaceFor(t);
+    const mountPoint = await fs.mkdtemp(path.join(os.tmpdir(), 'hc-rt-tmpfs-'));
+    await exec('mount', ['-t', 'tmpfs', '-o', 'size=16k,mode=0700', 'hc-rt-test', mountPoint]);
+    t.after(async () => {
+      await exec('umount', [mountPoint]); // one hook, in this order: unmount, then remove the empty mount point
+      await fs.rmdir(mountPoint);
+    });
+    const stateDir = path.join(mountPoint, 'state');
+    let desired = [want(address('192.0.2.53'))];
+    const reconciler = reconcilerFor(ns, stateDir, () => desired);
+    t.after(() => reconciler.stop());
+    assert.equal((await reconciler.start()).desired.get(entryKey(address('192.0.2.53')))?.state, 'present');
 
-  const filler = path.join(mountPoint, 'filler');
-  await fs.writeFile(filler, Buffer.alloc(64 * 1024)).catch((error: NodeJS.ErrnoException) => assert.equal(error.code, 'ENOSPC'));
-  desired = [want(address('192.0.2.53')), want(address('2001:db8::54'))];
-  const full = await reconciler.kick();
-  const status = full.desired.get(entryKey(address('2001:db8::54')));
-  assert.equal(status?.state, 'error');
-  assert.match(status?.state === 'error' ? status.reason : '', /ENOSPC/);
-  assert.equal(full.desired.get(entryKey(address('192.0.2.53')))?.state, 'present');
-  assert.ok(!(await hostAddressesIn(ns)).has('2001:db8::54'), 'fail closed');
-  assert.deepEqual(await fs.readdir(stateDir), ['owned.json'], 'no temporary file left on the full disk');
+    const filler = path.join(mountPoint, 'filler');
+    await fs.writeFile(filler, Buffer.alloc(64 * 1024)).catch((error: NodeJS.ErrnoException) => assert.equal(error.code, 'ENOSPC'));
+    desired = [want(address('192.0.2.53')), want(address('2001:db8::54'))];
+    const full = await reconciler.kick();
+    const status = full.desired.get(entryKey(address('2001:db8::54')));
+    assert.equal(status?.state, 'error');
+    assert.match(status?.state === 'error' ? status.reason : '', /ENOSPC/);
+    assert.equal(full.desired.get(entryKey(address('192.0.2.53')))?.state, 'present');
+    assert.ok(!(await hostAddressesIn(ns)).has('2001:db8::54'), 'fail closed');
+    assert.deepEqual(await fs.readdir(stateDir), ['owned.json'], 'no temporary file left on the full disk');
 
-  await fs.rm(filler);
-  assert.equal((await reconciler.kick()).desired.get(entryKey(address('2001:db8::54')))?.state, 'present');
-  assert.ok((await hostAddressesIn(ns)).has('2001:db8::54'));
-});
+    await fs.rm(filler);
+    assert.equal((await reconciler.kick()).desired.get(entryKey(address('2001:db8::54')))?.state, 'present');
+    assert.ok((await hostAddressesIn(ns)).has('2001:db8::54'));
+  },
+);
 
-test('an entry on a missing interface gets the kernel\'s reason; the rest of the batch is applied', { timeout: 30_000 }, async (t) => {
+test("an entry on a missing interface gets the kernel's reason; the rest of the batch is applied", { timeout: 30_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
   const ns = await namespaceFor(t);
   const stateDir = await tempDir(t);

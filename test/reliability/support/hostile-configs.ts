@@ -52,11 +52,31 @@ function generated(): HostileConfig[] {
   const head = 'state_dir: @STATE_DIR@\n';
   const twoMiB = '# padding\n'.repeat(210_000);
   return [
-    { name: 'huge main file (2 MiB)', files: { 'healthcast.yaml': `${head}services:\n${VALID_SERVICE}${twoMiB}` }, expect: /healthcast\.yaml: file is \d+ bytes, larger than/ },
-    { name: 'huge file in services_dir', files: { 'healthcast.yaml': `${head}services_dir: services.d\n`, 'services.d/big.yaml': `name: big\n${twoMiB}` }, expect: /services\.d\/big\.yaml: file is \d+ bytes, larger than/ },
-    { name: 'sequences nested 100,000 deep', files: { 'healthcast.yaml': `${head}services: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n` }, expect: /healthcast\.yaml: .*(call stack|nest|depth)/ },
-    { name: 'mappings nested 20,000 deep', files: { 'healthcast.yaml': `${head}services: ${'{a: '.repeat(20_000)}1${'}'.repeat(20_000)}\n` }, expect: /healthcast\.yaml: .*(call stack|nest|depth)/ },
-    { name: 'binary garbage', files: { 'healthcast.yaml': Buffer.concat([crypto.randomBytes(4096), Buffer.from([0, 0, 0xff, 0xfe])]) }, expect: /healthcast\.yaml: / },
+    {
+      name: 'huge main file (2 MiB)',
+      files: { 'healthcast.yaml': `${head}services:\n${VALID_SERVICE}${twoMiB}` },
+      expect: /healthcast\.yaml: file is \d+ bytes, larger than/,
+    },
+    {
+      name: 'huge file in services_dir',
+      files: { 'healthcast.yaml': `${head}services_dir: services.d\n`, 'services.d/big.yaml': `name: big\n${twoMiB}` },
+      expect: /services\.d\/big\.yaml: file is \d+ bytes, larger than/,
+    },
+    {
+      name: 'sequences nested 100,000 deep',
+      files: { 'healthcast.yaml': `${head}services: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n` },
+      expect: /healthcast\.yaml: .*(call stack|nest|depth)/,
+    },
+    {
+      name: 'mappings nested 20,000 deep',
+      files: { 'healthcast.yaml': `${head}services: ${'{a: '.repeat(20_000)}1${'}'.repeat(20_000)}\n` },
+      expect: /healthcast\.yaml: .*(call stack|nest|depth)/,
+    },
+    {
+      name: 'binary garbage',
+      files: { 'healthcast.yaml': Buffer.concat([crypto.randomBytes(4096), Buffer.from([0, 0, 0xff, 0xfe])]) },
+      expect: /healthcast\.yaml: /,
+    },
   ];
 }
 
@@ -65,11 +85,19 @@ export function hostileConfigs(): HostileConfig[] {
 }
 
 // Writes the config into `dir` (main file at dir/healthcast.yaml, or at `mainFile` when given).
-export function materialize(config: HostileConfig, dir: string, values: { stateDir: string; controlSocket: string; marker: string }, mainFile = path.join(dir, 'healthcast.yaml')): string {
+export function materialize(
+  config: HostileConfig,
+  dir: string,
+  values: { stateDir: string; controlSocket: string; marker: string },
+  mainFile = path.join(dir, 'healthcast.yaml'),
+): string {
   for (const [relative, content] of Object.entries(config.files)) {
     const target = relative === 'healthcast.yaml' ? mainFile : path.join(dir, relative);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    const text = typeof content === 'string' ? content.replaceAll('@STATE_DIR@', values.stateDir).replaceAll('@CONTROL_SOCKET@', values.controlSocket).replaceAll('@MARKER@', values.marker) : content;
+    const text =
+      typeof content === 'string'
+        ? content.replaceAll('@STATE_DIR@', values.stateDir).replaceAll('@CONTROL_SOCKET@', values.controlSocket).replaceAll('@MARKER@', values.marker)
+        : content;
     const temp = `${target}.tmp`;
     fs.writeFileSync(temp, text);
     fs.renameSync(temp, target);

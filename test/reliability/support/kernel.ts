@@ -21,7 +21,9 @@ export interface KernelSnapshot {
 
 export async function snapshot(netns: string): Promise<KernelSnapshot> {
   const links = JSON.parse(await ip(['-n', netns, '-j', 'address', 'show'])) as AddrJson[];
-  const addresses = links.flatMap((link) => link.addr_info.map((info) => `${link.ifname} ${info.local}/${info.prefixlen}${info.label && info.label !== link.ifname ? ` label ${info.label}` : ''}`));
+  const addresses = links.flatMap((link) =>
+    link.addr_info.map((info) => `${link.ifname} ${info.local}/${info.prefixlen}${info.label && info.label !== link.ifname ? ` label ${info.label}` : ''}`),
+  );
   const routes: string[] = [];
   for (const family of ['-4', '-6']) {
     const list = JSON.parse((await ip(['-n', netns, '-j', family, 'route', 'show', 'table', 'all'])) || '[]') as RouteJson[];
@@ -33,7 +35,9 @@ export async function snapshot(netns: string): Promise<KernelSnapshot> {
 // Host addresses on one interface (no prefix length; the loopback's own ::1 left out) and host routes with one proto, as plain addresses.
 export async function hostEntries(netns: string, options: { dev?: string; proto?: number } = {}): Promise<{ addresses: string[]; routes: string[] }> {
   const links = JSON.parse(await ip(['-n', netns, '-j', 'address', 'show', 'dev', options.dev ?? 'lo'])) as AddrJson[];
-  const addresses = links.flatMap((link) => link.addr_info.filter((info) => info.prefixlen === (info.family === 'inet' ? 32 : 128) && info.local !== '::1').map((info) => info.local));
+  const addresses = links.flatMap((link) =>
+    link.addr_info.filter((info) => info.prefixlen === (info.family === 'inet' ? 32 : 128) && info.local !== '::1').map((info) => info.local),
+  );
   const routes: string[] = [];
   for (const family of ['-4', '-6']) {
     const list = JSON.parse((await ip(['-n', netns, '-j', family, 'route', 'show', 'proto', String(options.proto ?? 201)])) || '[]') as RouteJson[];

@@ -15,10 +15,14 @@ const expectations: Record<string, (string | RegExp)[]> = {
   'unknown-probe-option.yaml': ['unknown-probe-option.yaml: services[0].probes[0].retries: unknown key'],
   'timeout-longer-than-interval.yaml': ['timeout-longer-than-interval.yaml: services[0].timeout: 2000ms is longer than the interval (1000ms)'],
   'bad-duration.yaml': ['bad-duration.yaml: defaults.interval: not a duration: "1 sec" (use e.g. "250ms", "1s", "2m" or milliseconds)'],
-  'duplicate-service-name.yaml': ['duplicate-service-name.yaml: services[1]: name: service "dns" is already defined in duplicate-service-name.yaml: services[0]'],
+  'duplicate-service-name.yaml': [
+    'duplicate-service-name.yaml: services[1]: name: service "dns" is already defined in duplicate-service-name.yaml: services[0]',
+  ],
   'address-claimed-twice.yaml': ['address-claimed-twice.yaml: services[1]: addresses: 2001:db8::53 is already claimed by service "dns"'],
   'no-probes.yaml': ['no-probes.yaml: services[0].probes: must list at least one probe'],
-  'bad-service-name.yaml': ['bad-service-name.yaml: services[0].name: must start with a letter or digit and use only letters, digits, "_", "." and "-" (at most 63)'],
+  'bad-service-name.yaml': [
+    'bad-service-name.yaml: services[0].name: must start with a letter or digit and use only letters, digits, "_", "." and "-" (at most 63)',
+  ],
   'at-least-too-many.yaml': ['at-least-too-many.yaml: services[0].require.at_least: 2 is more than the 1 probe(s) listed'],
   'yaml-syntax.yaml': [
     'yaml-syntax.yaml: Nested mappings are not allowed in compact mappings at line 2, column 11',
@@ -60,7 +64,10 @@ test('a huge config file is refused before parsing', async (t) => {
   t.after(() => fs.rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'big.yaml');
   await fs.writeFile(file, `# ${'x'.repeat(2 * 1024 * 1024)}\n`);
-  await assert.rejects(loadConfig(file), (error: unknown) => isHealthcastError(error) && /big\.yaml: file is \d+ bytes, larger than/.test(error.details[0] ?? ''));
+  await assert.rejects(
+    loadConfig(file),
+    (error: unknown) => isHealthcastError(error) && /big\.yaml: file is \d+ bytes, larger than/.test(error.details[0] ?? ''),
+  );
 });
 
 test('deeply nested values are rejected, not crashed on', async (t) => {

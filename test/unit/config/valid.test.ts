@@ -9,7 +9,10 @@ import { fixture } from '../../support/paths.js';
 
 test('a valid config resolves defaults, conf.d files and canonical addresses', async () => {
   const config = await loadConfig(fixture('config', 'valid', 'healthcast.yaml'));
-  assert.deepEqual(config.services.map((service) => service.name), ['web', 'dns']);
+  assert.deepEqual(
+    config.services.map((service) => service.name),
+    ['web', 'dns'],
+  );
   const [web, dns] = config.services;
   assert.ok(web && dns);
   assert.equal(web.announce, 'route');
@@ -21,7 +24,10 @@ test('a valid config resolves defaults, conf.d files and canonical addresses', a
   assert.equal(dns.origin, 'services.d/dns.yaml');
   assert.equal(dns.intervalMs, 2000);
   assert.equal(dns.require, 'any');
-  assert.deepEqual(dns.probes.map((probe) => probe.timeoutMs), [250, 100]);
+  assert.deepEqual(
+    dns.probes.map((probe) => probe.timeoutMs),
+    [250, 100],
+  );
   assert.match(config.stateDir, /valid\/state$/);
 });
 
@@ -35,8 +41,18 @@ test('fingerprints change with what matters and not with where it was defined', 
 
 test('durations', () => {
   const cases: [string | number, number | undefined][] = [
-    ['250ms', 250], ['1s', 1000], ['1.5s', 1500], ['2m', 120_000], ['1h', 3_600_000], [750, 750],
-    ['1 sec', undefined], ['', undefined], ['-1s', undefined], [-5, undefined], ['10', undefined], [Number.NaN, undefined],
+    ['250ms', 250],
+    ['1s', 1000],
+    ['1.5s', 1500],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    [750, 750],
+    ['1 sec', undefined],
+    ['', undefined],
+    ['-1s', undefined],
+    [-5, undefined],
+    ['10', undefined],
+    [Number.NaN, undefined],
   ];
   for (const [input, expected] of cases) assert.equal(parseDuration(input), expected, `parseDuration(${JSON.stringify(input)})`);
 });
@@ -50,9 +66,17 @@ test('host addresses', () => {
   assert.equal(typeof parseHostAddress('192.0.2.1/32/1'), 'string');
   assert.equal(typeof parseHostAddress('300.0.0.1'), 'string');
   const unusable: [string, RegExp][] = [
-    ['0.0.0.0', /unspecified/], ['255.255.255.255', /broadcast/], ['127.0.0.2', /loopback/], ['224.0.0.1', /multicast/],
-    ['240.0.0.1', /reserved/], ['0.1.2.3', /this network/], ['::', /unspecified/], ['::1', /loopback/], ['ff02::1', /multicast/],
-    ['fe80::1', /link-local/], ['::ffff:192.0.2.1', /IPv4-mapped/],
+    ['0.0.0.0', /unspecified/],
+    ['255.255.255.255', /broadcast/],
+    ['127.0.0.2', /loopback/],
+    ['224.0.0.1', /multicast/],
+    ['240.0.0.1', /reserved/],
+    ['0.1.2.3', /this network/],
+    ['::', /unspecified/],
+    ['::1', /loopback/],
+    ['ff02::1', /multicast/],
+    ['fe80::1', /link-local/],
+    ['::ffff:192.0.2.1', /IPv4-mapped/],
   ];
   for (const [input, why] of unusable) assert.match(String(parseHostAddress(input)), why, input);
   assert.equal(parseHostAddress('fe80::1%eth0'), '"fe80::1%eth0" has a zone index: service addresses must be global, not link-local');

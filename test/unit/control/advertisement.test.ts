@@ -10,7 +10,12 @@ import { ManualClock } from '../../support/manual-clock.js';
 const json = (name: string): unknown => JSON.parse(fs.readFileSync(fixture('frr', name), 'utf8'));
 
 test('a service is advertised when FRR originates every address; unknown when any answer is unknown', () => {
-  const known = new Map([['192.0.2.53/32', 'yes'], ['2001:db8::53/128', 'yes'], ['192.0.2.54/32', 'no'], ['192.0.2.55/32', 'unknown']] as const);
+  const known = new Map([
+    ['192.0.2.53/32', 'yes'],
+    ['2001:db8::53/128', 'yes'],
+    ['192.0.2.54/32', 'no'],
+    ['192.0.2.55/32', 'unknown'],
+  ] as const);
   assert.equal(serviceAdvertised(['192.0.2.53', '2001:db8::53'], known), true);
   assert.equal(serviceAdvertised(['192.0.2.53', '192.0.2.54'], known), false);
   assert.equal(serviceAdvertised(['192.0.2.54', '192.0.2.55'], known), undefined);
@@ -30,7 +35,13 @@ test('the watcher asks FRR for both families and answers per service; FRR gone m
       throw new Error(`unexpected ${command}`);
     },
   };
-  const watcher = new AdvertisementWatcher({ vtysh, protocol: 'ospf', prefixes: () => ['192.0.2.53', '2001:db8:53::53', '2001:db8:53::80', '192.0.2.99'], intervalMs: 60_000, log: silentLogger() });
+  const watcher = new AdvertisementWatcher({
+    vtysh,
+    protocol: 'ospf',
+    prefixes: () => ['192.0.2.53', '2001:db8:53::53', '2001:db8:53::80', '192.0.2.99'],
+    intervalMs: 60_000,
+    log: silentLogger(),
+  });
   await watcher.poll();
   assert.deepEqual(asked.sort(), [ADVERTISEMENT_COMMANDS.ospf[4], ADVERTISEMENT_COMMANDS.ospf[6]].sort());
   assert.equal(watcher.lookup(['192.0.2.53', '2001:db8:53::80']), true);
@@ -64,7 +75,11 @@ test('while FRR cannot be asked the watcher backs off; once it answers it polls 
   assert.equal(watcher.lookup(['192.0.2.53']), true);
   askedAt.length = 0;
   await clock.advance(1200); // to 2000 ms: the pending backed-off timer fires at 1200, then every 40 ms
-  assert.deepEqual(askedAt, Array.from({ length: 21 }, (_, i) => 1200 + 40 * i), 'back to the interval');
+  assert.deepEqual(
+    askedAt,
+    Array.from({ length: 21 }, (_, i) => 1200 + 40 * i),
+    'back to the interval',
+  );
   await watcher.stop();
   assert.equal(clock.pending, 0, 'no timer left after stop()');
   await clock.advance(200);
@@ -72,7 +87,9 @@ test('while FRR cannot be asked the watcher backs off; once it answers it polls 
 });
 
 // FRR's self-originated external LSAs, with 192.0.2.53 or without it.
-const ospf = (originated: boolean): unknown => ({ 'AS External Link States': originated ? { '192.0.2.53': { linkStateId: '192.0.2.53', networkMask: 32, lsaAge: 1 } } : {} });
+const ospf = (originated: boolean): unknown => ({
+  'AS External Link States': originated ? { '192.0.2.53': { linkStateId: '192.0.2.53', networkMask: 32, lsaAge: 1 } } : {},
+});
 
 // A watcher over a fake FRR that starts originating 192.0.2.53 at `originatesAt` ms, with a 60 s slow interval.
 function quickLab(options: { originatesAt: number; expected?: boolean }) {
@@ -85,7 +102,15 @@ function quickLab(options: { originatesAt: number; expected?: boolean }) {
     },
   };
   const expected = options.expected === undefined ? undefined : () => expectedAdvertisement([{ addresses: ['192.0.2.53'], announced: options.expected! }]);
-  const watcher = new AdvertisementWatcher({ vtysh, protocol: 'ospf', prefixes: () => ['192.0.2.53'], intervalMs: 60_000, log: silentLogger(), clock, ...(expected ? { expected } : {}) });
+  const watcher = new AdvertisementWatcher({
+    vtysh,
+    protocol: 'ospf',
+    prefixes: () => ['192.0.2.53'],
+    intervalMs: 60_000,
+    log: silentLogger(),
+    clock,
+    ...(expected ? { expected } : {}),
+  });
   return { clock, askedAt, watcher };
 }
 
@@ -133,8 +158,21 @@ test('expected advertisement: what the agent announces (parked addresses are not
     { addresses: ['192.0.2.54'], announced: false }, // draining: the agent's status says announced no
     { addresses: ['192.0.2.55'], announced: false },
   ]);
-  assert.deepEqual([...expected], [['192.0.2.53/32', true], ['2001:db8::53/128', true], ['192.0.2.54/32', false], ['192.0.2.55/32', false]]);
-  const known = new Map([['192.0.2.53/32', 'yes'], ['2001:db8::53/128', 'yes'], ['192.0.2.54/32', 'no'], ['192.0.2.55/32', 'no']] as const);
+  assert.deepEqual(
+    [...expected],
+    [
+      ['192.0.2.53/32', true],
+      ['2001:db8::53/128', true],
+      ['192.0.2.54/32', false],
+      ['192.0.2.55/32', false],
+    ],
+  );
+  const known = new Map([
+    ['192.0.2.53/32', 'yes'],
+    ['2001:db8::53/128', 'yes'],
+    ['192.0.2.54/32', 'no'],
+    ['192.0.2.55/32', 'no'],
+  ] as const);
   assert.equal(agrees(expected, known), true);
   assert.equal(agrees(expected, new Map([...known, ['192.0.2.54/32', 'yes']])), false, 'a draining address still originated');
   assert.equal(agrees(expected, new Map([...known, ['192.0.2.53/32', 'unknown']])), false);

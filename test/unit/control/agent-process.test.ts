@@ -20,7 +20,11 @@ test('/proc/PID/stat: state, name (with spaces and parentheses) and start time',
 async function fakeAgent(t: { after(fn: () => void | Promise<void>): void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-stopped-'));
   const socket = path.join(dir, 'control.sock');
-  const child = spawn(process.execPath, ['-e', `process.title = 'healthcast ${dir}/h.yaml'; require('net').createServer(() => {}).listen(${JSON.stringify(socket)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['-e', `process.title = 'healthcast ${dir}/h.yaml'; require('net').createServer(() => {}).listen(${JSON.stringify(socket)}, () => console.log('up'))`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   t.after(() => {
     child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,16 @@ function io() {
 }
 
 test('every operations command is in --help', () => {
-  for (const command of ['status [--json]', 'drain SERVICE... | --all', 'resume SERVICE... | --all', 'check-now [SERVICE...]', 'cleanup', 'maintenance [--service S]...', 'run --daemon --pidfile FILE', '--socket PATH']) {
+  for (const command of [
+    'status [--json]',
+    'drain SERVICE... | --all',
+    'resume SERVICE... | --all',
+    'check-now [SERVICE...]',
+    'cleanup',
+    'maintenance [--service S]...',
+    'run --daemon --pidfile FILE',
+    '--socket PATH',
+  ]) {
     assert.ok(HELP.includes(command), command);
   }
 });
@@ -37,7 +46,10 @@ test('usage errors exit 2 before any agent is contacted; an absent agent exits 1
 
 test('an option of another command is a usage error naming it, before anything runs', async () => {
   const cases: [string[], RegExp][] = [
-    [['run', '--style', 'split', '--config', '/nonexistent.yaml'], /healthcast run: --style is not an option of run \(it takes --config, --log-level, --daemon, --pidfile/],
+    [
+      ['run', '--style', 'split', '--config', '/nonexistent.yaml'],
+      /healthcast run: --style is not an option of run \(it takes --config, --log-level, --daemon, --pidfile/,
+    ],
     [['status', '--all', '--force', '--socket', '/nonexistent.sock'], /healthcast status: --all, --force are not options of status/],
     [['check-config', '--json'], /--json is not an option of check-config/],
     [['drain', 'dns', '--json', '--socket', '/nonexistent.sock'], /--json is not an option of drain/],

@@ -34,8 +34,14 @@ test('operations keys resolve with defaults', async (t) => {
     state_dir: './state',
     control_socket: 'run/control.sock',
     metrics: { listen: '[::1]:9735' },
-    maintenance: [{ schedule: '17 */6 * * *', services: ['web'], command: ['true'] }, { name: 'all', schedule: '0 3 * * *', command: ['sh', '-c', 'exit 0'], timeout: '10m', stay_drained_on_failure: true }],
-    services: [{ ...web, on_up: ['logger', 'up'], on_drain: ['logger', 'drain'], announce_l2: true }, { ...web, name: 'db', addresses: ['192.0.2.81'], announce_l2: { count: 5 }, hook_timeout: '2s' }],
+    maintenance: [
+      { schedule: '17 */6 * * *', services: ['web'], command: ['true'] },
+      { name: 'all', schedule: '0 3 * * *', command: ['sh', '-c', 'exit 0'], timeout: '10m', stay_drained_on_failure: true },
+    ],
+    services: [
+      { ...web, on_up: ['logger', 'up'], on_drain: ['logger', 'drain'], announce_l2: true },
+      { ...web, name: 'db', addresses: ['192.0.2.81'], announce_l2: { count: 5 }, hook_timeout: '2s' },
+    ],
   });
   const config = await loadConfig(file);
   assert.equal(config.controlSocket, path.join(path.dirname(file), 'run/control.sock'));
@@ -49,7 +55,11 @@ test('operations keys resolve with defaults', async (t) => {
   assert.deepEqual(w?.announceL2, { count: 3 });
   assert.deepEqual(db?.announceL2, { count: 5 });
   assert.equal(db?.hooks.timeoutMs, 2000);
-  assert.equal(serviceFingerprint(w!), serviceFingerprint({ ...w!, hooks: { timeoutMs: 1 }, announceL2: undefined }), 'hooks and announce_l2 never restart a service');
+  assert.equal(
+    serviceFingerprint(w!),
+    serviceFingerprint({ ...w!, hooks: { timeoutMs: 1 }, announceL2: undefined }),
+    'hooks and announce_l2 never restart a service',
+  );
 
   const defaults = await loadConfig(write(t, { services: [web] }));
   assert.equal(defaults.controlSocket, '/run/healthcast/control.sock');
@@ -76,21 +86,53 @@ test('operations keys: every mistake is reported with its path', async (t) => {
     /maintenance\[1\]\.command: must name a command/,
     /maintenance\[2\]\.timeout: must be between 1s/,
   ];
-  for (const pattern of expected) assert.ok(errors.some((error) => pattern.test(error)), `${pattern} in ${JSON.stringify(errors)}`);
+  for (const pattern of expected)
+    assert.ok(
+      errors.some((error) => pattern.test(error)),
+      `${pattern} in ${JSON.stringify(errors)}`,
+    );
   assert.equal(errors.length, expected.length);
   const serviceErrors = await errorsOf(write(t, { services: [{ ...web, on_up: 'logger up', on_down: [], announce_l2: { count: 0 }, hook_timeout: '2h' }] }));
-  for (const pattern of [/services\[0\]\.on_up: /, /services\[0\]\.on_down: must name a command/, /services\[0\]\.announce_l2/, /services\[0\]\.hook_timeout: must be between/]) {
-    assert.ok(serviceErrors.some((error) => pattern.test(error)), `${pattern} in ${JSON.stringify(serviceErrors)}`);
+  for (const pattern of [
+    /services\[0\]\.on_up: /,
+    /services\[0\]\.on_down: must name a command/,
+    /services\[0\]\.announce_l2/,
+    /services\[0\]\.hook_timeout: must be between/,
+  ]) {
+    assert.ok(
+      serviceErrors.some((error) => pattern.test(error)),
+      `${pattern} in ${JSON.stringify(serviceErrors)}`,
+    );
   }
-  const crossErrors = await errorsOf(write(t, { maintenance: [{ name: 'x', schedule: '* * * * *', services: ['nosuch'], command: ['true'] }, { name: 'x', schedule: '* * * * *', command: ['true'] }], services: [web] }));
-  assert.deepEqual(crossErrors, ['healthcast.yaml: maintenance[0].services: no service named "nosuch"', 'healthcast.yaml: maintenance[1].name: "x" is used by another job']);
+  const crossErrors = await errorsOf(
+    write(t, {
+      maintenance: [
+        { name: 'x', schedule: '* * * * *', services: ['nosuch'], command: ['true'] },
+        { name: 'x', schedule: '* * * * *', command: ['true'] },
+      ],
+      services: [web],
+    }),
+  );
+  assert.deepEqual(crossErrors, [
+    'healthcast.yaml: maintenance[0].services: no service named "nosuch"',
+    'healthcast.yaml: maintenance[1].name: "x" is used by another job',
+  ]);
 });
 
 test('the CLI finds the socket and the cleanup settings without a valid config', async (t) => {
-  const file = write(t, 'control_socket: ../elsewhere.sock\nstate_dir: st\nroute_protocol: 77\nfrr: { vty_socket: /run/frr-x, asn: 65001, bogus: 1 }\nservices: [ { broken: true } ]\n');
+  const file = write(
+    t,
+    'control_socket: ../elsewhere.sock\nstate_dir: st\nroute_protocol: 77\nfrr: { vty_socket: /run/frr-x, asn: 65001, bogus: 1 }\nservices: [ { broken: true } ]\n',
+  );
   assert.equal(await locateControlSocket({ config: file }), path.resolve(path.dirname(file), '../elsewhere.sock'));
   assert.equal(await locateControlSocket({ config: file, socket: 'x.sock' }), path.resolve('x.sock'));
-  assert.deepEqual(await readOpsSettings(file), { controlSocket: path.resolve(path.dirname(file), '../elsewhere.sock'), stateDir: path.join(path.dirname(file), 'st'), routeProtocol: 77, drainInterface: 'hc-drain', frr: { vtysh: '/usr/bin/vtysh', vty_socket: '/run/frr-x', asn: 65001 } });
+  assert.deepEqual(await readOpsSettings(file), {
+    controlSocket: path.resolve(path.dirname(file), '../elsewhere.sock'),
+    stateDir: path.join(path.dirname(file), 'st'),
+    routeProtocol: 77,
+    drainInterface: 'hc-drain',
+    frr: { vtysh: '/usr/bin/vtysh', vty_socket: '/run/frr-x', asn: 65001 },
+  });
   const empty = write(t, '');
   assert.equal(await locateControlSocket({ config: empty }), '/run/healthcast/control.sock');
   assert.equal((await readOpsSettings(empty)).stateDir, '/var/lib/healthcast');

@@ -83,15 +83,43 @@ function service(overrides: Partial<ServiceStatus> = {}): ServiceStatus {
 }
 
 test('status JSON has the documented shape; the table shows reasons below it', () => {
-  const info = { version: '1.2.3', pid: 42, mode: 'running', startedAt: Date.UTC(2026, 0, 1), now: Date.UTC(2026, 0, 1) + 3_723_000, config: '/etc/h.yaml', controlSocket: '/run/h.sock' };
+  const info = {
+    version: '1.2.3',
+    pid: 42,
+    mode: 'running',
+    startedAt: Date.UTC(2026, 0, 1),
+    now: Date.UTC(2026, 0, 1) + 3_723_000,
+    config: '/etc/h.yaml',
+    controlSocket: '/run/h.sock',
+  };
   const status = buildStatus(info, [
     service(),
-    service({ name: 'web', state: 'drained', announced: false, advertised: false, drained: { name: 'web', since: '2026-01-01T00:00:00.000Z', by: 'cli' }, last: { ok: false, reason: 'tcp: refused', durationMs: 2, at: 0 } }),
+    service({
+      name: 'web',
+      state: 'drained',
+      announced: false,
+      advertised: false,
+      drained: { name: 'web', since: '2026-01-01T00:00:00.000Z', by: 'cli' },
+      last: { ok: false, reason: 'tcp: refused', durationMs: 2, at: 0 },
+    }),
   ]);
   assert.equal(status.agent.uptime_s, 3723);
   assert.deepEqual(status.services[0], {
-    name: 'dns', state: 'up', phase: 'up', successes: 5, failures: 0, addresses: ['192.0.2.53'], announced: true, advertised: null,
-    maintenance: false, maintenance_since: null, maintenance_by: null, maintenance_pid: null, maintenance_holder_alive: null, maintenance_stay_drained: false, routing_error: null,
+    name: 'dns',
+    state: 'up',
+    phase: 'up',
+    successes: 5,
+    failures: 0,
+    addresses: ['192.0.2.53'],
+    announced: true,
+    advertised: null,
+    maintenance: false,
+    maintenance_since: null,
+    maintenance_by: null,
+    maintenance_pid: null,
+    maintenance_holder_alive: null,
+    maintenance_stay_drained: false,
+    routing_error: null,
     last: { ok: true, reason: 'all probes passed', latency_ms: 1.2, at: '2026-01-01T00:00:00.000Z' },
   });
   assert.equal(status.services[1]?.maintenance, true);
@@ -107,18 +135,36 @@ test('status JSON has the documented shape; the table shows reasons below it', (
 
 test('a drain names its holder; the table says in its own words whether the holder runs, has gone, or asked to stay drained', () => {
   const info = { version: '1', pid: 1, mode: 'running', startedAt: 0, now: 0, config: '/c', controlSocket: '/s' };
-  const drained = (name: string, owner: Record<string, unknown>) => service({ name, state: 'drained', drained: { name, since: 'T', by: `maintenance (pid ${String(owner.pid)})`, ...owner } });
-  const status = buildStatus(info, [drained('a', { pid: 10 }), drained('b', { pid: 20 }), drained('c', { pid: 30, stayDrained: true }), drained('d', { pid: 10, stayDrained: true })], (pid) => pid === 10);
-  assert.deepEqual(status.services.map((s) => [s.maintenance_pid, s.maintenance_holder_alive, s.maintenance_stay_drained]), [[10, true, false], [20, false, false], [30, false, true], [10, true, true]]);
+  const drained = (name: string, owner: Record<string, unknown>) =>
+    service({ name, state: 'drained', drained: { name, since: 'T', by: `maintenance (pid ${String(owner.pid)})`, ...owner } });
+  const status = buildStatus(
+    info,
+    [drained('a', { pid: 10 }), drained('b', { pid: 20 }), drained('c', { pid: 30, stayDrained: true }), drained('d', { pid: 10, stayDrained: true })],
+    (pid) => pid === 10,
+  );
+  assert.deepEqual(
+    status.services.map((s) => [s.maintenance_pid, s.maintenance_holder_alive, s.maintenance_stay_drained]),
+    [
+      [10, true, false],
+      [20, false, false],
+      [30, false, true],
+      [10, true, true],
+    ],
+  );
   const table = formatStatus(status);
   assert.match(table, /a: drained since T by maintenance \(pid 10\) \(running\)/);
   assert.match(table, /b: drained since T by maintenance \(pid 20\): that process has exited without resuming \(orphaned hold/);
-  assert.match(table, /c: drained since T by maintenance \(pid 30\): its command failed or was stopped and it asked to stay drained \(--stay-drained-on-failure\); resume with: healthcast resume c/);
+  assert.match(
+    table,
+    /c: drained since T by maintenance \(pid 30\): its command failed or was stopped and it asked to stay drained \(--stay-drained-on-failure\); resume with: healthcast resume c/,
+  );
   assert.match(table, /d: .*\(running; stays drained if its command fails: --stay-drained-on-failure\)/);
 });
 
 test('drain requests carry their holder and a deadline; a request read after its deadline has expired', () => {
-  const parsed = parseRequest(JSON.stringify({ command: 'drain', services: ['dns'], by: 'maintenance (pid 5)', pid: 5, pid_start: 77, stay_drained: true, deadline: 1000 }));
+  const parsed = parseRequest(
+    JSON.stringify({ command: 'drain', services: ['dns'], by: 'maintenance (pid 5)', pid: 5, pid_start: 77, stay_drained: true, deadline: 1000 }),
+  );
   assert.ok('request' in parsed, JSON.stringify(parsed));
   assert.equal(expired(parsed.request, 1000), false);
   assert.equal(expired(parsed.request, 1001), true);

@@ -16,7 +16,12 @@ function tempDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-async function serve(t: { after(fn: () => Promise<void>): void }, file: string, handler: (request: ControlRequest) => Promise<unknown>, options: Partial<ConstructorParameters<typeof ControlServer>[0]> = {}) {
+async function serve(
+  t: { after(fn: () => Promise<void>): void },
+  file: string,
+  handler: (request: ControlRequest) => Promise<unknown>,
+  options: Partial<ConstructorParameters<typeof ControlServer>[0]> = {},
+) {
   const server = new ControlServer({ path: file, handler, log: silentLogger(), ...options });
   await server.listen();
   t.after(() => server.close());
@@ -52,7 +57,10 @@ test('answers requests; the socket is mode 0600; errors carry their code', async
   assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   assert.ok(fs.statSync(file).isSocket());
   assert.deepEqual(await controlRequest(file, { command: 'status' }), { echo: 'status' });
-  await assert.rejects(controlRequest(file, { command: 'drain', all: true }), (error: Error & { code?: string }) => error.code === 'HC_ERR_CONTROL_PROTOCOL' && /boom/.test(error.message));
+  await assert.rejects(
+    controlRequest(file, { command: 'drain', all: true }),
+    (error: Error & { code?: string }) => error.code === 'HC_ERR_CONTROL_PROTOCOL' && /boom/.test(error.message),
+  );
   await assert.rejects(controlRequest(file, { command: 'nope' }), /unknown command "nope"/);
 });
 
@@ -60,8 +68,14 @@ test('several requests on one connection are answered in order', async (t) => {
   const file = path.join(tempDir(t), 'control.sock');
   await serve(t, file, async (request) => ({ command: request.command }));
   const result = await raw(file, (socket) => socket.write('{"command":"ping"}\nnot json\n{"command":"status"}\n'), 500);
-  const lines = result.text.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; result?: { command: string } });
-  assert.deepEqual(lines.map((line) => line.ok), [true, false, true]);
+  const lines = result.text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { ok: boolean; result?: { command: string } });
+  assert.deepEqual(
+    lines.map((line) => line.ok),
+    [true, false, true],
+  );
   assert.equal(lines[2]?.result?.command, 'status');
 });
 
@@ -107,7 +121,9 @@ test('a stale socket file is replaced; a live one is refused; a regular file is 
   const file = path.join(dir, 'control.sock');
   // What a kill -9 leaves: a socket file with no listener.
   try {
-    execFileSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(file)}, () => process.kill(process.pid, 'SIGKILL'))`], { stdio: 'ignore' });
+    execFileSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(file)}, () => process.kill(process.pid, 'SIGKILL'))`], {
+      stdio: 'ignore',
+    });
   } catch {
     // killed by design
   }
@@ -126,26 +142,41 @@ test('a stale socket file is replaced; a live one is refused; a regular file is 
 
 test('the client reports an absent agent and a timeout with codes', async (t) => {
   const dir = tempDir(t);
-  await assert.rejects(controlRequest(path.join(dir, 'none.sock'), { command: 'status' }), (error: Error & { code?: string }) => error.code === 'HC_ERR_CONTROL_UNREACHABLE' && /ENOENT.*is healthcast running/.test(error.message));
+  await assert.rejects(
+    controlRequest(path.join(dir, 'none.sock'), { command: 'status' }),
+    (error: Error & { code?: string }) => error.code === 'HC_ERR_CONTROL_UNREACHABLE' && /ENOENT.*is healthcast running/.test(error.message),
+  );
   const file = path.join(dir, 'control.sock');
   await serve(t, file, () => new Promise(() => undefined));
-  await assert.rejects(controlRequest(file, { command: 'status' }, { timeoutMs: 200 }), (error: Error & { code?: string }) => error.code === 'HC_ERR_CONTROL_TIMEOUT');
+  await assert.rejects(
+    controlRequest(file, { command: 'status' }, { timeoutMs: 200 }),
+    (error: Error & { code?: string }) => error.code === 'HC_ERR_CONTROL_TIMEOUT',
+  );
 });
 
 test('a request whose client has gone, or whose deadline has passed, is answered but never acted on; status still is', async (t) => {
   const file = path.join(tempDir(t), 'control.sock');
   const handled: string[] = [];
-  await serve(t, file, async (request) => {
-    handled.push(request.command);
-    return 'done';
-  }, { now: () => 10_000 });
+  await serve(
+    t,
+    file,
+    async (request) => {
+      handled.push(request.command);
+      return 'done';
+    },
+    { now: () => 10_000 },
+  );
   // The client wrote its drain and went away before the agent read it (as a wrapper that gave up on a stopped agent).
   await raw(file, (socket) => socket.end(`${JSON.stringify({ command: 'drain', all: true, deadline: 20_000 })}\n`), 1000);
   await raw(file, (socket) => socket.end(`${JSON.stringify({ command: 'resume', all: true })}\n`), 1000);
   const late = await raw(file, (socket) => socket.write(`${JSON.stringify({ command: 'drain', services: ['dns'], deadline: 9_000 })}\n`), 1000);
   assert.match(late.text, /HC_ERR_CONTROL_TIMEOUT.*drain not applied: its deadline passed 1000 ms ago/);
   assert.deepEqual(handled, [], 'no drain or resume reached the agent');
-  assert.deepEqual(await controlRequest(file, { command: 'drain', all: true }, { now: () => 9_500 }), 'done', 'a client that waits within its deadline is served');
+  assert.deepEqual(
+    await controlRequest(file, { command: 'drain', all: true }, { now: () => 9_500 }),
+    'done',
+    'a client that waits within its deadline is served',
+  );
   assert.deepEqual(await controlRequest(file, { command: 'status' }), 'done');
   assert.deepEqual(handled, ['drain', 'status']);
 });

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { advertisementMismatch, MismatchReporter, type AdvertisementView } from '../../../src/core/advertisement-mismatch.js';
 
-const view = (overrides: Partial<AdvertisementView>): AdvertisementView => ({ name: 'dns', announce: 'address', announced: true, wanted: true, draining: false, advertised: true, ...overrides });
+const view = (overrides: Partial<AdvertisementView>): AdvertisementView => ({
+  name: 'dns',
+  announce: 'address',
+  announced: true,
+  wanted: true,
+  draining: false,
+  advertised: true,
+  ...overrides,
+});
 
 test('mismatches and their likely causes', () => {
   assert.equal(advertisementMismatch(view({})), undefined, 'announced and advertised');

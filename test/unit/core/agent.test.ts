@@ -21,7 +21,8 @@ function harness(config: AgentConfig) {
     routing: ({ desired, onReport }) => new Reconciler({ backend, ownership, desired, onReport, log: silentLogger(), driftIntervalMs: 60_000 }),
   });
   const present = (address: string) => backend.has({ kind: 'address', address, interface: 'lo' });
-  const until = async (what: string, condition: () => unknown) => assert.ok(await clock.until(() => Boolean(condition())), `${what}: not within a minute of manual time`);
+  const until = async (what: string, condition: () => unknown) =>
+    assert.ok(await clock.until(() => Boolean(condition())), `${what}: not within a minute of manual time`);
   return { agent, backend, ownership, present, clock, until };
 }
 
@@ -35,7 +36,10 @@ test('a healthy service is announced only after rise successes, withdrawn after 
   assert.equal(present('192.0.2.53'), false, 'fail closed: nothing before the first probes');
   await until('announce', () => present('192.0.2.53') && present('2001:db8::53'));
   assert.ok((probe.calls.get('dns') ?? 0) >= 3, 'announced only after rise=3 probes');
-  assert.deepEqual(agent.status().map((s) => [s.name, s.phase, s.announced]), [['dns', 'up', true]]);
+  assert.deepEqual(
+    agent.status().map((s) => [s.name, s.phase, s.announced]),
+    [['dns', 'up', true]],
+  );
 
   probe.healthy.set('dns', false);
   await until('withdraw', () => !present('192.0.2.53') && !present('2001:db8::53'));

@@ -20,11 +20,13 @@ function harness(config: AgentConfig, clock = new ManualClock()) {
     clock,
     log: silentLogger(),
     splay: false,
-    routing: ({ desired, onReport }) => new Reconciler({ backend, ownership: new MemoryOwnershipStore(), desired, onReport, log: silentLogger(), driftIntervalMs: 60_000 }),
+    routing: ({ desired, onReport }) =>
+      new Reconciler({ backend, ownership: new MemoryOwnershipStore(), desired, onReport, log: silentLogger(), driftIntervalMs: 60_000 }),
   });
   const on = (address: string, iface: string) => backend.has({ kind: 'address', address, interface: iface });
   const batches = () => backend.appliedBatches.map((ops: RoutingOp[]) => ops.map((op) => `${op.action} ${op.entry.address}@${op.entry.interface}`));
-  const until = async (what: string, condition: () => unknown) => assert.ok(await clock.until(() => Boolean(condition())), `${what}: not within a minute of manual time`);
+  const until = async (what: string, condition: () => unknown) =>
+    assert.ok(await clock.until(() => Boolean(condition())), `${what}: not within a minute of manual time`);
   return { agent, backend, on, batches, clock, until };
 }
 
@@ -68,13 +70,19 @@ test('drain 0 withdraws at once; a kernel route has nothing to keep', async () =
   const started = clock.now();
   await agent.shutdown();
   assert.equal(clock.now(), started, 'no drain wait: shutdown needed no time to pass');
-  assert.ok(batches().flat().every((op) => !op.includes('hc-drain')));
+  assert.ok(
+    batches()
+      .flat()
+      .every((op) => !op.includes('hc-drain')),
+  );
 });
 
 test('a health failure withdraws at once unless drain_on_failure', async () => {
   for (const drainOnFailure of [false, true]) {
     const probe = switchProbe();
-    const { agent, on, batches, clock, until } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { drainMs: 100, drainOnFailure })]));
+    const { agent, on, batches, clock, until } = harness(
+      agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { drainMs: 100, drainOnFailure })]),
+    );
     await agent.start();
     await until('announce', () => on('192.0.2.53', 'lo'));
     probe.healthy.set('dns', false);
@@ -124,7 +132,15 @@ test('the drain period counts from the pass that parks the address, not from the
     run: () => new Promise((resolve) => clock.setTimeout(() => resolve({ ok: true }), 250)),
   }) as ProbeDefinition;
   const DRAIN_MS = 400;
-  const config = agentConfig([serviceConfig('dns', ['192.0.2.53'], slow, { drainMs: DRAIN_MS, intervalMs: 20, timeoutMs: 1000, rise: 1, probes: [{ type: 'slow', timeoutMs: 1000, options: {}, definition: slow }] })]);
+  const config = agentConfig([
+    serviceConfig('dns', ['192.0.2.53'], slow, {
+      drainMs: DRAIN_MS,
+      intervalMs: 20,
+      timeoutMs: 1000,
+      rise: 1,
+      probes: [{ type: 'slow', timeoutMs: 1000, options: {}, definition: slow }],
+    }),
+  ]);
   const { agent, on, until } = harness(config, clock);
   await agent.start();
   await until('announce', () => on('192.0.2.53', 'lo'));

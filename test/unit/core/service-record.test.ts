@@ -1,7 +1,17 @@
 // The agent's per-service decisions, from a table: record before, event, record after (the fields that matter), effects.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredEntries, newRecord, next, PARKING_LIMIT_MS, wants, type AgentMode, type Effect, type ServiceEvent, type ServiceRecord } from '../../../src/core/service-record.js';
+import {
+  desiredEntries,
+  newRecord,
+  next,
+  PARKING_LIMIT_MS,
+  wants,
+  type AgentMode,
+  type Effect,
+  type ServiceEvent,
+  type ServiceRecord,
+} from '../../../src/core/service-record.js';
 import type { HealthState } from '../../../src/core/state-machine.js';
 import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import type { ServiceConfig } from '../../../src/config/types.js';
@@ -15,7 +25,10 @@ const parkedEntry = { service: 'dns', kind: 'address' as const, address: '192.0.
 const health = (phase: HealthState['phase'], successes = 0, failures = 0): HealthState => ({ phase, successes, failures });
 const record = (fields: Partial<ServiceRecord> = {}): ServiceRecord => ({ ...newRecord(config()), noted: 'unknown', ...fields });
 const up = (fields: Partial<ServiceRecord> = {}) => record({ health: health('up', 5), noted: 'up', ...fields });
-const result = (ok: boolean, reason = ok ? 'all probes passed' : 'dns: timed out'): ServiceEvent => ({ kind: 'result', result: { ok, reason, durationMs: 3, at: NOW } });
+const result = (ok: boolean, reason = ok ? 'all probes passed' : 'dns: timed out'): ServiceEvent => ({
+  kind: 'result',
+  result: { ok, reason, durationMs: 3, at: NOW },
+});
 const graceOf = (parked: boolean, until: number, reason: string) => ({ entries: [parkedEntry], reason, parked, until });
 const report = (parkedNow: boolean, error?: string): ServiceEvent => ({ kind: 'report', view: { announced: !parkedNow, error }, desiredKeys: () => parkedNow });
 
@@ -30,41 +43,192 @@ interface Row {
 
 const rows: Row[] = [
   { name: 'a passing round that keeps the phase changes only the counts', before: up(), event: result(true), after: { health: health('up', 6) }, effects: [] },
-  { name: 'rise reached: up, announce, tell listeners', before: record({ health: health('rising', 1) }), event: result(true), after: { health: health('up', 2), noted: 'up' }, effects: [{ kind: 'phase', from: 'rising', to: 'up' }, { kind: 'kick', announce: true }, { kind: 'state', from: 'unknown', to: 'up', reason: 'all probes passed' }] },
-  { name: 'one failure of fall 2 keeps it announced (falling), nothing to apply', before: up(), event: result(false), after: { health: health('falling', 0, 1), noted: 'up' }, effects: [{ kind: 'phase', from: 'up', to: 'falling' }] },
+  {
+    name: 'rise reached: up, announce, tell listeners',
+    before: record({ health: health('rising', 1) }),
+    event: result(true),
+    after: { health: health('up', 2), noted: 'up' },
+    effects: [
+      { kind: 'phase', from: 'rising', to: 'up' },
+      { kind: 'kick', announce: true },
+      { kind: 'state', from: 'unknown', to: 'up', reason: 'all probes passed' },
+    ],
+  },
+  {
+    name: 'one failure of fall 2 keeps it announced (falling), nothing to apply',
+    before: up(),
+    event: result(false),
+    after: { health: health('falling', 0, 1), noted: 'up' },
+    effects: [{ kind: 'phase', from: 'up', to: 'falling' }],
+  },
   {
     name: 'fall reached: withdraw at once, with the probe reason',
     before: up({ health: health('falling', 0, 1) }),
     event: result(false),
     after: { health: { phase: 'down', successes: 0, failures: 2, withdrawnAt: NOW }, noted: 'down', grace: undefined },
-    effects: [{ kind: 'phase', from: 'falling', to: 'down' }, { kind: 'kick', announce: false }, { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' }],
+    effects: [
+      { kind: 'phase', from: 'falling', to: 'down' },
+      { kind: 'kick', announce: false },
+      { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' },
+    ],
   },
   {
     name: 'fall reached with drain_on_failure: the withdrawal gets its grace period',
     before: { ...up({ health: health('falling', 0, 1) }), config: config({ drainOnFailure: true }) },
     event: result(false),
     after: { noted: 'down', grace: graceOf(false, NOW + PARKING_LIMIT_MS, 'health failure') },
-    effects: [{ kind: 'phase', from: 'falling', to: 'down' }, { kind: 'grace-started', ms: 500, reason: 'health failure' }, { kind: 'timer', at: NOW + PARKING_LIMIT_MS }, { kind: 'kick', announce: false }, { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' }],
+    effects: [
+      { kind: 'phase', from: 'falling', to: 'down' },
+      { kind: 'grace-started', ms: 500, reason: 'health failure' },
+      { kind: 'timer', at: NOW + PARKING_LIMIT_MS },
+      { kind: 'kick', announce: false },
+      { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' },
+    ],
   },
-  { name: 'a held service changes phase but nothing is applied', before: up({ maintenance: HOLD, noted: 'drained', health: health('falling', 0, 1) }), event: result(false), after: { noted: 'drained' }, effects: [{ kind: 'phase', from: 'falling', to: 'down' }] },
-  { name: 'restart: fail closed, the rest kept', before: up({ maintenance: HOLD }), event: { kind: 'restart' }, after: { health: health('init'), maintenance: HOLD }, effects: [] },
-  { name: 'pause withdraws an announced service with a grace period', before: up(), event: { kind: 'mode', from: 'running', to: 'paused' }, after: { grace: graceOf(false, NOW + PARKING_LIMIT_MS, 'paused') }, effects: [{ kind: 'grace-started', ms: 500, reason: 'paused' }, { kind: 'timer', at: NOW + PARKING_LIMIT_MS }] },
-  { name: 'stop from paused: nothing announced, nothing to keep', before: up(), event: { kind: 'mode', from: 'paused', to: 'stopped' }, mode: 'paused', after: { grace: undefined }, effects: [] },
-  { name: 'drain 0: no grace period', before: { ...up(), config: config({ drainMs: 0 }) }, event: { kind: 'mode', from: 'running', to: 'stopped' }, after: { grace: undefined }, effects: [] },
-  { name: 'a kernel route has nothing to park', before: { ...up(), config: config({ announce: 'route' }) }, event: { kind: 'mode', from: 'running', to: 'stopped' }, after: { grace: undefined }, effects: [] },
-  { name: 'a maintenance hold on an announced service starts its grace period', before: up(), event: { kind: 'maintenance', hold: HOLD }, after: { maintenance: HOLD, grace: graceOf(false, NOW + PARKING_LIMIT_MS, 'drained by cli') }, effects: [{ kind: 'grace-started', ms: 500, reason: 'drained by cli' }, { kind: 'timer', at: NOW + PARKING_LIMIT_MS }] },
-  { name: 'a hold on a service that is down only holds', before: record({ health: health('down', 0, 3) }), event: { kind: 'maintenance', hold: HOLD }, after: { maintenance: HOLD, grace: undefined }, effects: [] },
-  { name: 'a second withdrawal during the grace period keeps the first', before: up({ grace: graceOf(true, NOW + 100, 'paused') }), event: { kind: 'maintenance', hold: HOLD }, after: { grace: graceOf(true, NOW + 100, 'paused') }, effects: [] },
-  { name: 'removed while announced: grace period', before: up(), event: { kind: 'removed' }, after: { grace: graceOf(false, NOW + PARKING_LIMIT_MS, 'removed from the configuration') }, effects: [{ kind: 'grace-started', ms: 500, reason: 'removed from the configuration' }, { kind: 'timer', at: NOW + PARKING_LIMIT_MS }] },
-  { name: 'the pass that parks the entries starts the period', before: up({ grace: graceOf(false, NOW + 700, 'paused') }), event: report(true), after: { grace: graceOf(true, NOW + 500, 'paused'), routing: { announced: false, error: undefined } }, effects: [{ kind: 'timer', at: NOW + 500 }] },
-  { name: 'a pass that has not parked them changes nothing of the grace', before: up({ grace: graceOf(false, NOW + 700, 'paused') }), event: report(false), after: { grace: graceOf(false, NOW + 700, 'paused') }, effects: [] },
-  { name: 'a new routing error is logged once', before: up({ routing: { announced: false, error: 'x' } }), event: report(false, 'conflict'), after: { routing: { announced: true, error: 'conflict' } }, effects: [{ kind: 'routing-error', error: 'conflict' }] },
-  { name: 'the same routing error again is not', before: up({ routing: { announced: false, error: 'conflict' } }), event: report(false, 'conflict'), after: {}, effects: [] },
-  { name: 'no parking pass within the limit: the period starts anyway', before: up({ grace: graceOf(false, NOW, 'paused') }), event: { kind: 'timer' }, after: { grace: graceOf(true, NOW + 500, 'paused') }, effects: [{ kind: 'timer', at: NOW + 500 }] },
-  { name: 'the period is over: remove the parked entries', before: up({ grace: graceOf(true, NOW, 'paused') }), event: { kind: 'timer' }, after: { grace: undefined }, effects: [{ kind: 'kick' }, { kind: 'grace-ended' }] },
-  { name: 'a timer that fires early waits again', before: up({ grace: graceOf(true, NOW + 2, 'paused') }), event: { kind: 'timer' }, after: { grace: graceOf(true, NOW + 2, 'paused') }, effects: [{ kind: 'timer', at: NOW + 2 }] },
-  { name: 'note: paused', before: up(), event: { kind: 'note', why: 'paused' }, mode: 'paused', after: { noted: 'paused' }, effects: [{ kind: 'state', from: 'up', to: 'paused', reason: 'paused' }] },
-  { name: 'note, silent: the baseline at start tells nobody', before: up({ maintenance: HOLD, noted: undefined }), event: { kind: 'note', why: 'agent started', silent: true }, after: { noted: 'drained' }, effects: [] },
+  {
+    name: 'a held service changes phase but nothing is applied',
+    before: up({ maintenance: HOLD, noted: 'drained', health: health('falling', 0, 1) }),
+    event: result(false),
+    after: { noted: 'drained' },
+    effects: [{ kind: 'phase', from: 'falling', to: 'down' }],
+  },
+  {
+    name: 'restart: fail closed, the rest kept',
+    before: up({ maintenance: HOLD }),
+    event: { kind: 'restart' },
+    after: { health: health('init'), maintenance: HOLD },
+    effects: [],
+  },
+  {
+    name: 'pause withdraws an announced service with a grace period',
+    before: up(),
+    event: { kind: 'mode', from: 'running', to: 'paused' },
+    after: { grace: graceOf(false, NOW + PARKING_LIMIT_MS, 'paused') },
+    effects: [
+      { kind: 'grace-started', ms: 500, reason: 'paused' },
+      { kind: 'timer', at: NOW + PARKING_LIMIT_MS },
+    ],
+  },
+  {
+    name: 'stop from paused: nothing announced, nothing to keep',
+    before: up(),
+    event: { kind: 'mode', from: 'paused', to: 'stopped' },
+    mode: 'paused',
+    after: { grace: undefined },
+    effects: [],
+  },
+  {
+    name: 'drain 0: no grace period',
+    before: { ...up(), config: config({ drainMs: 0 }) },
+    event: { kind: 'mode', from: 'running', to: 'stopped' },
+    after: { grace: undefined },
+    effects: [],
+  },
+  {
+    name: 'a kernel route has nothing to park',
+    before: { ...up(), config: config({ announce: 'route' }) },
+    event: { kind: 'mode', from: 'running', to: 'stopped' },
+    after: { grace: undefined },
+    effects: [],
+  },
+  {
+    name: 'a maintenance hold on an announced service starts its grace period',
+    before: up(),
+    event: { kind: 'maintenance', hold: HOLD },
+    after: { maintenance: HOLD, grace: graceOf(false, NOW + PARKING_LIMIT_MS, 'drained by cli') },
+    effects: [
+      { kind: 'grace-started', ms: 500, reason: 'drained by cli' },
+      { kind: 'timer', at: NOW + PARKING_LIMIT_MS },
+    ],
+  },
+  {
+    name: 'a hold on a service that is down only holds',
+    before: record({ health: health('down', 0, 3) }),
+    event: { kind: 'maintenance', hold: HOLD },
+    after: { maintenance: HOLD, grace: undefined },
+    effects: [],
+  },
+  {
+    name: 'a second withdrawal during the grace period keeps the first',
+    before: up({ grace: graceOf(true, NOW + 100, 'paused') }),
+    event: { kind: 'maintenance', hold: HOLD },
+    after: { grace: graceOf(true, NOW + 100, 'paused') },
+    effects: [],
+  },
+  {
+    name: 'removed while announced: grace period',
+    before: up(),
+    event: { kind: 'removed' },
+    after: { grace: graceOf(false, NOW + PARKING_LIMIT_MS, 'removed from the configuration') },
+    effects: [
+      { kind: 'grace-started', ms: 500, reason: 'removed from the configuration' },
+      { kind: 'timer', at: NOW + PARKING_LIMIT_MS },
+    ],
+  },
+  {
+    name: 'the pass that parks the entries starts the period',
+    before: up({ grace: graceOf(false, NOW + 700, 'paused') }),
+    event: report(true),
+    after: { grace: graceOf(true, NOW + 500, 'paused'), routing: { announced: false, error: undefined } },
+    effects: [{ kind: 'timer', at: NOW + 500 }],
+  },
+  {
+    name: 'a pass that has not parked them changes nothing of the grace',
+    before: up({ grace: graceOf(false, NOW + 700, 'paused') }),
+    event: report(false),
+    after: { grace: graceOf(false, NOW + 700, 'paused') },
+    effects: [],
+  },
+  {
+    name: 'a new routing error is logged once',
+    before: up({ routing: { announced: false, error: 'x' } }),
+    event: report(false, 'conflict'),
+    after: { routing: { announced: true, error: 'conflict' } },
+    effects: [{ kind: 'routing-error', error: 'conflict' }],
+  },
+  {
+    name: 'the same routing error again is not',
+    before: up({ routing: { announced: false, error: 'conflict' } }),
+    event: report(false, 'conflict'),
+    after: {},
+    effects: [],
+  },
+  {
+    name: 'no parking pass within the limit: the period starts anyway',
+    before: up({ grace: graceOf(false, NOW, 'paused') }),
+    event: { kind: 'timer' },
+    after: { grace: graceOf(true, NOW + 500, 'paused') },
+    effects: [{ kind: 'timer', at: NOW + 500 }],
+  },
+  {
+    name: 'the period is over: remove the parked entries',
+    before: up({ grace: graceOf(true, NOW, 'paused') }),
+    event: { kind: 'timer' },
+    after: { grace: undefined },
+    effects: [{ kind: 'kick' }, { kind: 'grace-ended' }],
+  },
+  {
+    name: 'a timer that fires early waits again',
+    before: up({ grace: graceOf(true, NOW + 2, 'paused') }),
+    event: { kind: 'timer' },
+    after: { grace: graceOf(true, NOW + 2, 'paused') },
+    effects: [{ kind: 'timer', at: NOW + 2 }],
+  },
+  {
+    name: 'note: paused',
+    before: up(),
+    event: { kind: 'note', why: 'paused' },
+    mode: 'paused',
+    after: { noted: 'paused' },
+    effects: [{ kind: 'state', from: 'up', to: 'paused', reason: 'paused' }],
+  },
+  {
+    name: 'note, silent: the baseline at start tells nobody',
+    before: up({ maintenance: HOLD, noted: undefined }),
+    event: { kind: 'note', why: 'agent started', silent: true },
+    after: { noted: 'drained' },
+    effects: [],
+  },
   { name: 'note with nothing changed', before: up(), event: { kind: 'note', why: 'reloaded' }, after: { noted: 'up' }, effects: [] },
 ];
 

@@ -25,7 +25,13 @@ test('each runner probes once per slot on the grid, its splay spreading the firs
   const runners = Array.from({ length: 30 }, (_, index) => {
     const name = `svc${index}`;
     const config = serviceConfig(name, [], stamping, { intervalMs: INTERVAL, probes: [{ type: 'stamp', timeoutMs: 15, options: {}, definition: stamping }] });
-    return new ServiceRunner(config, { log: silentLogger(), clock, slots, random: () => index / 30, onRound: (_runner, _run, lateMs) => (rounds += 1, lateness.push(lateMs ?? -1)) });
+    return new ServiceRunner(config, {
+      log: silentLogger(),
+      clock,
+      slots,
+      random: () => index / 30,
+      onRound: (_runner, _run, lateMs) => ((rounds += 1), lateness.push(lateMs ?? -1)),
+    });
   });
   const began = clock.now();
   for (const runner of runners) runner.start();
@@ -34,13 +40,24 @@ test('each runner probes once per slot on the grid, its splay spreading the firs
   for (const [index, runner] of runners.entries()) {
     const times = starts.get(runner.name) ?? [];
     // Splay: index/30 of the interval, in whole grid steps, after the start rounded up to the grid.
-    const first = Math.ceil(began / SLOT_GRID_MS) * SLOT_GRID_MS + Math.floor((index / 30) * INTERVAL / SLOT_GRID_MS) * SLOT_GRID_MS;
+    const first = Math.ceil(began / SLOT_GRID_MS) * SLOT_GRID_MS + Math.floor(((index / 30) * INTERVAL) / SLOT_GRID_MS) * SLOT_GRID_MS;
     assert.equal(times[0], first, `${runner.name}: first slot`);
-    assert.deepEqual(times.map((time) => time - times[0]!), times.map((_, k) => k * INTERVAL), `${runner.name}: one round per slot`);
+    assert.deepEqual(
+      times.map((time) => time - times[0]!),
+      times.map((_, k) => k * INTERVAL),
+      `${runner.name}: one round per slot`,
+    );
     assert.equal(times.length, Math.floor((began + 1000 - first) / INTERVAL) + 1, `${runner.name}: every slot in the second ran`);
   }
-  assert.equal(rounds, [...starts.values()].reduce((sum, list) => sum + list.length, 0), 'every probe call became a round');
-  assert.ok(lateness.every((late) => late === 0), 'on a clock that is never late, no round is late');
+  assert.equal(
+    rounds,
+    [...starts.values()].reduce((sum, list) => sum + list.length, 0),
+    'every probe call became a round',
+  );
+  assert.ok(
+    lateness.every((late) => late === 0),
+    'on a clock that is never late, no round is late',
+  );
   assert.equal(clock.pending, 0, 'stopped runners leave no timer');
 });
 
@@ -52,13 +69,14 @@ test('stop() cancels the running round: the probe hears it at once and its resul
     type: 'wait',
     summary: 'waits for cancellation',
     options: z.strictObject({}),
-    run: (_options, ctx) => new Promise((resolve) => {
-      started = true;
-      ctx.signal.addEventListener('abort', () => {
-        heard = ctx.signal.reason;
-        resolve({ ok: true });
-      });
-    }),
+    run: (_options, ctx) =>
+      new Promise((resolve) => {
+        started = true;
+        ctx.signal.addEventListener('abort', () => {
+          heard = ctx.signal.reason;
+          resolve({ ok: true });
+        });
+      }),
   }) as ProbeDefinition;
   let rounds = 0;
   const config = serviceConfig('slow', [], waiting, { intervalMs: 1000, probes: [{ type: 'wait', timeoutMs: 5000, options: {}, definition: waiting }] });

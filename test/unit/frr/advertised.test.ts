@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { ErrorCodes, HealthcastError, isHealthcastError } from '../../../src/errors.js';
-import { ADVERTISEMENT_COMMANDS, checkAdvertised, normalizePrefix, parseBgpLocal, parseOspf6AsExternal, parseOspfExternal } from '../../../src/frr/advertised.js';
+import {
+  ADVERTISEMENT_COMMANDS,
+  checkAdvertised,
+  normalizePrefix,
+  parseBgpLocal,
+  parseOspf6AsExternal,
+  parseOspfExternal,
+} from '../../../src/frr/advertised.js';
 import { VtyshError } from '../../../src/frr/vtysh-errors.js';
 import type { Vtysh } from '../../../src/frr/vtysh.js';
 import { fixture } from '../../support/paths.js';
@@ -27,7 +34,7 @@ test('OSPFv2: the network comes from the mask (RFC 2328 appendix E LSIDs with ho
   assert.deepEqual(sorted(parseOspfExternal(json).prefixes), ['192.0.2.0/24']);
 });
 
-test('OSPFv2: the plain database form keeps only this router\'s LSAs', () => {
+test("OSPFv2: the plain database form keeps only this router's LSAs", () => {
   const json = {
     routerId: '10.0.0.1',
     asExternalLinkStates: [
@@ -67,7 +74,11 @@ test('output of another shape is VTYSH_BAD_OUTPUT, not an empty answer', () => {
     [parseBgpLocal, { vrfId: 0 }],
     [parseBgpLocal, { routes: { '192.0.2.1/32': {} } }],
   ] as const) {
-    assert.throws(() => parse(json), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT), JSON.stringify(json));
+    assert.throws(
+      () => parse(json),
+      (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT),
+      JSON.stringify(json),
+    );
   }
 });
 
@@ -76,7 +87,11 @@ test('prefixes normalise to one spelling', () => {
   assert.equal(normalizePrefix(' 2001:DB8:0:0::53 '), '2001:db8::53/128');
   assert.equal(normalizePrefix('192.0.2.0/24'), '192.0.2.0/24');
   for (const bad of ['192.0.2.300', '192.0.2.1/33', 'x', '2001:db8::/129', '192.0.2.1/32/1']) {
-    assert.throws(() => normalizePrefix(bad), (error: unknown) => isHealthcastError(error, ErrorCodes.USAGE), bad);
+    assert.throws(
+      () => normalizePrefix(bad),
+      (error: unknown) => isHealthcastError(error, ErrorCodes.USAGE),
+      bad,
+    );
   }
 });
 
@@ -95,18 +110,26 @@ function fakeVtysh(answers: Record<string, unknown | Error>): Pick<Vtysh, 'show'
   };
 }
 
-const down = (daemon: string, command: string) => new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `vtysh -c '${command}': ${daemon} is not running`, { commands: [command], daemon });
-const badOutput = (command: string, stdout: string) => new VtyshError(ErrorCodes.VTYSH_BAD_OUTPUT, 'expected JSON', { commands: [command], outcome: { exitCode: 0, stdout, stderr: '', timedOut: false } });
+const down = (daemon: string, command: string) =>
+  new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `vtysh -c '${command}': ${daemon} is not running`, { commands: [command], daemon });
+const badOutput = (command: string, stdout: string) =>
+  new VtyshError(ErrorCodes.VTYSH_BAD_OUTPUT, 'expected JSON', { commands: [command], outcome: { exitCode: 0, stdout, stderr: '', timedOut: false } });
 
 test('checkAdvertised over OSPF: yes, no, and only the families asked for', async () => {
-  const vtysh = fakeVtysh({ [ADVERTISEMENT_COMMANDS.ospf[4]]: load('ospf-external-self-maxage.json'), [ADVERTISEMENT_COMMANDS.ospf[6]]: load('ospf6-as-external-self.json') });
+  const vtysh = fakeVtysh({
+    [ADVERTISEMENT_COMMANDS.ospf[4]]: load('ospf-external-self-maxage.json'),
+    [ADVERTISEMENT_COMMANDS.ospf[6]]: load('ospf6-as-external-self.json'),
+  });
   const result = await checkAdvertised(vtysh, ['192.0.2.54', '192.0.2.53/32', '2001:DB8:53::80', '2001:db8:53::53/128'], 'ospf');
-  assert.deepEqual([...result.values()], [
-    { prefix: '192.0.2.54/32', advertised: 'yes' },
-    { prefix: '192.0.2.53/32', advertised: 'no', reason: 'not among the self-originated external LSAs' },
-    { prefix: '2001:db8:53::80/128', advertised: 'yes' },
-    { prefix: '2001:db8:53::53/128', advertised: 'no', reason: 'not among the self-originated external LSAs' },
-  ]);
+  assert.deepEqual(
+    [...result.values()],
+    [
+      { prefix: '192.0.2.54/32', advertised: 'yes' },
+      { prefix: '192.0.2.53/32', advertised: 'no', reason: 'not among the self-originated external LSAs' },
+      { prefix: '2001:db8:53::80/128', advertised: 'yes' },
+      { prefix: '2001:db8:53::53/128', advertised: 'no', reason: 'not among the self-originated external LSAs' },
+    ],
+  );
   const v4only = fakeVtysh({ [ADVERTISEMENT_COMMANDS.ospf[4]]: load('ospf-external-self.json') });
   assert.equal((await checkAdvertised(v4only, ['192.0.2.53'], 'ospf')).get('192.0.2.53/32')?.advertised, 'yes');
   assert.deepEqual(v4only.asked, [ADVERTISEMENT_COMMANDS.ospf[4]]);
@@ -126,24 +149,41 @@ test('checkAdvertised: FRR unreachable or answering nonsense is unknown; "no ins
   const v6 = ADVERTISEMENT_COMMANDS.ospf[6];
   const notRunning = new VtyshError(ErrorCodes.VTYSH_NOT_RUNNING, 'FRR is not running', { commands: [v4] });
   const unreachable = await checkAdvertised(fakeVtysh({ [v4]: notRunning }), ['192.0.2.53'], 'ospf');
-  assert.deepEqual(unreachable.get('192.0.2.53/32'), { prefix: '192.0.2.53/32', advertised: 'unknown', reason: 'HC_ERR_VTYSH_NOT_RUNNING: FRR is not running' });
+  assert.deepEqual(unreachable.get('192.0.2.53/32'), {
+    prefix: '192.0.2.53/32',
+    advertised: 'unknown',
+    reason: 'HC_ERR_VTYSH_NOT_RUNNING: FRR is not running',
+  });
   const garbage = await checkAdvertised(fakeVtysh({ [v4]: { unexpected: true } }), ['192.0.2.53'], 'ospf');
   assert.equal(garbage.get('192.0.2.53/32')?.advertised, 'unknown');
   const timeout = await checkAdvertised(fakeVtysh({ [v4]: new HealthcastError(ErrorCodes.VTYSH_TIMEOUT, 'no answer within 5000ms') }), ['192.0.2.53'], 'ospf');
   assert.deepEqual(timeout.get('192.0.2.53/32'), { prefix: '192.0.2.53/32', advertised: 'unknown', reason: 'HC_ERR_VTYSH_TIMEOUT: no answer within 5000ms' });
-  const noInstance = await checkAdvertised(fakeVtysh({ [v4]: badOutput(v4, '% OSPF is not enabled on vrf default'), [v6]: badOutput(v6, '') }), ['192.0.2.53', '2001:db8::53'], 'ospf');
-  assert.deepEqual([...noInstance.values()], [
-    { prefix: '192.0.2.53/32', advertised: 'no', reason: 'not among the self-originated external LSAs (ospfd: OSPF is not enabled on vrf default)' },
-    { prefix: '2001:db8::53/128', advertised: 'no', reason: 'not among the self-originated external LSAs (ospf6d has no `router ospf6`)' },
-  ]);
+  const noInstance = await checkAdvertised(
+    fakeVtysh({ [v4]: badOutput(v4, '% OSPF is not enabled on vrf default'), [v6]: badOutput(v6, '') }),
+    ['192.0.2.53', '2001:db8::53'],
+    'ospf',
+  );
+  assert.deepEqual(
+    [...noInstance.values()],
+    [
+      { prefix: '192.0.2.53/32', advertised: 'no', reason: 'not among the self-originated external LSAs (ospfd: OSPF is not enabled on vrf default)' },
+      { prefix: '2001:db8::53/128', advertised: 'no', reason: 'not among the self-originated external LSAs (ospf6d has no `router ospf6`)' },
+    ],
+  );
 });
 
 test('checkAdvertised over BGP reads local paths in both tables', async () => {
-  const vtysh = fakeVtysh({ [ADVERTISEMENT_COMMANDS.bgp[4]]: load('bgp-ipv4-unicast-local-and-learned.json'), [ADVERTISEMENT_COMMANDS.bgp[6]]: load('bgp-no-instance.json') });
+  const vtysh = fakeVtysh({
+    [ADVERTISEMENT_COMMANDS.bgp[4]]: load('bgp-ipv4-unicast-local-and-learned.json'),
+    [ADVERTISEMENT_COMMANDS.bgp[6]]: load('bgp-no-instance.json'),
+  });
   const result = await checkAdvertised(vtysh, ['192.0.2.53', '192.0.2.99', '2001:db8:53::53'], 'bgp');
-  assert.deepEqual([...result.values()], [
-    { prefix: '192.0.2.53/32', advertised: 'yes' },
-    { prefix: '192.0.2.99/32', advertised: 'no', reason: 'no valid local path in the BGP table' },
-    { prefix: '2001:db8:53::53/128', advertised: 'no', reason: 'no valid local path in the BGP table (bgpd: Default BGP instance not found)' },
-  ]);
+  assert.deepEqual(
+    [...result.values()],
+    [
+      { prefix: '192.0.2.53/32', advertised: 'yes' },
+      { prefix: '192.0.2.99/32', advertised: 'no', reason: 'no valid local path in the BGP table' },
+      { prefix: '2001:db8:53::53/128', advertised: 'no', reason: 'no valid local path in the BGP table (bgpd: Default BGP instance not found)' },
+    ],
+  );
 });

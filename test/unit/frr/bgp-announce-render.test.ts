@@ -10,14 +10,24 @@ const source: RenderSource = {
     { addresses: ['192.0.2.53', '2001:db8:53::53'], interface: 'lo', announce: 'address' },
     { addresses: ['192.0.2.80', '2001:db8:80::80'], interface: 'lo', announce: 'bgp' },
   ],
-  frr: { vtysh: '/usr/bin/vtysh', router_id: '198.51.100.2', asn: 65002, neighbors: [{ address: '198.51.100.1', remote_as: 65001 }, { address: '2001:db8:ffff::1', remote_as: 65001 }] } as RenderSource['frr'],
+  frr: {
+    vtysh: '/usr/bin/vtysh',
+    router_id: '198.51.100.2',
+    asn: 65002,
+    neighbors: [
+      { address: '198.51.100.1', remote_as: 65001 },
+      { address: '2001:db8:ffff::1', remote_as: 65001 },
+    ],
+  } as RenderSource['frr'],
 };
 
 for (const style of ['split', 'integrated'] as const) {
   test(`${style} bgp config: outbound filter has every service prefix and no interface match; redistribution leaves out announce: bgp`, () => {
     const resolved = resolveRenderOptions(source, { style, protocol: 'bgp' }, 'node');
     if (!resolved.ok) assert.fail(resolved.errors.join('\n'));
-    const text = renderFrrConfig(resolved.options).map((file) => file.text).join('\n');
+    const text = renderFrrConfig(resolved.options)
+      .map((file) => file.text)
+      .join('\n');
     assert.match(text, /ip prefix-list HC-SERVICES-V4 seq \d+ permit 192\.0\.2\.80\/32/);
     assert.match(text, /ip prefix-list HC-BGP-REDIST-V4 seq \d+ permit 192\.0\.2\.53\/32/);
     assert.doesNotMatch(text, /ip prefix-list HC-BGP-REDIST-V4 seq \d+ permit 192\.0\.2\.80\/32/);

@@ -47,7 +47,23 @@ test('flags fill what a config without frr: lacks', async () => {
   assert.equal(missing.code, 2);
   assert.match(missing.err, /frr\.router_id: required/);
   assert.match(missing.err, /frr\.asn: required for --protocol bgp/);
-  const result = await cli('frr-config', '-c', bare, '--protocol', 'bgp', '--hostname', 'n1', '--router-id', '10.0.0.7', '--asn', '65007', '--neighbor', '198.51.100.1=65000', '--neighbor', '2001:db8:ffff::1=65000');
+  const result = await cli(
+    'frr-config',
+    '-c',
+    bare,
+    '--protocol',
+    'bgp',
+    '--hostname',
+    'n1',
+    '--router-id',
+    '10.0.0.7',
+    '--asn',
+    '65007',
+    '--neighbor',
+    '198.51.100.1=65000',
+    '--neighbor',
+    '2001:db8:ffff::1=65000',
+  );
   assert.equal(result.code, 0, result.err);
   assert.match(result.out, /^router bgp 65007$/m);
   assert.match(result.out, /^ bgp router-id 10\.0\.0\.7$/m);
@@ -60,7 +76,12 @@ test('invalid input exits 2 and names every key or flag at fault', async () => {
   const result = await cli('frr-config', '-c', CONFIG, '--protocol', 'bgp', '--asn', 'x', '--style', 'one');
   assert.equal(result.code, 2);
   assert.equal(result.out, '');
-  assert.equal(result.err, ['healthcast frr-config: 2 error(s)', '  --style: must be split or integrated, got "one"', '  --asn: must be an AS number 1-4294967295, got "x"'].join('\n'));
+  assert.equal(
+    result.err,
+    ['healthcast frr-config: 2 error(s)', '  --style: must be split or integrated, got "one"', '  --asn: must be an AS number 1-4294967295, got "x"'].join(
+      '\n',
+    ),
+  );
   const broken = await cli('frr-config', '-c', fixture('frr', 'config', 'bad-frr.yaml'));
   assert.equal(broken.code, 2);
   assert.match(broken.err, /bad-frr\.yaml: frr\.asn: must be 1-4294967295/);

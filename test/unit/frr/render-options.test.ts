@@ -38,10 +38,21 @@ test('defaults: integrated, ospf, default profile, area 0.0.0.0, broadcast links
 });
 
 test('flags override the frr: section', () => {
-  const result = resolveRenderOptions(source({ ...complete, hostname: 'fromconfig', style: 'split', profile: 'fast' }), {
-    style: 'integrated', profile: 'default', protocol: 'bgp', hostname: 'fromflag', routerId: '10.9.9.9', area: '7',
-    interfaces: ['eth1=point-to-point'], asn: '4200000000', neighbors: ['2001:DB8:FFFF::1=65000'],
-  }, 'node1');
+  const result = resolveRenderOptions(
+    source({ ...complete, hostname: 'fromconfig', style: 'split', profile: 'fast' }),
+    {
+      style: 'integrated',
+      profile: 'default',
+      protocol: 'bgp',
+      hostname: 'fromflag',
+      routerId: '10.9.9.9',
+      area: '7',
+      interfaces: ['eth1=point-to-point'],
+      asn: '4200000000',
+      neighbors: ['2001:DB8:FFFF::1=65000'],
+    },
+    'node1',
+  );
   assert.ok(result.ok);
   const { options } = result;
   assert.equal(options.style, 'integrated');
@@ -54,7 +65,10 @@ test('flags override the frr: section', () => {
   assert.deepEqual(options.neighbors, [{ address: '2001:db8:ffff::1', remoteAs: 65000 }]);
   const ospf = resolveRenderOptions(source(complete), { interfaces: ['eth1=point-to-point', 'eth2'] }, 'node1');
   assert.ok(ospf.ok);
-  assert.deepEqual(ospf.options.interfaces, [{ name: 'eth1', network: 'point-to-point' }, { name: 'eth2', network: 'broadcast' }]);
+  assert.deepEqual(ospf.options.interfaces, [
+    { name: 'eth1', network: 'point-to-point' },
+    { name: 'eth2', network: 'broadcast' },
+  ]);
   const costly = resolveRenderOptions(source({ ...complete, interfaces: [{ name: 'eth0', network: 'point-to-point', cost: 100 }] }), {}, 'node1');
   assert.ok(costly.ok);
   assert.deepEqual(costly.options.interfaces, [{ name: 'eth0', network: 'point-to-point', cost: 100 }]);
@@ -78,7 +92,17 @@ test('what each protocol requires is reported with the key and the flag that wou
 });
 
 test('bad flag values name the flag', () => {
-  const errors = errorsOf(source(complete), { style: 'both', protocol: 'rip', profile: 'turbo', routerId: '300.1.1.1', area: 'backbone', asn: '0', neighbors: ['198.51.100.1'], interfaces: ['eth0=nbma'], hostname: 'a b' });
+  const errors = errorsOf(source(complete), {
+    style: 'both',
+    protocol: 'rip',
+    profile: 'turbo',
+    routerId: '300.1.1.1',
+    area: 'backbone',
+    asn: '0',
+    neighbors: ['198.51.100.1'],
+    interfaces: ['eth0=nbma'],
+    hostname: 'a b',
+  });
   assert.deepEqual(errors, [
     '--style: must be split or integrated, got "both"',
     '--protocol: must be ospf or bgp, got "rip"',
@@ -93,21 +117,32 @@ test('bad flag values name the flag', () => {
 });
 
 test('a service address as router-id, OSPF on the service interface, duplicates: refused', () => {
-  assert.deepEqual(errorsOf(source({ ...complete, router_id: '192.0.2.53' })), ['frr.router_id: 192.0.2.53 is a service address; every anycast node would claim the same router-id']);
+  assert.deepEqual(errorsOf(source({ ...complete, router_id: '192.0.2.53' })), [
+    'frr.router_id: 192.0.2.53 is a service address; every anycast node would claim the same router-id',
+  ]);
   assert.deepEqual(errorsOf(source({ ...complete, interfaces: [{ name: 'eth0' }, { name: 'lo' }, { name: 'eth0' }] })), [
     'frr.interfaces[1].name: lo carries the service addresses; OSPF on it would advertise every address there, unfiltered',
     'frr.interfaces[2].name: eth0 is listed twice',
   ]);
-  assert.deepEqual(errorsOf(source(complete), { protocol: 'bgp', neighbors: ['198.51.100.1=1', '198.51.100.1=2'] }), ['--neighbor "198.51.100.1=2": 198.51.100.1 is listed twice']);
+  assert.deepEqual(errorsOf(source(complete), { protocol: 'bgp', neighbors: ['198.51.100.1=1', '198.51.100.1=2'] }), [
+    '--neighbor "198.51.100.1=2": 198.51.100.1 is listed twice',
+  ]);
 });
 
 test('timer combinations FRR would take but that cannot work are refused', () => {
-  assert.deepEqual(errorsOf(source({ ...complete, timers: { hello_interval: 10_000, dead_interval: 10_000, spf_hold: 500, spf_max_hold: 100, bgp_hold: 2000, bgp_keepalive: 0 } })), [
-    'frr.timers.dead_interval: 10s must be longer than hello_interval (10s); use 3-4 times it',
-    'frr.timers.spf_hold: 500ms is more than spf_max_hold (100ms)',
-    'frr.timers.bgp_hold: must be 0 (no keepalives) or at least 3s, got 2s',
+  assert.deepEqual(
+    errorsOf(
+      source({ ...complete, timers: { hello_interval: 10_000, dead_interval: 10_000, spf_hold: 500, spf_max_hold: 100, bgp_hold: 2000, bgp_keepalive: 0 } }),
+    ),
+    [
+      'frr.timers.dead_interval: 10s must be longer than hello_interval (10s); use 3-4 times it',
+      'frr.timers.spf_hold: 500ms is more than spf_max_hold (100ms)',
+      'frr.timers.bgp_hold: must be 0 (no keepalives) or at least 3s, got 2s',
+    ],
+  );
+  assert.deepEqual(errorsOf(source({ ...complete, timers: { bgp_keepalive: 30_000, bgp_hold: 30_000 } })), [
+    'frr.timers.bgp_keepalive: 30s must be shorter than bgp_hold (30s); use a third of it',
   ]);
-  assert.deepEqual(errorsOf(source({ ...complete, timers: { bgp_keepalive: 30_000, bgp_hold: 30_000 } })), ['frr.timers.bgp_keepalive: 30s must be shorter than bgp_hold (30s); use a third of it']);
 });
 
 test('an unusable system host name asks for frr.hostname', () => {
@@ -115,7 +150,10 @@ test('an unusable system host name asks for frr.hostname', () => {
 });
 
 test('loadConfig reports frr: keys the schema rejects, with their paths', async () => {
-  const error = await loadConfig(fixture('frr', 'config', 'bad-frr.yaml')).then(() => undefined, (caught: unknown) => caught);
+  const error = await loadConfig(fixture('frr', 'config', 'bad-frr.yaml')).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   assert.ok(isHealthcastError(error), 'loadConfig must fail');
   assert.deepEqual([...error.details].sort(), [
     'bad-frr.yaml: frr.asn: must be 1-4294967295',

@@ -32,7 +32,10 @@ function commandPaths(text: string): string[] {
   return paths;
 }
 
-for (const [variant, flags] of [['split-ospf-default', { style: 'split' }], ['integrated-bgp-fast', { protocol: 'bgp', profile: 'fast' }]] as const) {
+for (const [variant, flags] of [
+  ['split-ospf-default', { style: 'split' }],
+  ['integrated-bgp-fast', { protocol: 'bgp', profile: 'fast' }],
+] as const) {
   test(`${variant}: exactly the expected text for test/fixtures/frr/config/healthcast.yaml`, async () => {
     const files = renderFrrConfig(await optionsFor(flags));
     const dir = fixture('frr', 'expected', variant);
@@ -43,7 +46,10 @@ for (const [variant, flags] of [['split-ospf-default', { style: 'split' }], ['in
 
 test('the same input renders the same bytes, whatever order the services and addresses were written in', async () => {
   const config = await loadConfig(CONFIG);
-  const reversed: RenderSource = { ...config, services: [...config.services].reverse().map((service) => ({ ...service, addresses: [...service.addresses].reverse() })) };
+  const reversed: RenderSource = {
+    ...config,
+    services: [...config.services].reverse().map((service) => ({ ...service, addresses: [...service.addresses].reverse() })),
+  };
   for (const style of ['split', 'integrated']) {
     for (const protocol of ['ospf', 'bgp']) {
       const first = renderFrrConfig(await optionsFor({ style, protocol }));
@@ -67,14 +73,20 @@ test('split and integrated styles carry the same commands for every protocol and
 
 test('only the service addresses are permitted, each exactly, in both families', async () => {
   const [file] = renderFrrConfig(await optionsFor({ protocol: 'bgp' }));
-  const permits = file!.text.split('\n').filter((line) => / prefix-list HC-SERVICES-V[46] seq \d+ permit /.test(line)).map((line) => line.split(' ').at(-1));
+  const permits = file!.text
+    .split('\n')
+    .filter((line) => / prefix-list HC-SERVICES-V[46] seq \d+ permit /.test(line))
+    .map((line) => line.split(' ').at(-1));
   assert.deepEqual(permits, ['192.0.2.9/32', '192.0.2.53/32', '192.0.2.100/32', '2001:db8:9::80/128', '2001:db8:53::53/128']);
   assert.doesNotMatch(file!.text, / ge | le /, 'no ranges: a foreign address inside 192.0.2.0/24 must not pass');
 });
 
 test('a family without service addresses gets an explicit deny, not a missing prefix-list', async () => {
   const config = await loadConfig(CONFIG);
-  const v4Only: RenderSource = { ...config, services: config.services.map((service) => ({ ...service, addresses: service.addresses.filter((address) => !address.includes(':')) })) };
+  const v4Only: RenderSource = {
+    ...config,
+    services: config.services.map((service) => ({ ...service, addresses: service.addresses.filter((address) => !address.includes(':')) })),
+  };
   const files = renderFrrConfig(await optionsFor({ style: 'split' }, v4Only));
   const ospf6d = files.find((file) => file.name === 'ospf6d.conf')!.text;
   assert.match(ospf6d, /^ipv6 prefix-list HC-SERVICES-V6 seq 10 deny any$/m);
@@ -96,7 +108,10 @@ test('files per style and protocol; stdout marks each split file with a `! ==>` 
   assert.deepEqual(filesFor({ style: 'integrated', protocol: 'bgp' }), ['frr.conf']);
   const split = renderFrrConfig(await optionsFor({ style: 'split' }));
   const joined = joinForStdout(split, 'split');
-  assert.deepEqual(joined.split('\n').filter((line) => line.startsWith('! ==> ')), ['! ==> zebra.conf', '! ==> ospfd.conf', '! ==> ospf6d.conf']);
+  assert.deepEqual(
+    joined.split('\n').filter((line) => line.startsWith('! ==> ')),
+    ['! ==> zebra.conf', '! ==> ospfd.conf', '! ==> ospf6d.conf'],
+  );
   assert.equal(joined, split.map((file) => `! ==> ${file.name}\n${file.text}`).join(''));
   const integrated = renderFrrConfig(await optionsFor({}));
   assert.equal(joinForStdout(integrated, 'integrated'), integrated[0]!.text);

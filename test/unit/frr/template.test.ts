@@ -30,7 +30,10 @@ test('inline tags keep the rest of the line', () => {
 });
 
 test('template bugs are errors naming the template, never a half-filled config', () => {
-  assert.throws(() => renderTemplate('x {{missing}}\n', {}, 'ospfd.conf'), (error: unknown) => error instanceof TemplateError && /ospfd\.conf: no value for \{\{missing\}\}/.test(error.message));
+  assert.throws(
+    () => renderTemplate('x {{missing}}\n', {}, 'ospfd.conf'),
+    (error: unknown) => error instanceof TemplateError && /ospfd\.conf: no value for \{\{missing\}\}/.test(error.message),
+  );
   assert.throws(() => renderTemplate('{{#each a}}\nx\n', { a: [] }, 't'), /never closed/);
   assert.throws(() => renderTemplate('{{/if}}\n', {}, 't'), /closes nothing open/);
   assert.throws(() => renderTemplate('{{#each a}}x{{/if}}', { a: [] }, 't'), /closes nothing open/);

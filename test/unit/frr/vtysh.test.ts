@@ -16,7 +16,10 @@ function fake(mode: string, options: VtyshOptions = {}) {
 }
 
 async function rejection(promise: Promise<unknown>): Promise<VtyshError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   assert.ok(error instanceof VtyshError, `expected a VtyshError, got ${String(error)}`);
   return error;
 }
@@ -62,7 +65,9 @@ test('configure calls from one client run one after another, never interleaved',
   const script = path.join(dir, 'vtysh');
   const log = path.join(dir, 'log');
   // Logs start and end of each call; a call takes 100 ms.
-  fs.writeFileSync(script, `#!/bin/sh\nlast=""; for a in "$@"; do last="$a"; done\necho "start $last" >> ${log}\nsleep 0.1\necho "end $last" >> ${log}\n`, { mode: 0o755 });
+  fs.writeFileSync(script, `#!/bin/sh\nlast=""; for a in "$@"; do last="$a"; done\necho "start $last" >> ${log}\nsleep 0.1\necho "end $last" >> ${log}\n`, {
+    mode: 0o755,
+  });
   try {
     const vtysh = createVtysh({ binary: script });
     const failing = createVtysh({ binary: FAKE, env: { FAKE_VTYSH_MODE: 'unknown' } });

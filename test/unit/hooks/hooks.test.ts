@@ -9,22 +9,50 @@ import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import type { ServiceConfig } from '../../../src/config/types.js';
 import type { StateChange } from '../../../src/core/agent.js';
 
-const change = (overrides: Partial<StateChange>): StateChange => ({ service: 'dns', from: 'unknown', to: 'up', addresses: ['192.0.2.53', '2001:db8::53'], reason: 'all probes passed', ...overrides });
+const change = (overrides: Partial<StateChange>): StateChange => ({
+  service: 'dns',
+  from: 'unknown',
+  to: 'up',
+  addresses: ['192.0.2.53', '2001:db8::53'],
+  reason: 'all probes passed',
+  ...overrides,
+});
 
 test('the environment names the service, the new state, the addresses and the reason', () => {
   const env = hookEnvironment(change({ from: 'up', to: 'down', reason: 'tcp: refused' }), { PATH: '/bin' });
-  assert.deepEqual(env, { PATH: '/bin', HEALTHCAST_SERVICE: 'dns', HEALTHCAST_STATE: 'down', HEALTHCAST_PREVIOUS_STATE: 'up', HEALTHCAST_ADDRESSES: '192.0.2.53 2001:db8::53', HEALTHCAST_REASON: 'tcp: refused' });
+  assert.deepEqual(env, {
+    PATH: '/bin',
+    HEALTHCAST_SERVICE: 'dns',
+    HEALTHCAST_STATE: 'down',
+    HEALTHCAST_PREVIOUS_STATE: 'up',
+    HEALTHCAST_ADDRESSES: '192.0.2.53 2001:db8::53',
+    HEALTHCAST_REASON: 'tcp: refused',
+  });
 });
 
 test('hooks run after changes, in order per service, with a time limit; failures are reported, never thrown', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-hooks-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const log = path.join(dir, 'hooks.log');
-  const record = (tag: string) => ['sh', '-c', `sleep 0.05; echo "${tag} $HEALTHCAST_SERVICE $HEALTHCAST_STATE $HEALTHCAST_ADDRESSES|$HEALTHCAST_REASON" >> ${log}`];
+  const record = (tag: string) => [
+    'sh',
+    '-c',
+    `sleep 0.05; echo "${tag} $HEALTHCAST_SERVICE $HEALTHCAST_STATE $HEALTHCAST_ADDRESSES|$HEALTHCAST_REASON" >> ${log}`,
+  ];
   const probe = switchProbe();
   const services = new Map<string, ServiceConfig>([
-    ['dns', serviceConfig('dns', ['192.0.2.53', '2001:db8::53'], probe.definition, { hooks: { onUp: record('up'), onDown: record('down'), onDrain: record('drain'), timeoutMs: 2000 } })],
-    ['slow', serviceConfig('slow', ['192.0.2.1'], probe.definition, { hooks: { onUp: ['sleep', '10'], onDown: ['sh', '-c', 'exit 3'], onDrain: ['/nonexistent/hook'], timeoutMs: 200 } })],
+    [
+      'dns',
+      serviceConfig('dns', ['192.0.2.53', '2001:db8::53'], probe.definition, {
+        hooks: { onUp: record('up'), onDown: record('down'), onDrain: record('drain'), timeoutMs: 2000 },
+      }),
+    ],
+    [
+      'slow',
+      serviceConfig('slow', ['192.0.2.1'], probe.definition, {
+        hooks: { onUp: ['sleep', '10'], onDown: ['sh', '-c', 'exit 3'], onDrain: ['/nonexistent/hook'], timeoutMs: 200 },
+      }),
+    ],
     ['quiet', serviceConfig('quiet', ['192.0.2.2'], probe.definition)],
   ]);
   const results: HookResult[] = [];
@@ -49,7 +77,11 @@ test('hooks run after changes, in order per service, with a time limit; failures
     'drain dns drained 192.0.2.53 2001:db8::53|drained by cli',
   ]);
   const slow = results.filter((r) => r.service === 'slow').map((r) => [r.hook, r.result, r.exitCode]);
-  assert.deepEqual(slow, [['on_up', 'timeout', null], ['on_down', 'failed', 3], ['on_drain', 'failed', null]]);
+  assert.deepEqual(slow, [
+    ['on_up', 'timeout', null],
+    ['on_down', 'failed', 3],
+    ['on_drain', 'failed', null],
+  ]);
   assert.ok(Date.now() - started < 5000, 'the 10 s hook was cut at its 200 ms limit');
 });
 

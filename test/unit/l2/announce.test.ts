@@ -25,7 +25,9 @@ test('only addresses added on a LAN interface of a service with announce_l2 are 
 });
 
 test('gratuitous ARP is one arping run with a count; NAs are one ndptool run each', () => {
-  assert.deepEqual(announceCommands({ service: 'vip', family: 4, address: '198.51.100.10', interface: 'eth0', count: 3 }), [['arping', '-U', '-c', '3', '-I', 'eth0', '198.51.100.10']]);
+  assert.deepEqual(announceCommands({ service: 'vip', family: 4, address: '198.51.100.10', interface: 'eth0', count: 3 }), [
+    ['arping', '-U', '-c', '3', '-I', 'eth0', '198.51.100.10'],
+  ]);
   assert.deepEqual(announceCommands({ service: 'vip', family: 6, address: '2001:db8:1::10', interface: 'eth0', count: 2 }), [
     ['ndptool', '-t', 'na', '-U', '-i', 'eth0', '-T', '2001:db8:1::10', 'send'],
     ['ndptool', '-t', 'na', '-U', '-i', 'eth0', '-T', '2001:db8:1::10', 'send'],
@@ -34,11 +36,29 @@ test('gratuitous ARP is one arping run with a count; NAs are one ndptool run eac
 
 test('the announcer reacts to reports without blocking and reports failures of the tools', async () => {
   const outcomes: [string, boolean][] = [];
-  const announcer = new L2Announcer({ services: () => [vip], log: silentLogger(), intervalMs: 10, tools: { arping: 'true', ndptool: '/nonexistent/ndptool' }, onResult: (job, ok) => outcomes.push([job.address, ok]) });
-  const report: ReconcileReport = { desired: new Map(), added: [{ kind: 'address', address: '198.51.100.10', interface: 'eth0' }, { kind: 'address', address: '2001:db8:1::10', interface: 'eth0' }], removed: [], errors: [], durationMs: 1 };
+  const announcer = new L2Announcer({
+    services: () => [vip],
+    log: silentLogger(),
+    intervalMs: 10,
+    tools: { arping: 'true', ndptool: '/nonexistent/ndptool' },
+    onResult: (job, ok) => outcomes.push([job.address, ok]),
+  });
+  const report: ReconcileReport = {
+    desired: new Map(),
+    added: [
+      { kind: 'address', address: '198.51.100.10', interface: 'eth0' },
+      { kind: 'address', address: '2001:db8:1::10', interface: 'eth0' },
+    ],
+    removed: [],
+    errors: [],
+    durationMs: 1,
+  };
   announcer.onReport(report);
   // Not blocking: the call returns before any tool has finished (a timed bound here failed on a loaded machine).
   assert.deepEqual(outcomes, []);
   await announcer.idle();
-  assert.deepEqual(outcomes.sort(), [['198.51.100.10', true], ['2001:db8:1::10', false]]);
+  assert.deepEqual(outcomes.sort(), [
+    ['198.51.100.10', true],
+    ['2001:db8:1::10', false],
+  ]);
 });

@@ -33,8 +33,14 @@ test('the drain record survives a round trip, is atomic, and a corrupt one is mo
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const store = new FileDrainStore(path.join(dir, 'state'));
   assert.deepEqual(await store.load(), [], 'missing: nothing drained');
-  await store.save([{ name: 'web', since: 'x', by: 'cli' }, { name: 'dns', since: 'y', by: 'schedule:nightly' }]);
-  assert.deepEqual((await store.load()).map((entry) => entry.name), ['dns', 'web']);
+  await store.save([
+    { name: 'web', since: 'x', by: 'cli' },
+    { name: 'dns', since: 'y', by: 'schedule:nightly' },
+  ]);
+  assert.deepEqual(
+    (await store.load()).map((entry) => entry.name),
+    ['dns', 'web'],
+  );
   assert.equal(fs.statSync(store.file).mode & 0o777, 0o600);
   assert.deepEqual(fs.readdirSync(path.join(dir, 'state')), ['drained.json'], 'no temp files left');
   fs.writeFileSync(store.file, '{"version":1,"services":"oops"');
@@ -46,7 +52,10 @@ test('the drain record survives a round trip, is atomic, and a corrupt one is mo
 test('drain withdraws at once and keeps probing; resume announces again; hooks see drained then up', async (t) => {
   const probe = switchProbe();
   const store = new MemoryDrainStore();
-  const { agent, present, changes } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]), store);
+  const { agent, present, changes } = harness(
+    agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]),
+    store,
+  );
   t.after(() => agent.shutdown());
   await agent.start();
   await waitFor('both announced', () => present('192.0.2.53') && present('192.0.2.80'));
@@ -55,7 +64,10 @@ test('drain withdraws at once and keeps probing; resume announces again; hooks s
   assert.deepEqual(result, { services: ['dns'], newly: ['dns'], errors: [] });
   assert.equal(present('192.0.2.53'), false, 'withdrawn when drainServices resolves');
   assert.equal(present('192.0.2.80'), true, 'the other service is untouched');
-  assert.deepEqual(store.entries.map((entry) => [entry.name, entry.by]), [['dns', 'cli']]);
+  assert.deepEqual(
+    store.entries.map((entry) => [entry.name, entry.by]),
+    [['dns', 'cli']],
+  );
   const dns = agent.status().find((service) => service.name === 'dns')!;
   assert.equal(dns.state, 'drained');
   assert.equal(dns.drained?.by, 'cli');
@@ -74,7 +86,10 @@ test('drain withdraws at once and keeps probing; resume announces again; hooks s
 test('unknown services are refused without changing anything; --all drains every service', async (t) => {
   const probe = switchProbe();
   const store = new MemoryDrainStore();
-  const { agent, present } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]), store);
+  const { agent, present } = harness(
+    agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]),
+    store,
+  );
   t.after(() => agent.shutdown());
   await agent.start();
   await waitFor('announced', () => present('192.0.2.53') && present('192.0.2.80'));
@@ -121,7 +136,9 @@ test('drained services stay drained across a restart (same state_dir) and a relo
   assert.equal(second.agent.status().find((s) => s.name === 'dns')?.state, 'drained');
   assert.ok(!second.changes.some((c) => c.service === 'dns' && c.to === 'drained'), 'a drain carried over from the last run fires no on_drain');
 
-  await second.agent.reload(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { rise: 3 }), serviceConfig('web', ['192.0.2.80'], probe.definition)]));
+  await second.agent.reload(
+    agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { rise: 3 }), serviceConfig('web', ['192.0.2.80'], probe.definition)]),
+  );
   await new Promise((resolve) => setTimeout(resolve, 150));
   assert.equal(second.present('192.0.2.53'), false, 'still drained after a reload that restarted the service');
   await second.agent.resumeServices('all', 'cli');
@@ -133,7 +150,9 @@ test('state changes reach listeners only once the routing change is applied', as
   const backend = new MemoryBackend();
   const seen: [string, string, boolean][] = [];
   const { agent } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition)]), new MemoryDrainStore(), backend);
-  agent.addListener({ onStateApplied: (change) => seen.push([change.from, change.to, backend.has({ kind: 'address', address: '192.0.2.53', interface: 'lo' })]) });
+  agent.addListener({
+    onStateApplied: (change) => seen.push([change.from, change.to, backend.has({ kind: 'address', address: '192.0.2.53', interface: 'lo' })]),
+  });
   t.after(() => agent.shutdown());
   // Hold every batch a little, so a listener called before the batch would see the old kernel state.
   backend.beforeApply = () => new Promise((resolve) => setTimeout(resolve, 30));
@@ -144,12 +163,20 @@ test('state changes reach listeners only once the routing change is applied', as
   await agent.drainServices(['dns'], 'cli');
   await waitFor('drained', () => seen.some(([, to]) => to === 'drained'));
   // unknown -> down is the first probe (rising: not announced yet).
-  assert.deepEqual(seen, [['unknown', 'down', false], ['down', 'up', true], ['up', 'down', false], ['down', 'drained', false]]);
+  assert.deepEqual(seen, [
+    ['unknown', 'down', false],
+    ['down', 'up', true],
+    ['up', 'down', false],
+    ['down', 'drained', false],
+  ]);
 });
 
 test('with a graceful drain period, drain resolves once the addresses are gone from the drain interface too, without errors', async (t) => {
   const probe = switchProbe();
-  const { agent, backend, present } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { drainMs: 150 })], { drainInterface: 'hc-drain' }), new MemoryDrainStore());
+  const { agent, backend, present } = harness(
+    agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { drainMs: 150 })], { drainInterface: 'hc-drain' }),
+    new MemoryDrainStore(),
+  );
   t.after(() => agent.shutdown());
   await agent.start();
   await waitFor('announced', () => present('192.0.2.53'));
@@ -165,15 +192,28 @@ test('a drain carries its owner (pid, start, stay drained) into the record; reco
   const probe = switchProbe();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-drain-owner-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'drained.json'), JSON.stringify({ version: 1, updated: 'x', services: [{ name: 'web', since: 'y', by: 'maintenance (pid 7)' }] }));
+  fs.writeFileSync(
+    path.join(dir, 'drained.json'),
+    JSON.stringify({ version: 1, updated: 'x', services: [{ name: 'web', since: 'y', by: 'maintenance (pid 7)' }] }),
+  );
   const store = new FileDrainStore(dir);
   assert.deepEqual(await store.load(), [{ name: 'web', since: 'y', by: 'maintenance (pid 7)' }], 'a record from before owners loads');
-  const { agent } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]), store);
+  const { agent } = harness(
+    agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]),
+    store,
+  );
   t.after(() => agent.shutdown());
   await agent.start();
   await agent.drainServices(['dns'], { by: 'maintenance (pid 4242)', pid: 4242, pidStart: 99, stayDrained: true });
   const saved = JSON.parse(fs.readFileSync(path.join(dir, 'drained.json'), 'utf8')) as { services: unknown[] };
-  assert.deepEqual(saved.services[0], { name: 'dns', since: (saved.services[0] as { since: string }).since, by: 'maintenance (pid 4242)', pid: 4242, pidStart: 99, stayDrained: true });
+  assert.deepEqual(saved.services[0], {
+    name: 'dns',
+    since: (saved.services[0] as { since: string }).since,
+    by: 'maintenance (pid 4242)',
+    pid: 4242,
+    pidStart: 99,
+    stayDrained: true,
+  });
   assert.deepEqual(agent.drainedServices.find((e) => e.name === 'dns')?.pid, 4242);
   assert.deepEqual(await new FileDrainStore(dir).load().then((entries) => entries.map((e) => e.name)), ['dns', 'web'], 'and reads back');
 });

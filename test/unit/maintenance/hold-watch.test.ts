@@ -18,7 +18,10 @@ test('orphaned holds: only holds naming a process that is gone; those that asked
     [entry('gone-stay', { by: 'maintenance (pid 300)', pid: 300, stayDrained: true }), 'kept'],
     [entry('live-stay', { by: 'maintenance (pid 100)', pid: 100, stayDrained: true }), 'none'],
   ];
-  const verdict = orphanedHolds(rows.map(([e]) => e), (owner) => alive.has(owner.pid!));
+  const verdict = orphanedHolds(
+    rows.map(([e]) => e),
+    (owner) => alive.has(owner.pid!),
+  );
   for (const [e, expected] of rows) {
     const got = verdict.release.includes(e) ? 'release' : verdict.kept.includes(e) ? 'kept' : 'none';
     assert.equal(got, expected, e.name);
@@ -34,7 +37,11 @@ function fakeAgent(entries: DrainEntry[]) {
     },
     async resumeServices(names: readonly string[], by: string) {
       resumed.push([[...names], by]);
-      for (const name of names) entries.splice(entries.findIndex((e) => e.name === name), 1);
+      for (const name of names)
+        entries.splice(
+          entries.findIndex((e) => e.name === name),
+          1,
+        );
       return { services: [...names], notDrained: [] };
     },
   };
@@ -70,7 +77,11 @@ test('the watch ends an orphaned hold at start and on its timer, keeps a stay-dr
   await clock.advance(1);
   await settle();
   assert.deepEqual(agent.resumed[1], [['radius'], 'hold-watch (holder maintenance (pid 200) gone)']);
-  assert.deepEqual(entries.map((e) => e.name), ['dns', 'web'], 'the live holder and the stay-drained hold remain');
+  assert.deepEqual(
+    entries.map((e) => e.name),
+    ['dns', 'web'],
+    'the live holder and the stay-drained hold remain',
+  );
 
   await clock.advance(5000);
   assert.equal(lines.filter((line) => /web stays drained/.test(line.msg)).length, 1, 'the kept hold is reported once');

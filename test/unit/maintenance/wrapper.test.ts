@@ -44,8 +44,14 @@ test('runCommand: exit codes, output tail, missing command, time limit with TERM
 });
 
 test('commands never inherit the notify socket or the watchdog: they would speak to systemd for the agent', async () => {
-  assert.deepEqual(childEnvironment({ PATH: '/bin', NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '1', WATCHDOG_PID: '2', HEALTHCAST_DAEMON_CHILD: '1', HEALTHCAST_SERVICE: 'dns' }), { PATH: '/bin', HEALTHCAST_SERVICE: 'dns' });
-  const seen = await runCommand(['sh', '-c', 'echo "[$NOTIFY_SOCKET][$KEEP]"'], { stdio: 'capture', env: { PATH: process.env.PATH, NOTIFY_SOCKET: '/run/n', KEEP: 'yes' } }).done;
+  assert.deepEqual(
+    childEnvironment({ PATH: '/bin', NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '1', WATCHDOG_PID: '2', HEALTHCAST_DAEMON_CHILD: '1', HEALTHCAST_SERVICE: 'dns' }),
+    { PATH: '/bin', HEALTHCAST_SERVICE: 'dns' },
+  );
+  const seen = await runCommand(['sh', '-c', 'echo "[$NOTIFY_SOCKET][$KEEP]"'], {
+    stdio: 'capture',
+    env: { PATH: process.env.PATH, NOTIFY_SOCKET: '/run/n', KEEP: 'yes' },
+  }).done;
   assert.equal(seen.output.trim(), '[][yes]');
 });
 
@@ -110,13 +116,20 @@ test('one run at a time per job: a trigger while the last run goes on is skipped
   assert.equal(second.result, 'skipped');
   assert.equal((await first).result, 'ok');
   assert.equal((await scheduler.trigger(long)).result, 'ok', 'runs again once the first has finished');
-  assert.deepEqual(results.map((r) => r.result), ['skipped', 'ok', 'ok']);
+  assert.deepEqual(
+    results.map((r) => r.result),
+    ['skipped', 'ok', 'ok'],
+  );
 });
 
 test('node-cron fires the job on its schedule (every second) and stop() ends it', async () => {
   const agent = fakeAgent();
   const results: MaintenanceRunResult[] = [];
-  const scheduler = new MaintenanceScheduler([job({ schedule: '* * * * * *', command: ['true'] })], { ...agent, log: silentLogger(), onResult: (r) => results.push(r) });
+  const scheduler = new MaintenanceScheduler([job({ schedule: '* * * * * *', command: ['true'] })], {
+    ...agent,
+    log: silentLogger(),
+    onResult: (r) => results.push(r),
+  });
   scheduler.start();
   const deadline = Date.now() + 3500;
   while (results.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));

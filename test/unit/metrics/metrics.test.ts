@@ -8,7 +8,23 @@ import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import type { ServiceStatus, StateChange } from '../../../src/core/agent.js';
 
 function status(overrides: Partial<ServiceStatus>): ServiceStatus {
-  return { name: 'dns', state: 'up', phase: 'up', successes: 1, failures: 0, addresses: ['192.0.2.53'], wanted: true, announced: true, routingError: undefined, last: undefined, advertised: undefined, drained: undefined, draining: false, announce: 'address', ...overrides };
+  return {
+    name: 'dns',
+    state: 'up',
+    phase: 'up',
+    successes: 1,
+    failures: 0,
+    addresses: ['192.0.2.53'],
+    wanted: true,
+    announced: true,
+    routingError: undefined,
+    last: undefined,
+    advertised: undefined,
+    drained: undefined,
+    draining: false,
+    announce: 'address',
+    ...overrides,
+  };
 }
 
 function value(text: string, series: string): number | undefined {
@@ -25,11 +41,17 @@ test('listen addresses', () => {
 
 test('probe, transition and reconciler metrics follow events; service gauges follow the agent at scrape time', async () => {
   const probe = switchProbe();
-  let services: ServiceStatus[] = [status({}), status({ name: 'web', state: 'drained', announced: false, wanted: false, advertised: false, drained: { name: 'web', since: 'x', by: 'cli' } })];
+  let services: ServiceStatus[] = [
+    status({}),
+    status({ name: 'web', state: 'drained', announced: false, wanted: false, advertised: false, drained: { name: 'web', since: 'x', by: 'cli' } }),
+  ];
   const metrics = new AgentMetrics({ version: '9.9.9', status: () => services, processMetrics: false });
   const dns = serviceConfig('dns', ['192.0.2.53'], probe.definition);
   metrics.onProbes(dns, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [{ label: 'tcp', result: { ok: true, durationMs: 3 } }] });
-  metrics.onProbes(dns, { combined: { ok: false, reason: 'x', durationMs: 700 }, results: [{ label: 'tcp', result: { ok: false, durationMs: 700, reason: 'x' } }] });
+  metrics.onProbes(dns, {
+    combined: { ok: false, reason: 'x', durationMs: 700 },
+    results: [{ label: 'tcp', result: { ok: false, durationMs: 700, reason: 'x' } }],
+  });
   metrics.onPhase('dns', 'up', 'falling');
   metrics.onProbes(dns, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [] }, 0.4);
   metrics.onProbes(dns, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [] }, 30);
@@ -59,7 +81,10 @@ test('probe, transition and reconciler metrics follow events; service gauges fol
   assert.equal(value(text, 'healthcast_service_state{service="dns",state="down"}'), 1);
   assert.equal(value(text, 'healthcast_service_announced{service="dns"}'), 0);
   assert.equal(value(text, 'healthcast_service_state{service="web",state="drained"}'), undefined, 'a removed service disappears');
-  for (const name of text.split('\n').filter((line) => line.startsWith('# TYPE')).map((line) => line.split(' ')[2]!)) {
+  for (const name of text
+    .split('\n')
+    .filter((line) => line.startsWith('# TYPE'))
+    .map((line) => line.split(' ')[2]!)) {
     assert.match(name, /^healthcast_[a-z0-9_]+$/, name);
     if (/_total$/.test(name)) assert.match(text, new RegExp(`# TYPE ${name} counter`));
   }
@@ -83,12 +108,19 @@ test('the HTTP endpoint serves /metrics (with process metrics) and nothing else'
 test('text() writes exactly what the registry would, with status() asked once per scrape', async () => {
   const probe = switchProbe();
   let asked = 0;
-  const services = [status({}), status({ name: 'web', state: 'drained', announced: false, wanted: false, advertised: false, drained: { name: 'web', since: 'x', by: 'cli' } }), status({ name: 'x"y', advertised: true })];
+  const services = [
+    status({}),
+    status({ name: 'web', state: 'drained', announced: false, wanted: false, advertised: false, drained: { name: 'web', since: 'x', by: 'cli' } }),
+    status({ name: 'x"y', advertised: true }),
+  ];
   const metrics = new AgentMetrics({ version: '1.2.3', status: () => ((asked += 1), services), processMetrics: false });
   for (const service of services) {
     const config = serviceConfig(service.name, ['192.0.2.53'], probe.definition);
     metrics.onProbes(config, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [{ label: 'dns', result: { ok: true, durationMs: 3 } }] });
-    metrics.onProbes(config, { combined: { ok: false, reason: 'x', durationMs: 40 }, results: [{ label: 'dns', result: { ok: false, durationMs: 40, reason: 'x' } }] });
+    metrics.onProbes(config, {
+      combined: { ok: false, reason: 'x', durationMs: 40 },
+      results: [{ label: 'dns', result: { ok: false, durationMs: 40, reason: 'x' } }],
+    });
     metrics.onPhase(service.name, 'init', 'rising');
     metrics.onProbes(config, { combined: { ok: true, reason: 'ok', durationMs: 3 }, results: [] }, 7);
   }

@@ -27,7 +27,14 @@ function pair() {
 test('text and JSON output match prom-client for the same observations, including edges of buckets and beyond the last', async () => {
   const { theirs, ours, histograms, counters } = pair();
   const observations: [string, string, number][] = [
-    ['a', 'dns', 0.0005], ['a', 'dns', 0.001], ['a', 'dns', 0.5], ['a', 'dns', 7], ['b', 'tcp#1', 0], ['a', 'dns', 0.01], ['b', 'tcp#1', 0.02], ['c"x\\y', 'dns', 1],
+    ['a', 'dns', 0.0005],
+    ['a', 'dns', 0.001],
+    ['a', 'dns', 0.5],
+    ['a', 'dns', 7],
+    ['b', 'tcp#1', 0],
+    ['a', 'dns', 0.01],
+    ['b', 'tcp#1', 0.02],
+    ['c"x\\y', 'dns', 1],
   ];
   for (const [service, probe, value] of observations) {
     histograms[0].observe({ service, probe }, value);
@@ -59,7 +66,11 @@ test('a series is made once per label set, whatever order the labels come in, an
 test('a computed gauge prints as a prom-client Gauge set on collect, escaping label values', async () => {
   const theirs = new Registry();
   const ours = new Registry();
-  const rows: [string, string, number][] = [['a', 'up', 1], ['b"\\\nx', 'down', 0], ['c', 'up', 0]];
+  const rows: [string, string, number][] = [
+    ['a', 'up', 1],
+    ['b"\\\nx', 'down', 0],
+    ['c', 'up', 0],
+  ];
   new Gauge({
     name: 'g_state',
     help: 'a "gauge"\\ with\nlines',
@@ -70,7 +81,13 @@ test('a computed gauge prints as a prom-client Gauge set on collect, escaping la
       for (const [service, state, value] of rows) this.set({ service, state }, value);
     },
   });
-  const gauge = new ComputedGauge({ name: 'g_state', help: 'a "gauge"\\ with\nlines', labelNames: ['service', 'state'], registers: [ours], values: () => rows.map(([service, state, value]) => [[service, state], value] as const) });
+  const gauge = new ComputedGauge({
+    name: 'g_state',
+    help: 'a "gauge"\\ with\nlines',
+    labelNames: ['service', 'state'],
+    registers: [ours],
+    values: () => rows.map(([service, state, value]) => [[service, state], value] as const),
+  });
   const expected = await theirs.metrics();
   assert.equal(await ours.metrics(), expected);
   assert.equal(`${gauge.render()}\n`, expected);

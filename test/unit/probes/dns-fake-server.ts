@@ -25,7 +25,10 @@ export interface FakeDns {
 const RCODE_NUMBERS: Record<string, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
 
 // A well-formed response to `query`; tests override what they want to break.
-export function reply(query: DecodedPacket, options: { rcode?: string; answers?: Answer[]; truncated?: boolean; id?: number; questions?: DecodedPacket['questions'] } = {}): Buffer {
+export function reply(
+  query: DecodedPacket,
+  options: { rcode?: string; answers?: Answer[]; truncated?: boolean; id?: number; questions?: DecodedPacket['questions'] } = {},
+): Buffer {
   const rcode = RCODE_NUMBERS[options.rcode ?? 'NOERROR'] ?? 0;
   const flags = dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (options.truncated ? dnsPacket.TRUNCATED_RESPONSE : 0) | rcode;
   return dnsPacket.encode({

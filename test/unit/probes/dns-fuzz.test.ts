@@ -49,14 +49,12 @@ function answerFor(qtype: QType, name: string) {
 }
 
 // A query and a well-formed response to it.
-const exchange = fc
-  .record({ qtype: fc.constantFrom(...QTYPES), name: hostName, id: fc.nat({ max: 65535 }) })
-  .chain(({ qtype, name, id }) =>
-    fc.record({
-      question: fc.constant<DnsQuestion>({ id, name, qtype, rd: true }),
-      answers: fc.array(answerFor(qtype, name), { maxLength: 4 }),
-    }),
-  );
+const exchange = fc.record({ qtype: fc.constantFrom(...QTYPES), name: hostName, id: fc.nat({ max: 65535 }) }).chain(({ qtype, name, id }) =>
+  fc.record({
+    question: fc.constant<DnsQuestion>({ id, name, qtype, rd: true }),
+    answers: fc.array(answerFor(qtype, name), { maxLength: 4 }),
+  }),
+);
 
 type Mutation =
   | { kind: 'flip'; at: number; bits: number }
@@ -86,10 +84,19 @@ function mutate(original: Buffer, mutations: readonly Mutation[], keepId: boolea
 }
 
 function response(question: DnsQuestion, answers: Answer[]): Buffer {
-  return dnsPacket.encode({ type: 'response', id: question.id, flags: dnsPacket.RECURSION_AVAILABLE, questions: [{ name: question.name, type: question.qtype, class: 'IN' }], answers });
+  return dnsPacket.encode({
+    type: 'response',
+    id: question.id,
+    flags: dnsPacket.RECURSION_AVAILABLE,
+    questions: [{ name: question.name, type: question.qtype, class: 'IN' }],
+    answers,
+  });
 }
 
-const expectation = fc.record({ rcode: fc.constantFrom('NOERROR' as const, 'NXDOMAIN' as const), answer: fc.option(fc.string({ maxLength: 30 }), { nil: undefined }) });
+const expectation = fc.record({
+  rcode: fc.constantFrom('NOERROR' as const, 'NXDOMAIN' as const),
+  answer: fc.option(fc.string({ maxLength: 30 }), { nil: undefined }),
+});
 
 test('random bytes never make judgeResponse throw', () => {
   const question: DnsQuestion = { id: 0x1234, name: 'www.test', qtype: 'A', rd: true };
@@ -114,11 +121,17 @@ test('well-formed responses pass when they carry the expected answer (generator 
 
 test('mutated responses never make judgeResponse throw, and a failure always has a reason', () => {
   fc.assert(
-    fc.property(exchange, fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.boolean(), expectation, ({ question, answers }, mutations, keepId, expected) => {
-      const bytes = mutate(response(question, answers), mutations, keepId);
-      assertVerdict(judgeResponse(bytes, question, expected, 'udp'));
-      assertVerdict(judgeResponse(bytes, question, expected, 'tcp'));
-    }),
+    fc.property(
+      exchange,
+      fc.array(mutation, { minLength: 1, maxLength: 4 }),
+      fc.boolean(),
+      expectation,
+      ({ question, answers }, mutations, keepId, expected) => {
+        const bytes = mutate(response(question, answers), mutations, keepId);
+        assertVerdict(judgeResponse(bytes, question, expected, 'udp'));
+        assertVerdict(judgeResponse(bytes, question, expected, 'tcp'));
+      },
+    ),
     { numRuns: RUNS * 2 },
   );
 });
@@ -152,7 +165,10 @@ test('the probe against a server sending mutated answers resolves within its tim
   let failures = 0;
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.ipV4().map((address) => ({ type: 'A', name: 'www.test', ttl: 60, class: 'IN', data: address }) as Answer), { maxLength: 3 }),
+      fc.array(
+        fc.ipV4().map((address) => ({ type: 'A', name: 'www.test', ttl: 60, class: 'IN', data: address }) as Answer),
+        { maxLength: 3 },
+      ),
       fc.array(mutation, { minLength: 1, maxLength: 3 }),
       fc.boolean(),
       async (answers, mutations, keepId) => {
@@ -179,7 +195,12 @@ test('the probe against a server sending mutated answers resolves within its tim
 
 // A response as unbound writes it: answer names compressed to a pointer at the question (offset 12), which dns-packet's
 // encoder does not do.
-function compressedResponse(question: DnsQuestion, records: { type: 'A' | 'AAAA'; address: string; klass?: number }[], rcode = 0, echo = question.name): Buffer {
+function compressedResponse(
+  question: DnsQuestion,
+  records: { type: 'A' | 'AAAA'; address: string; klass?: number }[],
+  rcode = 0,
+  echo = question.name,
+): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(question.id, 0);
   header.writeUInt16BE(0x8180 | rcode, 2);
@@ -192,7 +213,10 @@ function compressedResponse(question: DnsQuestion, records: { type: 'A' | 'AAAA'
   qtail.writeUInt16BE(question.qtype === 'A' ? 1 : 28, 0);
   qtail.writeUInt16BE(1, 2);
   const answers = records.map(({ type, address, klass }) => {
-    const rdata = type === 'A' ? Buffer.from(address.split('.').map(Number)) : (dnsPacket as unknown as { aaaa: { encode(host: string): Buffer } }).aaaa.encode(address).subarray(2);
+    const rdata =
+      type === 'A'
+        ? Buffer.from(address.split('.').map(Number))
+        : (dnsPacket as unknown as { aaaa: { encode(host: string): Buffer } }).aaaa.encode(address).subarray(2);
     const fixed = Buffer.alloc(12);
     fixed.writeUInt16BE(0xc00c, 0);
     fixed.writeUInt16BE(type === 'A' ? 1 : 28, 2);
@@ -215,19 +239,33 @@ const addressRecord = fc.oneof(
 test('compressed A/AAAA answers as unbound writes them: an echoed question with the expected rcode and answer is ok', () => {
   let good = 0;
   fc.assert(
-    fc.property(addressQuestion, fc.array(addressRecord, { maxLength: 4 }), fc.boolean(), fc.constantFrom(0, 0, 3), fc.constantFrom('same', 'same', 'upper', 'prefix', 'longer', 'other'), (question, records, expectOne, rcode, echoKind) => {
-      const own = records.find((record) => record.type === question.qtype && record.klass === 1);
-      const expectation = { rcode: 'NOERROR' as const, ...(expectOne && own ? { answer: own.address } : {}) };
-      const echo = { same: question.name, upper: question.name.toUpperCase(), prefix: question.name.slice(0, -1), longer: `x.${question.name}`, other: `${question.name}x` }[echoKind];
-      const verdict = judgeResponse(compressedResponse(question, records, rcode, echo), question, expectation, 'udp');
-      const shouldPass = rcode === 0 && (echoKind === 'same' || echoKind === 'upper');
-      // With an expected AAAA answer the helper's rdata can be off (dns-packet's encoder misreads some uncompressed forms):
-      // then the only failure allowed is the answer's.
-      if (shouldPass && expectation.answer === undefined) assert.deepEqual(verdict, { kind: 'ok' });
-      else if (shouldPass) assert.ok(verdict.kind === 'ok' || (verdict.kind === 'fail' && verdict.reason.startsWith('answer does not contain')), JSON.stringify(verdict));
-      else assert.equal(verdict.kind, 'fail');
-      if (verdict.kind === 'ok') good += 1;
-    }),
+    fc.property(
+      addressQuestion,
+      fc.array(addressRecord, { maxLength: 4 }),
+      fc.boolean(),
+      fc.constantFrom(0, 0, 3),
+      fc.constantFrom('same', 'same', 'upper', 'prefix', 'longer', 'other'),
+      (question, records, expectOne, rcode, echoKind) => {
+        const own = records.find((record) => record.type === question.qtype && record.klass === 1);
+        const expectation = { rcode: 'NOERROR' as const, ...(expectOne && own ? { answer: own.address } : {}) };
+        const echo = {
+          same: question.name,
+          upper: question.name.toUpperCase(),
+          prefix: question.name.slice(0, -1),
+          longer: `x.${question.name}`,
+          other: `${question.name}x`,
+        }[echoKind];
+        const verdict = judgeResponse(compressedResponse(question, records, rcode, echo), question, expectation, 'udp');
+        const shouldPass = rcode === 0 && (echoKind === 'same' || echoKind === 'upper');
+        // With an expected AAAA answer the helper's rdata can be off (dns-packet's encoder misreads some uncompressed forms):
+        // then the only failure allowed is the answer's.
+        if (shouldPass && expectation.answer === undefined) assert.deepEqual(verdict, { kind: 'ok' });
+        else if (shouldPass)
+          assert.ok(verdict.kind === 'ok' || (verdict.kind === 'fail' && verdict.reason.startsWith('answer does not contain')), JSON.stringify(verdict));
+        else assert.equal(verdict.kind, 'fail');
+        if (verdict.kind === 'ok') good += 1;
+      },
+    ),
     { numRuns: RUNS },
   );
   assert.ok(good > 0, 'some generated answers are good');
@@ -235,13 +273,19 @@ test('compressed A/AAAA answers as unbound writes them: an echoed question with 
 
 test('mutated compressed answers: judgeResponse never throws and a failure always says why', () => {
   fc.assert(
-    fc.property(addressQuestion, fc.array(addressRecord, { minLength: 1, maxLength: 3 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (question, records, mutations, keepId) => {
-      const own = records.find((record) => record.type === question.qtype);
-      const expectation = { rcode: 'NOERROR' as const, ...(own ? { answer: own.address } : {}) };
-      const verdict = judgeResponse(mutate(compressedResponse(question, records), mutations, keepId), question, expectation, 'udp');
-      if (verdict.kind === 'fail') assert.ok(verdict.reason.length > 0);
-      if (verdict.kind === 'ignore') assert.ok(verdict.why.length > 0);
-    }),
+    fc.property(
+      addressQuestion,
+      fc.array(addressRecord, { minLength: 1, maxLength: 3 }),
+      fc.array(mutation, { minLength: 1, maxLength: 3 }),
+      fc.boolean(),
+      (question, records, mutations, keepId) => {
+        const own = records.find((record) => record.type === question.qtype);
+        const expectation = { rcode: 'NOERROR' as const, ...(own ? { answer: own.address } : {}) };
+        const verdict = judgeResponse(mutate(compressedResponse(question, records), mutations, keepId), question, expectation, 'udp');
+        if (verdict.kind === 'fail') assert.ok(verdict.reason.length > 0);
+        if (verdict.kind === 'ignore') assert.ok(verdict.why.length > 0);
+      },
+    ),
     { numRuns: RUNS * 4 },
   );
 });

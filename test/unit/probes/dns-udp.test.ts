@@ -33,7 +33,13 @@ async function udpServer(onQuery: (seen: Seen, send: (bytes: Buffer) => void) =>
 
 function answer(query: DecodedPacket, address: string, id = query.id ?? 0): Buffer {
   const name = query.questions?.[0]?.name ?? '';
-  return dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_AVAILABLE, questions: query.questions ?? [], answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: address }] });
+  return dnsPacket.encode({
+    type: 'response',
+    id,
+    flags: dnsPacket.RECURSION_AVAILABLE,
+    questions: query.questions ?? [],
+    answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: address }],
+  });
 }
 
 // The address a name's probe expects: a reply judged by another query's checks would fail on name or address.
@@ -50,7 +56,10 @@ test('queries one after another reuse one socket with fresh ids; concurrent ones
   assert.equal(new Set(server.seen.map((entry) => entry.port)).size, 1, 'one source port for sequential queries');
   assert.equal(new Set(server.seen.map((entry) => entry.query.id)).size, 20, 'a fresh id each time');
   const results = await Promise.all(Array.from({ length: 20 }, (_, index) => probe(server.port, `n${index}.test`)));
-  assert.deepEqual(results.filter((result) => !result.ok), []);
+  assert.deepEqual(
+    results.filter((result) => !result.ok),
+    [],
+  );
   assert.equal(new Set(server.seen.slice(20).map((entry) => entry.port)).size, 20, 'one socket per query in flight');
   assert.equal(pendingUdpQueries(), 0);
 });
@@ -60,10 +69,14 @@ test('replies sent in reverse order each reach their own query', async () => {
   const held: { seen: Seen; send: (bytes: Buffer) => void }[] = [];
   const server = await udpServer((seen, send) => {
     held.push({ seen, send });
-    if (held.length === COUNT) for (const { seen: entry, send: reply } of held.reverse()) reply(answer(entry.query, addressOf(entry.query.questions![0]!.name)));
+    if (held.length === COUNT)
+      for (const { seen: entry, send: reply } of held.reverse()) reply(answer(entry.query, addressOf(entry.query.questions![0]!.name)));
   });
   const results = await Promise.all(Array.from({ length: COUNT }, (_, index) => probe(server.port, `n${index}.test`)));
-  assert.deepEqual(results.filter((result) => !result.ok), []);
+  assert.deepEqual(
+    results.filter((result) => !result.ok),
+    [],
+  );
 });
 
 test('a server answering every query with a wrong id never passes, however many queries are in flight', async () => {
@@ -71,7 +84,10 @@ test('a server answering every query with a wrong id never passes, however many 
   const server = await udpServer((seen, send) => send(answer(seen.query, addressOf('n1.test'), (seen.query.id! + 1) % 65536)));
   for (let batch = 0; batch < 5; batch++) {
     const results = await Promise.all(Array.from({ length: 100 }, () => probe(server.port, 'n1.test', 100)));
-    assert.deepEqual(results.filter((result) => result.ok), []);
+    assert.deepEqual(
+      results.filter((result) => result.ok),
+      [],
+    );
     for (const result of results) assert.match(result.reason ?? '', /^timed out after 100ms \(ignored \d+ responses? with wrong id/);
   }
 });
@@ -86,7 +102,7 @@ test('a late answer to an earlier query is not taken by a later one, and says so
   const early = await probe(server.port, 'n3.test', 100);
   assert.equal(early.reason, 'timed out after 100ms');
   const late = await probe(server.port, 'n3.test', 200);
-  assert.equal(late.ok, false, 'the earlier query\'s answer does not pass for this one');
+  assert.equal(late.ok, false, "the earlier query's answer does not pass for this one");
   assert.equal(late.reason, 'timed out after 200ms (ignored 1 response to an earlier query)');
   assert.equal(new Set(server.seen.map((entry) => entry.port)).size, 1);
 });
@@ -124,7 +140,16 @@ test('cancelled queries leave the socket, and idle sockets close', { timeout: 30
   const server = await udpServer(() => undefined);
   const controller = new AbortController();
   const options = dns.options.parse({ server: '127.0.0.1', port: server.port, query: 'n1.test' });
-  const pending = Array.from({ length: 5 }, () => runProbe({ definition: dns as ProbeDefinition, options, timeoutMs: 5000, signal: controller.signal, log: silentLogger(), service: { name: 'svc', addresses: [] } }));
+  const pending = Array.from({ length: 5 }, () =>
+    runProbe({
+      definition: dns as ProbeDefinition,
+      options,
+      timeoutMs: 5000,
+      signal: controller.signal,
+      log: silentLogger(),
+      service: { name: 'svc', addresses: [] },
+    }),
+  );
   await waitFor('the queries to reach the server', () => server.seen.length === 5, { timeoutMs: 2000 });
   assert.equal(pendingUdpQueries(), 5);
   controller.abort();

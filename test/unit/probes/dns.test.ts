@@ -22,17 +22,26 @@ async function server(responder: Responder, host = '127.0.0.1'): Promise<FakeDns
 
 function probe(options: Record<string, unknown>, timeoutMs = 1000, signal?: AbortSignal) {
   const parsed = dns.options.parse(options);
-  return runProbe({ definition: dns as ProbeDefinition, options: parsed, timeoutMs, log: silentLogger(), service: { name: 'svc', addresses: [] }, ...(signal ? { signal } : {}) });
+  return runProbe({
+    definition: dns as ProbeDefinition,
+    options: parsed,
+    timeoutMs,
+    log: silentLogger(),
+    service: { name: 'svc', addresses: [] },
+    ...(signal ? { signal } : {}),
+  });
 }
 
 const a = (name: string, data: string): Answer => ({ type: 'A', name, ttl: 60, class: 'IN', data });
 
 // Answers www.test with the given A records, and NXDOMAIN for anything else.
-const zone = (...addresses: string[]): Responder => (query) => {
-  const name = query.questions?.[0]?.name ?? '';
-  if (name.toLowerCase() !== 'www.test') return reply(query, { rcode: 'NXDOMAIN' });
-  return reply(query, { answers: addresses.map((address) => a(name, address)) });
-};
+const zone =
+  (...addresses: string[]): Responder =>
+  (query) => {
+    const name = query.questions?.[0]?.name ?? '';
+    if (name.toLowerCase() !== 'www.test') return reply(query, { rcode: 'NXDOMAIN' });
+    return reply(query, { answers: addresses.map((address) => a(name, address)) });
+  };
 
 test('ok when the expected address is among the answers', async () => {
   const fake = await server(zone('192.0.2.9', '192.0.2.1'));
@@ -76,7 +85,10 @@ test('fails on an unexpected rcode, and passes when that rcode is expected', asy
 });
 
 test('responses with a wrong id are ignored, and a later good one is accepted', async () => {
-  const fake = await server((query) => [reply(query, { id: (query.id! + 1) % 65536, answers: [a('www.test', '192.0.2.66')] }), reply(query, { answers: [a('www.test', '192.0.2.1')] })]);
+  const fake = await server((query) => [
+    reply(query, { id: (query.id! + 1) % 65536, answers: [a('www.test', '192.0.2.66')] }),
+    reply(query, { answers: [a('www.test', '192.0.2.1')] }),
+  ]);
   const result = await probe({ server: '127.0.0.1', port: fake.port, query: 'www.test', expect_answer: '192.0.2.1' });
   assert.equal(result.ok, true, result.reason);
 });
@@ -111,7 +123,10 @@ test('a truncated UDP answer is retried over TCP', async () => {
   const result = await probe({ server: '127.0.0.1', port: fake.port, query: 'www.test', expect_answer: '192.0.2.1' });
   assert.equal(result.ok, true, result.reason);
   assert.equal(result.reason, 'answered over tcp after truncation');
-  assert.deepEqual(fake.received.map((entry) => entry.transport), ['udp', 'tcp']);
+  assert.deepEqual(
+    fake.received.map((entry) => entry.transport),
+    ['udp', 'tcp'],
+  );
 });
 
 test('a truncated UDP answer whose TCP retry fails reports both', async () => {
@@ -124,7 +139,10 @@ test('transport: tcp queries over TCP only, handling split frames', async () => 
   const fake = await server((query) => reply(query, { answers: [a('www.test', '192.0.2.1')] }));
   const result = await probe({ server: '127.0.0.1', port: fake.port, query: 'www.test', transport: 'tcp', expect_answer: '192.0.2.1' });
   assert.equal(result.ok, true, result.reason);
-  assert.deepEqual(fake.received.map((entry) => entry.transport), ['tcp']);
+  assert.deepEqual(
+    fake.received.map((entry) => entry.transport),
+    ['tcp'],
+  );
 });
 
 test('malformed bytes with our id fail with a reason', async () => {
@@ -168,17 +186,32 @@ test('a closed UDP port fails fast with ECONNREFUSED', async () => {
 });
 
 test('IPv6: queries [::1] over UDP and TCP', async () => {
-  const fake = await server((query, transport) => (transport === 'udp' ? reply(query, { truncated: true }) : reply(query, { answers: [{ type: 'AAAA', name: 'www.test', ttl: 60, class: 'IN', data: '2001:db8::1' }] })), '::1');
+  const fake = await server(
+    (query, transport) =>
+      transport === 'udp'
+        ? reply(query, { truncated: true })
+        : reply(query, { answers: [{ type: 'AAAA', name: 'www.test', ttl: 60, class: 'IN', data: '2001:db8::1' }] }),
+    '::1',
+  );
   const result = await probe({ server: '::1', port: fake.port, query: 'www.test', qtype: 'AAAA', expect_answer: '2001:0db8:0::1' });
   assert.equal(result.ok, true, result.reason);
-  assert.deepEqual(fake.received.map((entry) => [entry.transport, entry.from]), [['udp', '::1'], ['tcp', '::1']]);
+  assert.deepEqual(
+    fake.received.map((entry) => [entry.transport, entry.from]),
+    [
+      ['udp', '::1'],
+      ['tcp', '::1'],
+    ],
+  );
 });
 
 test('source: sends from the given local address over UDP and TCP', async () => {
   const fake = await server((query, transport) => (transport === 'udp' ? reply(query, { truncated: true }) : reply(query)));
   const result = await probe({ server: '127.0.0.1', port: fake.port, query: 'www.test', source: '127.0.0.2' });
   assert.equal(result.ok, true, result.reason);
-  assert.deepEqual(fake.received.map((entry) => entry.from), ['127.0.0.2', '127.0.0.2']);
+  assert.deepEqual(
+    fake.received.map((entry) => entry.from),
+    ['127.0.0.2', '127.0.0.2'],
+  );
 });
 
 test('source: an address not on this host fails with a reason', async () => {
@@ -197,13 +230,24 @@ test('an aborted signal ends the probe as cancelled', async () => {
   const result = await pending;
   assert.equal(result.reason, 'cancelled');
   assert.ok(result.durationMs < 1000);
-  const direct = await dns.run(dns.options.parse({ server: '127.0.0.1', port: fake.port, query: 'www.test' }), { signal: AbortSignal.abort(), timeoutMs: 1000, log: silentLogger(), service: { name: 'svc', addresses: [] } });
+  const direct = await dns.run(dns.options.parse({ server: '127.0.0.1', port: fake.port, query: 'www.test' }), {
+    signal: AbortSignal.abort(),
+    timeoutMs: 1000,
+    log: silentLogger(),
+    service: { name: 'svc', addresses: [] },
+  });
   assert.deepEqual(direct, { ok: false, reason: 'cancelled' });
 });
 
 test('options: defaults, case-insensitive qtype and rcode, and clear rejections', () => {
   assert.deepEqual(dns.options.parse({ server: '::1', query: 'example.com.' }), {
-    server: '::1', port: 53, query: 'example.com.', qtype: 'A', rd: true, expect_rcode: 'NOERROR', transport: 'udp',
+    server: '::1',
+    port: 53,
+    query: 'example.com.',
+    qtype: 'A',
+    rd: true,
+    expect_rcode: 'NOERROR',
+    transport: 'udp',
   });
   assert.equal(dns.options.parse({ server: '127.0.0.1', query: '.', qtype: 'ns', expect_rcode: 'servfail' }).qtype, 'NS');
   const problems = (input: Record<string, unknown>) => {
@@ -214,7 +258,9 @@ test('options: defaults, case-insensitive qtype and rcode, and clear rejections'
   assert.match(problems({ server: '127.0.0.1', query: 'bad name' })[0] ?? '', /^query: must be a domain name/);
   assert.match(problems({ server: '127.0.0.1', query: `${'x'.repeat(64)}.test` })[0] ?? '', /^query: /);
   assert.match(problems({ server: '127.0.0.1', query: 'a.test', qtype: 'ANY' })[0] ?? '', /^qtype: /);
-  assert.deepEqual(problems({ server: '127.0.0.1', query: 'a.test', qtype: 'AAAA', expect_answer: '192.0.2.1' }), ['expect_answer: must be an IPv6 address for qtype AAAA']);
+  assert.deepEqual(problems({ server: '127.0.0.1', query: 'a.test', qtype: 'AAAA', expect_answer: '192.0.2.1' }), [
+    'expect_answer: must be an IPv6 address for qtype AAAA',
+  ]);
   assert.deepEqual(problems({ server: '127.0.0.1', query: 'a.test', expect_answer: 'www.test' }), ['expect_answer: must be an IPv4 address for qtype A']);
   assert.deepEqual(problems({ server: '127.0.0.1', query: 'a.test', source: '::1' }), ['source: must be the same address family as server']);
   assert.match(problems({ server: '127.0.0.1', query: 'a.test', recurse: true })[0] ?? '', /recurse/);
@@ -231,36 +277,80 @@ test('checkResponse matches MX, SRV, TXT and SOA records by their text forms', (
   const mx = decoded([{ type: 'MX', name: 'x.test', data: { preference: 10, exchange: 'Mail.Test' } }]);
   assert.deepEqual(checkResponse(mx, question, { rcode: 'NOERROR', answer: 'mail.test.' }, 'udp'), { kind: 'ok' });
   assert.deepEqual(checkResponse(mx, question, { rcode: 'NOERROR', answer: '10 mail.test' }, 'udp'), { kind: 'ok' });
-  assert.deepEqual(checkResponse(mx, question, { rcode: 'NOERROR', answer: 'other.test' }, 'udp'), { kind: 'fail', reason: 'answer does not contain other.test (got 10 Mail.Test)' });
+  assert.deepEqual(checkResponse(mx, question, { rcode: 'NOERROR', answer: 'other.test' }, 'udp'), {
+    kind: 'fail',
+    reason: 'answer does not contain other.test (got 10 Mail.Test)',
+  });
 
   const srvQuestion: DnsQuestion = { ...question, qtype: 'SRV' };
-  const srv = { ...dnsPacket.decode(dnsPacket.encode({ type: 'response', id: 4242, questions: [{ name: 'x.test', type: 'SRV' }], answers: [{ type: 'SRV', name: 'x.test', data: { priority: 1, weight: 2, port: 5060, target: 'sip.test' } }] })) };
+  const srv = {
+    ...dnsPacket.decode(
+      dnsPacket.encode({
+        type: 'response',
+        id: 4242,
+        questions: [{ name: 'x.test', type: 'SRV' }],
+        answers: [{ type: 'SRV', name: 'x.test', data: { priority: 1, weight: 2, port: 5060, target: 'sip.test' } }],
+      }),
+    ),
+  };
   assert.deepEqual(checkResponse(srv, srvQuestion, { rcode: 'NOERROR', answer: '1 2 5060 sip.test' }, 'udp'), { kind: 'ok' });
   assert.deepEqual(checkResponse(srv, srvQuestion, { rcode: 'NOERROR', answer: 'sip.test' }, 'udp'), { kind: 'ok' });
 
   const txtQuestion: DnsQuestion = { ...question, qtype: 'TXT' };
-  const txt = dnsPacket.decode(dnsPacket.encode({ type: 'response', id: 4242, questions: [{ name: 'x.test', type: 'TXT' }], answers: [{ type: 'TXT', name: 'x.test', data: ['hello ', 'world'] }] }));
+  const txt = dnsPacket.decode(
+    dnsPacket.encode({
+      type: 'response',
+      id: 4242,
+      questions: [{ name: 'x.test', type: 'TXT' }],
+      answers: [{ type: 'TXT', name: 'x.test', data: ['hello ', 'world'] }],
+    }),
+  );
   assert.deepEqual(checkResponse(txt, txtQuestion, { rcode: 'NOERROR', answer: 'hello world' }, 'udp'), { kind: 'ok' });
-  assert.deepEqual(checkResponse(txt, txtQuestion, { rcode: 'NOERROR', answer: 'Hello world' }, 'udp'), { kind: 'fail', reason: 'answer does not contain Hello world (got hello world)' });
+  assert.deepEqual(checkResponse(txt, txtQuestion, { rcode: 'NOERROR', answer: 'Hello world' }, 'udp'), {
+    kind: 'fail',
+    reason: 'answer does not contain Hello world (got hello world)',
+  });
 
   const soaQuestion: DnsQuestion = { ...question, qtype: 'SOA' };
-  const soa = dnsPacket.decode(dnsPacket.encode({ type: 'response', id: 4242, questions: [{ name: 'x.test', type: 'SOA' }], answers: [{ type: 'SOA', name: 'x.test', data: { mname: 'ns.test', rname: 'host.test', serial: 7 } }] }));
+  const soa = dnsPacket.decode(
+    dnsPacket.encode({
+      type: 'response',
+      id: 4242,
+      questions: [{ name: 'x.test', type: 'SOA' }],
+      answers: [{ type: 'SOA', name: 'x.test', data: { mname: 'ns.test', rname: 'host.test', serial: 7 } }],
+    }),
+  );
   assert.deepEqual(checkResponse(soa, soaQuestion, { rcode: 'NOERROR', answer: 'ns.test' }, 'udp'), { kind: 'ok' });
   assert.deepEqual(checkResponse(soa, soaQuestion, { rcode: 'NOERROR', answer: 'ns.test host.test 7 0 0 0 0' }, 'udp'), { kind: 'ok' });
 });
 
 test('checkResponse: QR bit, truncation only matters over UDP, wrong id is ignored', () => {
-  assert.deepEqual(checkResponse(decoded([], { flag_qr: false }), question, { rcode: 'NOERROR' }, 'udp'), { kind: 'fail', reason: 'not a response (QR bit clear)' });
+  assert.deepEqual(checkResponse(decoded([], { flag_qr: false }), question, { rcode: 'NOERROR' }, 'udp'), {
+    kind: 'fail',
+    reason: 'not a response (QR bit clear)',
+  });
   assert.deepEqual(checkResponse(decoded([], { flag_qr: true, flag_tc: true }), question, { rcode: 'NOERROR' }, 'udp'), { kind: 'truncated' });
   assert.deepEqual(checkResponse(decoded([], { flag_qr: true, flag_tc: true }), question, { rcode: 'NOERROR' }, 'tcp'), { kind: 'ok' });
   assert.deepEqual(checkResponse(decoded([], { id: 1 }), question, { rcode: 'NOERROR' }, 'udp'), { kind: 'ignore', why: 'with wrong id' });
-  assert.deepEqual(checkResponse(decoded([], { questions: [] }), question, { rcode: 'NOERROR' }, 'udp'), { kind: 'fail', reason: 'response question section has 0 entries, expected 1 echoing the query' });
-  assert.deepEqual(checkResponse(decoded([], { questions: [{ name: 'x.test', type: 'A', class: 'IN' }] }), question, { rcode: 'NOERROR' }, 'udp'), { kind: 'fail', reason: 'response question type A does not match query MX' });
+  assert.deepEqual(checkResponse(decoded([], { questions: [] }), question, { rcode: 'NOERROR' }, 'udp'), {
+    kind: 'fail',
+    reason: 'response question section has 0 entries, expected 1 echoing the query',
+  });
+  assert.deepEqual(checkResponse(decoded([], { questions: [{ name: 'x.test', type: 'A', class: 'IN' }] }), question, { rcode: 'NOERROR' }, 'udp'), {
+    kind: 'fail',
+    reason: 'response question type A does not match query MX',
+  });
 });
 
 test('judgeResponse: short, undecodable and foreign bytes', () => {
-  assert.deepEqual(judgeResponse(Buffer.from([0x10]), question, { rcode: 'NOERROR' }, 'udp'), { kind: 'fail', reason: 'malformed response: 1 bytes, shorter than a DNS header' });
-  assert.deepEqual(judgeResponse(Buffer.from([0x10, 0x92, 0x81]), question, { rcode: 'NOERROR' }, 'udp'), { kind: 'fail', reason: 'malformed response: 3 bytes, shorter than a DNS header' });
+  assert.deepEqual(judgeResponse(Buffer.from([0x10]), question, { rcode: 'NOERROR' }, 'udp'), {
+    kind: 'fail',
+    reason: 'malformed response: 1 bytes, shorter than a DNS header',
+  });
+  assert.deepEqual(judgeResponse(Buffer.from([0x10, 0x92, 0x81]), question, { rcode: 'NOERROR' }, 'udp'), {
+    kind: 'fail',
+    reason: 'malformed response: 3 bytes, shorter than a DNS header',
+  });
   assert.deepEqual(judgeResponse(Buffer.from([0x00, 0x01, 0x81]), question, { rcode: 'NOERROR' }, 'udp'), { kind: 'ignore', why: 'with wrong id' });
   const truncatedBody = dnsPacket.encode({ type: 'response', id: 4242, questions: [{ name: 'x.test', type: 'MX' }] }).subarray(0, 16);
   const verdict = judgeResponse(truncatedBody, question, { rcode: 'NOERROR' }, 'udp');

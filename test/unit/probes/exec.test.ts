@@ -15,7 +15,10 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 async function probe(raw: Record<string, unknown>, timeoutMs = 5000, signal?: AbortSignal) {
   const options = execProbe.options.parse(raw);
   return runProbe({
-    definition: execProbe, options, timeoutMs, log: silentLogger(),
+    definition: execProbe,
+    options,
+    timeoutMs,
+    log: silentLogger(),
     service: { name: 'dns', addresses: ['192.0.2.53', '2001:db8::53'] },
     ...(signal ? { signal } : {}),
   });
@@ -52,7 +55,10 @@ test('a failing command reports its exit code and the tail of its output', async
 });
 
 test('the environment carries HEALTHCAST_SERVICE, HEALTHCAST_ADDRESSES and the configured env', async () => {
-  const result = await probe({ command: ['sh', '-c', 'echo "[$HEALTHCAST_SERVICE][$HEALTHCAST_ADDRESSES][$PORT][$NAME]"; exit 3'], env: { PORT: 5353, NAME: 'a b' } });
+  const result = await probe({
+    command: ['sh', '-c', 'echo "[$HEALTHCAST_SERVICE][$HEALTHCAST_ADDRESSES][$PORT][$NAME]"; exit 3'],
+    env: { PORT: 5353, NAME: 'a b' },
+  });
   assert.equal(result.reason, 'exit code 3: [dns][192.0.2.53 2001:db8::53][5353][a b]');
   assert.ok(process.env.PATH, 'the parent environment is inherited');
   assert.equal((await probe({ command: ['sh', '-c', 'test -n "$PATH"'] })).ok, true);
@@ -60,7 +66,7 @@ test('the environment carries HEALTHCAST_SERVICE, HEALTHCAST_ADDRESSES and the c
 
 test('arguments with shell metacharacters are passed literally; no shell runs them', async () => {
   fs.writeFileSync(path.join(dir, 'a-file'), '');
-  const tricky = ['$(touch m1)', '`touch m2`', '; touch m3', '*', '> m4', '$HOME', "'quoted' \"double\"", 'a\\b'];
+  const tricky = ['$(touch m1)', '`touch m2`', '; touch m3', '*', '> m4', '$HOME', '\'quoted\' "double"', 'a\\b'];
   const result = await probe({ command: ['sh', '-c', 'printf "[%s]" "$@"; exit 1', 'sh', ...tricky], cwd: dir });
   assert.equal(result.reason, `exit code 1: ${tricky.map((arg) => `[${arg}]`).join('')}`);
   const globbed = await probe({ command: ['ls', '*'], cwd: dir });

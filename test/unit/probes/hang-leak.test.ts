@@ -44,7 +44,8 @@ before(async () => {
   silentUdp.on('message', () => undefined);
   await new Promise<void>((resolve) => silentUdp.bind(0, '127.0.0.1', resolve));
 
-  const script = "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{process.stdout.write(s.address().port+'\\n',()=>process.kill(process.pid,'SIGSTOP'))})";
+  const script =
+    "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{process.stdout.write(s.address().port+'\\n',()=>process.kill(process.pid,'SIGSTOP'))})";
   frozen = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let printed = '';
   frozen.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
@@ -128,12 +129,27 @@ test(`${RUNS} runs each of http, tcp and dns (and 200 of exec) against silent se
   const baseline = snapshot();
   // exec spawns synchronously, so it runs 10 at a time to keep event-loop lag out of the timing check.
   const cases: { type: string; options: Record<string, unknown>; runs: number; batch?: number; reason: RegExp }[] = [
-    { type: 'http', options: { url: `http://127.0.0.1:${(silentTcp.address() as net.AddressInfo).port}/` }, runs: RUNS, reason: /^timed out after 20ms (waiting for response headers|connecting) / },
-    { type: 'tcp', options: { host: '127.0.0.1', ports: [frozenPort] }, runs: RUNS, reason: /^(127\.0\.0\.1:\d+: no handshake before timeout|timed out after 20ms)$/ },
+    {
+      type: 'http',
+      options: { url: `http://127.0.0.1:${(silentTcp.address() as net.AddressInfo).port}/` },
+      runs: RUNS,
+      reason: /^timed out after 20ms (waiting for response headers|connecting) /,
+    },
+    {
+      type: 'tcp',
+      options: { host: '127.0.0.1', ports: [frozenPort] },
+      runs: RUNS,
+      reason: /^(127\.0\.0\.1:\d+: no handshake before timeout|timed out after 20ms)$/,
+    },
     { type: 'exec', options: { command: ['sleep', '30'] }, runs: 200, batch: 10, reason: /^timed out after 20ms; killed the process group of sleep/ },
   ];
   if (builtinProbes.some((definition) => definition.type === 'dns')) {
-    cases.push({ type: 'dns', options: { server: '127.0.0.1', port: (silentUdp.address() as net.AddressInfo).port, query: 'hang.test.' }, runs: RUNS, reason: /^timed out after 20ms/ });
+    cases.push({
+      type: 'dns',
+      options: { server: '127.0.0.1', port: (silentUdp.address() as net.AddressInfo).port, query: 'hang.test.' },
+      runs: RUNS,
+      reason: /^timed out after 20ms/,
+    });
   }
   const measured: string[] = [];
   for (const { type, options, runs, batch, reason } of cases) {

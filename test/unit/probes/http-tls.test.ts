@@ -22,11 +22,29 @@ let sniSeen: string | undefined;
 before(async () => {
   if (!haveOpenssl) return;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'healthcast-tls-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=probe.example.test', '-addext', 'subjectAltName=DNS:probe.example.test,IP:127.0.0.1',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-  ], { stdio: 'pipe', timeout: 20_000 });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=probe.example.test',
+      '-addext',
+      'subjectAltName=DNS:probe.example.test,IP:127.0.0.1',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ],
+    { stdio: 'pipe', timeout: 20_000 },
+  );
   server = https.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) }, (req, res) => {
     sniSeen = (req.socket as unknown as { servername?: string | false }).servername || undefined;
     res.end(`secure hello for ${req.headers.host}`);

@@ -52,7 +52,14 @@ after(async () => {
 // Validates options the way config does, then runs through the real runner.
 async function probe(raw: Record<string, unknown>, timeoutMs = 2000, signal?: AbortSignal) {
   const options = httpProbe.options.parse(raw);
-  return runProbe({ definition: httpProbe, options, timeoutMs, log: silentLogger(), service: { name: 'web', addresses: ['192.0.2.1'] }, ...(signal ? { signal } : {}) });
+  return runProbe({
+    definition: httpProbe,
+    options,
+    timeoutMs,
+    log: silentLogger(),
+    service: { name: 'web', addresses: ['192.0.2.1'] },
+    ...(signal ? { signal } : {}),
+  });
 }
 
 function optionError(raw: Record<string, unknown>): string {

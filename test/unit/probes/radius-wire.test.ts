@@ -20,7 +20,10 @@ function unhide(hidden: Buffer, secret: Buffer, authenticator: Buffer): string {
   const out = Buffer.alloc(hidden.length);
   let previous = authenticator;
   for (let offset = 0; offset < hidden.length; offset += 16) {
-    const mask = crypto.createHash('md5').update(Buffer.concat([secret, previous])).digest();
+    const mask = crypto
+      .createHash('md5')
+      .update(Buffer.concat([secret, previous]))
+      .digest();
     for (let i = 0; i < 16; i++) out[offset + i] = hidden[offset + i]! ^ mask[i]!;
     previous = hidden.subarray(offset, offset + 16);
   }
@@ -33,7 +36,10 @@ function makeReply(code: number, id: number, requestAuth: Buffer, attrs: Buffer,
   const packet = Buffer.concat([Buffer.from([code, id, 0, 0]), requestAuth, body]);
   packet.writeUInt16BE(packet.length, 2);
   if (withMac) crypto.createHmac('md5', secret).update(packet).digest().copy(packet, 22);
-  const responseAuth = crypto.createHash('md5').update(Buffer.concat([packet.subarray(0, 4), requestAuth, packet.subarray(20), secret])).digest();
+  const responseAuth = crypto
+    .createHash('md5')
+    .update(Buffer.concat([packet.subarray(0, 4), requestAuth, packet.subarray(20), secret]))
+    .digest();
   responseAuth.copy(packet, 4);
   return packet;
 }
@@ -66,7 +72,13 @@ test('checkReply accepts the Access-Accept of RFC 2865 section 7.1 and rejects i
 test('buildRequest puts a correct Message-Authenticator first and sets the length field', () => {
   const secret = Buffer.from('testing123');
   const authenticator = crypto.randomBytes(16);
-  const packet = buildRequest({ code: RadiusCode.StatusServer, id: 77, authenticator, attributes: [{ type: RadiusAttr.NasIdentifier, value: Buffer.from('hc') }], secret });
+  const packet = buildRequest({
+    code: RadiusCode.StatusServer,
+    id: 77,
+    authenticator,
+    attributes: [{ type: RadiusAttr.NasIdentifier, value: Buffer.from('hc') }],
+    secret,
+  });
   assert.equal(packet[0], 12);
   assert.equal(packet[1], 77);
   assert.equal(packet.readUInt16BE(2), packet.length);
@@ -78,7 +90,10 @@ test('buildRequest puts a correct Message-Authenticator first and sets the lengt
   assert.deepEqual(packet.subarray(22, 38), crypto.createHmac('md5', secret).update(zeroed).digest());
   const parsed = parsePacket(packet);
   assert.ok(parsed.ok);
-  assert.deepEqual(parsed.packet.attributes.map((a) => a.type), [80, 32]);
+  assert.deepEqual(
+    parsed.packet.attributes.map((a) => a.type),
+    [80, 32],
+  );
 });
 
 test('buildRequest and encodeAttributes refuse what cannot be encoded', () => {
@@ -100,9 +115,15 @@ test('checkReply verifies the reply Message-Authenticator with the request authe
   const wrongMac = Buffer.from(good);
   wrongMac.fill(0, 22, 38);
   crypto.createHmac('md5', secret).update(wrongMac).digest().copy(wrongMac, 22);
-  const responseAuth = crypto.createHash('md5').update(Buffer.concat([wrongMac.subarray(0, 4), auth, wrongMac.subarray(20), secret])).digest();
+  const responseAuth = crypto
+    .createHash('md5')
+    .update(Buffer.concat([wrongMac.subarray(0, 4), auth, wrongMac.subarray(20), secret]))
+    .digest();
   responseAuth.copy(wrongMac, 4);
-  assert.deepEqual(checkReply(wrongMac, { id: 9, authenticator: auth }, secret), { kind: 'invalid', reason: 'reply Message-Authenticator mismatch: wrong secret?' });
+  assert.deepEqual(checkReply(wrongMac, { id: 9, authenticator: auth }, secret), {
+    kind: 'invalid',
+    reason: 'reply Message-Authenticator mismatch: wrong secret?',
+  });
   const twoMacs = makeReply(2, 9, auth, Buffer.concat([Buffer.from([80, 18]), Buffer.alloc(16)]), secret, true);
   assert.match((checkReply(twoMacs, { id: 9, authenticator: auth }, secret) as { reason: string }).reason, /two Message-Authenticator/);
   const shortMac = makeReply(2, 9, auth, Buffer.from([80, 3, 0]), secret, false);
@@ -164,7 +185,9 @@ test('fuzz: any change inside a valid reply makes it ignored or invalid, with a 
       fc.integer({ min: 1, max: 255 }),
       (id, authBytes, code, withMac, attrs, where, flip) => {
         const auth = Buffer.from(authBytes);
-        const encoded = Buffer.concat(attrs.filter(([type]) => type !== 80).map(([type, value]) => Buffer.concat([Buffer.from([type, value.length + 2]), value])));
+        const encoded = Buffer.concat(
+          attrs.filter(([type]) => type !== 80).map(([type, value]) => Buffer.concat([Buffer.from([type, value.length + 2]), value])),
+        );
         const reply = makeReply(code, id, auth, encoded, secret, withMac);
         assert.equal(checkReply(reply, { id, authenticator: auth }, secret).kind, 'answer');
         const mutated = Buffer.from(reply);

@@ -36,13 +36,18 @@ function reply(request: Buffer, code: number, secret: string, options: { id?: nu
   const packet = Buffer.concat([Buffer.from([code, options.id ?? request[1]!, 0, 0]), requestAuth, body]);
   packet.writeUInt16BE(packet.length, 2);
   if (options.mac !== false) crypto.createHmac('md5', secret).update(packet).digest().copy(packet, 22);
-  crypto.createHash('md5').update(Buffer.concat([packet.subarray(0, 4), requestAuth, packet.subarray(20), Buffer.from(secret)])).digest().copy(packet, 4);
+  crypto
+    .createHash('md5')
+    .update(Buffer.concat([packet.subarray(0, 4), requestAuth, packet.subarray(20), Buffer.from(secret)]))
+    .digest()
+    .copy(packet, 4);
   return packet;
 }
 
 function attributes(packet: Buffer): Map<number, Buffer> {
   const found = new Map<number, Buffer>();
-  for (let offset = 20; offset < packet.length; offset += packet[offset + 1]!) found.set(packet[offset]!, packet.subarray(offset + 2, offset + packet[offset + 1]!));
+  for (let offset = 20; offset < packet.length; offset += packet[offset + 1]!)
+    found.set(packet[offset]!, packet.subarray(offset + 2, offset + packet[offset + 1]!));
   return found;
 }
 
@@ -70,7 +75,11 @@ function capturingContext(timeoutMs = 300): { ctx: ProbeContext; logs: string[];
   const logs: string[] = [];
   const sink = new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) });
   const controller = new AbortController();
-  return { ctx: { signal: controller.signal, timeoutMs, log: pino({ level: 'trace' }, sink), service: { name: 'radius-test', addresses: ['192.0.2.1'] } }, logs, controller };
+  return {
+    ctx: { signal: controller.signal, timeoutMs, log: pino({ level: 'trace' }, sink), service: { name: 'radius-test', addresses: ['192.0.2.1'] } },
+    logs,
+    controller,
+  };
 }
 
 function parse(input: Record<string, unknown>) {
@@ -123,7 +132,10 @@ test('replies with a wrong id are ignored: the right one still counts, and silen
     assert.deepEqual(await probe({ server: '127.0.0.1', port: both.port, secret: SECRET }), { ok: true });
     const outcome = await probe({ server: '127.0.0.1', port: wrongOnly.port, secret: SECRET });
     assert.equal(outcome.ok, false);
-    assert.match(outcome.reason ?? '', /^127\.0\.0\.1:\d+\/udp: no reply within 300ms \(FreeRADIUS stays silent on a wrong secret or missing Message-Authenticator\); ignored 1 reply \(reply id \d+ does not match request id \d+\)$/);
+    assert.match(
+      outcome.reason ?? '',
+      /^127\.0\.0\.1:\d+\/udp: no reply within 300ms \(FreeRADIUS stays silent on a wrong secret or missing Message-Authenticator\); ignored 1 reply \(reply id \d+ does not match request id \d+\)$/,
+    );
   } finally {
     await both.close();
     await wrongOnly.close();
@@ -136,9 +148,18 @@ test('silence ends at the probe timeout with the hint, also when run through the
     const started = Date.now();
     const outcome = await probe({ server: '127.0.0.1', port: server.port, secret: SECRET }, 250);
     const elapsed = Date.now() - started;
-    assert.equal(outcome.reason, `127.0.0.1:${server.port}/udp: no reply within 250ms (FreeRADIUS stays silent on a wrong secret or missing Message-Authenticator)`);
+    assert.equal(
+      outcome.reason,
+      `127.0.0.1:${server.port}/udp: no reply within 250ms (FreeRADIUS stays silent on a wrong secret or missing Message-Authenticator)`,
+    );
     assert.ok(elapsed >= 200 && elapsed < 400, `took ${elapsed}ms`);
-    const viaRunner = await runProbe({ definition: radius, options: parse({ server: '127.0.0.1', port: server.port, secret: SECRET }), timeoutMs: 250, log: pino({ level: 'silent' }), service: { name: 's', addresses: [] } });
+    const viaRunner = await runProbe({
+      definition: radius,
+      options: parse({ server: '127.0.0.1', port: server.port, secret: SECRET }),
+      timeoutMs: 250,
+      log: pino({ level: 'silent' }),
+      service: { name: 's', addresses: [] },
+    });
     assert.equal(viaRunner.ok, false);
     assert.match(viaRunner.reason ?? '', /no reply within 250ms \(FreeRADIUS stays silent/);
   } finally {
@@ -160,12 +181,27 @@ test('access mode: user name, hidden password and NAS-Identifier reach the serve
   let seen: { user?: string; password?: string; nas?: string } = {};
   const server = await fakeServer((request) => {
     const attrs = attributes(request);
-    seen = { user: attrs.get(1)?.toString(), password: unhide(attrs.get(2) ?? Buffer.alloc(16), SECRET, request.subarray(4, 20)), nas: attrs.get(32)?.toString() };
+    seen = {
+      user: attrs.get(1)?.toString(),
+      password: unhide(attrs.get(2) ?? Buffer.alloc(16), SECRET, request.subarray(4, 20)),
+      nas: attrs.get(32)?.toString(),
+    };
     const ok = request[0] === 1 && macIsValid(request, SECRET) && seen.user === 'probe' && seen.password === 'probepass';
     return [reply(request, ok ? 2 : 3, SECRET)];
   });
   try {
-    assert.deepEqual(await probe({ server: '127.0.0.1', port: server.port, secret: SECRET, mode: 'access', username: 'probe', password: 'probepass', nas_identifier: 'edge-1' }), { ok: true });
+    assert.deepEqual(
+      await probe({
+        server: '127.0.0.1',
+        port: server.port,
+        secret: SECRET,
+        mode: 'access',
+        username: 'probe',
+        password: 'probepass',
+        nas_identifier: 'edge-1',
+      }),
+      { ok: true },
+    );
     assert.deepEqual(seen, { user: 'probe', password: 'probepass', nas: 'edge-1' });
     assert.ok(!server.requests[0]!.includes(Buffer.from('probepass')), 'password sent in clear');
   } finally {
@@ -206,9 +242,18 @@ test('secret_file: read at probe time without its trailing newline; unreadable o
   try {
     assert.deepEqual(await probe({ server: '127.0.0.1', port: server.port, secret_file: file }), { ok: true });
     const missing = path.join(dir, 'missing');
-    assert.deepEqual(await probe({ server: '127.0.0.1', port: server.port, secret_file: missing }), { ok: false, reason: `cannot read secret_file ${missing}: ENOENT` });
-    assert.deepEqual(await probe({ server: '127.0.0.1', port: server.port, secret_file: dir }), { ok: false, reason: `cannot read secret_file ${dir}: EISDIR` });
-    assert.deepEqual(await probe({ server: '127.0.0.1', port: server.port, secret_file: path.join(dir, 'empty') }), { ok: false, reason: `secret_file ${path.join(dir, 'empty')} is empty` });
+    assert.deepEqual(await probe({ server: '127.0.0.1', port: server.port, secret_file: missing }), {
+      ok: false,
+      reason: `cannot read secret_file ${missing}: ENOENT`,
+    });
+    assert.deepEqual(await probe({ server: '127.0.0.1', port: server.port, secret_file: dir }), {
+      ok: false,
+      reason: `cannot read secret_file ${dir}: EISDIR`,
+    });
+    assert.deepEqual(await probe({ server: '127.0.0.1', port: server.port, secret_file: path.join(dir, 'empty') }), {
+      ok: false,
+      reason: `secret_file ${path.join(dir, 'empty')} is empty`,
+    });
   } finally {
     await server.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -243,7 +288,9 @@ test('options: exactly one secret source, credentials only with access mode, mat
   assert.deepEqual(issues({ server: '127.0.0.1', secret: 's', mode: 'access', username: 'u' }), ['username: mode access needs username and password']);
   assert.deepEqual(issues({ server: '127.0.0.1', secret: 's', username: 'u', password: 'p' }), ['mode: username and password only apply to mode access']);
   assert.deepEqual(issues({ server: '127.0.0.1', secret: 's', source: '::1' }), ['source: must be the same address family as server']);
-  assert.deepEqual(issues({ server: '127.0.0.1', secret: 's', mode: 'access', username: 'u', password: 'p'.repeat(129) }), ['password: must be at most 128 bytes']);
+  assert.deepEqual(issues({ server: '127.0.0.1', secret: 's', mode: 'access', username: 'u', password: 'p'.repeat(129) }), [
+    'password: must be at most 128 bytes',
+  ]);
   assert.deepEqual(issues({ server: 'radius.example', secret: 's' }), ['server: must be an IPv4 or IPv6 address']);
   assert.deepEqual(issues({ server: '127.0.0.1', secret: 's', retries: 3 }), [': Unrecognized key: "retries"']);
   const leaked = radius.options.safeParse({ server: 'nope', secret: SECRET, port: 0 });

@@ -32,7 +32,10 @@ async function freePort(kind: 'udp4' | 'udp6' | 'tcp', address = kind === 'udp6'
 type Rewrite = (received: string) => string | string[];
 
 // A relay like syslog-ng with template("$MSG\n"): takes messages in, rewrites them, and sends them on over UDP.
-async function udpRelay(forwardTo: { port: number; address?: string }, rewrite: Rewrite = (m) => m): Promise<{ port: number; received: string[]; close(): Promise<void> }> {
+async function udpRelay(
+  forwardTo: { port: number; address?: string },
+  rewrite: Rewrite = (m) => m,
+): Promise<{ port: number; received: string[]; close(): Promise<void> }> {
   const input = dgram.createSocket('udp4');
   const out = dgram.createSocket(forwardTo.address && net.isIPv6(forwardTo.address) ? 'udp6' : 'udp4');
   out.on('error', () => undefined);
@@ -79,7 +82,10 @@ async function assertPortFree(kind: 'udp4' | 'tcp', port: number): Promise<void>
 test('formatSyslogMessage: RFC 3164 and RFC 5424 headers with the right PRI', () => {
   const now = new Date(2026, 0, 5, 7, 8, 9);
   const base = { appName: 'healthcast', hostname: 'node-1.example.net', pid: 4242, now, text: 'healthcast-probe svc 0123456789abcdef' };
-  assert.equal(formatSyslogMessage({ ...base, format: 'rfc3164', facility: 'user', severity: 'notice' }), '<13>Jan  5 07:08:09 node-1 healthcast[4242]: healthcast-probe svc 0123456789abcdef');
+  assert.equal(
+    formatSyslogMessage({ ...base, format: 'rfc3164', facility: 'user', severity: 'notice' }),
+    '<13>Jan  5 07:08:09 node-1 healthcast[4242]: healthcast-probe svc 0123456789abcdef',
+  );
   assert.equal(formatSyslogMessage({ ...base, format: 'rfc3164', facility: 'kern', severity: 'emerg' }).slice(0, 4), '<0>J');
   assert.equal(
     formatSyslogMessage({ ...base, format: 'rfc5424', facility: 'local7', severity: 'debug' }),
@@ -120,7 +126,10 @@ test('each run uses a fresh token; stale and foreign messages are ignored and co
     const opts = syslog.options.parse({ server: '127.0.0.1', port: relay.port, listen_port: listenPort, format: 'rfc5424', facility: 'local4' });
     const first = await syslog.run(opts, context(200));
     const second = await syslog.run(opts, context(200));
-    assert.equal(first.reason, `no message with the probe token arrived on 127.0.0.1:${listenPort}/udp within 200ms after sending to 127.0.0.1:${relay.port}/udp (ignored 1 other message)`);
+    assert.equal(
+      first.reason,
+      `no message with the probe token arrived on 127.0.0.1:${listenPort}/udp within 200ms after sending to 127.0.0.1:${relay.port}/udp (ignored 1 other message)`,
+    );
     assert.match(second.reason ?? '', /\(ignored 2 other messages\)$/);
     const tokens = relay.received.map((message) => TOKEN.exec(message)?.[1]);
     assert.equal(new Set(tokens).size, 2, 'each run sends its own token');
@@ -135,7 +144,13 @@ test('the specific timeout reason also wins through the runner', async () => {
   const listenPort = await freePort('udp4');
   const relay = await udpRelay({ port: listenPort }, () => []);
   try {
-    const result = await runProbe({ definition: syslog, options: syslog.options.parse({ server: '127.0.0.1', port: relay.port, listen_port: listenPort }), timeoutMs: 150, log: pino({ level: 'silent' }), service: { name: 's', addresses: [] } });
+    const result = await runProbe({
+      definition: syslog,
+      options: syslog.options.parse({ server: '127.0.0.1', port: relay.port, listen_port: listenPort }),
+      timeoutMs: 150,
+      log: pino({ level: 'silent' }),
+      service: { name: 's', addresses: [] },
+    });
     assert.equal(result.ok, false);
     assert.match(result.reason ?? '', /^no message with the probe token arrived on 127\.0\.0\.1:\d+\/udp within 150ms/);
   } finally {
@@ -179,7 +194,10 @@ test('a TCP listener closes connections the relay keeps open, so the port is fre
     return [];
   });
   try {
-    const outcome = await syslog.run(syslog.options.parse({ server: '127.0.0.1', port: relay.port, listen_port: listenPort, listen_transport: 'tcp' }), context(500));
+    const outcome = await syslog.run(
+      syslog.options.parse({ server: '127.0.0.1', port: relay.port, listen_port: listenPort, listen_transport: 'tcp' }),
+      context(500),
+    );
     assert.deepEqual(outcome, { ok: true });
     await new Promise((resolve, reject) => {
       kept!.once('close', resolve);
@@ -196,7 +214,10 @@ test('IPv6 listener on ::1', async () => {
   const listenPort = await freePort('udp6');
   const relay = await udpRelay({ port: listenPort, address: '::1' });
   try {
-    assert.deepEqual(await syslog.run(syslog.options.parse({ server: '127.0.0.1', port: relay.port, listen_address: '::1', listen_port: listenPort }), context()), { ok: true });
+    assert.deepEqual(
+      await syslog.run(syslog.options.parse({ server: '127.0.0.1', port: relay.port, listen_address: '::1', listen_port: listenPort }), context()),
+      { ok: true },
+    );
   } finally {
     await relay.close();
   }
@@ -223,7 +244,10 @@ test('a listen port in use is a failure naming address, port and error; so is a 
   try {
     const port = busy.address().port;
     const tcpPort = (busyTcp.address() as net.AddressInfo).port;
-    assert.deepEqual(await syslog.run(syslog.options.parse({ server: '127.0.0.1', port: 9, listen_port: port }), context()), { ok: false, reason: `cannot listen on 127.0.0.1:${port}: EADDRINUSE` });
+    assert.deepEqual(await syslog.run(syslog.options.parse({ server: '127.0.0.1', port: 9, listen_port: port }), context()), {
+      ok: false,
+      reason: `cannot listen on 127.0.0.1:${port}: EADDRINUSE`,
+    });
     assert.deepEqual(await syslog.run(syslog.options.parse({ server: '127.0.0.1', port: 9, listen_port: tcpPort, listen_transport: 'tcp' }), context()), {
       ok: false,
       reason: `cannot listen on 127.0.0.1:${tcpPort}: EADDRINUSE`,

@@ -36,7 +36,14 @@ async function closedPort(host = '127.0.0.1'): Promise<number> {
 }
 
 function probe(options: Record<string, unknown>, timeoutMs = 1000, signal?: AbortSignal) {
-  return runProbe({ definition: tcp as ProbeDefinition, options: tcp.options.parse(options), timeoutMs, log: silentLogger(), service: { name: 'svc', addresses: [] }, ...(signal ? { signal } : {}) });
+  return runProbe({
+    definition: tcp as ProbeDefinition,
+    options: tcp.options.parse(options),
+    timeoutMs,
+    log: silentLogger(),
+    service: { name: 'svc', addresses: [] },
+    ...(signal ? { signal } : {}),
+  });
 }
 
 test('a listening port is ok, even when the server accepts and never speaks', async () => {

@@ -40,7 +40,13 @@ async function configErrors(dir: string): Promise<string[]> {
 }
 
 function run(probe: ProbeConfig) {
-  return runProbe({ definition: probe.definition, options: probe.options, timeoutMs: probe.timeoutMs, log: silentLogger(), service: { name: 'files', addresses: ['192.0.2.10'] } });
+  return runProbe({
+    definition: probe.definition,
+    options: probe.options,
+    timeoutMs: probe.timeoutMs,
+    log: silentLogger(),
+    service: { name: 'files', addresses: ['192.0.2.10'] },
+  });
 }
 
 test('fixture probes load through loadConfig, validate their options and run', async () => {
@@ -84,23 +90,47 @@ test('fixture probes load through loadConfig, validate their options and run', a
 test('a bad option of a user probe is an error naming the file and the key path', async () => {
   const dir = folder({
     'healthcast.yaml': `probe_dirs: [${JSON.stringify(fixtures)}]\nservices_dir: services.d\n`,
-    'services.d/files.yaml': 'name: files\naddresses: [192.0.2.10]\nprobes:\n  - { type: file_exists, path: relative/flag }\n  - { type: udp_echo, host: 127.0.0.1, port: 7, colour: red }\n',
+    'services.d/files.yaml':
+      'name: files\naddresses: [192.0.2.10]\nprobes:\n  - { type: file_exists, path: relative/flag }\n  - { type: udp_echo, host: 127.0.0.1, port: 7, colour: red }\n',
   });
   const errors = await configErrors(dir);
   assert.ok(errors.includes('services.d/files.yaml: probes[0].path: must be an absolute path'), errors.join('\n'));
-  assert.ok(errors.some((line) => line.startsWith('services.d/files.yaml: probes[1].colour: ')), errors.join('\n'));
+  assert.ok(
+    errors.some((line) => line.startsWith('services.d/files.yaml: probes[1].colour: ')),
+    errors.join('\n'),
+  );
   assert.equal(errors.length, 2, errors.join('\n'));
 });
 
 test('broken modules give clear errors naming the file', async () => {
   const cases: { file: string; text: string; expect: RegExp }[] = [
     { file: 'syntax.mjs', text: 'export default {{{', expect: /syntax\.mjs: cannot load: .*SyntaxError|syntax\.mjs: cannot load: .*Unexpected token/ },
-    { file: 'no_run.mjs', text: "export default ({ z }) => ({ type: 'no_run', options: z.strictObject({}) });", expect: /no_run\.mjs: probe "no_run" needs a run\(options, ctx\) function/ },
-    { file: 'no_schema.mjs', text: "export default { type: 'no_schema', options: {}, run: async () => ({ ok: true }) };", expect: /no_schema\.mjs: probe "no_schema" needs `options`, a zod schema/ },
+    {
+      file: 'no_run.mjs',
+      text: "export default ({ z }) => ({ type: 'no_run', options: z.strictObject({}) });",
+      expect: /no_run\.mjs: probe "no_run" needs a run\(options, ctx\) function/,
+    },
+    {
+      file: 'no_schema.mjs',
+      text: "export default { type: 'no_schema', options: {}, run: async () => ({ ok: true }) };",
+      expect: /no_schema\.mjs: probe "no_schema" needs `options`, a zod schema/,
+    },
     { file: 'no_default.mjs', text: 'export const probe = 1;', expect: /no_default\.mjs: has no default export describing a probe/ },
-    { file: 'Bad_Name.mjs', text: "export default ({ z }) => ({ type: 'Bad Name', options: z.strictObject({}), run: async () => ({ ok: true }) });", expect: /Bad_Name\.mjs: default export needs a `type`/ },
-    { file: 'factory_throws.mjs', text: "export default () => { throw new Error('no config file'); };", expect: /factory_throws\.mjs: the default export is a factory, and calling it failed: no config file/ },
-    { file: 'clash.mjs', text: "export default ({ z }) => ({ type: 'tcp', options: z.strictObject({}), run: async () => ({ ok: true }) });", expect: /clash\.mjs: probe type "tcp" is already taken by a built-in probe/ },
+    {
+      file: 'Bad_Name.mjs',
+      text: "export default ({ z }) => ({ type: 'Bad Name', options: z.strictObject({}), run: async () => ({ ok: true }) });",
+      expect: /Bad_Name\.mjs: default export needs a `type`/,
+    },
+    {
+      file: 'factory_throws.mjs',
+      text: "export default () => { throw new Error('no config file'); };",
+      expect: /factory_throws\.mjs: the default export is a factory, and calling it failed: no config file/,
+    },
+    {
+      file: 'clash.mjs',
+      text: "export default ({ z }) => ({ type: 'tcp', options: z.strictObject({}), run: async () => ({ ok: true }) });",
+      expect: /clash\.mjs: probe type "tcp" is already taken by a built-in probe/,
+    },
   ];
   for (const { file, text, expect } of cases) {
     const dir = folder({ [`probes/${file}`]: text, 'healthcast.yaml': 'probe_dirs: [probes]\n' });
@@ -116,7 +146,10 @@ test('broken modules give clear errors naming the file', async () => {
 test('two files defining the same type: the second is named', async () => {
   const text = "export default ({ z }) => ({ type: 'twin', options: z.strictObject({}), run: async () => ({ ok: true }) });";
   const dir = folder({ 'a.mjs': text, 'b.js': text });
-  await assert.rejects(loadUserProbes(dir), (error: Error) => error.message === `${path.join(dir, 'b.js')}: probe type "twin" is already taken by ${path.join(dir, 'a.mjs')}`);
+  await assert.rejects(
+    loadUserProbes(dir),
+    (error: Error) => error.message === `${path.join(dir, 'b.js')}: probe type "twin" is already taken by ${path.join(dir, 'a.mjs')}`,
+  );
 });
 
 test('a user run() that throws or returns nonsense still yields a proper failure', async () => {
@@ -133,7 +166,10 @@ test('a user run() that throws or returns nonsense still yields a proper failure
   });
   const [odd] = await loadUserProbes(dir);
   const outcome = (mode: string, timeoutMs = 500) =>
-    runProbe({ definition: odd!, options: odd!.options.parse({ mode }), timeoutMs, log: silentLogger(), service: { name: 's', addresses: [] } }).then((r) => [r.ok, r.reason]);
+    runProbe({ definition: odd!, options: odd!.options.parse({ mode }), timeoutMs, log: silentLogger(), service: { name: 's', addresses: [] } }).then((r) => [
+      r.ok,
+      r.reason,
+    ]);
   assert.deepEqual(await outcome('throw'), [false, 'probe "odd" threw: boom']);
   assert.deepEqual(await outcome('nothing'), [false, 'probe "odd" (odd.mjs) returned undefined instead of { ok, reason }']);
   assert.deepEqual(await outcome('no-reason'), [false, 'probe "odd" failed without a reason']);
@@ -143,7 +179,10 @@ test('a user run() that throws or returns nonsense still yields a proper failure
 test('an edited module is picked up by the next load (config reload)', async () => {
   const dir = folder({ 'flip.mjs': "export default ({ z }) => ({ type: 'flip', options: z.strictObject({}), run: async () => ({ ok: true }) });" });
   const first = await loadUserProbes(dir);
-  fs.writeFileSync(path.join(dir, 'flip.mjs'), "export default ({ z }) => ({ type: 'flip', options: z.strictObject({}), run: async () => ({ ok: false, reason: 'v2' }) });");
+  fs.writeFileSync(
+    path.join(dir, 'flip.mjs'),
+    "export default ({ z }) => ({ type: 'flip', options: z.strictObject({}), run: async () => ({ ok: false, reason: 'v2' }) });",
+  );
   const later = new Date(Date.now() + 5000);
   fs.utimesSync(path.join(dir, 'flip.mjs'), later, later);
   const second = await loadUserProbes(dir);

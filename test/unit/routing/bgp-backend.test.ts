@@ -30,11 +30,14 @@ test('list: network statements from one vtysh process (vrfs JSON, then the runni
   frr.networks.ipv4.push('192.0.2.53/32');
   frr.networks.ipv6.push('2001:db8:53::53/128');
   const backend = new BgpBackend({ vtysh: frr });
-  assert.deepEqual((await backend.list()).map((e) => `${e.kind} ${e.address} ${e.interface}`), ['bgp 192.0.2.53 bgp', 'bgp 2001:db8:53::53 bgp']);
+  assert.deepEqual(
+    (await backend.list()).map((e) => `${e.kind} ${e.address} ${e.interface}`),
+    ['bgp 192.0.2.53 bgp', 'bgp 2001:db8:53::53 bgp'],
+  );
   assert.deepEqual(frr.calls, [['show bgp vrfs json', 'show running-config bgpd']]);
 });
 
-test('list: bgpd down is a coded error carrying FRR\'s words', async () => {
+test("list: bgpd down is a coded error carrying FRR's words", async () => {
   const frr = new FakeBgpd();
   frr.running = false;
   await assert.rejects(new BgpBackend({ vtysh: frr }).list(), (error: unknown) => {
@@ -51,7 +54,11 @@ test('list: output that is not vrfs JSON then a configuration is VTYSH_BAD_OUTPU
   const configOnly = valid.slice(valid.indexOf('Building configuration'));
   for (const printed of ['', configOnly, valid.slice(0, valid.indexOf('Building configuration')), '% Unknown command: show bgp vrfs json']) {
     const vtysh = { run: async () => printed, show: async <T>() => ({}) as T, configure: async () => '' };
-    await assert.rejects(new BgpBackend({ vtysh }).list(), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT), JSON.stringify(printed.slice(0, 40)));
+    await assert.rejects(
+      new BgpBackend({ vtysh }).list(),
+      (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT),
+      JSON.stringify(printed.slice(0, 40)),
+    );
   }
 });
 
@@ -61,11 +68,18 @@ test('apply: a whole batch, both families, in one vtysh process under the runnin
   const backend = new BgpBackend({ vtysh: frr });
   await backend.list();
   await backend.apply([add('192.0.2.53'), add('2001:db8:53::53'), remove('192.0.2.99')]);
-  assert.deepEqual(frr.configured(), [[
-    'router bgp 65001',
-    'address-family ipv4 unicast', 'network 192.0.2.53/32', 'no network 192.0.2.99/32', 'exit-address-family',
-    'address-family ipv6 unicast', 'network 2001:db8:53::53/128', 'exit-address-family',
-  ]]);
+  assert.deepEqual(frr.configured(), [
+    [
+      'router bgp 65001',
+      'address-family ipv4 unicast',
+      'network 192.0.2.53/32',
+      'no network 192.0.2.99/32',
+      'exit-address-family',
+      'address-family ipv6 unicast',
+      'network 2001:db8:53::53/128',
+      'exit-address-family',
+    ],
+  ]);
   assert.deepEqual(frr.networks, { ipv4: ['192.0.2.53/32'], ipv6: ['2001:db8:53::53/128'] });
   assert.equal(frr.calls.length, 2, 'one listing and one write');
 });
@@ -73,7 +87,10 @@ test('apply: a whole batch, both families, in one vtysh process under the runnin
 test('apply without a prior listing reads the AS first; frr.asn equal to the running AS is accepted', async () => {
   const frr = new FakeBgpd();
   await new BgpBackend({ vtysh: frr, asn: 65001 }).apply([add('192.0.2.53')]);
-  assert.deepEqual(frr.calls.map((call) => call[0]), ['show bgp vrfs json', 'configure terminal']);
+  assert.deepEqual(
+    frr.calls.map((call) => call[0]),
+    ['show bgp vrfs json', 'configure terminal'],
+  );
   assert.deepEqual(frr.networks.ipv4, ['192.0.2.53/32']);
 });
 
@@ -139,6 +156,8 @@ test('bgpd dying during the retries: the remaining ops fail at once with the sam
 
 test('an op of another kind is refused: the bgp backend only writes network statements', async () => {
   const backend = new BgpBackend({ vtysh: new FakeBgpd() });
-  await assert.rejects(backend.apply([{ action: 'add', entry: { kind: 'address', address: '192.0.2.53', interface: 'lo' } }]), (error: unknown) => isHealthcastError(error, ErrorCodes.USAGE));
+  await assert.rejects(backend.apply([{ action: 'add', entry: { kind: 'address', address: '192.0.2.53', interface: 'lo' } }]), (error: unknown) =>
+    isHealthcastError(error, ErrorCodes.USAGE),
+  );
   assert.deepEqual(backend.kinds, ['bgp']);
 });

@@ -86,7 +86,11 @@ test('the listing: bgpd answered the vrfs JSON, then its configuration is parsed
 
 test('the listing without bgpd\'s JSON (config alone looks like "no statements") is refused', () => {
   for (const printed of [BGPD_DOWN_CONFIG, VRFS_JSON, '', '% Unknown command: show bgp vrfs json\n' + BGPD_DOWN_CONFIG]) {
-    assert.throws(() => parseBgpdListing(printed), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT), JSON.stringify(printed.slice(0, 40)));
+    assert.throws(
+      () => parseBgpdListing(printed),
+      (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_BAD_OUTPUT),
+      JSON.stringify(printed.slice(0, 40)),
+    );
   }
 });
 
@@ -154,7 +158,12 @@ test('config lines: one router context, one address-family block per family, ord
     'no network 2001:db8::1/128',
     'exit-address-family',
   ]);
-  assert.deepEqual(bgpConfigLines('65001', [op('add', '2001:db8:53::53')]), ['router bgp 65001', 'address-family ipv6 unicast', 'network 2001:db8:53::53/128', 'exit-address-family']);
+  assert.deepEqual(bgpConfigLines('65001', [op('add', '2001:db8:53::53')]), [
+    'router bgp 65001',
+    'address-family ipv6 unicast',
+    'network 2001:db8:53::53/128',
+    'exit-address-family',
+  ]);
 });
 
 test("bgpd's answer to removing a missing statement is recognised", () => {

@@ -32,7 +32,14 @@ test('dispatch by kind in three phases: bgp withdrawals, then the ip batch, then
   frr.addForeign(bgp('192.0.2.1'));
   ip.addForeign(address('192.0.2.1'));
   ip.addForeign(route('198.51.100.7'));
-  await composite.apply([add(address('192.0.2.53')), add(bgp('192.0.2.53')), remove(route('198.51.100.7')), remove(bgp('192.0.2.1')), add(bgp('2001:db8::53')), remove(address('192.0.2.1'))]);
+  await composite.apply([
+    add(address('192.0.2.53')),
+    add(bgp('192.0.2.53')),
+    remove(route('198.51.100.7')),
+    remove(bgp('192.0.2.1')),
+    add(bgp('2001:db8::53')),
+    remove(address('192.0.2.1')),
+  ]);
   assert.deepEqual(order, [
     'bgp: remove bgp 192.0.2.1',
     'ip: add address 192.0.2.53, remove route 198.51.100.7, remove address 192.0.2.1',
@@ -54,14 +61,17 @@ test('a batch with only ip ops never starts vtysh; only bgp ops never start ip',
   assert.deepEqual(frr.networks.ipv4, ['192.0.2.53/32']);
 });
 
-test('bgpd down: ip ops still apply; each bgp op fails with FRR\'s words, the ip ops with none', async () => {
+test("bgpd down: ip ops still apply; each bgp op fails with FRR's words, the ip ops with none", async () => {
   const ip = new MemoryBackend(KERNEL_KINDS);
   const frr = new FakeBgpd();
   frr.running = false;
   const composite = new CompositeBackend({ ip, bgp: new BgpBackend({ vtysh: frr }) });
   await assert.rejects(composite.apply([remove(bgp('192.0.2.9')), add(address('192.0.2.53')), add(bgp('192.0.2.53'))]), (error: unknown) => {
     assert.ok(error instanceof RoutingBatchError);
-    assert.deepEqual(error.failures.map((f) => `${text(f.op)}: ${f.reason}`), ['remove bgp 192.0.2.9: bgpd is not running', 'add bgp 192.0.2.53: bgpd is not running']);
+    assert.deepEqual(
+      error.failures.map((f) => `${text(f.op)}: ${f.reason}`),
+      ['remove bgp 192.0.2.9: bgpd is not running', 'add bgp 192.0.2.53: bgpd is not running'],
+    );
     return true;
   });
   assert.ok(ip.has(address('192.0.2.53')), 'the address went on although bgpd is down');
@@ -74,7 +84,10 @@ test('an ip batch failing wholesale fails its own ops only; bgp announcements st
   };
   await assert.rejects(composite.apply([add(address('192.0.2.53')), add(route('198.51.100.7')), add(bgp('192.0.2.53'))]), (error: unknown) => {
     assert.ok(error instanceof RoutingBatchError);
-    assert.deepEqual(error.failures.map((f) => `${text(f.op)}: ${f.reason}`), ['add address 192.0.2.53: cannot run ip: ENOENT', 'add route 198.51.100.7: cannot run ip: ENOENT']);
+    assert.deepEqual(
+      error.failures.map((f) => `${text(f.op)}: ${f.reason}`),
+      ['add address 192.0.2.53: cannot run ip: ENOENT', 'add route 198.51.100.7: cannot run ip: ENOENT'],
+    );
     assert.match(error.message, /2 of 3 operations failed \(ip: cannot run ip/);
     return true;
   });
@@ -91,7 +104,10 @@ test('list merges both sides; one side failing is a PartialListError naming its 
   await assert.rejects(composite.list(), (error: unknown) => {
     assert.ok(error instanceof PartialListError);
     assert.deepEqual([...error.unreadable], [['bgp', 'bgpd is not running']]);
-    assert.deepEqual(error.entries.map((e) => `${e.kind} ${e.address}`), ['address 192.0.2.53']);
+    assert.deepEqual(
+      error.entries.map((e) => `${e.kind} ${e.address}`),
+      ['address 192.0.2.53'],
+    );
     return true;
   });
 
@@ -112,5 +128,8 @@ test('list merges both sides; one side failing is a PartialListError naming its 
 });
 
 test('two backends claiming the same kind are refused', () => {
-  assert.throws(() => new CompositeBackend({ ip: new MemoryBackend(), bgp: new MemoryBackend(['bgp']) }), (error: unknown) => isHealthcastError(error, ErrorCodes.USAGE));
+  assert.throws(
+    () => new CompositeBackend({ ip: new MemoryBackend(), bgp: new MemoryBackend(['bgp']) }),
+    (error: unknown) => isHealthcastError(error, ErrorCodes.USAGE),
+  );
 });

@@ -46,7 +46,17 @@ export class FakeBgpd implements Vtysh {
   }
 
   runningConfig(): string {
-    const lines = ['Building configuration...', '', 'Current configuration:', '!', 'frr version 8.4.4', 'frr defaults traditional', 'hostname a', 'service integrated-vtysh-config', '!'];
+    const lines = [
+      'Building configuration...',
+      '',
+      'Current configuration:',
+      '!',
+      'frr version 8.4.4',
+      'frr defaults traditional',
+      'hostname a',
+      'service integrated-vtysh-config',
+      '!',
+    ];
     if (this.asn !== undefined) {
       lines.push(`router bgp ${this.asn}`, ...this.routerLines);
       for (const family of ['ipv4', 'ipv6'] as const) {
@@ -74,7 +84,9 @@ export class FakeBgpd implements Vtysh {
         stdout += `${JSON.stringify({ vrfs, totalVrfs: Object.keys(vrfs).length }, null, 2)}\n`;
       } else if (command === 'show running-config bgpd') {
         // Measured: with bgpd down, exit 0, only vtysh's own lines, no error at all.
-        stdout += this.running ? this.runningConfig() : 'Building configuration...\n\nCurrent configuration:\n!\nhostname vm\nservice integrated-vtysh-config\n!\nend\n';
+        stdout += this.running
+          ? this.runningConfig()
+          : 'Building configuration...\n\nCurrent configuration:\n!\nhostname vm\nservice integrated-vtysh-config\n!\nend\n';
       } else if (command === 'configure terminal') {
         if (!this.running) return down();
         configuring = true;

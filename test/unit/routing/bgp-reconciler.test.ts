@@ -13,7 +13,15 @@ import { plan } from '../../../src/routing/diff.js';
 import { MemoryBackend } from '../../../src/routing/memory-backend.js';
 import { FileOwnershipStore, MemoryOwnershipStore } from '../../../src/routing/ownership.js';
 import { Reconciler } from '../../../src/routing/reconciler.js';
-import { BGP_INTERFACE, entryKey, KERNEL_KINDS, type DesiredEntry, type ReconcileReport, type RoutingBackend, type RoutingEntry } from '../../../src/routing/types.js';
+import {
+  BGP_INTERFACE,
+  entryKey,
+  KERNEL_KINDS,
+  type DesiredEntry,
+  type ReconcileReport,
+  type RoutingBackend,
+  type RoutingEntry,
+} from '../../../src/routing/types.js';
 import { FakeBgpd } from './bgp-fake-vtysh.js';
 
 const addr = (address: string): RoutingEntry => ({ kind: 'address', address, interface: 'lo' });
@@ -62,7 +70,7 @@ test('announce then withdraw: address and network statement both ways, both reco
   assert.deepEqual(keys(store.entries), keys([addr(V6), bgp(V6)]));
 });
 
-test('bgpd down: the address still goes on; the bgp entry is an error in FRR\'s words, logged once; bgpd back: announced', async (t) => {
+test("bgpd down: the address still goes on; the bgp entry is an error in FRR's words, logged once; bgpd back: announced", async (t) => {
   const { ip, frr, store, logs, reconciler } = setup({ desired: announced(V4) });
   t.after(() => reconciler.stop());
   frr.running = false;
@@ -108,7 +116,10 @@ test('bgpd down while a service is withdrawn: the address goes, the statement st
   assert.ok(!ip.has(addr(V4)));
   assert.deepEqual(keys(report.removed), keys([addr(V4)]));
   assert.deepEqual(keys(store.entries), keys([bgp(V4)]), 'not forgotten although it could not be seen');
-  assert.ok(report.errors.some((e) => /bgpd is not running/.test(e)), 'reported because a bgp entry is recorded');
+  assert.ok(
+    report.errors.some((e) => /bgpd is not running/.test(e)),
+    'reported because a bgp entry is recorded',
+  );
   frr.running = true;
   const later = await reconciler.kick();
   assert.deepEqual(keys(later.removed), keys([bgp(V4)]));
@@ -144,7 +155,10 @@ test('a foreign network statement for a service address is a conflict: never rem
   const report = await reconciler.start();
   const conflict = status(report, bgp(V4));
   assert.equal(conflict?.state, 'conflict');
-  assert.match(conflict?.state === 'conflict' ? conflict.reason : '', /network statement for 192\.0\.2\.53 is already configured and was not added by healthcast/);
+  assert.match(
+    conflict?.state === 'conflict' ? conflict.reason : '',
+    /network statement for 192\.0\.2\.53 is already configured and was not added by healthcast/,
+  );
   assert.equal(status(report, addr(V4))?.state, 'present');
   assert.deepEqual(keys(store.entries), keys([addr(V4)]));
   setDesired([]);
@@ -165,8 +179,18 @@ test('a rejected statement is an error for that entry only; the others are prese
 });
 
 test('withdrawal order: the statement is removed before the address, and added after it', async () => {
-  const p = plan(announced(V6), [{ ...addr(V4), prefixLength: 32 }, { ...bgp(V4), prefixLength: 32 }], [addr(V4), bgp(V4)]);
-  assert.deepEqual(p.ops.map((op) => `${op.action} ${op.entry.kind} ${op.entry.address}`), [`remove bgp ${V4}`, `remove address ${V4}`, `add address ${V6}`, `add bgp ${V6}`]);
+  const p = plan(
+    announced(V6),
+    [
+      { ...addr(V4), prefixLength: 32 },
+      { ...bgp(V4), prefixLength: 32 },
+    ],
+    [addr(V4), bgp(V4)],
+  );
+  assert.deepEqual(
+    p.ops.map((op) => `${op.action} ${op.entry.kind} ${op.entry.address}`),
+    [`remove bgp ${V4}`, `remove address ${V4}`, `add address ${V6}`, `add bgp ${V6}`],
+  );
 });
 
 test('a backend without bgp support (ip only) keeps recorded statements and reports why', async (t) => {

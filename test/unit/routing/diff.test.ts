@@ -42,18 +42,54 @@ const R = route('198.51.100.7');
 
 const rows: Row[] = [
   { name: 'nothing anywhere', desired: [], kernel: [], owned: [], before: [], after: [] },
-  { name: 'desired and absent: add, recorded before applying', desired: [want(A), want(B)], kernel: [], owned: [], adds: [A, B], before: [A, B], after: [A, B] },
+  {
+    name: 'desired and absent: add, recorded before applying',
+    desired: [want(A), want(B)],
+    kernel: [],
+    owned: [],
+    adds: [A, B],
+    before: [A, B],
+    after: [A, B],
+  },
   { name: 'desired, owned and present: nothing to do', desired: [want(A)], kernel: [onSystem(A)], owned: [A], present: [A], before: [A], after: [A] },
-  { name: 'owned, present, not desired: remove (crash recovery)', desired: [], kernel: [onSystem(A), onSystem(R)], owned: [A, R], removes: [A, R], before: [A, R], after: [] },
+  {
+    name: 'owned, present, not desired: remove (crash recovery)',
+    desired: [],
+    kernel: [onSystem(A), onSystem(R)],
+    owned: [A, R],
+    removes: [A, R],
+    before: [A, R],
+    after: [],
+  },
   { name: 'owned, absent, not desired: forget, never touch', desired: [], kernel: [], owned: [A], stale: [A], before: [], after: [] },
   { name: 'owned, absent, desired: drift, re-add', desired: [want(A)], kernel: [], owned: [A], adds: [A], drifted: [A], before: [A], after: [A] },
   { name: 'present but not owned: conflict, untouched', desired: [want(A)], kernel: [onSystem(A)], owned: [], conflicts: [A], before: [], after: [] },
   { name: 'present on another interface, not owned: conflict', desired: [want(A)], kernel: [onSystem(addr('192.0.2.53', 'eth0'))], owned: [], conflicts: [A] },
-  { name: 'present with a non-host prefix: conflict, even on our interface', desired: [want(A)], kernel: [onSystem(A, { prefixLength: 24 })], owned: [], conflicts: [A] },
-  { name: 'a non-host prefix is never ours, even if recorded', desired: [], kernel: [onSystem(A, { prefixLength: 24 })], owned: [A], stale: [A], before: [], after: [] },
+  {
+    name: 'present with a non-host prefix: conflict, even on our interface',
+    desired: [want(A)],
+    kernel: [onSystem(A, { prefixLength: 24 })],
+    owned: [],
+    conflicts: [A],
+  },
+  {
+    name: 'a non-host prefix is never ours, even if recorded',
+    desired: [],
+    kernel: [onSystem(A, { prefixLength: 24 })],
+    owned: [A],
+    stale: [A],
+    before: [],
+    after: [],
+  },
   { name: 'foreign address not desired: untouched and not recorded', desired: [], kernel: [onSystem(addr('192.0.2.99'))], owned: [], before: [], after: [] },
   { name: 'route with our proto not recorded: conflict', desired: [want(R)], kernel: [onSystem(R)], owned: [], conflicts: [R] },
-  { name: 'address and route of one IP are separate kinds', desired: [want(route('192.0.2.53'))], kernel: [onSystem(A)], owned: [], adds: [route('192.0.2.53')] },
+  {
+    name: 'address and route of one IP are separate kinds',
+    desired: [want(route('192.0.2.53'))],
+    kernel: [onSystem(A)],
+    owned: [],
+    adds: [route('192.0.2.53')],
+  },
   {
     name: 'ours moves to another interface: remove old, add new',
     desired: [want(addr('192.0.2.53', 'dummy0'))],
@@ -101,10 +137,18 @@ for (const row of rows) {
     if (row.after) assert.deepEqual(keys(settleRecord(result.recordBeforeApply, applied(row.kernel, result.ops))), keys(row.after), 'record after apply');
     // Invariants for every row: removes, then adds; nothing conflicting or foreign is ever an op.
     const firstAdd = result.ops.findIndex((op) => op.action === 'add');
-    if (firstAdd >= 0) assert.ok(result.ops.slice(firstAdd).every((op) => op.action === 'add'), 'removes come before adds');
+    if (firstAdd >= 0)
+      assert.ok(
+        result.ops.slice(firstAdd).every((op) => op.action === 'add'),
+        'removes come before adds',
+      );
     const ownedKeys = new Set(row.owned.map(entryKey));
     for (const op of result.ops) if (op.action === 'remove') assert.ok(ownedKeys.has(entryKey(op.entry)), 'only owned entries are removed');
-    for (const add of result.adds) assert.ok(result.recordBeforeApply.some((e) => entryKey(e) === entryKey(add)), 'every add is recorded first');
+    for (const add of result.adds)
+      assert.ok(
+        result.recordBeforeApply.some((e) => entryKey(e) === entryKey(add)),
+        'every add is recorded first',
+      );
   });
 }
 
@@ -139,7 +183,10 @@ test('an address moving between two ordinary interfaces leaves the first one fir
   const onLo = { kind: 'address' as const, address: '192.0.2.53', interface: 'lo' };
   const onEth = { ...onLo, interface: 'eth1' };
   const result = plan([{ ...onEth, service: 'dns' }], [onSystem(onLo)], [onLo], { parkingInterfaces: ['hc-drain'] });
-  assert.deepEqual(result.ops.map((op) => `${op.action} ${op.entry.interface}`), ['remove lo', 'add eth1']);
+  assert.deepEqual(
+    result.ops.map((op) => `${op.action} ${op.entry.interface}`),
+    ['remove lo', 'add eth1'],
+  );
   assert.equal(result.conflicts.length, 0);
 });
 
@@ -149,10 +196,28 @@ test('make-before-break with a parking interface: parked before it leaves lo, ba
   const onDrain = { ...onLo, interface: 'hc-drain' };
   const other = { kind: 'address' as const, address: '192.0.2.54', interface: 'lo' };
   const options = { parkingInterfaces: ['hc-drain'] };
-  const drain = plan([{ ...onDrain, service: 'dns' }, { ...other, service: 'ntp' }], [onSystem(onLo)], [onLo], options);
-  assert.deepEqual(drain.ops.map((op) => `${op.action} ${op.entry.address}@${op.entry.interface}`), ['add 192.0.2.53@hc-drain', 'remove 192.0.2.53@lo', 'add 192.0.2.54@lo']);
+  const drain = plan(
+    [
+      { ...onDrain, service: 'dns' },
+      { ...other, service: 'ntp' },
+    ],
+    [onSystem(onLo)],
+    [onLo],
+    options,
+  );
+  assert.deepEqual(
+    drain.ops.map((op) => `${op.action} ${op.entry.address}@${op.entry.interface}`),
+    ['add 192.0.2.53@hc-drain', 'remove 192.0.2.53@lo', 'add 192.0.2.54@lo'],
+  );
   const resume = plan([{ ...onLo, service: 'dns' }], [onSystem(onDrain)], [onDrain], options);
-  assert.deepEqual(resume.ops.map((op) => `${op.action} ${op.entry.interface}`), ['add lo', 'remove hc-drain']);
+  assert.deepEqual(
+    resume.ops.map((op) => `${op.action} ${op.entry.interface}`),
+    ['add lo', 'remove hc-drain'],
+  );
   assert.equal(drain.conflicts.length + resume.conflicts.length, 0);
-  assert.deepEqual(plan([{ ...onDrain, service: 'dns' }], [onSystem(onLo)], [onLo]).ops.map((op) => `${op.action} ${op.entry.interface}`), ['remove lo', 'add hc-drain'], 'without parking interfaces: break before make');
+  assert.deepEqual(
+    plan([{ ...onDrain, service: 'dns' }], [onSystem(onLo)], [onLo]).ops.map((op) => `${op.action} ${op.entry.interface}`),
+    ['remove lo', 'add hc-drain'],
+    'without parking interfaces: break before make',
+  );
 });

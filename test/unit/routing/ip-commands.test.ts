@@ -5,7 +5,10 @@ import { batchLine, parseAddresses, parseLocalRoutes, parseRoutes, splitAtIpv6Mo
 import { healthcastLabel, carriesHealthcastMark } from '../../../src/routing/label.js';
 import type { RoutingOp } from '../../../src/routing/types.js';
 
-const op = (action: 'add' | 'remove', kind: 'address' | 'route', address: string, iface = 'lo'): RoutingOp => ({ action, entry: { kind, address, interface: iface } });
+const op = (action: 'add' | 'remove', kind: 'address' | 'route', address: string, iface = 'lo'): RoutingOp => ({
+  action,
+  entry: { kind, address, interface: iface },
+});
 
 test('batch lines for every kind, action and family', () => {
   const table: Array<[RoutingOp, string]> = [
@@ -33,16 +36,23 @@ test('a parked address goes on the parking interface as a /31 or /127 without a 
     [op('add', 'route', '198.51.100.7', 'hc-drain'), 'route add 198.51.100.7/32 dev hc-drain proto 201'],
   ];
   for (const [input, line] of table) assert.equal(batchLine(input, 201, parking), line);
-  assert.equal(batchLine(op('add', 'address', '192.0.2.53', 'hc-drain'), 201), 'address add 192.0.2.53/32 dev hc-drain label hc-drain:hc', 'not parked unless named');
+  assert.equal(
+    batchLine(op('add', 'address', '192.0.2.53', 'hc-drain'), 201),
+    'address add 192.0.2.53/32 dev hc-drain label hc-drain:hc',
+    'not parked unless named',
+  );
 });
 
 test('on a parking interface a /31 or /127 is listed as the parked host address; other prefixes stay what they are', () => {
   const json = [
-    { ifname: 'hc-drain', addr_info: [
-      { family: 'inet', local: '192.0.2.53', prefixlen: 31, label: 'hc-drain:hc' },
-      { family: 'inet6', local: '2001:db8::53', prefixlen: 127 },
-      { family: 'inet', local: '192.0.2.99', prefixlen: 24, label: 'hc-drain' },
-    ] },
+    {
+      ifname: 'hc-drain',
+      addr_info: [
+        { family: 'inet', local: '192.0.2.53', prefixlen: 31, label: 'hc-drain:hc' },
+        { family: 'inet6', local: '2001:db8::53', prefixlen: 127 },
+        { family: 'inet', local: '192.0.2.99', prefixlen: 24, label: 'hc-drain' },
+      ],
+    },
     { ifname: 'eth0', addr_info: [{ family: 'inet', local: '198.51.100.1', prefixlen: 31, label: 'eth0' }] },
   ];
   assert.deepEqual(parseAddresses(json, ['hc-drain']), [
@@ -64,11 +74,14 @@ test('labels fit the kernel limit of 15 characters', () => {
 
 test('addresses: every family-inet address on every interface, canonical, with prefix and label', () => {
   const json = [
-    { ifname: 'lo', addr_info: [
-      { family: 'inet', local: '127.0.0.1', prefixlen: 8, label: 'lo' },
-      { family: 'inet', local: '192.0.2.53', prefixlen: 32, label: 'lo:healthcast' },
-      { family: 'inet6', local: '2001:DB8:0:0::53', prefixlen: 128 },
-    ] },
+    {
+      ifname: 'lo',
+      addr_info: [
+        { family: 'inet', local: '127.0.0.1', prefixlen: 8, label: 'lo' },
+        { family: 'inet', local: '192.0.2.53', prefixlen: 32, label: 'lo:healthcast' },
+        { family: 'inet6', local: '2001:DB8:0:0::53', prefixlen: 128 },
+      ],
+    },
     { ifname: 'eth0', addr_info: [{ family: 'inet', local: '192.0.2.1', prefixlen: 24, label: 'eth0' }] },
     { ifname: 'x', addr_info: [{ family: 'bridge' }] },
   ];
@@ -101,12 +114,25 @@ test('routes: host routes in the main table only', () => {
 
 test('an IPv6 move is cut before the old copy is removed, and the new copy waits to settle; IPv4 and plain changes stay one request', () => {
   const describePieces = (ops: RoutingOp[]) =>
-    splitAtIpv6Moves(ops).map((piece) => ({ ops: piece.ops.map((o) => `${o.action} ${o.entry.address}@${o.entry.interface}`), settle: piece.settle.map((e) => `${e.address}@${e.interface}`) }));
+    splitAtIpv6Moves(ops).map((piece) => ({
+      ops: piece.ops.map((o) => `${o.action} ${o.entry.address}@${o.entry.interface}`),
+      settle: piece.settle.map((e) => `${e.address}@${e.interface}`),
+    }));
   // Parking (the plan's order: adds to the parking interface, then removals elsewhere).
   assert.deepEqual(
-    describePieces([op('add', 'address', '192.0.2.53', 'hc-drain'), op('add', 'address', '2001:db8::53', 'hc-drain'), op('add', 'address', '2001:db8::54', 'hc-drain'), op('remove', 'address', '192.0.2.53'), op('remove', 'address', '2001:db8::53'), op('remove', 'address', '2001:db8::54')]),
+    describePieces([
+      op('add', 'address', '192.0.2.53', 'hc-drain'),
+      op('add', 'address', '2001:db8::53', 'hc-drain'),
+      op('add', 'address', '2001:db8::54', 'hc-drain'),
+      op('remove', 'address', '192.0.2.53'),
+      op('remove', 'address', '2001:db8::53'),
+      op('remove', 'address', '2001:db8::54'),
+    ]),
     [
-      { ops: ['add 192.0.2.53@hc-drain', 'add 2001:db8::53@hc-drain', 'add 2001:db8::54@hc-drain', 'remove 192.0.2.53@lo'], settle: ['2001:db8::53@hc-drain', '2001:db8::54@hc-drain'] },
+      {
+        ops: ['add 192.0.2.53@hc-drain', 'add 2001:db8::53@hc-drain', 'add 2001:db8::54@hc-drain', 'remove 192.0.2.53@lo'],
+        settle: ['2001:db8::53@hc-drain', '2001:db8::54@hc-drain'],
+      },
       { ops: ['remove 2001:db8::53@lo', 'remove 2001:db8::54@lo'], settle: [] },
     ],
   );

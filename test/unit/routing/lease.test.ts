@@ -33,7 +33,16 @@ function setup(leaseMs: number | undefined, desired: DesiredEntry[] = [want(A), 
   const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const reports: ReconcileReport[] = [];
   const clock = new ManualClock();
-  const reconciler = new Reconciler({ backend, ownership: new MemoryOwnershipStore(), desired: () => desired, log, driftIntervalMs: 60_000, onReport: (r) => reports.push(r), clock, ...(leaseMs !== undefined ? { leaseMs } : {}) });
+  const reconciler = new Reconciler({
+    backend,
+    ownership: new MemoryOwnershipStore(),
+    desired: () => desired,
+    log,
+    driftIntervalMs: 60_000,
+    onReport: (r) => reports.push(r),
+    clock,
+    ...(leaseMs !== undefined ? { leaseMs } : {}),
+  });
   return { backend, logs, reports, clock, reconciler };
 }
 
@@ -142,25 +151,46 @@ test('the pure rules: terms, lateness, expiry', () => {
   assert.equal(renewalIsLate(undefined, 10_000, terms), false);
   assert.equal(renewalIsLate(0, 2499, terms), false);
   assert.equal(renewalIsLate(0, 2500, terms), true);
-  const leasedAt = new Map([[entryKey(A), 0], [entryKey(B), 2000]]);
+  const leasedAt = new Map([
+    [entryKey(A), 0],
+    [entryKey(B), 2000],
+  ]);
   assert.deepEqual(expiredAmong([A, B, ROUTE], leasedAt, entryKey, 3000, terms), [A]);
 });
 
 test('ip text: adds carry the lifetime, renewals replace with the same prefix, label and flags', () => {
   const add = (entry: RoutingEntry) => batchLine({ action: 'add', entry }, 201, ['hc-drain'], 10);
   assert.equal(add(A), 'address add 192.0.2.53/32 dev lo label lo:healthcast valid_lft 10 preferred_lft 10');
-  assert.equal(add(B), 'address add 2001:db8::53/128 dev lo noprefixroute nodad valid_lft 10 preferred_lft 10', 'no prefix route a deletion would leave behind');
+  assert.equal(
+    add(B),
+    'address add 2001:db8::53/128 dev lo noprefixroute nodad valid_lft 10 preferred_lft 10',
+    'no prefix route a deletion would leave behind',
+  );
   assert.equal(add(PARKED), 'address add 192.0.2.80/31 dev hc-drain label hc-drain:hc noprefixroute valid_lft 10 preferred_lft 10');
   assert.equal(add(ROUTE), 'route add 198.51.100.7/32 dev lo proto 201', 'routes take no lease');
   assert.equal(batchLine({ action: 'remove', entry: A }, 201, [], 10), 'address del 192.0.2.53/32 dev lo');
   assert.equal(batchLine({ action: 'add', entry: A }, 201), 'address add 192.0.2.53/32 dev lo label lo:healthcast', 'no lease: as before');
   assert.equal(renewLine(A, [], 3), 'address replace 192.0.2.53/32 dev lo label lo:healthcast valid_lft 3 preferred_lft 3');
-  assert.equal(renewLine(addr('2001:db8::54', 'hc-drain'), ['hc-drain'], 3), 'address replace 2001:db8::54/127 dev hc-drain noprefixroute nodad valid_lft 3 preferred_lft 3');
+  assert.equal(
+    renewLine(addr('2001:db8::54', 'hc-drain'), ['hc-drain'], 3),
+    'address replace 2001:db8::54/127 dev hc-drain noprefixroute nodad valid_lft 3 preferred_lft 3',
+  );
   assert.equal(renewLine(B, [], 'forever'), 'address replace 2001:db8::53/128 dev lo noprefixroute nodad valid_lft forever preferred_lft forever');
   assert.equal(batchLine({ action: 'add', entry: B }, 201), 'address add 2001:db8::53/128 dev lo nodad', 'no lease: as before');
   assert.throws(() => renewLine(ROUTE, [], 3), /only addresses carry a lease/);
-  const listed = parseAddresses([{ ifname: 'lo', addr_info: [{ family: 'inet', local: '192.0.2.53', prefixlen: 32, dynamic: true, valid_life_time: 3 }, { family: 'inet', local: '127.0.0.1', prefixlen: 8 }] }]);
-  assert.deepEqual(listed.map((entry) => entry.dynamic), [true, undefined]);
+  const listed = parseAddresses([
+    {
+      ifname: 'lo',
+      addr_info: [
+        { family: 'inet', local: '192.0.2.53', prefixlen: 32, dynamic: true, valid_life_time: 3 },
+        { family: 'inet', local: '127.0.0.1', prefixlen: 8 },
+      ],
+    },
+  ]);
+  assert.deepEqual(
+    listed.map((entry) => entry.dynamic),
+    [true, undefined],
+  );
 });
 
 test('lease 0 after a leased run: the owned addresses listed with a lifetime are made permanent once, the others left alone', async (t) => {
@@ -168,7 +198,15 @@ test('lease 0 after a leased run: the owned addresses listed with a lifetime are
   backend.addForeign({ ...A, label: 'lo:healthcast', prefixLength: 32, dynamic: true });
   backend.addForeign({ ...B, prefixLength: 128 });
   const clock = new ManualClock();
-  const reconciler = new Reconciler({ backend, ownership: new MemoryOwnershipStore([A, B]), desired: () => [want(A), want(B)], log: pino({ level: 'silent' }), driftIntervalMs: 60_000, clock, leaseMs: 0 });
+  const reconciler = new Reconciler({
+    backend,
+    ownership: new MemoryOwnershipStore([A, B]),
+    desired: () => [want(A), want(B)],
+    log: pino({ level: 'silent' }),
+    driftIntervalMs: 60_000,
+    clock,
+    leaseMs: 0,
+  });
   t.after(() => reconciler.stop());
   await reconciler.start();
   await clock.advance(60_000);

@@ -32,7 +32,15 @@ function setup(options: { desired?: DesiredEntry[]; owned?: RoutingEntry[]; drif
   let desired = options.desired ?? [];
   const reports: ReconcileReport[] = [];
   const clock = new ManualClock();
-  const deps: ReconcilerDeps = { backend, ownership: store, desired: () => desired, log, driftIntervalMs: options.driftIntervalMs ?? 60_000, onReport: (r) => reports.push(r), clock };
+  const deps: ReconcilerDeps = {
+    backend,
+    ownership: store,
+    desired: () => desired,
+    log,
+    driftIntervalMs: options.driftIntervalMs ?? 60_000,
+    onReport: (r) => reports.push(r),
+    clock,
+  };
   const reconciler = new Reconciler(deps);
   return { backend, store, logs, reports, reconciler, deps, clock, setDesired: (entries: DesiredEntry[]) => (desired = entries) };
 }
@@ -91,8 +99,14 @@ test('a foreign address is never removed and is reported as a conflict', async (
   setDesired([]);
   const withdrawn = await reconciler.kick();
   assert.deepEqual(keys(withdrawn.removed), keys([C]));
-  assert.ok(backend.snapshot().some((e) => e.interface === 'eth0' && e.address === A.address), 'foreign copy still there');
-  assert.ok(backend.snapshot().some((e) => e.address === '192.0.2.99'), 'unrelated foreign address still there');
+  assert.ok(
+    backend.snapshot().some((e) => e.interface === 'eth0' && e.address === A.address),
+    'foreign copy still there',
+  );
+  assert.ok(
+    backend.snapshot().some((e) => e.address === '192.0.2.99'),
+    'unrelated foreign address still there',
+  );
   for (const batch of backend.appliedBatches) for (const op of batch) assert.notEqual(op.entry.address, '192.0.2.99');
 });
 
@@ -223,7 +237,10 @@ test('kicks during a pass coalesce into one following pass; passes never overlap
   const results = await Promise.all(kicks);
   await firstPass;
   assert.equal(reports.length, 2, 'the running pass plus exactly one coalesced pass');
-  assert.ok(results.every((r) => r === results[0]), 'all ten kicks get the same report');
+  assert.ok(
+    results.every((r) => r === results[0]),
+    'all ten kicks get the same report',
+  );
   assert.equal(state(results[0]!, C), 'present', 'the coalesced pass started after the kicks: it saw the change');
   assert.equal(state(await firstPass, C), undefined, 'the first pass did not');
   assert.equal(maxInFlight, 1);
@@ -304,7 +321,10 @@ test('an unexpected failure inside a pass becomes a report, never a rejection', 
   t.after(() => reconciler.stop());
   backend.list = async () => null as unknown as never; // a backend bug: not a list
   const report = await reconciler.start();
-  assert.ok(report.errors.some((e) => /reconcile pass failed/.test(e)), report.errors.join('; '));
+  assert.ok(
+    report.errors.some((e) => /reconcile pass failed/.test(e)),
+    report.errors.join('; '),
+  );
   assert.equal(reports.length, 1, 'onReport still hears about it');
   backend.list = MemoryBackend.prototype.list.bind(backend);
   assert.equal(state(await reconciler.kick(), A), 'present', 'the next pass works');

@@ -13,7 +13,10 @@ const A = addr('192.0.2.53');
 const B = addr('2001:db8::53');
 const N = bgp('192.0.2.53');
 
-const listing = (present: RoutingEntry[], unreadable: [EntryKind, string][] = []): ListingOutcome => ({ present: new Set(present.map(key)), unreadable: new Map(unreadable) });
+const listing = (present: RoutingEntry[], unreadable: [EntryKind, string][] = []): ListingOutcome => ({
+  present: new Set(present.map(key)),
+  unreadable: new Map(unreadable),
+});
 const present: EntryStatus = { state: 'present' };
 const error = (reason: string): EntryStatus => ({ state: 'error', reason });
 
@@ -41,7 +44,12 @@ const rows: Row[] = [
   },
   {
     name: 'a kind not listed before planning: its entries are errors, the others carry on',
-    facts: { desired: [want(A), want(N)], before: listing([], [['bgp', 'bgpd is not running']]), after: listing([A], [['bgp', 'bgpd is not running']]), owned: new Set([key(A)]) },
+    facts: {
+      desired: [want(A), want(N)],
+      before: listing([], [['bgp', 'bgpd is not running']]),
+      after: listing([A], [['bgp', 'bgpd is not running']]),
+      owned: new Set([key(A)]),
+    },
     expect: [
       [A, present],
       [N, error('cannot list bgp entries: bgpd is not running')],
@@ -57,13 +65,25 @@ const rows: Row[] = [
   },
   {
     name: 'someone else holds it: conflict, whatever the listing after says',
-    facts: { desired: [want(A)], conflicts: [{ entry: want(A), holders: [{ ...addr('192.0.2.53', 'eth0'), prefixLength: 24, label: 'eth0' }] }], after: listing([A]), owned: new Set([key(A)]) },
-    expect: [[A, { state: 'conflict', reason: 'address 192.0.2.53 is already on eth0 as 192.0.2.53/24 (label eth0) and was not added by healthcast; leaving it alone' }]],
+    facts: {
+      desired: [want(A)],
+      conflicts: [{ entry: want(A), holders: [{ ...addr('192.0.2.53', 'eth0'), prefixLength: 24, label: 'eth0' }] }],
+      after: listing([A]),
+      owned: new Set([key(A)]),
+    },
+    expect: [
+      [
+        A,
+        { state: 'conflict', reason: 'address 192.0.2.53 is already on eth0 as 192.0.2.53/24 (label eth0) and was not added by healthcast; leaving it alone' },
+      ],
+    ],
   },
   {
     name: 'a bgp statement configured by hand: conflict in bgpd words',
     facts: { desired: [want(N)], conflicts: [{ entry: want(N), holders: [N] }], after: listing([N]) },
-    expect: [[N, { state: 'conflict', reason: 'a bgpd network statement for 192.0.2.53 is already configured and was not added by healthcast; leaving it alone' }]],
+    expect: [
+      [N, { state: 'conflict', reason: 'a bgpd network statement for 192.0.2.53 is already configured and was not added by healthcast; leaving it alone' }],
+    ],
   },
   {
     name: 'the record could not be written: the adds are errors, entries already owned stay present',

@@ -20,9 +20,13 @@ export function notifyListener(address: string) {
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   return {
     child,
-    messages: () => out.split('\n').slice(1).filter(Boolean).map((line) => JSON.parse(line) as string),
+    messages: () =>
+      out
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as string),
     ready: () => waitFor('notify listener', () => out.startsWith('ready'), { timeoutMs: 5000 }),
     stop: () => child.kill('SIGKILL'),
   };
 }
-

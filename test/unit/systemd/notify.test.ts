@@ -18,8 +18,15 @@ test('environment, STATUS text and message encoding', () => {
   assert.equal(notifyEnv({}, 1), undefined);
   assert.equal(notifyEnv({ NOTIFY_SOCKET: 'relative' }, 1), undefined);
   assert.deepEqual(notifyEnv({ NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '10000000' }, 5), { socket: '/run/n', watchdogMs: 5000, watchdogUsec: 10_000_000 });
-  assert.deepEqual(notifyEnv({ NOTIFY_SOCKET: '@abs', WATCHDOG_USEC: '10000000', WATCHDOG_PID: '6' }, 5), { socket: '@abs', watchdogMs: undefined }, 'the watchdog is for another process');
-  assert.equal(statusText('running', [status('dns', 'up', true), status('web', 'drained', false), status('ntp', 'down', false), status('x', 'up', true)]), '2/4 services announced; drained: web; down: ntp');
+  assert.deepEqual(
+    notifyEnv({ NOTIFY_SOCKET: '@abs', WATCHDOG_USEC: '10000000', WATCHDOG_PID: '6' }, 5),
+    { socket: '@abs', watchdogMs: undefined },
+    'the watchdog is for another process',
+  );
+  assert.equal(
+    statusText('running', [status('dns', 'up', true), status('web', 'drained', false), status('ntp', 'down', false), status('x', 'up', true)]),
+    '2/4 services announced; drained: web; down: ntp',
+  );
   assert.equal(statusText('paused', []), 'paused: nothing announced');
   assert.equal(encodeMessage({ READY: '1', STATUS: 'a\nb' }), 'READY=1\x1fSTATUS=a b\n');
 });
