@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { parseProcStat } from '../../../src/systemd/process-state.js';
 import { stoppedAgent, stoppedAgentIn, writeAgentPid } from '../../../src/control/agent-process.js';
 import { dispatch } from '../../../src/cli/main.js';
+import { waitFor } from '../../../lab/process.js';
 
 test('/proc/PID/stat: state, name (with spaces and parentheses) and start time', () => {
   const line = '4242 (healthcast /e)c) T 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 11 0 123456 1000 200 18446744073709551615';
@@ -43,7 +44,8 @@ test('status, drain, resume, check-now and maintenance against a stopped agent s
   const agent = await fakeAgent(t);
   process.kill(agent.pid, 'SIGSTOP');
   t.after(() => void process.kill(agent.pid, 'SIGCONT'));
-  assert.equal(stoppedAgent(agent.socket), agent.pid);
+  // The kernel stops the process asynchronously: wait for /proc to say so (state T) before asking the CLI.
+  await waitFor('the fake agent stopped', () => stoppedAgent(agent.socket) === agent.pid);
   const cases: [string[], number][] = [
     [['status'], 3],
     [['drain', 'dns'], 3],

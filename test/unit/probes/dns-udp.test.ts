@@ -88,7 +88,12 @@ test('a server answering every query with a wrong id never passes, however many 
       results.filter((result) => result.ok),
       [],
     );
-    for (const result of results) assert.match(result.reason ?? '', /^timed out after 100ms \(ignored \d+ responses? with wrong id/);
+    // On a loaded machine a query can time out before its wrong answer arrives: it must still fail, and the others say why.
+    for (const result of results) assert.match(result.reason ?? '', /^timed out after 100ms($| \(ignored \d+ responses? with wrong id)/);
+    assert.ok(
+      results.some((result) => /ignored \d+ responses? with wrong id/.test(result.reason ?? '')),
+      'the wrong answers are reported',
+    );
   }
 });
 
