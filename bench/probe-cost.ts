@@ -24,6 +24,7 @@ import { bucketDelta, bucketQuantileMs, scrapeMetrics, type Scrape } from './lib
 const [SERVICES = 1000, SECONDS = 60, FORK_SERVICES = 100, FORK_SECONDS = 20, REPS = 3] = process.argv.slice(2).map(Number);
 const INTERVAL_MS = 1000;
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
+const LEASE = process.env.BENCH_LEASE ?? '0s';
 // Node flags for the agent alone (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--perf-basic-prof"), to profile it.
 const AGENT_NODE_OPTIONS = process.env.BENCH_AGENT_NODE_OPTIONS;
 const LATENESS = 'healthcast_probe_round_lateness_seconds';
@@ -88,6 +89,9 @@ async function measureAgent(lab: Lab, node: LabNode, port: number, rep: number):
         agentConfig(stateDir, dnsServices(SERVICES, port), {
           log_level: LOG_LEVEL,
           reconcile_interval: '10s',
+          // The probe path alone, comparable with the figures before the lease; renewals have their own bench
+          // (bench/lease.ts, performance.md section 7). BENCH_LEASE=10s measures both together.
+          lease: LEASE,
           metrics: { listen: `127.0.0.1:${metricsPort}` },
         }),
       keepDebug: false,
