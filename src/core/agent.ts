@@ -10,7 +10,7 @@ import type { Phase } from './state-machine.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import type { ServiceProbeRun } from './probe-service.js';
 import { drainOwner, MemoryDrainStore, type DrainEntry, type DrainOwner, type DrainStore } from '../maintenance/drain-store.js';
-import type { ServiceState } from '../control/service-state.js';
+import type { ServiceState } from './service-state.js';
 import { usesBgp } from './announcement.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import {

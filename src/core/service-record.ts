@@ -4,7 +4,7 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { DesiredEntry } from '../routing/types.js';
 import type { DrainEntry } from '../maintenance/drain-store.js';
-import { serviceState, type ServiceState } from '../control/service-state.js';
+import { serviceState, type ServiceState } from './service-state.js';
 import { announceEntries, drainEntries } from './announcement.js';
 import { INITIAL_STATE, isAnnounced, step, type HealthState, type Phase } from './state-machine.js';
 import type { CombinedResult } from './combine.js';

@@ -3,7 +3,7 @@
 import type { AgentListener, StateChange } from '../core/agent.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { hookFor, type HookName } from '../control/service-state.js';
+import { hookFor, type HookName } from '../core/service-state.js';
 import { runCommand } from '../maintenance/run-command.js';
 
 export interface HookResult {

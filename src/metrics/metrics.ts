@@ -6,7 +6,7 @@ import type { ServiceConfig } from '../config/types.js';
 import type { ServiceProbeRun } from '../core/probe-service.js';
 import type { Phase } from '../core/state-machine.js';
 import type { ReconcileReport } from '../routing/types.js';
-import { hookFor } from '../control/service-state.js';
+import { hookFor } from '../core/service-state.js';
 import { ComputedGauge, SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series.js';
 
 export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'draining', 'paused', 'stopped'] as const;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expired, parseRequest } from '../../../src/control/protocol.js';
 import { buildStatus, formatStatus, formatUptime } from '../../../src/control/status.js';
-import { hookFor, serviceState } from '../../../src/control/service-state.js';
+import { hookFor, serviceState } from '../../../src/core/service-state.js';
 import type { ServiceStatus } from '../../../src/core/agent.js';
 
 test('requests: valid ones parse, everything else is a coded error with a reason', () => {

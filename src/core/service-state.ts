@@ -1,5 +1,5 @@
 // What an operator calls a service's state, derived purely from the agent mode, the drain record and the phase.
-import { isAnnounced, type Phase } from '../core/state-machine.js';
+import { isAnnounced, type Phase } from './state-machine.js';
 
 // up: announced (or should be); down: failing or not yet risen; unknown: no verdict yet; drained: withdrawn by an operator;
 // paused/stopped: the whole agent is withdrawn (SIGTSTP / shutting down).
