@@ -23,7 +23,10 @@ async function fakeAgent(t: { after(fn: () => void | Promise<void>): void }) {
   const socket = path.join(dir, 'control.sock');
   const child = spawn(
     process.execPath,
-    ['-e', `process.title = 'healthcast ${dir}/h.yaml'; require('net').createServer(() => {}).listen(${JSON.stringify(socket)}, () => console.log('up'))`],
+    [
+      '-e',
+      `process.title = 'healthcast ${dir}/h.yaml'; require('net').createServer(() => console.log('connected')).listen(${JSON.stringify(socket)}, () => console.log('up'))`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   t.after(() => {
@@ -32,7 +35,9 @@ async function fakeAgent(t: { after(fn: () => void | Promise<void>): void }) {
   });
   await new Promise((resolve) => child.stdout!.once('data', resolve));
   await writeAgentPid(socket, child.pid!);
-  return { socket, pid: child.pid!, child };
+  // Resolves when a client's connection has reached the fake agent (its request is then in flight).
+  const connected = () => new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  return { socket, pid: child.pid!, child, connected };
 }
 
 function capture() {
@@ -69,8 +74,9 @@ test('a request in flight ends within a few hundred ms when the agent is stopped
   const agent = await fakeAgent(t);
   const out = capture();
   const started = performance.now();
+  const connected = agent.connected();
   const pending = dispatch(['status', '--socket', agent.socket], out.io);
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await connected;
   process.kill(agent.pid, 'SIGSTOP');
   t.after(() => void process.kill(agent.pid, 'SIGCONT'));
   assert.equal(await pending, 3);
