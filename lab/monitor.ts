@@ -51,6 +51,18 @@ export async function startMonitor(netns: string, kind: 'address' | 'route'): Pr
   const daemon: Daemon = startDaemon(`${netns}/monitor-${kind}`, 'ip', ['-n', netns, '-ts', '-o', 'monitor', kind]);
   const events: NetlinkEvent[] = [];
   const present = new Set<string>();
+  // Until the addresses present at the start are known, events wait: a renewal that arrives before that listing
+  // would otherwise count as an address appearing (it did, under load, in a clean-clone CI run).
+  let pending: NetlinkEvent[] | undefined = kind === 'address' ? [] : undefined;
+  const record = (event: NetlinkEvent) => {
+    if (kind === 'address') {
+      const key = addressKey(event);
+      if (event.deleted) present.delete(key);
+      else if (present.has(key)) return;
+      else present.add(key);
+    }
+    events.push(event);
+  };
   let partial = '';
   daemon.child.stdout?.on('data', (chunk: Buffer) => {
     const parts = (partial + chunk.toString('utf8')).split('\n');
@@ -58,19 +70,17 @@ export async function startMonitor(netns: string, kind: 'address' | 'route'): Pr
     for (const raw of parts) {
       const event = parseMonitorLine(raw, kind);
       if (!event) continue;
-      if (kind === 'address') {
-        const key = addressKey(event);
-        if (event.deleted) present.delete(key);
-        else if (present.has(key)) continue;
-        else present.add(key);
-      }
-      events.push(event);
+      if (pending) pending.push(event);
+      else record(event);
     }
   });
   await new Promise((resolve) => setTimeout(resolve, 150));
   if (kind === 'address') {
     const links = JSON.parse(await ip(['-n', netns, '-j', 'address', 'show'])) as { ifname: string; addr_info?: { local?: string }[] }[];
     for (const link of links) for (const info of link.addr_info ?? []) if (info.local) present.add(`${link.ifname} ${info.local}`);
+    const waiting = pending ?? [];
+    pending = undefined;
+    for (const event of waiting) record(event);
   }
   if (daemon.child.exitCode !== null) throw new Error(`ip monitor ${kind} in ${netns} exited: ${daemon.output()}`);
   return {
