@@ -4,14 +4,15 @@
 // checkout's paths: it never touches a real install, and it purges what it installed even when an assertion fails.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requirePrerequisites } from '../../support/prereq.js';
 import { repoRoot } from '../../support/paths.js';
+import { healthcastNodeFlags } from '../../../lab/healthcast.js';
 
-const COMMANDS = ['dpkg', 'dpkg-deb', 'dpkg-query', 'systemd-analyze', 'lintian', 'setpriv', 'userdel', 'adduser', 'find', 'zcat'];
+const COMMANDS = ['unshare', 'dpkg', 'dpkg-deb', 'dpkg-query', 'systemd-analyze', 'lintian', 'setpriv', 'userdel', 'adduser', 'find', 'zcat'];
 // Where a healthcast install of any kind lives (the package, the unit copied by hand, a checkout's link, a running
 // agent's state): the test proceeds only when none of it exists.
 const FOOTPRINT = [
@@ -163,6 +164,16 @@ test('the .deb: contents, dpkg -i, the installed executable and config, systemd-
   assert.equal(example.status, 0, `the shipped example service passes once copied to a .yaml: ${shown(example)}`);
   assert.match(example.stdout, /OK, 1 service\(s\)/);
 
+  // Node refuses an option it does not know, so --version above ran with the shebang's flags; these are they.
+  assert.deepEqual(healthcastNodeFlags('/usr/lib/healthcast/bin/healthcast'), ['--max-semi-space-size=8', '--heap-growing-percent=30']);
+  // The agent itself, from the installed tree, in a network namespace of its own (as root, with an empty config).
+  const agentDir = path.join(work, 'agent');
+  fs.mkdirSync(agentDir);
+  fs.writeFileSync(path.join(agentDir, 'healthcast.yaml'), `interface: lo\nstate_dir: ${agentDir}/state\ncontrol_socket: ${agentDir}/control.sock\n`);
+  const agent = await startInstalledAgent(path.join(agentDir, 'healthcast.yaml'));
+  agent.kill('SIGTERM');
+  assert.equal(await agent.exited, 0, 'the installed agent starts, and exits 0 on SIGTERM');
+
   const unit = '/lib/systemd/system/healthcast.service';
   const verify = run('systemd-analyze', ['verify', unit]);
   assert.equal(verify.status, 0, `systemd-analyze verify: ${shown(verify)}`);
@@ -227,6 +238,36 @@ test('lintian: no error, and only the warnings docs/operations.md keeps, with it
   const warnings = [...new Set(reported.filter(({ level }) => level === 'W').map(({ tag }) => tag))].sort();
   assert.deepEqual(warnings, [...kept].sort(), 'the warnings lintian gives are exactly the ones the docs keep and explain');
 });
+
+// `unshare --net` execs /usr/bin/healthcast, whose shebang execs node: one process, its pid the child's.
+async function startInstalledAgent(config: string): Promise<{ pid: number; kill: (signal: NodeJS.Signals) => void; exited: Promise<number | null> }> {
+  const child = spawn('unshare', ['--net', '/usr/bin/healthcast', 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let output = '';
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the installed agent did not start in 30 s: ${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (output.includes('"msg":"agent started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the installed agent exited (${code}): ${output}`));
+    });
+  });
+  try {
+    await started;
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { pid: child.pid!, kill: (signal) => child.kill(signal), exited };
+}
 
 // Processes running the installed agent (read from /proc; nothing is signalled).
 function agentsRunning(): number[] {
