@@ -21,8 +21,9 @@ export function healthcastNodeFlags(bin = HEALTHCAST_BIN): string[] {
 }
 
 // `healthcast ARGS` as the installed executable runs, but with this process's node (which the tests were started with).
-export function healthcastArgv(args: readonly string[]): [string, string[]] {
-  return [process.execPath, [...healthcastNodeFlags(), HEALTHCAST_BIN, ...args]];
+// bin: another copy of the executable (a staged tree another user can read: test/support/staged-install.ts).
+export function healthcastArgv(args: readonly string[], bin = HEALTHCAST_BIN): [string, string[]] {
+  return [process.execPath, [...healthcastNodeFlags(bin), bin, ...args]];
 }
 
 // A service of the main config, as the agent's contract describes it (typed for the callers that spell one out).
@@ -107,6 +108,8 @@ export interface StartAgentOptions {
   env?: NodeJS.ProcessEnv;
   // A command the agent runs under, inside the namespace (e.g. setpriv with capabilities).
   wrap?: readonly string[];
+  // The executable to run (default: the checkout's bin/healthcast), e.g. one another user can read.
+  bin?: string;
   // After `run --config FILE`.
   args?: readonly string[];
   // Benchmarks with 10^5 debug lines stream them to onLine listeners instead of keeping them.
@@ -121,7 +124,7 @@ export async function startAgent(lab: Lab, node: LabNode, options: StartAgentOpt
   const { dir, configFile, stateDir } = agentPaths(node, name);
   fs.mkdirSync(dir, { recursive: true });
   if (options.config) writeConfig(configFile, typeof options.config === 'function' ? options.config(stateDir) : options.config);
-  const [nodeBinary, argv] = healthcastArgv(['run', '--config', configFile, ...(options.args ?? [])]);
+  const [nodeBinary, argv] = healthcastArgv(['run', '--config', configFile, ...(options.args ?? [])], options.bin);
   const [command, args] = options.wrap?.length ? [options.wrap[0]!, [...options.wrap.slice(1), nodeBinary, ...argv]] : [nodeBinary, argv];
   const daemon = lab.startDaemon(node, name, command, args, { env: options.env ? { ...process.env, ...options.env } : undefined });
   const keepDebug = options.keepDebug ?? true;

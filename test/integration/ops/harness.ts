@@ -9,6 +9,7 @@ import { Lab } from '../../../lab/lab.js';
 import { waitFor, type Daemon } from '../../../lab/process.js';
 import { agentPaths, startAgent, writeConfig, type AgentProcess, type LogLine } from '../../../lab/healthcast.js';
 import { healthcastBin } from '../../support/paths.js';
+import { stagedHealthcastBin } from '../../support/staged-install.js';
 
 export const OPS_COMMANDS = ['ip', 'setpriv'];
 
@@ -92,7 +93,9 @@ export async function opsNode(t: TestContext, name: string): Promise<OpsNode> {
     },
     async startAgent(options = {}) {
       // The config is the test's own file (node.writeConfig), so a test can change it under a running agent.
-      agent = await startAgent(lab, labNode, { env: options.env, wrap: options.wrap, args: options.args });
+      // Wrapped (another user, as setpriv makes it): a staged copy, since the checkout may be out of that user's reach.
+      const bin = options.wrap ? stagedHealthcastBin() : undefined;
+      agent = await startAgent(lab, labNode, { env: options.env, wrap: options.wrap, args: options.args, bin });
       node.agent = agent.daemon;
       return agent.daemon;
     },
@@ -104,7 +107,7 @@ export async function opsNode(t: TestContext, name: string): Promise<OpsNode> {
       return agent.waitForLine(what, match, { timeoutMs });
     },
     cli(args, options = {}) {
-      const base = [healthcastBin, ...withConfig(args, paths.configFile)];
+      const base = [options.wrap ? stagedHealthcastBin() : healthcastBin, ...withConfig(args, paths.configFile)];
       const argv = options.inNamespace
         ? ['netns', 'exec', labNode.netns, process.execPath, ...base]
         : options.wrap
