@@ -15,6 +15,9 @@ export const SERVICE_V4 = '192.0.2.53';
 export const SERVICE_V6 = '2001:db8:53::53';
 const NODE_AS = 65001;
 const ROUTER_AS = 65000;
+// After a thaw the node's own timers expire too and its adjacencies and sessions may reset once more: the next
+// freeze waits until the router's routes to the node have been left alone this long.
+const QUIET_MS = 2000;
 
 export interface NodeDeathSample {
   // Milliseconds from the freeze to the router's kernel deleting the route; undefined if it never did.
@@ -25,7 +28,8 @@ export interface NodeDeathSample {
 export interface NodeDeathLab {
   protocol: NodeDeathProtocol;
   bfd: boolean;
-  // One freeze: measure, thaw, wait until the router routes both addresses to the node again.
+  // One freeze: wait until the router has routed both addresses to the node, undisturbed, for a while; freeze,
+  // measure, thaw.
   run(timeoutMs: number): Promise<NodeDeathSample>;
   destroy(): Promise<void>;
 }
@@ -82,17 +86,32 @@ export async function buildNodeDeathLab(options: { protocol: NodeDeathProtocol; 
     await ready(protocol, router, node, bfd !== undefined, readyTimeoutMs);
     const routes = await startMonitor(router.netns, 'route');
     monitor = routes;
+    const targets = new Set([SERVICE_V4, SERVICE_V6]);
+    const settled = async () => {
+      await ready(protocol, router, node, bfd !== undefined, readyTimeoutMs);
+      await waitFor(
+        `${router.netns}: no route change to the service addresses for ${QUIET_MS} ms`,
+        () => {
+          const last = routes.events.filter((event) => targets.has(event.target)).at(-1);
+          return (last === undefined || Date.now() - last.time >= QUIET_MS) && last?.deleted !== true;
+        },
+        { timeoutMs: readyTimeoutMs, intervalMs: 50 },
+      );
+      await ready(protocol, router, node, bfd !== undefined, readyTimeoutMs);
+    };
     return {
       protocol,
       bfd: bfd !== undefined,
       async run(timeoutMs) {
+        await settled();
         const since = routes.events.length;
+        const frozenAt = Date.now();
+        // Only a deletion after the freeze counts (ip stamps each message when the kernel sent it).
         const deleted = (target: string) =>
           routes
-            .waitFor(`the route to ${target} deleted`, (event) => event.deleted && event.target === target, { since, timeoutMs })
+            .waitFor(`the route to ${target} deleted`, (event) => event.deleted && event.target === target && event.time >= frozenAt, { since, timeoutMs })
             .then((event) => event.time)
             .catch(() => undefined);
-        const frozenAt = Date.now();
         node.frr!.freeze();
         let times: (number | undefined)[];
         try {
@@ -100,8 +119,6 @@ export async function buildNodeDeathLab(options: { protocol: NodeDeathProtocol; 
         } finally {
           node.frr!.thaw();
         }
-        // Back to the starting point: both routes via the node again (and the BFD sessions up) before the next freeze.
-        await ready(protocol, router, node, bfd !== undefined, readyTimeoutMs);
         const [v4, v6] = times.map((time) => (time === undefined ? undefined : time - frozenAt));
         return { ...(v4 === undefined ? {} : { v4Ms: v4 }), ...(v6 === undefined ? {} : { v6Ms: v6 }) };
       },
