@@ -156,20 +156,21 @@ export function bgpdConf(options: FrrNodeOptions): string {
   return lines.join('\n');
 }
 
-// bfdd's profile; the sessions come from ospfd, ospf6d and bgpd through zebra.
-export function bfddConf(options: FrrNodeOptions): string {
-  const bfd = options.bfd;
-  if (!bfd) throw new Error('bfddConf needs options.bfd');
+// bfdd's `bfd` block with one profile; the sessions come from ospfd, ospf6d and bgpd through zebra.
+export function bfdProfileLines(name: string, bfd: BfdProfile): string[] {
   return [
-    ...header(options),
     'bfd',
-    ` profile ${BFD_PROFILE}`,
+    ` profile ${name}`,
     `  receive-interval ${bfd.receiveIntervalMs}`,
     `  transmit-interval ${bfd.transmitIntervalMs}`,
     `  detect-multiplier ${bfd.detectMultiplier}`,
     ' exit',
     'exit',
     '!',
-    '',
-  ].join('\n');
+  ];
+}
+
+export function bfddConf(options: FrrNodeOptions): string {
+  if (!options.bfd) throw new Error('bfddConf needs options.bfd');
+  return [...header(options), ...bfdProfileLines(BFD_PROFILE, options.bfd), ''].join('\n');
 }

@@ -148,7 +148,7 @@ test('the FRR router examples in docs/upstream-router.md are valid FRR 8.4 confi
   if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
   const markdown = fs.readFileSync(path.join(repoRoot, 'docs', 'upstream-router.md'), 'utf8');
   const blocks = [...markdown.matchAll(/^```frr\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
-  assert.equal(blocks.length, 2, 'an OSPF and a BGP example');
+  assert.equal(blocks.length, 3, 'an OSPF, a BGP and a BFD example');
   await cleaningSharedState(() =>
     withLab({ name: 'dryrundoc' }, async (lab) => {
       const node = await lab.node('dry');
@@ -163,7 +163,7 @@ test('the FRR router examples in docs/upstream-router.md are valid FRR 8.4 confi
           [],
           `example ${index + 1}`,
         );
-        const daemon = block.includes('router bgp') ? 'bgpd' : 'ospfd';
+        const daemon = block.includes('router bgp') ? 'bgpd' : block.startsWith('bfd\n') ? 'bfdd' : 'ospfd';
         assert.deepEqual(
           (await dryRun(node, daemon, file)).filter(
             (line) => !/No such command on config line \d+: +(router ospf6|ospf6 router-id|ipv6 ospf6|ip protocol|ipv6 protocol|timers)/.test(line),

@@ -106,7 +106,10 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
     // The fast profile renders BFD. bfdd cannot take its block from frr.conf itself (it leaves configuration mode at
     // the first block it does not know, and its block comes last), so the integrated-each variant runs without it.
     const bfd = variant.profile === 'fast' && variant.mode !== 'integrated-each';
-    const daemons: FrrDaemonName[] = [...(variant.protocol === 'ospf' ? (['zebra', 'ospfd', 'ospf6d'] as const) : (['zebra', 'bgpd'] as const)), ...(bfd ? (['bfdd'] as const) : [])];
+    const daemons: FrrDaemonName[] = [
+      ...(variant.protocol === 'ospf' ? (['zebra', 'ospfd', 'ospf6d'] as const) : (['zebra', 'bgpd'] as const)),
+      ...(bfd ? (['bfdd'] as const) : []),
+    ];
     const started = Date.now();
     routerFrr = await startFrrWithConfig(lab, router, {
       daemons,

@@ -2,6 +2,7 @@
 // the node's timers, or eBGP to the node. It filters nothing, so anything the node leaks would show up here.
 import type { FrrTimers } from '../../../src/frr/profiles.js';
 import type { BfdProfile, OspfNetwork } from '../../../src/frr/render-options.js';
+import { bfdProfileLines } from '../../../lab/frr-config.js';
 
 export interface RouterSide {
   hostname: string;
@@ -15,17 +16,7 @@ export interface RouterSide {
 }
 
 function bfddConf(head: readonly string[], bfd: BfdProfile): string {
-  return [
-    ...head,
-    'bfd',
-    ' profile ANYCAST-NODES',
-    `  receive-interval ${bfd.receiveIntervalMs}`,
-    `  transmit-interval ${bfd.transmitIntervalMs}`,
-    `  detect-multiplier ${bfd.detectMultiplier}`,
-    ' exit',
-    'exit',
-    '',
-  ].join('\n');
+  return [...head, ...bfdProfileLines('ANYCAST-NODES', bfd), ''].join('\n');
 }
 
 // Split files: zebra.conf plus ospfd.conf and ospf6d.conf, or bgpd.conf.
