@@ -122,6 +122,11 @@ test('frr.vty_password_file: the password line is in the split files --out write
     assert.doesNotMatch(printed.out, /^password /m);
     assert.match(printed.err, /password line \(frr\.vty_password_file\) is written only with --out/);
 
+    const integrated = await cli('frr-config', '-c', config, '--out', path.join(dir, 'integrated'));
+    assert.equal(integrated.code, 0, integrated.err);
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'integrated', 'frr.conf'), 'utf8'), /password/);
+    assert.match(integrated.err, /frr\.vty_password_file applies to --style split only/);
+
     fs.chmodSync(passwordFile, 0o000);
     fs.rmSync(passwordFile);
     const missing = await cli('frr-config', '-c', config, '--style', 'split', '--out', out);
