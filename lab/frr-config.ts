@@ -1,4 +1,7 @@
 // FRR configuration text for lab routers: point-to-point OSPF with the fast timers from lab-notes.
+import type { BfdProfile } from '../src/frr/render-options.js';
+import { BFD_PROFILE } from '../src/frr/render.js';
+
 export interface FrrNodeOptions {
   hostname: string;
   // OSPF router-id; an identifier, not an address anyone sends to.
@@ -13,6 +16,8 @@ export interface FrrNodeOptions {
   // Anycast node that does not install the service host routes other nodes originate (zebra `ip[v6] protocol
   // ospf[6] route-map`), so a node that lost the address drops packets for it instead of forwarding them on.
   rejectServiceRoutes?: boolean;
+  // BFD (bfdd, profile HC-BFD as healthcast frr-config renders it) on every OSPF interface and BGP neighbour.
+  bfd?: BfdProfile;
 }
 
 export function runsOspf(options: FrrNodeOptions): boolean {
@@ -87,7 +92,9 @@ export function ospfdConf(options: FrrNodeOptions): string {
   const lines = [...header(options)];
   if (options.announce) lines.push(...filterV4());
   for (const ifname of options.interfaces) {
-    lines.push(`interface ${ifname}`, ' ip ospf area 0', ' ip ospf network point-to-point', ' ip ospf hello-interval 1', ' ip ospf dead-interval 3', '!');
+    lines.push(`interface ${ifname}`, ' ip ospf area 0', ' ip ospf network point-to-point', ' ip ospf hello-interval 1', ' ip ospf dead-interval 3');
+    if (options.bfd) lines.push(' ip ospf bfd', ` ip ospf bfd profile ${BFD_PROFILE}`);
+    lines.push('!');
   }
   lines.push('router ospf', ` ospf router-id ${options.routerId}`, ' timers throttle spf 0 50 200', ' timers throttle lsa all 0', ' timers lsa min-arrival 0');
   if (options.announce) lines.push(` redistribute connected route-map ${FILTER_V4}`, ` redistribute kernel route-map ${FILTER_V4}`);
@@ -106,8 +113,9 @@ export function ospf6dConf(options: FrrNodeOptions): string {
       ' ipv6 ospf6 network point-to-point',
       ' ipv6 ospf6 hello-interval 1',
       ' ipv6 ospf6 dead-interval 3',
-      '!',
     );
+    if (options.bfd) lines.push(` ipv6 ospf6 bfd profile ${BFD_PROFILE}`);
+    lines.push('!');
   }
   lines.push('router ospf6', ` ospf6 router-id ${options.routerId}`, ' timers throttle spf 0 50 200', ' timers lsa min-arrival 0');
   if (options.announce) lines.push(` redistribute connected route-map ${FILTER_V6}`, ` redistribute kernel route-map ${FILTER_V6}`);
@@ -129,6 +137,7 @@ export function bgpdConf(options: FrrNodeOptions): string {
       ` neighbor ${neighbor.address} timers connect 1`,
       ` neighbor ${neighbor.address} advertisement-interval 0`,
     );
+    if (options.bfd) lines.push(` neighbor ${neighbor.address} bfd`, ` neighbor ${neighbor.address} bfd profile ${BFD_PROFILE}`);
   }
   for (const [family, filter] of [
     ['ipv4', FILTER_V4],
@@ -145,4 +154,23 @@ export function bgpdConf(options: FrrNodeOptions): string {
   }
   lines.push('!', '');
   return lines.join('\n');
+}
+
+// bfdd's `bfd` block with one profile; the sessions come from ospfd, ospf6d and bgpd through zebra.
+export function bfdProfileLines(name: string, bfd: BfdProfile): string[] {
+  return [
+    'bfd',
+    ` profile ${name}`,
+    `  receive-interval ${bfd.receiveIntervalMs}`,
+    `  transmit-interval ${bfd.transmitIntervalMs}`,
+    `  detect-multiplier ${bfd.detectMultiplier}`,
+    ' exit',
+    'exit',
+    '!',
+  ];
+}
+
+export function bfddConf(options: FrrNodeOptions): string {
+  if (!options.bfd) throw new Error('bfddConf needs options.bfd');
+  return [...header(options), ...bfdProfileLines(BFD_PROFILE, options.bfd), ''].join('\n');
 }

@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startDaemon, waitFor, type Daemon } from './process.js';
 import { run } from './netns.js';
-import { bgpdConf, ospf6dConf, ospfdConf, runsOspf, zebraConf, type FrrNodeOptions } from './frr-config.js';
+import { bfddConf, bgpdConf, ospf6dConf, ospfdConf, runsOspf, zebraConf, type FrrNodeOptions } from './frr-config.js';
 
 export const FRR_BIN = '/usr/lib/frr';
 export const VTYSH = 'vtysh';
 // FRR writes these into the shared /var/run/frr whatever paths it is given (measured on 8.4).
 const SHARED_STATE_DIR = '/var/run/frr';
-const SHARED_STATE_FILE = /^(zebra|ospfd|ospf6d|bgpd)[-.]/;
+const SHARED_STATE_FILE = /^(zebra|ospfd|ospf6d|bgpd|bfdd)[-.]/;
 
 export interface FrrInstance {
   netns: string;
@@ -19,6 +19,9 @@ export interface FrrInstance {
   vtysh(...commands: string[]): Promise<string>;
   vtyshJson<T>(command: string): Promise<T>;
   stop(): Promise<void>;
+  // The node goes silent without a sign (no carrier loss, no withdrawal): SIGSTOP / SIGCONT to every daemon, by PID.
+  freeze(): void;
+  thaw(): void;
   // Process-exit path: SIGKILL every daemon, release the shared state files; nothing asynchronous.
   killSync(): void;
 }
@@ -94,7 +97,8 @@ async function waitForSocket(daemon: Daemon, socket: string, timeoutMs: number):
 export async function startFrr(options: FrrNodeOptions & { netns: string; dir: string; timeoutMs?: number }): Promise<FrrInstance> {
   const { netns, dir } = options;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const protocols = [...(runsOspf(options) ? ['ospfd', 'ospf6d'] : []), ...(options.bgp ? ['bgpd'] : [])];
+  // bfdd first: the protocol daemons register their sessions with it (through zebra) as their neighbours come up.
+  const protocols = [...(options.bfd ? ['bfdd'] : []), ...(runsOspf(options) ? ['ospfd', 'ospf6d'] : []), ...(options.bgp ? ['bgpd'] : [])];
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'zebra.conf'), zebraConf(options));
   if (runsOspf(options)) {
@@ -102,6 +106,7 @@ export async function startFrr(options: FrrNodeOptions & { netns: string; dir: s
     fs.writeFileSync(path.join(dir, 'ospf6d.conf'), ospf6dConf(options));
   }
   if (options.bgp) fs.writeFileSync(path.join(dir, 'bgpd.conf'), bgpdConf(options));
+  if (options.bfd) fs.writeFileSync(path.join(dir, 'bfdd.conf'), bfddConf(options));
   // A stale socket makes the protocol daemons retry only after ~10 s.
   fs.rmSync(path.join(dir, 'zserv.api'), { force: true });
   // Daemons run as user frr (root is not in frrvty), so the directory must be theirs.
@@ -110,6 +115,10 @@ export async function startFrr(options: FrrNodeOptions & { netns: string; dir: s
   claimSharedState();
   const daemons: Daemon[] = [];
   let stopped = false;
+  let frozen = false;
+  const signalAll = (signal: NodeJS.Signals) => {
+    for (const daemon of daemons) if (daemon.child.exitCode === null && daemon.child.signalCode === null) process.kill(daemon.pid, signal);
+  };
   const instance: FrrInstance = {
     netns,
     dir,
@@ -119,9 +128,19 @@ export async function startFrr(options: FrrNodeOptions & { netns: string; dir: s
     async vtyshJson<T>(command: string) {
       return JSON.parse(await vtysh(dir, [command])) as T;
     },
+    freeze() {
+      signalAll('SIGSTOP');
+      frozen = true;
+    },
+    thaw() {
+      signalAll('SIGCONT');
+      frozen = false;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
+      // A stopped daemon would act on SIGTERM only after SIGCONT.
+      if (frozen) instance.thaw();
       // Protocol daemons first (reverse start order), zebra last, each waited for.
       for (const daemon of [...daemons].reverse()) await daemon.stop('SIGTERM', 5000);
       releaseSharedState();
@@ -139,7 +158,8 @@ export async function startFrr(options: FrrNodeOptions & { netns: string; dir: s
     const zebra = startFrrDaemon('zebra', netns, dir, []);
     daemons.push(zebra);
     await waitForSocket(zebra, path.join(dir, 'zserv.api'), timeoutMs);
-    for (const name of protocols) daemons.push(startFrrDaemon(name, netns, dir, []));
+    // bfdd's control socket defaults to the shared /var/run/frr/bfdd.sock: one per instance instead.
+    for (const name of protocols) daemons.push(startFrrDaemon(name, netns, dir, name === 'bfdd' ? ['--bfdctl', path.join(dir, 'bfdd.sock')] : []));
     for (const daemon of daemons) {
       const name = daemon.name.slice(daemon.name.lastIndexOf('/') + 1);
       await waitForSocket(daemon, path.join(dir, `${name}.vty`), timeoutMs);

@@ -22,6 +22,7 @@ import {
 } from './netns.js';
 import { startFrr, type FrrInstance } from './frr.js';
 import type { BgpOptions } from './frr-config.js';
+import type { BfdProfile } from '../src/frr/render-options.js';
 import { startUnbound, type DnsRecord, type Unbound } from './unbound.js';
 
 const NODE_NAME = /^[a-z][a-z0-9]{0,11}$/;
@@ -175,7 +176,7 @@ export class Lab {
   // FRR on all of the node's current links; `announce` makes it an anycast node (filtered redistribution).
   async startFrr(
     node: LabNode,
-    options: { announce?: boolean; ospf?: boolean; bgp?: BgpOptions; rejectServiceRoutes?: boolean; timeoutMs?: number } = {},
+    options: { announce?: boolean; ospf?: boolean; bgp?: BgpOptions; rejectServiceRoutes?: boolean; bfd?: BfdProfile; timeoutMs?: number } = {},
   ): Promise<FrrInstance> {
     if (node.frr) throw new Error(`${node.netns}: FRR already started`);
     const frr = await startFrr({
@@ -188,6 +189,7 @@ export class Lab {
       ospf: options.ospf,
       bgp: options.bgp,
       rejectServiceRoutes: options.rejectServiceRoutes,
+      bfd: options.bfd,
       timeoutMs: options.timeoutMs,
     });
     node.frr = frr;

@@ -14,3 +14,5 @@ export const DEFAULT_VTYSH = '/usr/bin/vtysh';
 export const DEFAULT_LEASE_MS = 10_000;
 // A lease must outlive a few renewals (every lease/3) and the kernel's whole-second lifetimes.
 export const MIN_LEASE_MS = 3_000;
+// BFD in the rendered FRR configs (frr.bfd): 100 ms x 3, a silent neighbour is declared down after ~300 ms.
+export const DEFAULT_BFD = { receiveIntervalMs: 100, transmitIntervalMs: 100, detectMultiplier: 3 } as const;

@@ -50,3 +50,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<FrrTimers>>> = {
     bgpConnectRetry: 1,
   },
 };
+
+// Whether a profile renders BFD when frr.bfd is not set: `fast` is meant for sub-second failover, and hellos alone
+// take the dead interval (3 s) to notice a node that died without withdrawing.
+export const PROFILE_BFD: Readonly<Record<ProfileName, boolean>> = { default: false, fast: true };

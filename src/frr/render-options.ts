@@ -4,7 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import { canonical } from '../config/address.js';
 import type { FrrSection } from './schema.js';
-import { PROFILES, type FrrTimers, type ProfileName } from './profiles.js';
+import { PROFILES, PROFILE_BFD, type FrrTimers, type ProfileName } from './profiles.js';
+import { DEFAULT_BFD } from '../config/defaults.js';
 import { INTERFACE_NAME as IFNAME } from '../config/names.js';
 
 export type FrrProtocol = 'ospf' | 'bgp';
@@ -38,7 +39,7 @@ export interface RenderOptions {
   profile: ProfileName;
   routerId: string;
   area: string;
-  interfaces: { name: string; network: OspfNetwork; cost?: number }[];
+  interfaces: { name: string; network: OspfNetwork; cost?: number; passive?: boolean }[];
   asn?: number;
   neighbors: { address: string; remoteAs: number }[];
   timers: FrrTimers;
@@ -50,6 +51,16 @@ export interface RenderOptions {
   redistributedV6: string[];
   // Interfaces the service addresses live on (zebra.conf describes them; OSPF must never run on them).
   serviceInterfaces: string[];
+  // BFD on every OSPF interface and BGP neighbour with this bfdd profile; absent: no BFD.
+  bfd?: BfdProfile;
+  // The vty `password` line of the split files, read from frr.vty_password_file by the caller (never logged).
+  vtyPassword?: string;
+}
+
+export interface BfdProfile {
+  receiveIntervalMs: number;
+  transmitIntervalMs: number;
+  detectMultiplier: number;
 }
 
 export type ResolveResult = { ok: true; options: RenderOptions } | { ok: false; errors: string[] };
@@ -126,7 +137,7 @@ function resolveTimers(profile: ProfileName, section: FrrSection['timers'], erro
 }
 
 function resolveInterfaces(source: RenderSource, flags: FrrFlags, serviceInterfaces: readonly string[], errors: string[]): RenderOptions['interfaces'] {
-  const list: { key: string; name: string; network: OspfNetwork; cost?: number }[] = [];
+  const list: { key: string; name: string; network: OspfNetwork; cost?: number; passive?: boolean }[] = [];
   if (flags.interfaces && flags.interfaces.length > 0) {
     for (const text of flags.interfaces) {
       const [name = '', network, extra] = text.split('=');
@@ -145,6 +156,7 @@ function resolveInterfaces(source: RenderSource, flags: FrrFlags, serviceInterfa
         name: entry.name,
         network: entry.network ?? 'broadcast',
         ...(entry.cost === undefined ? {} : { cost: entry.cost }),
+        ...(entry.passive === undefined ? {} : { passive: entry.passive }),
       }),
     );
   }
@@ -157,7 +169,12 @@ function resolveInterfaces(source: RenderSource, flags: FrrFlags, serviceInterfa
       errors.push(`${entry.key}: ${entry.name} is listed twice`);
     } else {
       seen.add(entry.name);
-      out.push({ name: entry.name, network: entry.network, ...(entry.cost === undefined ? {} : { cost: entry.cost }) });
+      out.push({
+        name: entry.name,
+        network: entry.network,
+        ...(entry.cost === undefined ? {} : { cost: entry.cost }),
+        ...(entry.passive === undefined ? {} : { passive: entry.passive }),
+      });
     }
   }
   return out;
@@ -192,6 +209,18 @@ function resolveNeighbors(source: RenderSource, flags: FrrFlags, errors: string[
     }
   }
   return out;
+}
+
+// `frr.bfd`: true/false, or the profile's timers (which turn it on); unset: what the timer profile says.
+export function resolveBfd(profile: ProfileName, section: FrrSection['bfd']): BfdProfile | undefined {
+  const on = section === undefined ? PROFILE_BFD[profile] : section !== false;
+  if (!on) return undefined;
+  const set = typeof section === 'object' ? section : {};
+  return {
+    receiveIntervalMs: set.receive_interval ?? DEFAULT_BFD.receiveIntervalMs,
+    transmitIntervalMs: set.transmit_interval ?? DEFAULT_BFD.transmitIntervalMs,
+    detectMultiplier: set.detect_multiplier ?? DEFAULT_BFD.detectMultiplier,
+  };
 }
 
 // Combines config and flags, applies defaults, and reports every problem at once.
@@ -243,6 +272,7 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
   const asn = flags.asn !== undefined ? parseAsn(flags.asn, '--asn', errors) : frr.asn;
   const neighbors = resolveNeighbors(source, flags, errors);
   const timers = resolveTimers(profile, frr.timers, errors);
+  const bfd = resolveBfd(profile, frr.bfd);
 
   if (protocol === 'ospf' && interfaces.length === 0 && !errors.some((error) => error.startsWith('--interface') || error.startsWith('frr.interfaces'))) {
     errors.push('frr.interfaces: required for --protocol ospf (or --interface NAME[=point-to-point|broadcast]): the links to the upstream router(s)');
@@ -272,6 +302,7 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
       redistributedV4: redistributed.v4.map((address) => `${address}/32`),
       redistributedV6: redistributed.v6.map((address) => `${address}/128`),
       serviceInterfaces,
+      ...(bfd === undefined ? {} : { bfd }),
     },
   };
 }

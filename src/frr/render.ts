@@ -7,7 +7,7 @@ import type { RenderOptions } from './render-options.js';
 
 // dist/src/frr/render.js -> <repo>/quagga-templates (tsc does not copy them; they ship beside dist/).
 export const TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../quagga-templates');
-export const TEMPLATE_NAMES = ['zebra.conf', 'ospfd.conf', 'ospf6d.conf', 'bgpd.conf', 'frr.conf'] as const;
+export const TEMPLATE_NAMES = ['zebra.conf', 'ospfd.conf', 'ospf6d.conf', 'bgpd.conf', 'frr.conf', 'bfdd.conf'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 export type Templates = Readonly<Record<TemplateName, string>>;
 
@@ -19,6 +19,8 @@ export const FILTER_BGP_OUT_V4 = 'HC-BGP-OUT-V4';
 export const FILTER_BGP_OUT_V6 = 'HC-BGP-OUT-V6';
 export const FILTER_REDIST_V4 = 'HC-BGP-REDIST-V4';
 export const FILTER_REDIST_V6 = 'HC-BGP-REDIST-V6';
+// The bfdd profile the OSPF interfaces and BGP neighbours name.
+export const BFD_PROFILE = 'HC-BFD';
 
 export interface RenderedFile {
   name: TemplateName;
@@ -29,10 +31,12 @@ export function loadTemplates(dir: string = TEMPLATE_DIR): Templates {
   return Object.fromEntries(TEMPLATE_NAMES.map((name) => [name, fs.readFileSync(path.join(dir, name), 'utf8')])) as Record<TemplateName, string>;
 }
 
-// Which files a style and protocol produce, in the order they are printed and started.
-export function filesFor(options: Pick<RenderOptions, 'style' | 'protocol'>): TemplateName[] {
+// Which files a style and protocol produce, in the order they are printed and started (bfdd after zebra is enough:
+// the protocol daemons register their sessions whenever bfdd comes).
+export function filesFor(options: Pick<RenderOptions, 'style' | 'protocol'> & { bfd?: RenderOptions['bfd'] }): TemplateName[] {
   if (options.style === 'integrated') return ['frr.conf'];
-  return options.protocol === 'ospf' ? ['zebra.conf', 'ospfd.conf', 'ospf6d.conf'] : ['zebra.conf', 'bgpd.conf'];
+  const daemons: TemplateName[] = options.protocol === 'ospf' ? ['zebra.conf', 'ospfd.conf', 'ospf6d.conf'] : ['zebra.conf', 'bgpd.conf'];
+  return options.bfd ? [...daemons, 'bfdd.conf'] : daemons;
 }
 
 // Flat snake_case names, the same in every template (listed in quagga-templates/README.md).
@@ -60,7 +64,7 @@ export function templateContext(options: RenderOptions): TemplateContext {
     // One route-map entry per service interface: `match interface` keeps the drain interface's addresses out.
     service_interfaces: options.serviceInterfaces.map((name, index) => ({ name, seq: (index + 1) * 10 })),
     // cost 0: not set (the template's {{#if cost}} leaves FRR's default, 10 for 100 Mbit/s and faster).
-    interfaces: options.interfaces.map((entry) => ({ name: entry.name, network: entry.network, cost: entry.cost ?? 0 })),
+    interfaces: options.interfaces.map((entry) => ({ name: entry.name, network: entry.network, cost: entry.cost ?? 0, passive: entry.passive ?? false })),
     area: options.area,
     router_id: options.routerId,
     hello_interval: timers.helloInterval,
@@ -77,6 +81,13 @@ export function templateContext(options: RenderOptions): TemplateContext {
     bgp_keepalive: timers.bgpKeepalive,
     bgp_hold: timers.bgpHold,
     bgp_connect_retry: timers.bgpConnectRetry,
+    bfd: options.bfd !== undefined,
+    bfd_profile: BFD_PROFILE,
+    bfd_receive_interval: options.bfd?.receiveIntervalMs ?? 0,
+    bfd_transmit_interval: options.bfd?.transmitIntervalMs ?? 0,
+    bfd_detect_multiplier: options.bfd?.detectMultiplier ?? 0,
+    // '' renders no `password` line (split files only; frr.conf is applied by vtysh over the Unix sockets).
+    vty_password: options.vtyPassword ?? '',
   };
 }
 

@@ -2,6 +2,7 @@
 // Everything the generator needs is optional here (defaults and "required for --protocol" checks live in
 // src/frr/render-options.ts), so a config without `frr:` stays valid and command-line flags can fill the gaps.
 import net from 'node:net';
+import path from 'node:path';
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
 import { DEFAULT_VTYSH } from '../config/defaults.js';
@@ -30,6 +31,13 @@ export const timersSchema = z.strictObject({
   bgp_connect_retry: seconds(1, 65_535).optional(),
 });
 
+// bfdd's ranges (FRR 8.4): intervals 10-60000 ms, multiplier 2-255. Each key overrides DEFAULT_BFD.
+export const bfdSchema = z.strictObject({
+  receive_interval: duration({ min: 10, max: 60_000 }).optional(),
+  transmit_interval: duration({ min: 10, max: 60_000 }).optional(),
+  detect_multiplier: z.number().int().min(2, 'must be 2-255').max(255, 'must be 2-255').optional(),
+});
+
 export const frrSchema = z.strictObject({
   vtysh: z.string().min(1).default(DEFAULT_VTYSH),
   vty_socket: z.string().min(1).optional(),
@@ -51,6 +59,8 @@ export const frrSchema = z.strictObject({
         network: z.enum(['point-to-point', 'broadcast']).optional(),
         // OSPF cost of the link; raise it on one node's link to break an equal-cost tie between anycast nodes.
         cost: z.number().int().min(1).max(65_535).optional(),
+        // No hellos on the link (ospfd and ospf6d alike): its prefixes are advertised, no adjacency forms on it.
+        passive: z.boolean().optional(),
       }),
     )
     .optional(),
@@ -64,7 +74,17 @@ export const frrSchema = z.strictObject({
     )
     .optional(),
   timers: timersSchema.optional(),
+  // BFD on the OSPF links and BGP sessions: true/false, or the profile's timers (implies true). Default: on with
+  // the fast profile, off with the default one.
+  bfd: z.union([z.boolean(), bfdSchema]).optional(),
+  // The vty `password` of the split daemon files, read from this file when they are rendered (never a config value,
+  // so the secret is neither in healthcast.yaml nor on a command line).
+  vty_password_file: z
+    .string()
+    .refine((value) => path.isAbsolute(value), 'must be an absolute path')
+    .optional(),
 });
 
 export type FrrSection = z.output<typeof frrSchema>;
 export type FrrTimersSection = z.output<typeof timersSchema>;
+export type FrrBfdSection = z.output<typeof bfdSchema>;

@@ -33,4 +33,5 @@ export const FRR_CONFIG_HELP = `  healthcast frr-config [--config FILE] [--style
                        [--hostname NAME]
                                                       print (or write to DIR) the FRR config that announces exactly
                                                       the service addresses; flags override the frr: section; files
-                                                      in DIR are frr:frr 0640 when run as root and the frr user exists`;
+                                                      in DIR are frr:frr 0640 when run as root and the frr user exists;
+                                                      --profile fast adds BFD (bfdd.conf in split style; frr.bfd)`;

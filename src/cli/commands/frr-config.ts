@@ -6,6 +6,7 @@ import path from 'node:path';
 import { messageOf } from '../../errors.js';
 import { resolveRenderOptions, type FrrFlags } from '../../frr/render-options.js';
 import { joinForStdout, renderFrrConfig } from '../../frr/render.js';
+import { readVtyPassword } from '../../frr/vty-password.js';
 import { loadOrReport } from '../load-or-report.js';
 import { ExitCode, type CliIO } from '../output.js';
 import type { FrrConfigValues } from './frr-config-options.js';
@@ -33,7 +34,23 @@ export async function frrConfigCommand(file: string | undefined, values: FrrConf
     for (const error of resolved.errors) io.err(`  ${error}`);
     return ExitCode.USAGE_OR_CONFIG;
   }
-  const { options } = resolved;
+  let { options } = resolved;
+  const passwordFile = config.frr.vty_password_file;
+  if (passwordFile !== undefined && options.style === 'split') {
+    // The secret goes only into the files --out writes (0640, frr's): stdout ends up in terminals and CI logs.
+    if (values.out === undefined) {
+      io.err(`healthcast frr-config: note: the password line (frr.vty_password_file) is written only with --out, never to stdout`);
+    } else {
+      const password = readVtyPassword(passwordFile);
+      if (!password.ok) {
+        io.err(`healthcast frr-config: ${password.error}`);
+        return ExitCode.USAGE_OR_CONFIG;
+      }
+      options = { ...options, vtyPassword: password.password };
+    }
+  } else if (passwordFile !== undefined) {
+    io.err('healthcast frr-config: note: frr.vty_password_file applies to --style split only; frr.conf is applied by vtysh over Unix sockets');
+  }
   if (options.servicesV4.length + options.servicesV6.length === 0)
     io.err('healthcast frr-config: note: no service addresses configured; the prefix-lists deny everything');
   let files;

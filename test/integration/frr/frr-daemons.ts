@@ -11,7 +11,7 @@ import { claimSharedState, releaseSharedState } from '../../../lab/frr.js';
 import { createVtysh, type Vtysh } from '../../../src/frr/vtysh.js';
 
 export const FRR_BIN = '/usr/lib/frr';
-export type FrrDaemonName = 'zebra' | 'ospfd' | 'ospf6d' | 'bgpd';
+export type FrrDaemonName = 'zebra' | 'ospfd' | 'ospf6d' | 'bgpd' | 'bfdd';
 export type LoadMode = 'split' | 'integrated-each' | 'integrated-vtysh';
 
 export interface StartedFrr {
@@ -72,6 +72,8 @@ export async function startFrrWithConfig(
       path.join(dir, `${name}.pid`),
       '--log',
       'stdout',
+      // bfdd's control socket would otherwise be the shared /var/run/frr/bfdd.sock.
+      ...(name === 'bfdd' ? ['--bfdctl', path.join(dir, 'bfdd.sock')] : []),
     ];
     const daemon = lab.startDaemon(node, `frr-${name}`, path.join(FRR_BIN, name), args);
     daemons.push(daemon);

@@ -8,6 +8,7 @@ import { Lab, type LabLink, type LabNode } from '../../../lab/lab.js';
 import { waitFor } from '../../../lab/process.js';
 import { checkAdvertised } from '../../../src/frr/advertised.js';
 import { PROFILES } from '../../../src/frr/profiles.js';
+import { DEFAULT_BFD } from '../../../src/config/defaults.js';
 import { resolveRenderOptions, type FrrProtocol, type FrrStyle, type OspfNetwork } from '../../../src/frr/render-options.js';
 import { renderFrrConfig } from '../../../src/frr/render.js';
 import type { ProfileName } from '../../../src/frr/profiles.js';
@@ -15,7 +16,7 @@ import type { Vtysh } from '../../../src/frr/vtysh.js';
 import { startFrrWithConfig, type FrrDaemonName, type LoadMode, type StartedFrr } from './frr-daemons.js';
 import { routerConfigFiles } from './router-config.js';
 
-const COMMANDS = ['ip', 'vtysh', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d', '/usr/lib/frr/bgpd'];
+const COMMANDS = ['ip', 'vtysh', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d', '/usr/lib/frr/bgpd', '/usr/lib/frr/bfdd'];
 
 // Service addresses on lo (announce: address) and as kernel routes (announce: route, proto 201).
 const SERVICE_ADDRESSES = ['192.0.2.53/32', '2001:db8:53::53/128'];
@@ -101,7 +102,14 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
     const router = await lab.node('router');
     const node = await lab.node('a');
     const link = await lab.link(router, node);
-    const daemons: FrrDaemonName[] = variant.protocol === 'ospf' ? ['zebra', 'ospfd', 'ospf6d'] : ['zebra', 'bgpd'];
+    const nodeFiles = renderNode(variant, link);
+    // The fast profile renders BFD. bfdd cannot take its block from frr.conf itself (it leaves configuration mode at
+    // the first block it does not know, and its block comes last), so the integrated-each variant runs without it.
+    const bfd = variant.profile === 'fast' && variant.mode !== 'integrated-each';
+    const daemons: FrrDaemonName[] = [
+      ...(variant.protocol === 'ospf' ? (['zebra', 'ospfd', 'ospf6d'] as const) : (['zebra', 'bgpd'] as const)),
+      ...(bfd ? (['bfdd'] as const) : []),
+    ];
     const started = Date.now();
     routerFrr = await startFrrWithConfig(lab, router, {
       daemons,
@@ -112,6 +120,7 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
         interface: link.aIf,
         network: variant.network,
         timers: PROFILES[variant.profile],
+        ...(bfd ? { bfd: { ...DEFAULT_BFD } } : {}),
         ...(variant.protocol === 'bgp'
           ? {
               bgp: {
@@ -128,7 +137,7 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
     // Foreign entries exist before the node's FRR starts: they would go out in its very first updates.
     for (const prefix of FOREIGN_ADDRESSES) await node.addAddress(prefix);
     for (const prefix of FOREIGN_ROUTES) await addRoute(node, prefix);
-    nodeFrr = await startFrrWithConfig(lab, node, { daemons, files: renderNode(variant, link), mode: variant.mode });
+    nodeFrr = await startFrrWithConfig(lab, node, { daemons, files: nodeFiles, mode: variant.mode });
     for (const prefix of FOREIGN_LATE) await node.addAddress(prefix);
     for (const prefix of SERVICE_ADDRESSES) await node.addAddress(prefix);
     for (const prefix of SERVICE_ROUTES) await addRoute(node, prefix);
@@ -148,6 +157,8 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
     t.diagnostic(
       `${variant.style}/${variant.protocol}/${variant.profile} (${variant.mode}): router has all service prefixes ${Date.now() - started} ms after FRR start`,
     );
+
+    if (bfd) await bfdSessionsUp(t, nodeFrr, variant);
 
     // The node's own view: FRR originates the services and none of the rest.
     const advertised = await checkAdvertised(nodeFrr.vtysh, [...SERVICES, ...FOREIGN], variant.protocol);
@@ -189,6 +200,38 @@ async function runVariant(t: { diagnostic(message: string): void }, variant: Var
   } finally {
     await lab.destroy();
   }
+}
+
+interface BfdPeer {
+  peer?: string;
+  status?: string;
+  'receive-interval'?: number;
+  'transmit-interval'?: number;
+  'detect-multiplier'?: number;
+}
+
+// The rendered BFD works: one session per OSPF daemon (link address, link-local) or per BGP neighbour, up, with the
+// profile's timers (FRR's own default would be 300 ms x 3).
+async function bfdSessionsUp(t: { diagnostic(message: string): void }, frr: StartedFrr, variant: Variant): Promise<void> {
+  let peers: BfdPeer[] = [];
+  await waitFor(
+    'two BFD sessions up on the node',
+    async () => {
+      peers = await frr.vtysh.show<BfdPeer[]>('show bfd peers json');
+      return peers.filter((peer) => peer.status === 'up').length === 2;
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  ).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}: ${JSON.stringify(peers)}\n${frr.logs()}`);
+  });
+  for (const peer of peers) {
+    assert.deepEqual(
+      [peer['receive-interval'], peer['transmit-interval'], peer['detect-multiplier']],
+      [DEFAULT_BFD.receiveIntervalMs, DEFAULT_BFD.transmitIntervalMs, DEFAULT_BFD.detectMultiplier],
+      `BFD peer ${peer.peer}`,
+    );
+  }
+  t.diagnostic(`${variant.style}/${variant.protocol}: BFD up with ${peers.map((peer) => peer.peer).join(', ')}`);
 }
 
 // announce: bgp through the rendered config: the network statement reaches the router; removing it (the drain's first

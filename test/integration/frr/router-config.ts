@@ -1,7 +1,8 @@
 // The upstream router's side for the lab tests (the FRR example of docs/upstream-router.md): OSPF on the link with
 // the node's timers, or eBGP to the node. It filters nothing, so anything the node leaks would show up here.
 import type { FrrTimers } from '../../../src/frr/profiles.js';
-import type { OspfNetwork } from '../../../src/frr/render-options.js';
+import type { BfdProfile, OspfNetwork } from '../../../src/frr/render-options.js';
+import { bfdProfileLines } from '../../../lab/frr-config.js';
 
 export interface RouterSide {
   hostname: string;
@@ -10,6 +11,12 @@ export interface RouterSide {
   network: OspfNetwork;
   timers: FrrTimers;
   bgp?: { asn: number; neighbors: { address: string; remoteAs: number }[] };
+  // BFD towards the node, as docs/upstream-router.md shows it (profile ANYCAST-NODES).
+  bfd?: BfdProfile;
+}
+
+function bfddConf(head: readonly string[], bfd: BfdProfile): string {
+  return [...head, ...bfdProfileLines('ANYCAST-NODES', bfd), ''].join('\n');
 }
 
 // Split files: zebra.conf plus ospfd.conf and ospf6d.conf, or bgpd.conf.
@@ -23,13 +30,18 @@ export function routerConfigFiles(side: RouterSide): Record<string, string> {
         ` neighbor ${n.address} remote-as ${n.remoteAs}`,
         ` neighbor ${n.address} timers ${t.bgpKeepalive} ${t.bgpHold}`,
         ` neighbor ${n.address} timers connect ${t.bgpConnectRetry}`,
+        ...(side.bfd ? [` neighbor ${n.address} bfd profile ANYCAST-NODES`] : []),
       );
     for (const family of ['ipv4', 'ipv6'] as const) {
       lines.push(` address-family ${family} unicast`);
       for (const n of side.bgp.neighbors.filter((entry) => entry.address.includes(':') === (family === 'ipv6'))) lines.push(`  neighbor ${n.address} activate`);
       lines.push(' exit-address-family');
     }
-    return { 'zebra.conf': head.join('\n') + '\n', 'bgpd.conf': [...lines, '!', ''].join('\n') };
+    return {
+      'zebra.conf': head.join('\n') + '\n',
+      'bgpd.conf': [...lines, '!', ''].join('\n'),
+      ...(side.bfd ? { 'bfdd.conf': bfddConf(head, side.bfd) } : {}),
+    };
   }
   const ospfd = [
     ...head,
@@ -38,6 +50,7 @@ export function routerConfigFiles(side: RouterSide): Record<string, string> {
     ` ip ospf network ${side.network}`,
     ` ip ospf hello-interval ${t.helloInterval}`,
     ` ip ospf dead-interval ${t.deadInterval}`,
+    ...(side.bfd ? [' ip ospf bfd', ' ip ospf bfd profile ANYCAST-NODES'] : []),
     '!',
     'router ospf',
     ` ospf router-id ${side.routerId}`,
@@ -53,6 +66,7 @@ export function routerConfigFiles(side: RouterSide): Record<string, string> {
     ` ipv6 ospf6 network ${side.network}`,
     ` ipv6 ospf6 hello-interval ${t.helloInterval}`,
     ` ipv6 ospf6 dead-interval ${t.deadInterval}`,
+    ...(side.bfd ? [' ipv6 ospf6 bfd profile ANYCAST-NODES'] : []),
     '!',
     'router ospf6',
     ` ospf6 router-id ${side.routerId}`,
@@ -61,5 +75,10 @@ export function routerConfigFiles(side: RouterSide): Record<string, string> {
     '!',
     '',
   ];
-  return { 'zebra.conf': head.join('\n') + '\n', 'ospfd.conf': ospfd.join('\n'), 'ospf6d.conf': ospf6d.join('\n') };
+  return {
+    'zebra.conf': head.join('\n') + '\n',
+    'ospfd.conf': ospfd.join('\n'),
+    'ospf6d.conf': ospf6d.join('\n'),
+    ...(side.bfd ? { 'bfdd.conf': bfddConf(head, side.bfd) } : {}),
+  };
 }

@@ -98,3 +98,41 @@ test('--out into a path that cannot be a directory exits 1 with the reason', asy
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
 });
+
+test('frr.vty_password_file: the password line is in the split files --out writes, never on stdout or stderr', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-frr-config-'));
+  try {
+    const secret = 'Vty-S3cret-4711';
+    const passwordFile = path.join(dir, 'vty.password');
+    fs.writeFileSync(passwordFile, `${secret}\n`, { mode: 0o600 });
+    const config = path.join(dir, 'healthcast.yaml');
+    const base = fs.readFileSync(CONFIG, 'utf8').replace('state_dir: ./state', `state_dir: ${path.join(dir, 'state')}`);
+    fs.writeFileSync(config, base.replace(/^frr:\n/m, `frr:\n  vty_password_file: ${passwordFile}\n`));
+
+    const out = path.join(dir, 'out');
+    const written = await cli('frr-config', '-c', config, '--style', 'split', '--profile', 'fast', '--out', out);
+    assert.equal(written.code, 0, written.err);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['bfdd.conf', 'ospf6d.conf', 'ospfd.conf', 'zebra.conf']);
+    for (const name of fs.readdirSync(out)) assert.match(fs.readFileSync(path.join(out, name), 'utf8'), new RegExp(`^password ${secret}$`, 'm'), name);
+    assert.doesNotMatch(written.out + written.err, new RegExp(secret));
+
+    const printed = await cli('frr-config', '-c', config, '--style', 'split');
+    assert.equal(printed.code, 0, printed.err);
+    assert.doesNotMatch(printed.out + printed.err, new RegExp(secret));
+    assert.doesNotMatch(printed.out, /^password /m);
+    assert.match(printed.err, /password line \(frr\.vty_password_file\) is written only with --out/);
+
+    const integrated = await cli('frr-config', '-c', config, '--out', path.join(dir, 'integrated'));
+    assert.equal(integrated.code, 0, integrated.err);
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'integrated', 'frr.conf'), 'utf8'), /password/);
+    assert.match(integrated.err, /frr\.vty_password_file applies to --style split only/);
+
+    fs.chmodSync(passwordFile, 0o000);
+    fs.rmSync(passwordFile);
+    const missing = await cli('frr-config', '-c', config, '--style', 'split', '--out', out);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.err, `healthcast frr-config: frr.vty_password_file: cannot read ${passwordFile}: ENOENT`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

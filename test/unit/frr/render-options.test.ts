@@ -5,6 +5,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import { isHealthcastError } from '../../../src/errors.js';
 import { areaToDotted, resolveRenderOptions, sortAddresses, type FrrFlags, type RenderSource } from '../../../src/frr/render-options.js';
 import { PROFILES } from '../../../src/frr/profiles.js';
+import { DEFAULT_BFD } from '../../../src/config/defaults.js';
 import { fixture } from '../../support/paths.js';
 
 const services = [{ addresses: ['192.0.2.53', '2001:db8::53'], interface: 'lo' }];
@@ -173,4 +174,33 @@ test('addresses sort by value, not by text, and collapse to one spelling', () =>
   assert.equal(areaToDotted('4294967295'), '255.255.255.255');
   assert.equal(areaToDotted(256), '0.0.1.0');
   assert.equal(areaToDotted('4294967296'), undefined);
+});
+
+test('BFD: on with the fast profile, off with default, frr.bfd overrides either way; its timers default to 100 ms x 3', () => {
+  const bfdOf = (frr: Partial<RenderSource['frr']>, flags: FrrFlags = {}) => {
+    const result = resolveRenderOptions(source({ ...complete, ...frr }), flags, 'node1');
+    assert.ok(result.ok);
+    return result.options.bfd;
+  };
+  const defaults = { receiveIntervalMs: 100, transmitIntervalMs: 100, detectMultiplier: 3 };
+  assert.deepEqual(DEFAULT_BFD, defaults);
+  const table: [Partial<RenderSource['frr']>, FrrFlags, typeof defaults | undefined][] = [
+    [{}, {}, undefined],
+    [{}, { profile: 'fast' }, defaults],
+    [{ profile: 'fast' }, {}, defaults],
+    [{ bfd: false }, { profile: 'fast' }, undefined],
+    [{ bfd: true }, {}, defaults],
+    [{ bfd: { detect_multiplier: 5 } }, {}, { ...defaults, detectMultiplier: 5 }],
+    [{ bfd: { receive_interval: 300, transmit_interval: 250 } }, { profile: 'fast' }, { receiveIntervalMs: 300, transmitIntervalMs: 250, detectMultiplier: 3 }],
+  ];
+  for (const [frr, flags, expected] of table) assert.deepEqual(bfdOf(frr, flags), expected, JSON.stringify({ frr, flags }));
+});
+
+test('passive interfaces are kept, per interface', () => {
+  const result = resolveRenderOptions(source({ ...complete, interfaces: [{ name: 'eth0', passive: true }, { name: 'eth1' }] }), {}, 'node1');
+  assert.ok(result.ok);
+  assert.deepEqual(result.options.interfaces, [
+    { name: 'eth0', network: 'broadcast', passive: true },
+    { name: 'eth1', network: 'broadcast' },
+  ]);
 });

@@ -35,6 +35,7 @@ function commandPaths(text: string): string[] {
 for (const [variant, flags] of [
   ['split-ospf-default', { style: 'split' }],
   ['integrated-bgp-fast', { protocol: 'bgp', profile: 'fast' }],
+  ['split-ospf-fast', { style: 'split', profile: 'fast' }],
 ] as const) {
   test(`${variant}: exactly the expected text for test/fixtures/frr/config/healthcast.yaml`, async () => {
     const files = renderFrrConfig(await optionsFor(flags));
@@ -106,6 +107,10 @@ test('files per style and protocol; stdout marks each split file with a `! ==>` 
   assert.deepEqual(filesFor({ style: 'split', protocol: 'ospf' }), ['zebra.conf', 'ospfd.conf', 'ospf6d.conf']);
   assert.deepEqual(filesFor({ style: 'split', protocol: 'bgp' }), ['zebra.conf', 'bgpd.conf']);
   assert.deepEqual(filesFor({ style: 'integrated', protocol: 'bgp' }), ['frr.conf']);
+  const bfd = { receiveIntervalMs: 100, transmitIntervalMs: 100, detectMultiplier: 3 };
+  assert.deepEqual(filesFor({ style: 'split', protocol: 'ospf', bfd }), ['zebra.conf', 'ospfd.conf', 'ospf6d.conf', 'bfdd.conf']);
+  assert.deepEqual(filesFor({ style: 'split', protocol: 'bgp', bfd }), ['zebra.conf', 'bgpd.conf', 'bfdd.conf']);
+  assert.deepEqual(filesFor({ style: 'integrated', protocol: 'ospf', bfd }), ['frr.conf']);
   const split = renderFrrConfig(await optionsFor({ style: 'split' }));
   const joined = joinForStdout(split, 'split');
   assert.deepEqual(
@@ -116,4 +121,52 @@ test('files per style and protocol; stdout marks each split file with a `! ==>` 
   const integrated = renderFrrConfig(await optionsFor({}));
   assert.equal(joinForStdout(integrated, 'integrated'), integrated[0]!.text);
   for (const file of [...split, ...integrated]) assert.doesNotMatch(file.text, /{{|}}/, `${file.name} has no template syntax left`);
+});
+
+test('BFD: every OSPF interface (both daemons) and BGP neighbour names the profile bfdd defines; none without BFD', async () => {
+  const withBfd = { ...(await optionsFor({ profile: 'default' })), bfd: { receiveIntervalMs: 300, transmitIntervalMs: 250, detectMultiplier: 5 } };
+  for (const protocol of ['ospf', 'bgp'] as const) {
+    const [file] = renderFrrConfig({ ...withBfd, protocol });
+    const text = file!.text;
+    assert.match(text, /^bfd\n profile HC-BFD\n {2}receive-interval 300\n {2}transmit-interval 250\n {2}detect-multiplier 5\n exit\n !\nexit\n!\n$/m);
+    assert.ok(text.endsWith('exit\n!\n'), 'the bfd block is last: a daemon reading frr.conf itself stops at the first block it does not know');
+    if (protocol === 'ospf') {
+      const paths = commandPaths(text);
+      for (const name of ['eth0', 'eth1']) {
+        assert.ok(paths.includes(`interface ${name} > ip ospf bfd`), `${name} ip ospf bfd`);
+        assert.ok(paths.includes(`interface ${name} > ip ospf bfd profile HC-BFD`), `${name} ip ospf bfd profile`);
+        assert.ok(paths.includes(`interface ${name} > ipv6 ospf6 bfd profile HC-BFD`), `${name} ipv6 ospf6 bfd profile`);
+      }
+    } else {
+      for (const neighbor of ['198.51.100.1', '2001:db8:ffff::1']) assert.match(text, new RegExp(`^ neighbor ${neighbor} bfd profile HC-BFD$`, 'm'));
+    }
+    const [plain] = renderFrrConfig({ ...withBfd, protocol, bfd: undefined });
+    assert.doesNotMatch(plain!.text, /bfd/);
+  }
+});
+
+test('passive links: `ip ospf passive` and `ipv6 ospf6 passive` on that interface only, in split and integrated files', async () => {
+  const options = await optionsFor({ style: 'split' });
+  const passive = { ...options, interfaces: options.interfaces.map((entry) => (entry.name === 'eth1' ? { ...entry, passive: true } : entry)) };
+  const split = renderFrrConfig(passive);
+  const [integrated] = renderFrrConfig({ ...passive, style: 'integrated' });
+  for (const text of [split.map((file) => file.text).join(''), integrated!.text]) {
+    const paths = commandPaths(text);
+    assert.ok(paths.includes('interface eth1 > ip ospf passive'));
+    assert.ok(paths.includes('interface eth1 > ipv6 ospf6 passive'));
+    assert.equal(paths.filter((entry) => entry.endsWith('passive')).length, 2, 'eth0 stays active');
+  }
+});
+
+test('the vty password goes right after `hostname` in every split file, and never into frr.conf', async () => {
+  const options = { ...(await optionsFor({ style: 'split', profile: 'fast' })), vtyPassword: 'S3cret-word' };
+  const split = renderFrrConfig(options);
+  assert.deepEqual(
+    split.map((file) => file.name),
+    ['zebra.conf', 'ospfd.conf', 'ospf6d.conf', 'bfdd.conf'],
+  );
+  for (const file of split) assert.match(file.text, /^hostname anycast-a\npassword S3cret-word\n/m, file.name);
+  for (const file of renderFrrConfig({ ...options, protocol: 'bgp' })) assert.match(file.text, /^password S3cret-word$/m, `bgp ${file.name}`);
+  const [integrated] = renderFrrConfig({ ...options, style: 'integrated' });
+  assert.doesNotMatch(integrated!.text, /password|S3cret/);
 });
