@@ -70,6 +70,7 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
     frr: main.frr,
     controlSocket: path.resolve(baseDir, main.control_socket),
     drainInterface: main.drain_interface,
+    disableDir: path.resolve(baseDir, main.disable_dir),
     metrics: main.metrics,
     maintenance: main.maintenance.map((job, index) => ({
       name: job.name ?? `maintenance[${index}]`,

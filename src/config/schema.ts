@@ -8,6 +8,7 @@ import { validate as validCron } from 'node-cron';
 import { parseListen } from '../metrics/listen.js';
 import {
   DEFAULT_CONTROL_SOCKET,
+  DEFAULT_DISABLE_DIR,
   DEFAULT_DRAIN_INTERFACE,
   DEFAULT_LEASE_MS,
   MIN_LEASE_MS,
@@ -83,6 +84,8 @@ export const mainSchema = z.strictObject({
   control_socket: z.string().min(1).default(DEFAULT_CONTROL_SOCKET),
   // Where a draining address waits: a dummy interface the FRR route-maps do not match (created if missing).
   drain_interface: interfaceName.default(DEFAULT_DRAIN_INTERFACE),
+  // A file here named after a service (or `all`) holds it in maintenance while it exists; its content is the note.
+  disable_dir: z.string().min(1, 'must name a directory').default(DEFAULT_DISABLE_DIR),
   metrics: z.strictObject({ listen: listenAddress }).optional(),
   maintenance: z.array(maintenanceJob).default([]),
   services: z.array(z.unknown()).default([]),

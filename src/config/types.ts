@@ -63,6 +63,8 @@ export interface AgentConfig {
   frr: FrrSection;
   controlSocket: string;
   drainInterface: string;
+  // Files named after services (or `all`) hold them in maintenance (config `disable_dir`).
+  disableDir: string;
   metrics: { listen: { host: string; port: number } } | undefined;
   maintenance: MaintenanceJobConfig[];
   services: ServiceConfig[];

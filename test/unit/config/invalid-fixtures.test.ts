@@ -32,6 +32,7 @@ const expectations: Record<string, (string | RegExp)[]> = {
   'alias-bomb.yaml': ['alias-bomb.yaml: Excessive alias count indicates a resource exhaustion attack'],
   'route-protocol-reserved.yaml': ['route-protocol-reserved.yaml: route_protocol: must be 5-254 (0-4 are reserved by the kernel)'],
   'lease-too-short.yaml': ['lease-too-short.yaml: lease: must be 0 (off) or at least 3s (it is renewed every lease/3)'],
+  'empty-disable-dir.yaml': ['empty-disable-dir.yaml: disable_dir: must name a directory'],
   'not-a-mapping.yaml': ['not-a-mapping.yaml: Invalid input: expected object, received array'],
   'missing-services-dir.yaml': [/^missing-services-dir\.yaml: services_dir: cannot read .*does-not-exist\.d: ENOENT/],
   'services-dir-errors/healthcast.yaml': [
