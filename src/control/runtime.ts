@@ -19,6 +19,8 @@ import { systemClock, type Clock } from '../clock.js';
 export interface OpsRuntime {
   // After agent.start(): scheduling begins and systemd hears READY.
   started(): void;
+  // A SIGHUP reload was accepted or rejected (metrics).
+  reloaded(ok: boolean): void;
   // At the start of a shutdown (systemd hears STOPPING).
   stopping(): void;
   close(): Promise<void>;
@@ -136,6 +138,9 @@ export async function startOps(
       holds.start();
       options.advertisement?.start();
       notifier?.ready(statusText(agent.mode, agent.status()));
+    },
+    reloaded(ok) {
+      metrics.configReloaded(ok);
     },
     stopping() {
       notifier?.stopping();

@@ -83,6 +83,8 @@ export interface AgentListener {
   onPhase?(service: string, from: Phase, to: Phase): void;
   onStateApplied?(change: StateChange): void;
   onReport?(report: ReconcileReport): void;
+  // A routing change health decided has been applied, this long after the decision (monotonic ms).
+  onRoutingApplied?(service: string, announce: boolean, decisionToKernelMs: number): void;
   // A new configuration was accepted (scheduled maintenance reschedules here).
   onReload?(config: AgentConfig): void;
   // The agent paused (everything withdrawn, the process is about to stop itself) or runs again.
@@ -503,11 +505,11 @@ export class Agent {
     if (announce === undefined) return kick;
     const decidedAt = this.clock.monotonic();
     void kick.then(
-      (report) =>
-        slot.log.info(
-          { announce, decision_to_kernel_ms: this.clock.monotonic() - decidedAt, reconcile_ms: report.durationMs },
-          announce ? 'announce applied' : 'withdraw applied',
-        ),
+      (report) => {
+        const ms = this.clock.monotonic() - decidedAt;
+        slot.log.info({ announce, decision_to_kernel_ms: ms, reconcile_ms: report.durationMs }, announce ? 'announce applied' : 'withdraw applied');
+        this.emit('onRoutingApplied', slot.runner.name, announce, ms);
+      },
       (error: unknown) => slot.log.error({ err: error }, 'routing update failed'),
     );
     return kick;
