@@ -147,6 +147,9 @@ export function serviceSchema(registry: ProbeRegistry) {
     hook_timeout: duration({ min: 100, max: 3_600_000 }).default(10_000),
     // Gratuitous ARP / unsolicited NA when an address is added (floating-VIP style, on a LAN interface).
     announce_l2: z.union([z.boolean(), z.strictObject({ count: z.number().int().min(1).max(20) })]).default(false),
+    // The LAN's router(s): after an announcement, a unicast NA (IPv6) and a ping from the address refresh its entry.
+    // One address or a list; a single string is read as a list of one, so an error names the bad item.
+    l2_router: z.preprocess((raw) => (typeof raw === 'string' ? [raw] : raw), z.array(hostAddress).min(1, 'must list at least one address')).optional(),
   });
 }
 

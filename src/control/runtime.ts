@@ -9,6 +9,7 @@ import { AgentMetrics } from '../metrics/metrics.js';
 import { MetricsServer } from '../metrics/server.js';
 import { HookRunner } from '../hooks/hooks.js';
 import { L2Announcer } from '../l2/announce.js';
+import { ensureArpIgnore } from '../l2/arp-ignore.js';
 import { MaintenanceScheduler } from '../maintenance/scheduler.js';
 import { notifyEnv, statusText, SystemdNotifier } from '../systemd/notify.js';
 import type { AdvertisementWatcher } from './advertisement.js';
@@ -101,6 +102,8 @@ export async function startOps(
     apply: (files) => agent.setDisableFiles(files),
   });
   await disable.start();
+  // Before the first drain can move a LAN address to the drain interface, where ARP would still answer for it.
+  await ensureArpIgnore(config().services, log);
 
   const env = notifyEnv(options.env ?? process.env, process.pid);
   const notifier = env ? new SystemdNotifier(env, log) : undefined;
@@ -128,6 +131,7 @@ export async function startOps(
       if (JSON.stringify(next.metrics) !== JSON.stringify(metricsConfig))
         log.warn({ was: metricsConfig?.listen, now: next.metrics?.listen }, 'metrics.listen changed: takes effect on restart');
       void disable.reload(next.disableDir);
+      void ensureArpIgnore(next.services, log);
       void scheduler.reload(next.maintenance).catch((error: unknown) => log.error({ err: messageOf(error) }, 'maintenance: cannot reschedule'));
     },
   });

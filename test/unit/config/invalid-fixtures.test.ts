@@ -33,6 +33,10 @@ const expectations: Record<string, (string | RegExp)[]> = {
   'route-protocol-reserved.yaml': ['route-protocol-reserved.yaml: route_protocol: must be 5-254 (0-4 are reserved by the kernel)'],
   'lease-too-short.yaml': ['lease-too-short.yaml: lease: must be 0 (off) or at least 3s (it is renewed every lease/3)'],
   'empty-disable-dir.yaml': ['empty-disable-dir.yaml: disable_dir: must name a directory'],
+  'l2-router-without-announce-l2.yaml': [
+    'l2-router-without-announce-l2.yaml: services[0].l2_router[1]: not an IPv4 or IPv6 address: "not-an-address"',
+    'l2-router-without-announce-l2.yaml: services[1].l2_router: needs announce_l2 (the router is told after the LAN announcement)',
+  ],
   'not-a-mapping.yaml': ['not-a-mapping.yaml: Invalid input: expected object, received array'],
   'missing-services-dir.yaml': [/^missing-services-dir\.yaml: services_dir: cannot read .*does-not-exist\.d: ENOENT/],
   'services-dir-errors/healthcast.yaml': [
