@@ -86,6 +86,8 @@ export function agentConfig(stateDir: string, services: readonly object[], extra
     interface: 'lo',
     state_dir: stateDir,
     control_socket: path.join(path.dirname(stateDir), 'control.sock'),
+    // Never the machine's /etc/healthcast/disable.d: a lab agent reads only its own.
+    disable_dir: path.join(path.dirname(stateDir), 'disable.d'),
     defaults: { interval: '200ms', timeout: '150ms', rise: 2, fall: 2 },
     reconcile_interval: '1s',
     ...extra,

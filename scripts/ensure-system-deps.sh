@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo need, only when one is missing (idempotent).
 set -euo pipefail
+# prometheus: only for promtool (the alert rules' test); ~100 MB and ~20 s with its dependencies (25 packages, mostly
+# javascript for its web UI, measured on Debian 12). Its postinst enables prometheus.service; the policy-rc.d below
+# keeps apt from starting it.
 packages=(iproute2 procps frr unbound freeradius freeradius-utils syslog-ng-core squid dnsutils ndisc6 iputils-arping iputils-ping libcap2-bin util-linux openssl libndp-tools python3 perl-base systemd
-  lintian adduser)
+  lintian adduser prometheus)
 binaries=(ip pkill /usr/lib/frr/zebra /usr/lib/frr/ospfd /usr/lib/frr/ospf6d /usr/lib/frr/bgpd /usr/lib/frr/bfdd vtysh unbound freeradius radclient syslog-ng squid dig ndisc6 arping ping setpriv capsh openssl ndptool python3 perl systemd-analyze
-  lintian adduser)
+  lintian adduser promtool)
 missing=0
 for bin in "${binaries[@]}"; do
   if [[ "$bin" == /* ]]; then [[ -x "$bin" ]] || missing=1; else command -v "$bin" >/dev/null 2>&1 || missing=1; fi

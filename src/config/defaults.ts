@@ -3,6 +3,8 @@
 export const DEFAULT_CONFIG_FILE = '/etc/healthcast/healthcast.yaml';
 export const DEFAULT_STATE_DIR = '/var/lib/healthcast';
 export const DEFAULT_CONTROL_SOCKET = '/run/healthcast/control.sock';
+// A file here named after a service (or `all`) holds it in maintenance while it exists.
+export const DEFAULT_DISABLE_DIR = '/etc/healthcast/disable.d';
 // A dummy interface the FRR route-maps do not match, where a draining address waits.
 export const DEFAULT_DRAIN_INTERFACE = 'hc-drain';
 // The `proto` number on kernel routes healthcast adds; 0-4 are the kernel's own.

@@ -70,6 +70,7 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Ag
     frr: main.frr,
     controlSocket: path.resolve(baseDir, main.control_socket),
     drainInterface: main.drain_interface,
+    disableDir: path.resolve(baseDir, main.disable_dir),
     metrics: main.metrics,
     maintenance: main.maintenance.map((job, index) => ({
       name: job.name ?? `maintenance[${index}]`,
@@ -98,6 +99,9 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
       errors.push(`${where(`probes[${index}].timeout`)}: ${probe.timeoutMs}ms is longer than the interval (${intervalMs}ms)`);
     }
   });
+  if (parsed.l2_router !== undefined && parsed.announce_l2 === false) {
+    errors.push(`${where('l2_router')}: needs announce_l2 (the router is told after the LAN announcement)`);
+  }
   if (typeof parsed.require === 'object' && parsed.require.at_least > parsed.probes.length) {
     errors.push(`${where('require.at_least')}: ${parsed.require.at_least} is more than the ${parsed.probes.length} probe(s) listed`);
   }
@@ -121,7 +125,13 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
       ...(parsed.on_drain ? { onDrain: parsed.on_drain } : {}),
       timeoutMs: parsed.hook_timeout,
     },
-    announceL2: parsed.announce_l2 === false ? undefined : { count: parsed.announce_l2 === true ? 3 : parsed.announce_l2.count },
+    announceL2:
+      parsed.announce_l2 === false
+        ? undefined
+        : {
+            count: parsed.announce_l2 === true ? 3 : parsed.announce_l2.count,
+            ...(parsed.l2_router !== undefined ? { routers: parsed.l2_router } : {}),
+          },
     origin,
   };
 }

@@ -8,6 +8,7 @@ import { validate as validCron } from 'node-cron';
 import { parseListen } from '../metrics/listen.js';
 import {
   DEFAULT_CONTROL_SOCKET,
+  DEFAULT_DISABLE_DIR,
   DEFAULT_DRAIN_INTERFACE,
   DEFAULT_LEASE_MS,
   MIN_LEASE_MS,
@@ -83,6 +84,8 @@ export const mainSchema = z.strictObject({
   control_socket: z.string().min(1).default(DEFAULT_CONTROL_SOCKET),
   // Where a draining address waits: a dummy interface the FRR route-maps do not match (created if missing).
   drain_interface: interfaceName.default(DEFAULT_DRAIN_INTERFACE),
+  // A file here named after a service (or `all`) holds it in maintenance while it exists; its content is the note.
+  disable_dir: z.string().min(1, 'must name a directory').default(DEFAULT_DISABLE_DIR),
   metrics: z.strictObject({ listen: listenAddress }).optional(),
   maintenance: z.array(maintenanceJob).default([]),
   services: z.array(z.unknown()).default([]),
@@ -144,6 +147,9 @@ export function serviceSchema(registry: ProbeRegistry) {
     hook_timeout: duration({ min: 100, max: 3_600_000 }).default(10_000),
     // Gratuitous ARP / unsolicited NA when an address is added (floating-VIP style, on a LAN interface).
     announce_l2: z.union([z.boolean(), z.strictObject({ count: z.number().int().min(1).max(20) })]).default(false),
+    // The LAN's router(s): after an announcement, a unicast NA (IPv6) and a ping from the address refresh its entry.
+    // One address or a list; a single string is read as a list of one, so an error names the bad item.
+    l2_router: z.preprocess((raw) => (typeof raw === 'string' ? [raw] : raw), z.array(hostAddress).min(1, 'must list at least one address')).optional(),
   });
 }
 

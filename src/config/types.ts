@@ -27,7 +27,8 @@ export interface ServiceConfig {
   probes: ProbeConfig[];
   hooks: ServiceHooks;
   // Unsolicited ARP/NA after an address is added; undefined when off.
-  announceL2: { count: number } | undefined;
+  // routers: `l2_router`, told directly after the announcement.
+  announceL2: { count: number; routers?: string[] } | undefined;
   // Where the service was defined, for messages: "services.d/dns.yaml" or "healthcast.yaml: services[0]".
   origin: string;
 }
@@ -63,6 +64,8 @@ export interface AgentConfig {
   frr: FrrSection;
   controlSocket: string;
   drainInterface: string;
+  // Files named after services (or `all`) hold them in maintenance (config `disable_dir`).
+  disableDir: string;
   metrics: { listen: { host: string; port: number } } | undefined;
   maintenance: MaintenanceJobConfig[];
   services: ServiceConfig[];

@@ -1,5 +1,5 @@
 // Wires the operations side around a built agent: control socket, metrics, hooks, LAN announcements, scheduled
-// maintenance and systemd notifications. The agent knows none of them; they listen to it or call its public methods.
+// maintenance, disable files and systemd notifications. The agent knows none of them; they listen to it or call its public methods.
 import type { Agent } from '../core/agent.js';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
@@ -9,15 +9,19 @@ import { AgentMetrics } from '../metrics/metrics.js';
 import { MetricsServer } from '../metrics/server.js';
 import { HookRunner } from '../hooks/hooks.js';
 import { L2Announcer } from '../l2/announce.js';
+import { ensureArpIgnore } from '../l2/arp-ignore.js';
 import { MaintenanceScheduler } from '../maintenance/scheduler.js';
 import { notifyEnv, statusText, SystemdNotifier } from '../systemd/notify.js';
 import type { AdvertisementWatcher } from './advertisement.js';
 import { HoldWatch } from '../maintenance/hold-watch.js';
+import { DisableWatch } from '../maintenance/disable-watch.js';
 import { systemClock, type Clock } from '../clock.js';
 
 export interface OpsRuntime {
   // After agent.start(): scheduling begins and systemd hears READY.
   started(): void;
+  // A SIGHUP reload was accepted or rejected (metrics).
+  reloaded(ok: boolean): void;
   // At the start of a shutdown (systemd hears STOPPING).
   stopping(): void;
   close(): Promise<void>;
@@ -89,6 +93,18 @@ export async function startOps(
   // given up while the agent was stopped).
   const holds = new HoldWatch({ agent, clock: options.clock ?? systemClock, log });
 
+  // The disable files, read before the agent starts: a service disabled then is never announced.
+  const disable = new DisableWatch({
+    dir: config().disableDir,
+    clock: options.clock ?? systemClock,
+    log,
+    services: () => config().services.map((service) => service.name),
+    apply: (files) => agent.setDisableFiles(files),
+  });
+  await disable.start();
+  // Before the first drain can move a LAN address to the drain interface, where ARP would still answer for it.
+  await ensureArpIgnore(config().services, log);
+
   const env = notifyEnv(options.env ?? process.env, process.pid);
   const notifier = env ? new SystemdNotifier(env, log) : undefined;
   notifier?.start();
@@ -106,11 +122,16 @@ export async function startOps(
     onMode: (mode) => {
       if (mode === 'paused') notifier?.paused();
       else notifier?.resumed();
-      if (mode === 'running') void holds.check();
+      if (mode === 'running') {
+        void holds.check();
+        void disable.scan();
+      }
     },
     onReload: (next) => {
       if (JSON.stringify(next.metrics) !== JSON.stringify(metricsConfig))
         log.warn({ was: metricsConfig?.listen, now: next.metrics?.listen }, 'metrics.listen changed: takes effect on restart');
+      void disable.reload(next.disableDir);
+      void ensureArpIgnore(next.services, log);
       void scheduler.reload(next.maintenance).catch((error: unknown) => log.error({ err: messageOf(error) }, 'maintenance: cannot reschedule'));
     },
   });
@@ -122,11 +143,15 @@ export async function startOps(
       options.advertisement?.start();
       notifier?.ready(statusText(agent.mode, agent.status()));
     },
+    reloaded(ok) {
+      metrics.configReloaded(ok);
+    },
     stopping() {
       notifier?.stopping();
     },
     async close() {
       holds.stop();
+      disable.stop();
       await Promise.allSettled([scheduler.stop(), control.close(), metricsServer?.close(), options.advertisement?.stop()]);
       await notifier?.close();
     },

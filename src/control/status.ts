@@ -20,6 +20,9 @@ export interface ServiceStatusJson {
   maintenance_pid: number | null;
   maintenance_holder_alive: boolean | null;
   maintenance_stay_drained: boolean;
+  // A disable file's content (the operator's note), and every holder (the disable file first), when held.
+  maintenance_note: string | null;
+  maintenance_holders: string[];
   routing_error: string | null;
   last: { ok: boolean; reason: string; latency_ms: number; at: string } | null;
 }
@@ -86,6 +89,8 @@ export function buildStatus(
       maintenance_pid: service.drained?.pid ?? null,
       maintenance_holder_alive: service.drained?.pid !== undefined ? holderAlive(service.drained.pid, service.drained.pidStart) : null,
       maintenance_stay_drained: service.drained?.stayDrained === true,
+      maintenance_note: service.drained?.note ?? null,
+      maintenance_holders: (service.holds ?? (service.drained ? [service.drained] : [])).map((hold) => hold.by),
       routing_error: service.routingError ?? null,
       last: service.last
         ? { ok: service.last.ok, reason: service.last.reason, latency_ms: round(service.last.durationMs), at: new Date(service.last.at).toISOString() }
@@ -125,6 +130,8 @@ export function formatStatus(status: StatusJson): string {
     ...(s.last && !s.last.ok ? [`${s.name}: last probe: ${s.last.reason}`] : []),
     ...(s.routing_error ? [`${s.name}: routing: ${s.routing_error}`] : []),
     ...(s.maintenance ? [`${s.name}: drained since ${s.maintenance_since} by ${s.maintenance_by}${holderNote(s)}`] : []),
+    ...(s.maintenance_note !== null ? [`${s.name}: note: ${s.maintenance_note}`] : []),
+    ...s.maintenance_holders.slice(1).map((by) => `${s.name}: also drained by ${by}`),
   ]);
   if (notes.length > 0) lines.push('', ...notes);
   return lines.join('\n');

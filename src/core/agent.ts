@@ -9,6 +9,7 @@ import { ServiceRunner, SlotTimers } from './service-runner.js';
 import type { Phase } from './state-machine.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import type { ServiceProbeRun } from './probe-service.js';
+import { DISABLE_ALL } from '../maintenance/disable-dir.js';
 import { drainOwner, MemoryDrainStore, type DrainEntry, type DrainOwner, type DrainStore } from '../maintenance/drain-store.js';
 import type { ServiceState } from './service-state.js';
 import { usesBgp } from './announcement.js';
@@ -59,6 +60,8 @@ export interface ServiceStatus {
   advertised: boolean | undefined;
   // The operator's hold (maintenance), when there is one.
   drained: DrainEntry | undefined;
+  // Every hold on the service, the disable file's first (drained is the first of them).
+  holds?: DrainEntry[];
   // In its grace period: no longer advertised, still answered.
   draining: boolean;
   announce: ServiceConfig['announce'];
@@ -80,6 +83,8 @@ export interface AgentListener {
   onPhase?(service: string, from: Phase, to: Phase): void;
   onStateApplied?(change: StateChange): void;
   onReport?(report: ReconcileReport): void;
+  // A routing change health decided has been applied, this long after the decision (monotonic ms).
+  onRoutingApplied?(service: string, announce: boolean, decisionToKernelMs: number): void;
   // A new configuration was accepted (scheduled maintenance reschedules here).
   onReload?(config: AgentConfig): void;
   // The agent paused (everything withdrawn, the process is about to stop itself) or runs again.
@@ -95,6 +100,13 @@ export interface DrainResult {
 export interface ResumeResult {
   services: string[]; // resumed by this request
   notDrained: string[];
+  // Still held by a disable file: they stay in maintenance until it is removed, whatever `resume` says.
+  heldByFile?: string[];
+}
+
+export interface DisableResult {
+  held: string[]; // newly in maintenance by a disable file
+  released: string[]; // no longer held by any file (resumed unless an operator's drain holds them)
 }
 
 export interface AgentOptions {
@@ -127,6 +139,9 @@ export class Agent {
   private readonly retiring = new Map<string, ServiceSlot>();
   // The persisted truth of maintenance holds; may name services that are no longer configured.
   private readonly holds = new Map<string, DrainEntry>();
+  // The disable directory's holds, by service name or `all` (src/maintenance/disable-dir.ts); a holder of their own:
+  // removing a file never ends an operator's drain, and `resume` never ends a file's hold.
+  private readonly disabled = new Map<string, DrainEntry>();
   private readonly view: AgentView;
   private readonly routing: RoutingWriter;
   private readonly clock: Clock;
@@ -294,7 +309,7 @@ export class Agent {
       });
       this.options.log.info({ services: newly, by }, `draining ${newly.join(', ')}`);
       const slots = newly.map((name) => this.slot(name));
-      for (const slot of slots) this.dispatch(slot, { kind: 'maintenance', hold: this.holds.get(slot.runner.name) });
+      for (const slot of slots) this.dispatch(slot, { kind: 'maintenance', hold: this.holdOf(slot.runner.name) });
       const errors = await this.withdrawPlanned(slots, `drained by ${by}`);
       return { services, newly, errors };
     });
@@ -306,25 +321,60 @@ export class Agent {
       const asked = names === 'all' ? [...this.holds.keys()] : [...new Set(names)];
       if (names !== 'all') for (const name of asked) if (!this.holds.has(name)) this.slot(name);
       const services = asked.filter((name) => this.holds.has(name));
-      const notDrained = asked.filter((name) => !this.holds.has(name));
-      if (services.length === 0) return { services, notDrained };
+      const heldByFile = asked.filter((name) => this.fileHoldOf(name) !== undefined);
+      const notDrained = asked.filter((name) => !this.holds.has(name) && !heldByFile.includes(name));
+      const byFile = heldByFile.length > 0 ? { heldByFile } : {};
+      if (services.length === 0) return { services, notDrained, ...byFile };
       await this.persistHolds((holds) => {
         for (const name of services) holds.delete(name);
       });
       this.options.log.info({ services, by }, `resuming ${services.join(', ')}`);
       for (const name of services) {
         const slot = this.services.get(name);
-        if (slot) this.dispatch(slot, { kind: 'maintenance', hold: undefined });
+        if (slot) this.dispatch(slot, { kind: 'maintenance', hold: this.holdOf(name) });
       }
       const applied = this.routing.kick();
       this.noteAll(`resumed by ${by}`, false, applied);
       await applied;
-      return { services, notDrained };
+      return { services, notDrained, ...byFile };
     });
   }
 
   get drainedServices(): DrainEntry[] {
     return [...this.holds.values()];
+  }
+
+  // The holds of the disable files, replacing the last ones (src/maintenance/disable-watch.ts calls it on a change).
+  // A newly held service drains as after `healthcast drain`; resolves once the withdrawal (and its grace) is applied.
+  setDisableFiles(holds: ReadonlyMap<string, DrainEntry>): Promise<DisableResult> {
+    return this.serialize(async () => {
+      if (this.view.mode === 'stopped') return { held: [], released: [] };
+      const before = new Map([...this.services.keys()].map((name) => [name, this.fileHoldOf(name)]));
+      this.disabled.clear();
+      for (const [target, hold] of holds) this.disabled.set(target, hold);
+      const held: ServiceSlot[] = [];
+      const released: string[] = [];
+      for (const [name, slot] of this.services) {
+        const was = before.get(name);
+        const now = this.fileHoldOf(name);
+        if (was?.file === now?.file && was?.note === now?.note) continue;
+        if (!was) held.push(slot);
+        if (!now) released.push(name);
+        this.dispatch(slot, { kind: 'maintenance', hold: this.holdOf(name) });
+      }
+      const result = { held: held.map((slot) => slot.runner.name), released };
+      if (held.length > 0) this.options.log.info({ services: result.held }, `disabled by file: ${result.held.join(', ')}`);
+      if (released.length > 0) this.options.log.info({ services: released }, `disable file removed: ${released.join(', ')}`);
+      // Before the start there is nothing announced to withdraw: the first pass already leaves them out.
+      if (this.view.mode === 'created' || (held.length === 0 && released.length === 0)) return result;
+      if (held.length > 0) await this.withdrawPlanned(held, 'disabled by file');
+      if (released.length > 0) {
+        const applied = this.routing.kick();
+        this.noteAll('disable file removed', false, applied);
+        await applied;
+      }
+      return result;
+    });
   }
 
   // The routing writer's address lease, for status (undefined: off, or a writer without one).
@@ -348,6 +398,7 @@ export class Agent {
         last: record.last,
         advertised: this.options.advertised?.(runner.name, record.config.addresses),
         drained: record.maintenance,
+        holds: this.holdsOf(runner.name),
         draining: record.grace !== undefined,
         announce: record.config.announce,
       };
@@ -454,11 +505,11 @@ export class Agent {
     if (announce === undefined) return kick;
     const decidedAt = this.clock.monotonic();
     void kick.then(
-      (report) =>
-        slot.log.info(
-          { announce, decision_to_kernel_ms: this.clock.monotonic() - decidedAt, reconcile_ms: report.durationMs },
-          announce ? 'announce applied' : 'withdraw applied',
-        ),
+      (report) => {
+        const ms = this.clock.monotonic() - decidedAt;
+        slot.log.info({ announce, decision_to_kernel_ms: ms, reconcile_ms: report.durationMs }, announce ? 'announce applied' : 'withdraw applied');
+        this.emit('onRoutingApplied', slot.runner.name, announce, ms);
+      },
       (error: unknown) => slot.log.error({ err: error }, 'routing update failed'),
     );
     return kick;
@@ -496,6 +547,21 @@ export class Agent {
     for (const [name, entry] of updated) this.holds.set(name, entry);
   }
 
+  // A disable file's hold on the service: its own file, else `all`.
+  private fileHoldOf(name: string): DrainEntry | undefined {
+    const hold = this.disabled.get(name) ?? this.disabled.get(DISABLE_ALL);
+    return hold && { ...hold, name };
+  }
+
+  // Every holder of the service, the file first: it is the one `resume` cannot end, so status names it first.
+  private holdsOf(name: string): DrainEntry[] {
+    return [this.fileHoldOf(name), this.holds.get(name)].filter((hold): hold is DrainEntry => hold !== undefined);
+  }
+
+  private holdOf(name: string): DrainEntry | undefined {
+    return this.holdsOf(name)[0];
+  }
+
   private emit<K extends keyof AgentListener>(event: K, ...args: Parameters<NonNullable<AgentListener[K]>>): void {
     for (const listener of this.listeners) {
       try {
@@ -518,7 +584,7 @@ export class Agent {
     const earlier = this.services.get(service.name) ?? this.retiring.get(service.name);
     this.retiring.delete(service.name);
     const log = this.options.log.child({ service: service.name });
-    const fresh = newRecord(service, this.holds.get(service.name));
+    const fresh = newRecord(service, this.holdOf(service.name));
     const record = earlier ? { ...fresh, grace: earlier.record.grace, routing: earlier.record.routing, noted: earlier.record.noted } : fresh;
     const slot: ServiceSlot = { record, log, timer: earlier?.timer, graceDone: earlier?.graceDone, runner: undefined as unknown as ServiceRunner };
     slot.runner = new ServiceRunner(service, {

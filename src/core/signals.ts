@@ -11,6 +11,8 @@ export interface SignalDeps {
   exit: (code: number) => void;
   // Stops this process (SIGSTOP to itself) once everything is withdrawn.
   stopSelf: () => void;
+  // Told of every reload: accepted or rejected (metrics).
+  onReload?: (ok: boolean) => void;
   target?: NodeJS.EventEmitter & { on(event: NodeJS.Signals, listener: () => void): unknown };
 }
 
@@ -89,7 +91,9 @@ export function installSignals(deps: SignalDeps): SignalController {
       try {
         const next = await deps.reloadConfig();
         await deps.agent.reload(next);
+        deps.onReload?.(true);
       } catch (error) {
+        deps.onReload?.(false);
         const details = isHealthcastError(error) ? error.details : [];
         deps.log.error({ errors: details, error: messageOf(error) }, 'reload rejected; the running configuration stays');
       }

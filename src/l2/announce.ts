@@ -16,6 +16,8 @@ export interface L2Job {
   address: string;
   interface: string;
   count: number;
+  // The LAN's routers of this family (`l2_router`): told directly, and their entry for the address refreshed.
+  routers: string[];
 }
 
 // Pure: which added entries get announced. Routes and loopback addresses have no neighbours to tell.
@@ -25,7 +27,9 @@ export function planAnnouncements(added: readonly RoutingEntry[], services: read
     if (entry.kind !== 'address' || entry.interface === 'lo') continue;
     const service = services.find((candidate) => candidate.addresses.includes(entry.address) && candidate.interface === entry.interface);
     if (!service?.announceL2) continue;
-    jobs.push({ service: service.name, family: familyOf(entry.address), address: entry.address, interface: entry.interface, count: service.announceL2.count });
+    const family = familyOf(entry.address);
+    const routers = (service.announceL2.routers ?? []).filter((router) => familyOf(router) === family);
+    jobs.push({ service: service.name, family, address: entry.address, interface: entry.interface, count: service.announceL2.count, routers });
   }
   return jobs;
 }
@@ -36,12 +40,24 @@ export function announceCommands(job: L2Job, tools: { arping?: string; ndptool?:
   return Array.from({ length: job.count }, () => [tools.ndptool ?? 'ndptool', '-t', 'na', '-U', '-i', job.interface, '-T', job.address, 'send']);
 }
 
+// Pure: what each router of the job is sent after the announcement (found necessary on real routers by the ucarp
+// write-up the design follows). IPv6: the NA with the override flag unicast to the router too, since a router may miss
+// or rate-limit the all-nodes one; ndptool refuses -U with -D ("Conflicts for both setting dest address and
+// unsolicited flag"), so the unicast one carries the solicited flag with override, which Linux takes as a confirmed
+// (REACHABLE) entry at this node's MAC. Then, for both families, one ping from the address to the router: to answer
+// it the router uses its entry for the address, and the reply proves that entry leads here.
+export function routerCommands(job: L2Job, router: string, tools: { ndptool?: string; ping?: string } = {}): { na?: string[]; ping: string[] } {
+  const ping = [tools.ping ?? 'ping', '-c', '1', '-W', '1', '-I', job.address, router];
+  if (job.family === 4) return { ping };
+  return { na: [tools.ndptool ?? 'ndptool', '-t', 'na', '-i', job.interface, '-T', job.address, '-D', router, 'send'], ping };
+}
+
 export interface AnnouncerOptions {
   services: () => readonly ServiceConfig[];
   log: Logger;
   onResult?: (job: L2Job, ok: boolean) => void;
   intervalMs?: number; // between two NAs
-  tools?: { arping?: string; ndptool?: string };
+  tools?: { arping?: string; ndptool?: string; ping?: string };
 }
 
 export class L2Announcer implements AgentListener {
@@ -86,5 +102,22 @@ export class L2Announcer implements AgentListener {
       job.family === 4 ? 'gratuitous ARP sent' : 'unsolicited neighbor advertisements sent',
     );
     this.options.onResult?.(job, true);
+    for (const router of job.routers) await this.tellRouter(job, router);
+  }
+
+  // Best effort: a router that does not answer pings is logged, and the announcement still counts as sent.
+  private async tellRouter(job: L2Job, router: string): Promise<void> {
+    const { na, ping } = routerCommands(job, router, this.options.tools);
+    const fields = { service: job.service, address: job.address, interface: job.interface, router };
+    for (const argv of [na, ping]) {
+      if (!argv) continue;
+      const outcome = await runCommand(argv, { timeoutMs: 5000, stdio: 'capture' }).done;
+      if (outcome.exitCode !== 0 || outcome.spawnError) {
+        const why = outcome.spawnError ? `cannot run ${argv[0]} (${outcome.spawnError})` : `${argv.join(' ')} exited ${outcome.exitCode ?? outcome.signal}`;
+        this.log.warn({ ...fields, output: outcome.output.trim().slice(-300) }, `l2_router ${router} not refreshed: ${why}`);
+        return;
+      }
+    }
+    this.log.info(fields, `l2_router ${router} refreshed: it reached ${job.address} at this node`);
   }
 }

@@ -34,10 +34,13 @@ export interface DrainOwner {
   stayDrained?: boolean | undefined;
 }
 
-// One drained service: when, and by whom.
+// One drained service: when, and by whom. A hold from the disable directory (disable-dir.ts) names its file and the
+// file's content as the operator's note; those are never persisted here (the file itself is their record).
 export interface DrainEntry extends DrainOwner {
   name: string;
   since: string;
+  file?: string | undefined;
+  note?: string | undefined;
 }
 
 // The owner as given, without undefined fields (the record stays as small as before for `cli` drains).

@@ -53,6 +53,9 @@ export class AgentMetrics implements AgentListener {
   readonly maintenanceDuration: Histogram<'job'>;
   readonly l2Announcements: Counter<'family' | 'result'>;
   readonly controlRequests: Counter<'command' | 'result'>;
+  private readonly decisionToKernel: Histogram<'action'>;
+  private readonly configReloads: Counter<'result'>;
+  private readonly configReloadOk: Gauge;
 
   constructor(private readonly options: MetricsOptions) {
     const registers = [this.registry];
@@ -146,6 +149,27 @@ export class AgentMetrics implements AgentListener {
       labelNames: ['command', 'result'],
       registers,
     });
+    // From a health decision to the kernel having it: what an operator compares with FRR's own timers.
+    this.decisionToKernel = new Histogram({
+      name: 'healthcast_decision_to_kernel_seconds',
+      help: 'From a health decision (announce or withdraw) to the reconciler pass that applied it',
+      labelNames: ['action'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.configReloads = new Counter({
+      name: 'healthcast_config_reloads_total',
+      help: 'Configuration reloads (SIGHUP) by result (ok, failed)',
+      labelNames: ['result'],
+      registers,
+    });
+    // As Prometheus's own prometheus_config_last_reload_successful: a rejected reload leaves the old config running.
+    this.configReloadOk = new Gauge({
+      name: 'healthcast_config_last_reload_successful',
+      help: 'Whether the last configuration reload was accepted (1; also before any) or rejected (0)',
+      registers,
+    });
+    this.configReloadOk.set(1);
 
     // One status() per scrape for all five gauges (text() takes it once; the JSON path asks per gauge).
     const status = () => this.scrapeStatus ?? options.status();
@@ -225,6 +249,15 @@ export class AgentMetrics implements AgentListener {
 
   onPhase(service: string, from: Phase, to: Phase): void {
     this.transitions.inc({ service, from, to });
+  }
+
+  onRoutingApplied(_service: string, announce: boolean, decisionToKernelMs: number): void {
+    this.decisionToKernel.observe({ action: announce ? 'announce' : 'withdraw' }, decisionToKernelMs / 1000);
+  }
+
+  configReloaded(ok: boolean): void {
+    this.configReloads.inc({ result: ok ? 'ok' : 'failed' });
+    this.configReloadOk.set(ok ? 1 : 0);
   }
 
   onStateApplied(change: StateChange): void {

@@ -61,6 +61,7 @@ export function agentConfig(services: ServiceConfig[], overrides: Partial<AgentC
     frr: { vtysh: DEFAULT_VTYSH },
     controlSocket: '/nonexistent/control.sock',
     drainInterface: DEFAULT_DRAIN_INTERFACE,
+    disableDir: '/nonexistent/disable.d',
     metrics: undefined,
     maintenance: [],
     services,

@@ -11,9 +11,11 @@ export async function resumeCommand(values: OpsValues, names: readonly string[],
   if (!selection) return ExitCode.USAGE_OR_CONFIG;
   return withAgent('resume', values, io, async (socket) => {
     const result = (await agentRequest(socket, { command: 'resume', ...selection, by: 'cli' }, { timeoutMs: 60_000 })) as ResumeResult;
-    if (result.services.length > 0) io.out(`resumed: ${result.services.join(', ')} (announced again once healthy)`);
+    const resumed = result.services.filter((name) => !result.heldByFile?.includes(name));
+    if (resumed.length > 0) io.out(`resumed: ${resumed.join(', ')} (announced again once healthy)`);
+    if (result.heldByFile?.length) io.out(`still disabled by a file in disable_dir: ${result.heldByFile.join(', ')} (remove the file to resume)`);
     if (result.notDrained.length > 0) io.out(`not drained: ${result.notDrained.join(', ')}`);
-    if (result.services.length === 0 && result.notDrained.length === 0) io.out('nothing was drained');
+    if (result.services.length === 0 && result.notDrained.length === 0 && !result.heldByFile?.length) io.out('nothing was drained');
     return ExitCode.OK;
   });
 }

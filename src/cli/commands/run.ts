@@ -105,6 +105,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
     reloadConfig: () => loadConfig(config.file),
     exit: (code) => void cleanup().finally(() => process.exit(code)),
     stopSelf: () => process.kill(process.pid, 'SIGSTOP'),
+    onReload: (ok) => ops?.reloaded(ok),
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => ops?.stopping());
   // While paused nothing else holds the event loop open, and the process must outlive SIGSTOP/SIGCONT.

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { requirePrerequisites } from '../../support/prereq.js';
-import { createNamespace, createVeth, deleteNamespace, ip } from '../../../lab/netns.js';
+import { createNamespace, createVeth, deleteNamespace, ip, runIn } from '../../../lab/netns.js';
 import { waitFor } from '../../../lab/process.js';
 import { baseConfig, OPS_COMMANDS, opsNode, service } from './harness.js';
 
@@ -27,7 +27,7 @@ async function neighbour(ns: string, dev: string, address: string): Promise<stri
 }
 
 test("announce_l2: gratuitous ARP and unsolicited NA move the peer's neighbour entries to the new node", { timeout: 90_000 }, async (t) => {
-  if (!requirePrerequisites(t, { root: true, commands: [...OPS_COMMANDS, 'arping', 'ndptool', 'ping'] })) return;
+  if (!requirePrerequisites(t, { root: true, commands: [...OPS_COMMANDS, 'arping', 'ndptool', 'ping', 'ndisc6', 'sysctl'] })) return;
   const suffix = `${process.pid % 10000}${Math.random().toString(36).slice(2, 5)}`;
   const sw = `hcl2sw-${suffix}`;
   const peer = `hcl2peer-${suffix}`;
@@ -61,7 +61,6 @@ test("announce_l2: gratuitous ARP and unsolicited NA move the peer's neighbour e
   const vips = ['198.51.100.10', '2001:db8:1::10', '198.51.100.11'];
   for (const vip of vips)
     await ip(['-n', old, 'address', 'add', `${vip}/${vip.includes(':') ? 128 : 32}`, 'dev', 'eth0', ...(vip.includes(':') ? ['nodad'] : [])]);
-  const { runIn } = await import('../../../lab/netns.js');
   for (const vip of vips)
     await waitFor(
       `peer reaches ${vip}`,
@@ -74,13 +73,26 @@ test("announce_l2: gratuitous ARP and unsolicited NA move the peer's neighbour e
     );
   for (const vip of vips) assert.equal(await neighbour(peer, 'eth0', vip), oldMac, `peer caches the old node for ${vip}`);
 
+  // The kernel's default (arp_ignore=0): it answers ARP on lan0 for a local address that is on another interface, as a
+  // drained address is (parked on the drain interface). The agent raises arp_ignore on lan0 so that stops.
+  assert.equal(await sysctl(node.ns, 'lan0'), '0');
+  await ip(['-n', node.ns, 'address', 'add', '198.51.100.20/32', 'dev', 'lo']);
+  assert.equal(await arpAnswered(peer, '198.51.100.20'), true, 'by default the host answers ARP on lan0 for an address on lo');
+  await ip(['-n', node.ns, 'address', 'del', '198.51.100.20/32', 'dev', 'lo']);
+
   // Failover: the old node loses them without telling anyone; the new node's agent adds them.
   for (const vip of vips) await ip(['-n', old, 'address', 'del', `${vip}/${vip.includes(':') ? 128 : 32}`, 'dev', 'eth0']);
   await new Promise((resolve) => setTimeout(resolve, 1100)); // past the peer's ARP locktime (1 s) since the pings
   await node.startListener();
   node.writeConfig(
     baseConfig(node, [
-      service('vip', ['198.51.100.10', '2001:db8:1::10'], node.port, { interface: 'lan0', announce_l2: { count: 2 }, rise: 1 }),
+      service('vip', ['198.51.100.10', '2001:db8:1::10'], node.port, {
+        interface: 'lan0',
+        announce_l2: { count: 2 },
+        l2_router: ['2001:db8:1::1', '198.51.100.1'],
+        rise: 1,
+        drain: '4s',
+      }),
       service('plain', ['198.51.100.11'], node.port, { interface: 'lan0', rise: 1 }),
     ]),
   );
@@ -110,4 +122,66 @@ test("announce_l2: gratuitous ARP and unsolicited NA move the peer's neighbour e
   assert.equal(await neighbour(peer, 'eth0', '198.51.100.11'), oldMac, 'without announce_l2 the peer still points at the old node');
   await node.waitForLine('arp logged', (line) => line.msg === 'gratuitous ARP sent' && line.address === '198.51.100.10');
   await node.waitForLine('na logged', (line) => line.msg === 'unsolicited neighbor advertisements sent' && line.address === '2001:db8:1::10');
+  // The router (the peer here) was told directly, and a ping from the address came back to this node: its entry for
+  // the IPv6 address is confirmed (REACHABLE) at the new node's MAC.
+  for (const router of ['2001:db8:1::1', '198.51.100.1'])
+    await node
+      .waitForLine(`${router} refreshed`, (line) => line.msg.startsWith(`l2_router ${router} refreshed`), 5000)
+      .catch((error: Error) => {
+        throw new Error(`${error.message}; l2 log: ${JSON.stringify(node.lines().filter((line) => line.component === 'l2'))}`);
+      });
+  const routerEntry = (JSON.parse(await ip(['-n', peer, '-j', 'neigh', 'show', 'dev', 'eth0'])) as Neighbour[]).find((entry) => entry.dst === '2001:db8:1::10');
+  assert.equal(routerEntry?.lladdr, newMac);
+  assert.ok(
+    routerEntry?.state?.some((state) => ['REACHABLE', 'DELAY', 'PROBE'].includes(state)),
+    `router entry confirmed or being confirmed: ${JSON.stringify(routerEntry)}`,
+  );
+
+  // While vip is drained its addresses sit on the drain interface: still answered for traffic already on its way, but
+  // the LAN hears no ARP (arp_ignore=1) or NA (the kernel answers NS only for addresses on the receiving interface).
+  assert.equal(await sysctl(node.ns, 'lan0'), '1', 'the agent raised arp_ignore on lan0');
+  await node.waitForLine('arp_ignore logged', (line) => line.msg.startsWith('net.ipv4.conf.lan0.arp_ignore set to 1'));
+  assert.equal(await arpAnswered(peer, '198.51.100.10'), true, 'announced: answered');
+  assert.equal(await naAnswered(peer, '2001:db8:1::10'), true, 'announced: answered');
+  const drain = node.spawnCli(['drain', 'vip']);
+  const drained = new Promise<number | null>((resolve) => drain.on('exit', resolve));
+  await waitFor(
+    'vip parked on the drain interface',
+    async () => {
+      const onLan = await addressesOn(node.ns, 'lan0');
+      return !onLan.includes('198.51.100.10') && !onLan.includes('2001:db8:1::10');
+    },
+    { timeoutMs: 5000, intervalMs: 20 },
+  );
+  assert.equal(await arpAnswered(peer, '198.51.100.10'), false, 'drained: no ARP answer');
+  assert.equal(await naAnswered(peer, '2001:db8:1::10'), false, 'drained: no NA');
+  const parked = JSON.parse(await ip(['-n', node.ns, '-j', 'address', 'show'])) as { ifname: string; addr_info: { local: string }[] }[];
+  assert.ok(
+    parked.some((link) => link.ifname !== 'lan0' && link.addr_info.some((info) => info.local === '198.51.100.10')),
+    'still on the host (the drain interface) while the ARP went unanswered',
+  );
+  assert.equal(await drained, 0, 'healthcast drain vip');
 });
+
+async function sysctl(ns: string, dev: string): Promise<string> {
+  return (await runIn(ns, 'sysctl', ['-n', `net.ipv4.conf.${dev}.arp_ignore`])).stdout.trim();
+}
+
+// One ARP request from the peer: answered or not within a second.
+async function arpAnswered(ns: string, address: string): Promise<boolean> {
+  const { stdout } = await runIn(ns, 'arping', ['-c', '1', '-w', '1', '-I', 'eth0', address]).catch((error: Error) => ({ stdout: error.message }));
+  return /Received [1-9]\d* response/.test(stdout);
+}
+
+// One neighbour solicitation from the peer (ndisc6): answered or not within half a second.
+async function naAnswered(ns: string, address: string): Promise<boolean> {
+  return runIn(ns, 'ndisc6', ['-r', '1', '-w', '500', address, 'eth0']).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function addressesOn(ns: string, dev: string): Promise<string[]> {
+  const links = JSON.parse(await ip(['-n', ns, '-j', 'address', 'show', 'dev', dev])) as { addr_info: { local: string }[] }[];
+  return links.flatMap((link) => link.addr_info.map((info) => info.local));
+}

@@ -36,6 +36,11 @@ const expectations: Record<string, (string | RegExp)[]> = {
     'frr-bfd-and-password.yaml: frr.bfd.detect_multiplier: must be 2-255',
     'frr-bfd-and-password.yaml: frr.vty_password_file: must be an absolute path',
   ],
+  'empty-disable-dir.yaml': ['empty-disable-dir.yaml: disable_dir: must name a directory'],
+  'l2-router-without-announce-l2.yaml': [
+    'l2-router-without-announce-l2.yaml: services[0].l2_router[1]: not an IPv4 or IPv6 address: "not-an-address"',
+    'l2-router-without-announce-l2.yaml: services[1].l2_router: needs announce_l2 (the router is told after the LAN announcement)',
+  ],
   'not-a-mapping.yaml': ['not-a-mapping.yaml: Invalid input: expected object, received array'],
   'missing-services-dir.yaml': [/^missing-services-dir\.yaml: services_dir: cannot read .*does-not-exist\.d: ENOENT/],
   'services-dir-errors/healthcast.yaml': [

@@ -5,6 +5,9 @@ import { serviceFingerprint } from '../../../src/config/types.js';
 import { parseDuration } from '../../../src/config/duration.js';
 import { parseHostAddress } from '../../../src/config/address.js';
 import { mainSchema } from '../../../src/config/schema.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fixture } from '../../support/paths.js';
 
 test('a valid config resolves defaults, conf.d files and canonical addresses', async () => {
@@ -91,4 +94,21 @@ test('lease: 10s by default, 0 turns it off, anything else at least 3s', async (
   assert.equal(lease('3s').data?.lease, 3000);
   assert.equal(lease('1m').data?.lease, 60_000);
   for (const bad of ['2s', 2999, '-1s', 'soon']) assert.equal(lease(bad).success, false, JSON.stringify(bad));
+});
+
+test('disable_dir defaults to /etc/healthcast/disable.d and is resolved beside the main file; l2_router takes one address or a list', async (t) => {
+  const config = await loadConfig(fixture('config', 'valid', 'healthcast.yaml'));
+  assert.equal(config.disableDir, '/etc/healthcast/disable.d');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-valid-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'healthcast.yaml');
+  const vip = (extra: string) =>
+    `  - { name: vip${extra.length}, addresses: [198.51.100.${extra.length}], interface: eth0, announce_l2: true, ${extra} probes: [{ type: tcp, host: 127.0.0.1, ports: [53] }] }\n`;
+  fs.writeFileSync(file, `disable_dir: off.d\nservices:\n${vip("l2_router: '2001:db8:1::1',")}${vip('l2_router: [198.51.100.1, 2001:db8:1::1],')}${vip('')}`);
+  const loaded = await loadConfig(file);
+  assert.equal(loaded.disableDir, path.join(dir, 'off.d'));
+  assert.deepEqual(
+    loaded.services.map((service) => service.announceL2),
+    [{ count: 3, routers: ['2001:db8:1::1'] }, { count: 3, routers: ['198.51.100.1', '2001:db8:1::1'] }, { count: 3 }],
+  );
 });

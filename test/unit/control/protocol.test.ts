@@ -119,6 +119,8 @@ test('status JSON has the documented shape; the table shows reasons below it', (
     maintenance_pid: null,
     maintenance_holder_alive: null,
     maintenance_stay_drained: false,
+    maintenance_note: null,
+    maintenance_holders: [],
     routing_error: null,
     last: { ok: true, reason: 'all probes passed', latency_ms: 1.2, at: '2026-01-01T00:00:00.000Z' },
   });
@@ -159,6 +161,19 @@ test('a drain names its holder; the table says in its own words whether the hold
     /c: drained since T by maintenance \(pid 30\): its command failed or was stopped and it asked to stay drained \(--stay-drained-on-failure\); resume with: healthcast resume c/,
   );
   assert.match(table, /d: .*\(running; stays drained if its command fails: --stay-drained-on-failure\)/);
+});
+
+test('a disable file: status names the file, shows its note, and lists an operator drain beside it', () => {
+  const info = { version: '1', pid: 1, mode: 'running', startedAt: 0, now: 0, config: '/c', controlSocket: '/s' };
+  const byFile = { name: 'dns', since: 'T', by: 'disable file /etc/healthcast/disable.d/dns', file: '/etc/healthcast/disable.d/dns', note: 'disk swap' };
+  const status = buildStatus(info, [service({ state: 'drained', drained: byFile, holds: [byFile, { name: 'dns', since: 'U', by: 'cli' }] })]);
+  assert.equal(status.services[0]?.maintenance_by, 'disable file /etc/healthcast/disable.d/dns');
+  assert.equal(status.services[0]?.maintenance_note, 'disk swap');
+  assert.deepEqual(status.services[0]?.maintenance_holders, ['disable file /etc/healthcast/disable.d/dns', 'cli']);
+  const table = formatStatus(status);
+  assert.match(table, /dns: drained since T by disable file \/etc\/healthcast\/disable\.d\/dns\n/);
+  assert.match(table, /dns: note: disk swap\n/);
+  assert.match(table, /dns: also drained by cli/);
 });
 
 test('drain requests carry their holder and a deadline; a request read after its deadline has expired', () => {

@@ -20,6 +20,13 @@ const NOW = 1_000_000;
 const probe = switchProbe().definition;
 const config = (overrides: Partial<ServiceConfig> = {}) => serviceConfig('dns', ['192.0.2.53'], probe, { rise: 2, fall: 2, drainMs: 500, ...overrides });
 const HOLD = { name: 'dns', since: '2026-01-01T00:00:00.000Z', by: 'cli' };
+const FILE_HOLD = {
+  name: 'dns',
+  since: '2026-01-01T00:00:00.000Z',
+  by: 'disable file /etc/healthcast/disable.d/dns',
+  file: '/etc/healthcast/disable.d/dns',
+  note: 'disk swap',
+};
 const parkedEntry = { service: 'dns', kind: 'address' as const, address: '192.0.2.53', interface: 'hc-drain' };
 
 const health = (phase: HealthState['phase'], successes = 0, failures = 0): HealthState => ({ phase, successes, failures });
@@ -147,6 +154,23 @@ const rows: Row[] = [
     event: { kind: 'maintenance', hold: HOLD },
     after: { maintenance: HOLD, grace: undefined },
     effects: [],
+  },
+  {
+    name: 'another holder takes over a held service (a disable file goes, an operator drain stays): it only holds',
+    before: up({ maintenance: FILE_HOLD, noted: 'drained' }),
+    event: { kind: 'maintenance', hold: HOLD },
+    after: { maintenance: HOLD, grace: undefined, noted: 'drained' },
+    effects: [],
+  },
+  {
+    name: "a disable file on an announced service drains it like an operator's drain",
+    before: up(),
+    event: { kind: 'maintenance', hold: FILE_HOLD },
+    after: { maintenance: FILE_HOLD, grace: graceOf(false, NOW + PARKING_LIMIT_MS, `drained by ${FILE_HOLD.by}`) },
+    effects: [
+      { kind: 'grace-started', ms: 500, reason: `drained by ${FILE_HOLD.by}` },
+      { kind: 'timer', at: NOW + PARKING_LIMIT_MS },
+    ],
   },
   {
     name: 'a second withdrawal during the grace period keeps the first',

@@ -45,16 +45,18 @@ function setup(reloadConfig: () => Promise<AgentConfig> = async () => ({ file: '
   const fake = fakeAgent();
   const exits: number[] = [];
   let stops = 0;
+  const reloads: boolean[] = [];
   const controller = installSignals({
     agent: fake.agent,
     log: silentLogger(),
     reloadConfig,
     exit: (code) => exits.push(code),
     stopSelf: () => (stops += 1),
+    onReload: (ok) => reloads.push(ok),
     target: target as never,
   });
   const send = (signal: NodeJS.Signals) => target.emit(signal);
-  return { ...fake, send, controller, exits, stops: () => stops };
+  return { ...fake, send, controller, exits, reloads, stops: () => stops };
 }
 
 test('TSTP withdraws (pause) and then stops the process; CONT resumes', async () => {
@@ -129,5 +131,6 @@ test('HUP reloads; an invalid config is rejected and the agent keeps running; US
   await s.controller.settled();
   s.send('SIGUSR1');
   assert.deepEqual(s.calls, ['reload:next.yaml', 'states']);
+  assert.deepEqual(s.reloads, [true, false], 'each reload reported, accepted then rejected (metrics)');
   assert.equal(s.agent.mode, 'running');
 });

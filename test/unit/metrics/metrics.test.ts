@@ -143,3 +143,20 @@ test('state changes to down count only from up (or drained): a service that neve
   assert.equal(value(text, 'healthcast_service_state_changes_total{service="dns",to="down"}'), 1);
   assert.equal(value(text, 'healthcast_service_state_changes_total{service="dns",to="up"}'), 1);
 });
+
+test('decision-to-kernel time by action; reloads counted, the last one accepted or not', async () => {
+  const metrics = new AgentMetrics({ version: '1', status: () => [], processMetrics: false });
+  let text = await metrics.text();
+  assert.equal(value(text, 'healthcast_config_last_reload_successful'), 1, 'no reload yet: the running config is good');
+  metrics.onRoutingApplied('dns', true, 3);
+  metrics.onRoutingApplied('dns', false, 40);
+  metrics.configReloaded(false);
+  text = await metrics.text();
+  assert.equal(value(text, 'healthcast_decision_to_kernel_seconds_bucket{le="0.005",action="announce"}'), 1);
+  assert.equal(value(text, 'healthcast_decision_to_kernel_seconds_bucket{le="0.025",action="withdraw"}'), 0);
+  assert.equal(value(text, 'healthcast_decision_to_kernel_seconds_bucket{le="0.05",action="withdraw"}'), 1);
+  assert.equal(value(text, 'healthcast_config_last_reload_successful'), 0);
+  assert.equal(value(text, 'healthcast_config_reloads_total{result="failed"}'), 1);
+  metrics.configReloaded(true);
+  assert.equal(value(await metrics.text(), 'healthcast_config_last_reload_successful'), 1);
+});
