@@ -56,30 +56,19 @@ export async function vtysh(dir: string, commands: readonly string[], timeoutMs 
   return (await run(VTYSH, args, { timeoutMs })).stdout;
 }
 
+// The arguments of every FRR daemon the lab and the tests start: its sockets and files in `dir`, no vty port, logs on
+// stdout. `config` defaults to DAEMON.conf in `dir`.
+export function frrDaemonArgs(name: string, dir: string, config = path.join(dir, `${name}.conf`)): string[] {
+  return ['-P', '0', '--vty_socket', dir, '-z', path.join(dir, 'zserv.api'), '-f', config, '-i', path.join(dir, `${name}.pid`), '--log', 'stdout'];
+}
+
 function startFrrDaemon(name: string, netns: string, dir: string, extra: readonly string[]): Daemon {
-  const args = [
-    'netns',
-    'exec',
-    netns,
-    path.join(FRR_BIN, name),
-    '-P',
-    '0',
-    '--vty_socket',
-    dir,
-    '-z',
-    path.join(dir, 'zserv.api'),
-    '-f',
-    path.join(dir, `${name}.conf`),
-    '-i',
-    path.join(dir, `${name}.pid`),
-    '--log',
-    'stdout',
-    ...extra,
-  ];
+  const args = ['netns', 'exec', netns, path.join(FRR_BIN, name), ...frrDaemonArgs(name, dir), ...extra];
   return startDaemon(`${netns}/${name}`, 'ip', args, { logFile: path.join(dir, `${name}.log`) });
 }
 
-async function waitForSocket(daemon: Daemon, socket: string, timeoutMs: number): Promise<void> {
+// Waits for a daemon to create `socket` (zserv.api, DAEMON.vty); fails at once if it exited.
+export async function waitForSocket(daemon: Daemon, socket: string, timeoutMs: number): Promise<void> {
   await waitFor(
     `${daemon.name} to create ${socket}`,
     () => {
