@@ -87,13 +87,15 @@ test('a server answering every query with a wrong id never passes, however many 
   // then end unsent): it gets a timeout that lets them connect; the batches after it reuse the pooled sockets.
   const first = await Promise.all(Array.from({ length: 100 }, () => probe(server.port, 'n1.test', 1000)));
   assert.deepEqual(
-    first.filter((result) => result.ok || !/^timed out after 1000ms \(ignored \d+ responses? with wrong id\)$/.test(result.reason ?? '')),
+    first.filter((result) => result.ok || !/^timed out after 1000ms($| \(ignored \d+ responses? with wrong id\)$)/.test(result.reason ?? '')),
     [],
   );
+  let reported = 0;
+  const lateness: number[] = [];
   for (let batch = 0; batch < 5; batch++) {
     const loop = watchLoop();
     const results = await Promise.all(Array.from({ length: 100 }, () => probe(server.port, 'n1.test', 400)));
-    const lateMs = loop.stop();
+    lateness.push(loop.stop());
     assert.deepEqual(
       results.filter((result) => result.ok),
       [],
@@ -102,15 +104,11 @@ test('a server answering every query with a wrong id never passes, however many 
     // A socket reused since the first batch may also get a late wrong answer whose id it used before (P + 1 for P).
     const why = '\\d+ responses? (with wrong id|to an earlier query)';
     for (const result of results) assert.match(result.reason ?? '', new RegExp(`^timed out after 400ms($| \\(ignored ${why}(, ${why})?\\)$)`));
-    // The server answers from this process, 100 answers to decode and send: on a machine with 2 cores and a load of 20
-    // that took more than 100 ms at times, hence 400 ms. A loop that ran later than the timeout fires every timeout
-    // before it reads a single answer (the timers phase comes before the poll phase): only a batch on a loop that kept
-    // up must say why.
-    assert.ok(
-      results.some((result) => /ignored \d+ responses? with wrong id/.test(result.reason ?? '')) || lateMs >= 400,
-      `the wrong answers are reported (event loop late by up to ${lateMs}ms)`,
-    );
+    reported += results.filter((result) => /ignored \d+ responses? with wrong id/.test(result.reason ?? '')).length;
   }
+  // The server answers from this process, 100 answers to decode and send per batch: at a load of 20 on the 2 cores a
+  // whole batch at times timed out before one was read (even at 400 ms). Over the five batches some must say why.
+  assert.ok(reported > 0, `the wrong answers are reported (event loop late by up to ${lateness.join(', ')} ms)`);
 });
 
 test('a late answer to an earlier query is not taken by a later one, and says so', async () => {
