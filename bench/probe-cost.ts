@@ -63,6 +63,11 @@ interface AgentRun {
   loggedLateness: ReturnType<typeof summarize> | undefined;
   allUpMs: number;
   exitCode: number | null;
+  // With BENCH_LEASE on: addresses expired while the agent ran (healthcast_lease_expired_total at the end), late
+  // renewals and freezes the agent logged, over the whole run.
+  leaseExpired: number;
+  lateRenewals: number;
+  freezes: number;
 }
 
 // The agent inherits the environment when spawned (synchronously, inside startAgent), so NODE_OPTIONS set just around
@@ -80,6 +85,8 @@ async function withNodeOptions<T>(options: string | undefined, start: () => Prom
 async function measureAgent(lab: Lab, node: LabNode, port: number, rep: number): Promise<AgentRun> {
   const metricsPort = await freePort();
   let ups = 0;
+  let lateRenewals = 0;
+  let freezes = 0;
   let measuring: LatenessTracker | undefined;
   const started = Date.now();
   const agent = await withNodeOptions(AGENT_NODE_OPTIONS, () =>
@@ -100,6 +107,8 @@ async function measureAgent(lab: Lab, node: LabNode, port: number, rep: number):
   );
   agent.onLine((line) => {
     if (line.to === 'up') ups += 1;
+    if (/^lease renewal is late/.test(line.msg)) lateRenewals += 1;
+    if (/^the agent did not run for/.test(line.msg)) freezes += 1;
     measuring?.add(line);
   });
   await waitFor(`all ${SERVICES} services up`, () => ups >= SERVICES, { timeoutMs: 60_000, intervalMs: 50 });
@@ -164,6 +173,9 @@ async function measureAgent(lab: Lab, node: LabNode, port: number, rep: number):
     loggedLateness: window.rounds() > 0 ? summarize(window.all().map((round) => round.latenessMs)) : undefined,
     allUpMs,
     exitCode,
+    leaseExpired: scrape1.leaseExpired,
+    lateRenewals,
+    freezes,
   };
 }
 
@@ -225,7 +237,7 @@ async function main(): Promise<void> {
       const run = await measureAgent(lab, node, port, rep);
       const floor = await dgramFloor(lab, node, port, rep);
       process.stdout.write(
-        `run ${rep}/${REPS}: CPU ${fmt(run.corePercent, 2)} % of a core (bare dgram floor ${fmt(floor.corePercent, 2)} %), peak RSS ${fmt(run.peakRssMb)} MB, lateness p99 <= ${fmt(run.latenessP99UpToMs)} ms, ${run.rounds} rounds (${run.failed} failed)\n`,
+        `run ${rep}/${REPS}: CPU ${fmt(run.corePercent, 2)} % of a core (bare dgram floor ${fmt(floor.corePercent, 2)} %), peak RSS ${fmt(run.peakRssMb)} MB, lateness p99 <= ${fmt(run.latenessP99UpToMs)} ms, ${run.rounds} rounds (${run.failed} failed)${LEASE === '0s' ? '' : `, lease ${LEASE}: ${run.leaseExpired} expired, ${run.lateRenewals} late renewals, ${run.freezes} freezes`}\n`,
       );
       runs.push(run);
       floors.push(floor);

@@ -59,30 +59,21 @@ export async function vtysh(dir: string, commands: readonly string[], timeoutMs 
   return (await run(VTYSH, args, { timeoutMs })).stdout;
 }
 
-function startFrrDaemon(name: string, netns: string, dir: string, extra: readonly string[]): Daemon {
-  const args = [
-    'netns',
-    'exec',
-    netns,
-    path.join(FRR_BIN, name),
-    '-P',
-    '0',
-    '--vty_socket',
-    dir,
-    '-z',
-    path.join(dir, 'zserv.api'),
-    '-f',
-    path.join(dir, `${name}.conf`),
-    '-i',
-    path.join(dir, `${name}.pid`),
-    '--log',
-    'stdout',
-    ...extra,
-  ];
+// The arguments of every FRR daemon the lab and the tests start: its sockets and files in `dir`, no vty port, logs on
+// stdout. `config` defaults to DAEMON.conf in `dir`.
+export function frrDaemonArgs(name: string, dir: string, config = path.join(dir, `${name}.conf`)): string[] {
+  const args = ['-P', '0', '--vty_socket', dir, '-z', path.join(dir, 'zserv.api'), '-f', config, '-i', path.join(dir, `${name}.pid`), '--log', 'stdout'];
+  // bfdd's control socket would otherwise be the shared /var/run/frr/bfdd.sock.
+  return name === 'bfdd' ? [...args, '--bfdctl', path.join(dir, 'bfdd.sock')] : args;
+}
+
+function startFrrDaemon(name: string, netns: string, dir: string): Daemon {
+  const args = ['netns', 'exec', netns, path.join(FRR_BIN, name), ...frrDaemonArgs(name, dir)];
   return startDaemon(`${netns}/${name}`, 'ip', args, { logFile: path.join(dir, `${name}.log`) });
 }
 
-async function waitForSocket(daemon: Daemon, socket: string, timeoutMs: number): Promise<void> {
+// Waits for a daemon to create `socket` (zserv.api, DAEMON.vty); fails at once if it exited.
+export async function waitForSocket(daemon: Daemon, socket: string, timeoutMs: number): Promise<void> {
   await waitFor(
     `${daemon.name} to create ${socket}`,
     () => {
@@ -155,11 +146,11 @@ export async function startFrr(options: FrrNodeOptions & { netns: string; dir: s
     },
   };
   try {
-    const zebra = startFrrDaemon('zebra', netns, dir, []);
+    const zebra = startFrrDaemon('zebra', netns, dir);
     daemons.push(zebra);
     await waitForSocket(zebra, path.join(dir, 'zserv.api'), timeoutMs);
     // bfdd's control socket defaults to the shared /var/run/frr/bfdd.sock: one per instance instead.
-    for (const name of protocols) daemons.push(startFrrDaemon(name, netns, dir, name === 'bfdd' ? ['--bfdctl', path.join(dir, 'bfdd.sock')] : []));
+    for (const name of protocols) daemons.push(startFrrDaemon(name, netns, dir));
     for (const daemon of daemons) {
       const name = daemon.name.slice(daemon.name.lastIndexOf('/') + 1);
       await waitForSocket(daemon, path.join(dir, `${name}.vty`), timeoutMs);

@@ -83,7 +83,10 @@ function planOf(opts: Options): Plan {
       target,
       key: udpKey(target),
       question,
-      expectation: { rcode: opts.expect_rcode, ...(opts.expect_answer !== undefined ? { answer: opts.expect_answer } : {}) },
+      expectation: {
+        rcode: opts.expect_rcode,
+        ...(opts.expect_answer !== undefined ? { answer: opts.expect_answer, answerForm: normalizeValue(opts.qtype, opts.expect_answer) } : {}),
+      },
       template: dnsPacket.encode(queryPacket({ id: 0, ...question })),
     };
     plans.set(opts, plan);
@@ -231,6 +234,8 @@ export interface DnsExpectation {
   rcode: RcodeName;
   // Must equal one answer RR of the query type (addresses compared canonically, names case-insensitively).
   answer?: string;
+  // `answer` in the form answers are compared in, worked out once per configuration (the plan); made per check if absent.
+  answerForm?: string;
 }
 
 // ignore: not an answer to our query (keep waiting); truncated: retry over TCP; fail/ok: final.
@@ -289,7 +294,7 @@ export function checkResponse(packet: DecodedPacket, question: DnsQuestion, expe
     const rcode = String(header.rcode ?? 'NOERROR');
     if (rcode !== expectation.rcode) return { kind: 'fail', reason: `rcode ${printable(rcode)}, expected ${expectation.rcode}` };
     if (expectation.answer !== undefined) {
-      const missing = checkAnswer(packet.answers ?? [], question.qtype, expectation.answer);
+      const missing = checkAnswer(packet.answers ?? [], question.qtype, expectation.answer, expectation.answerForm);
       if (missing) return { kind: 'fail', reason: missing };
     }
     return { kind: 'ok' };
@@ -312,8 +317,8 @@ function checkQuestion(packet: DecodedPacket, question: DnsQuestion): string | u
   return undefined;
 }
 
-function checkAnswer(answers: readonly Answer[], qtype: QType, expected: string): string | undefined {
-  const wanted = normalizeValue(qtype, expected);
+function checkAnswer(answers: readonly Answer[], qtype: QType, expected: string, expectedForm?: string): string | undefined {
+  const wanted = expectedForm ?? normalizeValue(qtype, expected);
   const shown: string[] = [];
   for (const answer of answers) {
     if (!answer || answer.type !== qtype || (answer.class ?? 'IN') !== 'IN') continue;
@@ -358,8 +363,9 @@ function renderRecord(qtype: QType, data: unknown): string[] {
 }
 
 function normalizeValue(qtype: QType, value: string): string {
-  if (qtype === 'TXT') return value;
-  if (qtype === 'A' || qtype === 'AAAA') {
+  // An IPv4 address has one spelling (net.isIP refuses leading zeros): no parse per answer.
+  if (qtype === 'TXT' || qtype === 'A') return value;
+  if (qtype === 'AAAA') {
     const family = net.isIP(value);
     return family === 0 ? value : canonicalAddress(value);
   }

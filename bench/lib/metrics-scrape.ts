@@ -3,12 +3,15 @@
 import type { LabNode } from '../../lab/lab.js';
 
 // Runs in the namespace: fetch the text and keep the lines the benchmarks parse (a 1,000-service scrape is ~3 MB):
-// the result counters, and buckets of histograms with no labels of their own (not the 13,000 per-service ones).
-const FETCH = `fetch(process.argv[1]).then((r) => r.text()).then((text) => { for (const line of text.split('\\n')) if (/^healthcast_(probe_results_total\\{|[a-z_]+_bucket\\{le="[^"]+"\\} )/.test(line)) console.log(line); })`;
+// the result counters, the lease expiries, and buckets of histograms with no labels of their own (not the 13,000
+// per-service ones).
+const FETCH = `fetch(process.argv[1]).then((r) => r.text()).then((text) => { for (const line of text.split('\\n')) if (/^healthcast_(probe_results_total\\{|lease_expired_total |[a-z_]+_bucket\\{le="[^"]+"\\} )/.test(line)) console.log(line); })`;
 
 export interface Scrape {
   at: number; // epoch ms, midway between request and answer
   results: { ok: number; fail: number };
+  // healthcast_lease_expired_total: addresses whose lease ran out while the agent ran (should stay 0).
+  leaseExpired: number;
   // Cumulative count per upper bound (Infinity for +Inf) of a histogram without labels of its own.
   buckets(histogram: string): Map<number, number>;
 }
@@ -23,9 +26,11 @@ export async function scrapeMetrics(node: LabNode, port: number): Promise<Scrape
     const match = /^healthcast_probe_results_total\{.*result="(ok|fail)"\} (\S+)$/.exec(line);
     if (match) results[match[1] as 'ok' | 'fail'] += Number(match[2]);
   }
+  const expired = lines.map((line) => /^healthcast_lease_expired_total (\S+)$/.exec(line)).find(Boolean);
   return {
     at,
     results,
+    leaseExpired: expired ? Number(expired[1]) : 0,
     buckets(histogram) {
       const found = new Map<number, number>();
       const pattern = new RegExp(`^${histogram}_bucket\\{le="([^"]+)"\\} (\\S+)$`);

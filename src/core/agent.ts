@@ -14,6 +14,8 @@ import { drainOwner, MemoryDrainStore, type DrainEntry, type DrainOwner, type Dr
 import type { ServiceState } from './service-state.js';
 import { usesBgp } from './announcement.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
+import { FreezeWatch } from './freeze-watch.js';
+import { freezeThresholdMs } from './freeze.js';
 import {
   desiredEntries,
   newRecord,
@@ -151,6 +153,8 @@ export class Agent {
   private readonly listeners: AgentListener[];
   // The listeners' onProbes, bound: called 1,000 times a second at 1,000 services, without emit's lookup by name.
   private readonly probeListeners: NonNullable<AgentListener['onProbes']>[] = [];
+  // Notices that the agent did not run (someone else's SIGSTOP, a debugger, a cgroup freeze, a blocked loop).
+  private readonly freezeWatch: FreezeWatch;
   readonly startedAt: number;
 
   constructor(private readonly options: AgentOptions) {
@@ -162,7 +166,14 @@ export class Agent {
     this.drainStore = options.drainStore ?? new MemoryDrainStore();
     this.listeners = [];
     for (const listener of options.listeners ?? []) this.addListener(listener);
-    this.routing = options.routing({ desired: () => this.desired(), onReport: (report) => this.onReport(report), config: options.config });
+    this.freezeWatch = new FreezeWatch(this.clock, freezeThresholdMs(options.config.leaseMs), (awayMs) => this.afterFreeze(awayMs));
+    // Every pass asks about a freeze first: the first pass after SIGCONT must not re-add what the kernel let expire on
+    // the strength of health from before the freeze.
+    const desired = () => {
+      this.freezeWatch.check();
+      return this.desired();
+    };
+    this.routing = options.routing({ desired, onReport: (report) => this.onReport(report), config: options.config });
   }
 
   get mode(): AgentMode {
@@ -187,6 +198,7 @@ export class Agent {
       for (const service of this.config.services) this.addService(service);
       await this.routing.start();
       this.view.mode = 'running';
+      this.freezeWatch.start();
       for (const slot of this.services.values()) this.startProbing(slot);
       // The baseline: a service still held from the last run did not just change, so nothing fires.
       this.noteAll('agent started', true);
@@ -199,6 +211,8 @@ export class Agent {
   pause(): Promise<void> {
     return this.serialize(async () => {
       if (this.view.mode !== 'running') return;
+      // The process is about to stop itself: that gap is planned, and resume() starts afresh anyway.
+      this.freezeWatch.stop();
       const graces = this.changeMode('paused');
       await this.stopRunners();
       await this.routing.kick();
@@ -213,6 +227,7 @@ export class Agent {
     return this.serialize(async () => {
       if (this.view.mode !== 'paused') return;
       this.changeMode('running');
+      this.freezeWatch.start();
       for (const slot of this.services.values()) this.startProbing(slot);
       this.noteAll('resumed');
       this.emit('onMode', 'running');
@@ -224,6 +239,7 @@ export class Agent {
   shutdown(): Promise<void> {
     return this.serialize(async () => {
       if (this.view.mode === 'stopped') return;
+      this.freezeWatch.stop();
       this.changeMode('stopped');
       await this.stopRunners();
       await this.routing.kick();
@@ -278,6 +294,28 @@ export class Agent {
       this.emit('onReload', config);
       await applied;
       return result;
+    });
+  }
+
+  // The agent did not run for `awayMs` without pausing itself: what it knows of health is that old, and the kernel may
+  // have let the leased addresses expire. As after SIGTSTP/SIGCONT, every service starts afresh (fail closed): health
+  // back to init at once (the pass that asked sees it), then fresh runners, so nothing is announced again before `rise`
+  // fresh successes. No grace period: the service may have died while the agent was away.
+  private afterFreeze(awayMs: number): void {
+    if (this.view.mode !== 'running') return;
+    const away = Math.round(awayMs);
+    this.options.log.warn(
+      { gap_ms: away, services: this.services.size },
+      `the agent did not run for ${away} ms (stopped by someone else, frozen, or its event loop blocked): every service starts afresh and needs rise fresh successes`,
+    );
+    for (const slot of this.services.values()) this.dispatch(slot, { kind: 'restart' });
+    void this.serialize(async () => {
+      if (this.view.mode !== 'running') return;
+      await this.stopRunners();
+      for (const slot of this.services.values()) this.startProbing(slot);
+      const applied = this.routing.kick();
+      this.noteAll(`restarted after ${away} ms without running`, false, applied);
+      await applied;
     });
   }
 

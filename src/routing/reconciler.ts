@@ -286,8 +286,9 @@ export class Reconciler {
     const ahead = await this.recordAhead(p, owned, owned.filter(unlisted), errors);
     const addKeys = new Set(ahead.adds.map(entryKey));
     const ops: RoutingOp[] = p.ops.filter((op) => op.action === 'remove' || addKeys.has(entryKey(op.entry)));
-    // Not on the first pass: what ran out while no agent lived is the lease doing its job.
-    const expired = this.terms && !first ? expiredAmong(p.drifted, this.leasedAt, entryKey, this.clock.monotonic(), this.terms) : [];
+    // Not on the first pass: what ran out while no agent lived is the lease doing its job. Counted whether or not it is
+    // still desired: after a freeze the agent restarts health first, so what expired is no longer wanted (stale).
+    const expired = this.terms && !first ? expiredAmong([...p.drifted, ...p.stale], this.leasedAt, entryKey, this.clock.monotonic(), this.terms) : [];
     this.logChanges(p, ahead.adds, first, new Set(expired.map(entryKey)));
     const appliedAt = this.clock.monotonic();
     const applyFailure = ops.length > 0 ? await this.apply(ops, errors) : undefined;
@@ -352,6 +353,12 @@ export class Reconciler {
     if (p.removes.length > 0)
       this.log.info({ entries: describe(p.removes) }, `${first ? 'crash recovery: ' : ''}removing ${p.removes.length} entries nobody wants`);
     const driftKeys = new Set(p.drifted.map(entryKey));
+    for (const entry of p.stale)
+      if (expired.has(entryKey(entry)))
+        this.log.warn(
+          { interface: entry.interface },
+          `the lease of ${entry.address} ran out before it was renewed (the agent was frozen or starved); no longer wanted, not re-added`,
+        );
     for (const entry of p.drifted) {
       if (expired.has(entryKey(entry)))
         this.log.warn(

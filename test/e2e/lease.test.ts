@@ -1,6 +1,7 @@
 // The dead man's switch on real FRR: an agent started the rc.local way (`run --daemon --pidfile`) with `lease: 3s`;
 // killed with -9 and never restarted, the router loses its service routes within lease + 2 s. Frozen with SIGSTOP,
-// the same; on SIGCONT the agent finds the addresses gone and re-announces them (counted as expired).
+// the same; on SIGCONT the agent notices it did not run, starts every service afresh and announces again only after
+// fresh probes: a service that died during the freeze never comes back (the agent used to re-add the addresses at once).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { withLab } from '../../lab/lab.js';
 import { BGP_LAB_COMMANDS, buildBgpLab, networkLines, NODE_AS } from '../integration/routing/bgp-lab.js';
 import { waitFor } from '../../lab/process.js';
 import { kernelRoute, waitForKernelRoute, waitForRoute } from '../../lab/routes.js';
+import { startMonitor } from '../../lab/monitor.js';
 import { controlRequest } from '../../src/control/client.js';
 import type { StatusJson } from '../../src/control/status.js';
 import type { LabNode } from '../../lab/lab.js';
@@ -22,6 +24,8 @@ const V4 = '192.0.2.53/32';
 const V6 = '2001:db8:53::53/128';
 const LEASE_MS = 3000;
 const BOUND_MS = LEASE_MS + 2000;
+const INTERVAL_MS = 200;
+const RISE = 3;
 
 function isGone(pid: number): boolean {
   try {
@@ -54,12 +58,15 @@ test('lease: kill -9 or SIGSTOP of an rc.local agent withdraws its addresses wit
   const pids: number[] = [];
   try {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
-    await lab.startUnbound(node, { port, addresses: ['0.0.0.0', '::'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
+    const startUnbound = () => lab.startUnbound(node, { port, addresses: ['0.0.0.0', '::'], records: [{ name: 'probe.test', type: 'A', value: '192.0.2.1' }] });
+    let unbound = await startUnbound();
     const { configFile, stateDir } = agentPaths(node);
     fs.mkdirSync(path.dirname(configFile), { recursive: true });
     const service = {
       name: 'dns',
       addresses: [V4, V6].map((prefix) => prefix.slice(0, prefix.indexOf('/'))),
+      interval: `${INTERVAL_MS}ms`,
+      rise: RISE,
       probes: [{ type: 'dns', server: '127.0.0.1', port, query: 'probe.test', qtype: 'A', expect_answer: '192.0.2.1' }],
     };
     writeConfig(configFile, agentConfig(stateDir, [service], { lease: `${LEASE_MS}ms`, reconcile_interval: '10s' }));
@@ -95,22 +102,64 @@ test('lease: kill -9 or SIGSTOP of an rc.local agent withdraws its addresses wit
       'the addresses expired on the node',
     );
 
-    // 2. SIGSTOP (someone else's): the same; SIGCONT: the agent finds them gone and re-adds them, counting the expiry.
+    // 2. SIGSTOP (someone else's) beyond the lease: the same. The service dies meanwhile; on SIGCONT the agent must not
+    // re-announce it on the health it knew before the freeze (the old agent's first pass re-added both addresses).
     agent = await startDaemon(node, configFile, 'second');
     pids.push(agent.pid);
-    await Promise.all([V4, V6].map((prefix) => waitForRoute(router, prefix, true, 15_000)));
-    started = Date.now();
-    process.kill(agent.pid, 'SIGSTOP');
-    await Promise.all([V4, V6].map((prefix) => waitForKernelRoute(router, prefix, false, BOUND_MS)));
-    t.diagnostic(`SIGSTOP -> both routes gone from the router: ${Date.now() - started} ms (bound ${BOUND_MS})`);
-    started = Date.now();
-    process.kill(agent.pid, 'SIGCONT');
-    await Promise.all([V4, V6].map((prefix) => waitForRoute(router, prefix, true, 15_000)));
-    t.diagnostic(`SIGCONT -> both routes back on the router: ${Date.now() - started} ms`);
     const logFile = agent.logFile;
-    await waitFor('the expiry logged', () => /the lease of 192\.0\.2\.53 ran out before it was renewed/.test(fs.readFileSync(logFile, 'utf8')), {
-      timeoutMs: 5000,
-    });
+    const logLines = () =>
+      fs
+        .readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg: string; gap_ms?: number });
+    const freezes = () => logLines().filter((line) => /^the agent did not run for/.test(line.msg));
+    await Promise.all([V4, V6].map((prefix) => waitForRoute(router, prefix, true, 15_000)));
+    const monitor = await startMonitor(node.netns, 'address');
+    try {
+      const readded = (since: number) =>
+        monitor.events.slice(since).filter((event) => !event.deleted && [V4, V6].some((prefix) => prefix.startsWith(`${event.target}/`)));
+      started = Date.now();
+      process.kill(agent.pid, 'SIGSTOP');
+      await Promise.all([V4, V6].map((prefix) => waitForKernelRoute(router, prefix, false, BOUND_MS)));
+      t.diagnostic(`SIGSTOP -> both routes gone from the router: ${Date.now() - started} ms (bound ${BOUND_MS})`);
+      await unbound.stop();
+      let since = monitor.events.length;
+      process.kill(agent.pid, 'SIGCONT');
+      const stoppedFor = Date.now() - started;
+      await waitFor('the freeze logged', () => freezes().length === 1, { timeoutMs: 5000 });
+      // The watchdog last saw the loop at most one tick (500 ms) before the SIGSTOP.
+      const gap = freezes()[0]!.gap_ms!;
+      assert.ok(gap >= stoppedFor - 100 && gap <= stoppedFor + 1000, `the gap logged: ${gap} ms, stopped for ${stoppedFor} ms`);
+      await waitFor('the expiry logged', () => logLines().some((line) => /^the lease of 192\.0\.2\.53 ran out before it was renewed/.test(line.msg)), {
+        timeoutMs: 5000,
+      });
+      // Longer than rise and fall intervals together: the old agent re-added at once and withdrew only after fall failures.
+      await new Promise((resolve) => setTimeout(resolve, 10 * INTERVAL_MS));
+      assert.deepEqual(readded(since), [], 'the addresses of the dead service never came back');
+      assert.equal(await kernelRoute(router, V4), undefined, 'not routed');
+
+      // 3. The service back: announced once probed healthy.
+      unbound = await startUnbound();
+      await Promise.all([V4, V6].map((prefix) => waitForRoute(router, prefix, true, 15_000)));
+
+      // 4. Frozen again beyond the lease with the service healthy throughout: back only after rise fresh probes.
+      process.kill(agent.pid, 'SIGSTOP');
+      await Promise.all([V4, V6].map((prefix) => waitForKernelRoute(router, prefix, false, BOUND_MS)));
+      since = monitor.events.length;
+      const continuedAt = Date.now();
+      process.kill(agent.pid, 'SIGCONT');
+      await Promise.all([V4, V6].map((prefix) => waitForRoute(router, prefix, true, 15_000)));
+      const back = readded(since);
+      assert.ok(back.length > 0, 'the monitor saw the addresses come back');
+      const backAfter = Math.min(...back.map((event) => event.time)) - continuedAt;
+      t.diagnostic(`SIGCONT -> addresses back after fresh probes: ${backAfter} ms (rise ${RISE} x ${INTERVAL_MS} ms)`);
+      // The first fresh round falls anywhere in the first interval (splay), the rise-th one (rise - 1) intervals later.
+      assert.ok(backAfter >= (RISE - 1) * INTERVAL_MS - 20, `re-added ${backAfter} ms after SIGCONT, before rise fresh probes could pass`);
+      assert.equal(freezes().length, 2, 'each freeze logged once');
+    } finally {
+      await monitor.stop();
+    }
 
     process.kill(agent.pid, 'SIGTERM');
     await waitFor('agent gone', () => isGone(agent.pid), { timeoutMs: 10_000 });

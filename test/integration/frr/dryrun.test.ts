@@ -12,8 +12,8 @@ import { run } from '../../../lab/netns.js';
 import { resolveRenderOptions, type FrrProtocol, type FrrStyle } from '../../../src/frr/render-options.js';
 import { renderFrrConfig } from '../../../src/frr/render.js';
 import type { ProfileName } from '../../../src/frr/profiles.js';
+import { FRR_BIN } from '../../../lab/frr.js';
 
-const FRR_BIN = '/usr/lib/frr';
 const COMMANDS = ['ip', 'vtysh', `${FRR_BIN}/zebra`, `${FRR_BIN}/ospfd`, `${FRR_BIN}/ospf6d`, `${FRR_BIN}/bgpd`, `${FRR_BIN}/bfdd`];
 // What FRR 8.4 prints for a config line it cannot use (daemon -C), and for a refused value.
 const ERROR_LINE =

@@ -6,11 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Lab, LabNode } from '../../../lab/lab.js';
 import { run } from '../../../lab/netns.js';
-import { waitFor, type Daemon } from '../../../lab/process.js';
-import { claimSharedState, releaseSharedState } from '../../../lab/frr.js';
+import { type Daemon } from '../../../lab/process.js';
+import { claimSharedState, FRR_BIN, frrDaemonArgs, releaseSharedState, waitForSocket } from '../../../lab/frr.js';
 import { createVtysh, type Vtysh } from '../../../src/frr/vtysh.js';
 
-export const FRR_BIN = '/usr/lib/frr';
 export type FrrDaemonName = 'zebra' | 'ospfd' | 'ospf6d' | 'bgpd' | 'bfdd';
 export type LoadMode = 'split' | 'integrated-each' | 'integrated-vtysh';
 
@@ -59,41 +58,16 @@ export async function startFrrWithConfig(
   lab.onDestroy(`FRR in ${node.netns}`, () => started.stop());
   const names: FrrDaemonName[] = [];
   const start = (name: FrrDaemonName): Daemon => {
-    const args = [
-      '-P',
-      '0',
-      '--vty_socket',
-      dir,
-      '-z',
-      path.join(dir, 'zserv.api'),
-      '-f',
-      configFor(name),
-      '-i',
-      path.join(dir, `${name}.pid`),
-      '--log',
-      'stdout',
-      // bfdd's control socket would otherwise be the shared /var/run/frr/bfdd.sock.
-      ...(name === 'bfdd' ? ['--bfdctl', path.join(dir, 'bfdd.sock')] : []),
-    ];
-    const daemon = lab.startDaemon(node, `frr-${name}`, path.join(FRR_BIN, name), args);
+    const daemon = lab.startDaemon(node, `frr-${name}`, path.join(FRR_BIN, name), frrDaemonArgs(name, dir, configFor(name)));
     daemons.push(daemon);
     names.push(name);
     return daemon;
   };
-  const waitForFile = (daemon: Daemon, file: string) =>
-    waitFor(
-      `${daemon.name} to create ${file}`,
-      () => {
-        if (daemon.child.exitCode !== null) throw new Error(`${daemon.name} exited with ${daemon.child.exitCode}: ${daemon.output().slice(-2000)}`);
-        return fs.existsSync(file);
-      },
-      { timeoutMs },
-    );
 
   const zebra = start('zebra');
-  await waitForFile(zebra, path.join(dir, 'zserv.api'));
+  await waitForSocket(zebra, path.join(dir, 'zserv.api'), timeoutMs);
   for (const daemon of options.daemons.filter((name) => name !== 'zebra')) start(daemon);
-  for (const [index, daemon] of daemons.entries()) await waitForFile(daemon, path.join(dir, `${names[index]}.vty`));
+  for (const [index, daemon] of daemons.entries()) await waitForSocket(daemon, path.join(dir, `${names[index]}.vty`), timeoutMs);
   if (options.mode === 'integrated-vtysh') {
     // vtysh -f applies the file through the running daemons, each command to the daemon that owns it.
     await run('vtysh', ['--vty_socket', dir, '-f', path.join(dir, 'frr.conf')], { timeoutMs });

@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../support/paths.js';
 import { requirePrerequisites } from '../../support/prereq.js';
+import { FRR_BIN } from '../../../lab/frr.js';
 
-const FRR_BIN = '/usr/lib/frr';
 const COMMANDS = ['ip', 'vtysh', `${FRR_BIN}/zebra`, `${FRR_BIN}/ospfd`, `${FRR_BIN}/ospf6d`, `${FRR_BIN}/bgpd`, `${FRR_BIN}/bfdd`];
 
 interface Result {

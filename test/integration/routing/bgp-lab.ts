@@ -4,7 +4,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import type { Lab, LabLink, LabNode } from '../../../lab/lab.js';
-import { FRR_BIN, waitForBgpSessions } from '../../../lab/frr.js';
+import { FRR_BIN, frrDaemonArgs, waitForBgpSessions } from '../../../lab/frr.js';
 import { waitFor, type Daemon } from '../../../lab/process.js';
 import { canonical } from '../../../src/config/address.js';
 import { silentLogger, type Logger } from '../../../src/log.js';
@@ -116,21 +116,7 @@ export function nodeBgpd(bgpLab: BgpLab): Daemon {
 export async function startNodeBgpd(bgpLab: BgpLab): Promise<Daemon> {
   const dir = bgpLab.node.frr!.dir;
   restarts += 1;
-  const args = [
-    '-P',
-    '0',
-    '--vty_socket',
-    dir,
-    '-z',
-    path.join(dir, 'zserv.api'),
-    '-f',
-    path.join(dir, 'bgpd.conf'),
-    '-i',
-    path.join(dir, 'bgpd.pid'),
-    '--log',
-    'stdout',
-  ];
-  const daemon = bgpLab.lab.startDaemon(bgpLab.node, `bgpd-${restarts}`, path.join(FRR_BIN, 'bgpd'), args);
+  const daemon = bgpLab.lab.startDaemon(bgpLab.node, `bgpd-${restarts}`, path.join(FRR_BIN, 'bgpd'), frrDaemonArgs('bgpd', dir));
   await waitFor(
     'the restarted bgpd to answer vtysh',
     async () => {

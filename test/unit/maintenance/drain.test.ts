@@ -9,23 +9,35 @@ import { MemoryBackend } from '../../../src/routing/memory-backend.js';
 import { MemoryOwnershipStore } from '../../../src/routing/ownership.js';
 import { FileDrainStore, MemoryDrainStore, type DrainStore } from '../../../src/maintenance/drain-store.js';
 import { silentLogger } from '../../../src/log.js';
-import { waitFor } from '../../../lab/process.js';
+import { sleep } from '../../../src/clock.js';
+import { ManualClock } from '../../support/manual-clock.js';
 import { agentConfig, serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import type { AgentConfig } from '../../../src/config/types.js';
 
-function harness(config: AgentConfig, drainStore: DrainStore, backend = new MemoryBackend(), ownership = new MemoryOwnershipStore()) {
+// The agent and its reconciler on a ManualClock: the tests wait on conditions while manual time moves, never on the
+// machine's clock.
+function harness(
+  config: AgentConfig,
+  drainStore: DrainStore,
+  backend = new MemoryBackend(),
+  ownership = new MemoryOwnershipStore(),
+  clock = new ManualClock(),
+) {
   const changes: StateChange[] = [];
   const listener: AgentListener = { onStateApplied: (change) => changes.push(change) };
   const agent = buildAgent({
     config,
+    clock,
     log: silentLogger(),
     splay: false,
     drainStore,
     listeners: [listener],
-    routing: ({ desired, onReport }) => new Reconciler({ backend, ownership, desired, onReport, log: silentLogger(), driftIntervalMs: 60_000 }),
+    routing: ({ desired, onReport }) => new Reconciler({ backend, ownership, desired, onReport, log: silentLogger(), driftIntervalMs: 60_000, clock }),
   });
   const present = (address: string) => backend.has({ kind: 'address', address, interface: 'lo' });
-  return { agent, backend, ownership, present, changes };
+  const waitFor = async (what: string, condition: () => unknown) =>
+    assert.ok(await clock.until(() => Boolean(condition())), `${what}: not within a minute of manual time`);
+  return { agent, backend, ownership, present, changes, clock, waitFor };
 }
 
 test('the drain record survives a round trip, is atomic, and a corrupt one is moved aside with a code', async (t) => {
@@ -52,7 +64,7 @@ test('the drain record survives a round trip, is atomic, and a corrupt one is mo
 test('drain withdraws at once and keeps probing; resume announces again; hooks see drained then up', async (t) => {
   const probe = switchProbe();
   const store = new MemoryDrainStore();
-  const { agent, present, changes } = harness(
+  const { agent, present, changes, waitFor } = harness(
     agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]),
     store,
   );
@@ -86,7 +98,7 @@ test('drain withdraws at once and keeps probing; resume announces again; hooks s
 test('unknown services are refused without changing anything; --all drains every service', async (t) => {
   const probe = switchProbe();
   const store = new MemoryDrainStore();
-  const { agent, present } = harness(
+  const { agent, present, waitFor } = harness(
     agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition), serviceConfig('web', ['192.0.2.80'], probe.definition)]),
     store,
   );
@@ -104,7 +116,7 @@ test('unknown services are refused without changing anything; --all drains every
 test('a drain that cannot be persisted is refused and nothing is withdrawn', async (t) => {
   const probe = switchProbe();
   const store = new MemoryDrainStore();
-  const { agent, present } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition)]), store);
+  const { agent, present, waitFor } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition)]), store);
   t.after(() => agent.shutdown());
   await agent.start();
   await waitFor('announced', () => present('192.0.2.53'));
@@ -123,15 +135,15 @@ test('drained services stay drained across a restart (same state_dir) and a relo
   const ownership = new MemoryOwnershipStore();
   const first = harness(config, new FileDrainStore(dir), backend, ownership);
   await first.agent.start();
-  await waitFor('announced', () => first.present('192.0.2.53'));
+  await first.waitFor('announced', () => first.present('192.0.2.53'));
   await first.agent.drainServices(['dns'], 'cli');
   await first.agent.shutdown();
 
   const second = harness(config, new FileDrainStore(dir), backend, ownership);
   t.after(() => second.agent.shutdown());
   await second.agent.start();
-  await waitFor('web announced after restart', () => second.present('192.0.2.80'));
-  await new Promise((resolve) => setTimeout(resolve, 150)); // several rise periods
+  await second.waitFor('web announced after restart', () => second.present('192.0.2.80'));
+  await second.clock.advance(150); // several rise periods
   assert.equal(second.present('192.0.2.53'), false, 'dns still drained after the restart');
   assert.equal(second.agent.status().find((s) => s.name === 'dns')?.state, 'drained');
   assert.ok(!second.changes.some((c) => c.service === 'dns' && c.to === 'drained'), 'a drain carried over from the last run fires no on_drain');
@@ -139,28 +151,28 @@ test('drained services stay drained across a restart (same state_dir) and a relo
   await second.agent.reload(
     agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { rise: 3 }), serviceConfig('web', ['192.0.2.80'], probe.definition)]),
   );
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await second.clock.advance(150);
   assert.equal(second.present('192.0.2.53'), false, 'still drained after a reload that restarted the service');
   await second.agent.resumeServices('all', 'cli');
-  await waitFor('dns back after resume', () => second.present('192.0.2.53'));
+  await second.waitFor('dns back after resume', () => second.present('192.0.2.53'));
 });
 
 test('state changes reach listeners only once the routing change is applied', async (t) => {
   const probe = switchProbe();
   const backend = new MemoryBackend();
   const seen: [string, string, boolean][] = [];
-  const { agent } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition)]), new MemoryDrainStore(), backend);
+  const { agent, clock, waitFor } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition)]), new MemoryDrainStore(), backend);
   agent.addListener({
     onStateApplied: (change) => seen.push([change.from, change.to, backend.has({ kind: 'address', address: '192.0.2.53', interface: 'lo' })]),
   });
   t.after(() => agent.shutdown());
   // Hold every batch a little, so a listener called before the batch would see the old kernel state.
-  backend.beforeApply = () => new Promise((resolve) => setTimeout(resolve, 30));
+  backend.beforeApply = () => sleep(clock, 30);
   await agent.start();
   await waitFor('up', () => seen.some(([, to]) => to === 'up'));
   probe.healthy.set('dns', false);
   await waitFor('down', () => seen.some(([from, to]) => from === 'up' && to === 'down'));
-  await agent.drainServices(['dns'], 'cli');
+  await clock.drive(agent.drainServices(['dns'], 'cli'));
   await waitFor('drained', () => seen.some(([, to]) => to === 'drained'));
   // unknown -> down is the first probe (rising: not announced yet).
   assert.deepEqual(seen, [
@@ -173,17 +185,20 @@ test('state changes reach listeners only once the routing change is applied', as
 
 test('with a graceful drain period, drain resolves once the addresses are gone from the drain interface too, without errors', async (t) => {
   const probe = switchProbe();
-  const { agent, backend, present } = harness(
+  const { agent, backend, present, clock, waitFor } = harness(
     agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { drainMs: 150 })], { drainInterface: 'hc-drain' }),
     new MemoryDrainStore(),
   );
-  t.after(() => agent.shutdown());
+  t.after(() => clock.drive(agent.shutdown()));
   await agent.start();
   await waitFor('announced', () => present('192.0.2.53'));
-  const started = Date.now();
-  const result = await agent.drainServices(['dns'], 'cli');
+  const started = clock.now();
+  const drained = agent.drainServices(['dns'], 'cli');
+  await clock.advance(140);
+  assert.equal(backend.has({ kind: 'address', address: '192.0.2.53', interface: 'hc-drain' }), true, 'parked on the drain interface for the period');
+  const result = await clock.drive(drained, { stepMs: 1 });
   assert.deepEqual(result.errors, []);
-  assert.ok(Date.now() - started >= 140, 'waited for the drain period');
+  assert.ok(clock.now() - started >= 150, `waited for the drain period: ${clock.now() - started} ms`);
   assert.equal(present('192.0.2.53'), false);
   assert.equal(backend.has({ kind: 'address', address: '192.0.2.53', interface: 'hc-drain' }), false, 'gone from the drain interface too');
 });

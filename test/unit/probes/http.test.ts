@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import httpProbe from '../../../probes/http.js';
 import { runProbe } from '../../../src/core/probe-run/run.js';
 import { silentLogger } from '../../../src/log.js';
+import { watchLoop } from '../../support/loop-lateness.js';
 
 interface Seen {
   method?: string;
@@ -151,11 +152,13 @@ test('a refused connection fails with ECONNREFUSED', async () => {
 
 test('a server trickling one byte per second is bounded by the timeout, and the reason says where it stuck', async () => {
   const started = performance.now();
+  const loop = watchLoop();
   const result = await probe({ url: `${base}/trickle`, expect_body: 'never' }, 300);
   const elapsed = performance.now() - started;
+  const lateMs = loop.stop();
   assert.equal(result.ok, false);
   assert.match(result.reason ?? '', /^timed out after 300ms after receiving headers \(status 200, \d+ bytes of body\)$/);
-  assert.ok(elapsed >= 290 && elapsed < 900, `took ${elapsed}ms`);
+  assert.ok(elapsed >= 290 && elapsed < 900 + lateMs, `took ${elapsed}ms (event loop late by up to ${lateMs}ms)`);
   // Without a body expectation the probe stops at the headers and does not wait for the trickle.
   assert.equal((await probe({ url: `${base}/trickle` }, 300)).ok, true);
 });
@@ -179,11 +182,13 @@ test('a server that accepts and never answers times out waiting for headers', as
 
 test('cancelling through the parent signal stops the request', async () => {
   const controller = new AbortController();
+  const loop = watchLoop();
   const pending = probe({ url: `${base}/trickle`, expect_body: 'never' }, 5000, controller.signal);
   setTimeout(() => controller.abort(new Error('agent stopping')), 50);
   const result = await pending;
+  const lateMs = loop.stop();
   assert.equal(result.ok, false);
-  assert.ok(result.durationMs < 1000, `took ${result.durationMs}ms`);
+  assert.ok(result.durationMs < 1000 + lateMs, `took ${result.durationMs}ms (event loop late by up to ${lateMs}ms)`);
   assert.match(result.reason ?? '', /^cancelled/);
 });
 

@@ -26,7 +26,8 @@ export function notifyListener(address: string) {
         .slice(1)
         .filter(Boolean)
         .map((line) => JSON.parse(line) as string),
-    ready: () => waitFor('notify listener', () => out.startsWith('ready'), { timeoutMs: 5000 }),
+    // A wait, not a bound: starting python3 took over 5 s on the 2-core machine at a load of 20.
+    ready: () => waitFor('notify listener', () => out.startsWith('ready'), { timeoutMs: 30_000 }),
     stop: () => child.kill('SIGKILL'),
   };
 }
