@@ -54,6 +54,9 @@ interface Rep {
   failDecisionToRouterMs?: number;
   recoveryMs?: number;
   recoverDecisionToRouterMs?: number;
+  // healthcast's own figure: decision -> its pass applied (the write done and the listing after it), and that pass.
+  failAppliedMs?: number;
+  failPassMs?: number;
 }
 
 interface RunResult {
@@ -82,6 +85,9 @@ interface Running {
   frrPids?: () => number[];
   // Time of the system's decision for service 0 after `since` (down: withdraw; up: announce), from its own log.
   decision(up: boolean, since: number): number | undefined;
+  // healthcast: its `withdraw applied` line for service 0 (decision_to_kernel_ms, reconcile_ms).
+  applied?(since: number): { decisionToKernelMs: number; passMs: number } | undefined;
+  dump?(since: number): void;
   // Checks done so far (healthcast: its metrics; ExaBGP: one re-announce per check of an up service).
   checks(): Promise<number>;
   stop(): Promise<RunResult['stop']>;
@@ -153,10 +159,11 @@ async function startHealthcast(bench: Bench, system: 'hc-bgp' | 'hc-address', co
         agentConfig(stateDir, services, {
           reconcile_interval: '10s',
           lease: '0s',
+          log_level: process.env.BENCH_PEERS_LOG_LEVEL ?? 'info',
           frr: { vty_socket: frr.dir, asn: NODE_AS, protocol: 'bgp' },
           metrics: { listen: `127.0.0.1:${metricsPort}` },
         }),
-      keepDebug: false,
+      keepDebug: process.env.BENCH_PEERS_LOG_LEVEL === 'debug',
       timeoutMs: 60_000,
     });
   } catch (error) {
@@ -168,6 +175,14 @@ async function startHealthcast(bench: Bench, system: 'hc-bgp' | 'hc-address', co
     pids: () => processTree(agent.pid),
     frrPids: () => frr.daemons.map((daemon) => daemon.pid),
     decision: (up, since) => agent.lines().find((line) => line.service === first && line.to === (up ? 'up' : 'down') && line.time >= since)?.time,
+    dump: (since) => {
+      for (const line of agent.lines().filter((entry) => entry.time >= since - 100 && entry.time <= since + 6000))
+        process.stdout.write(`${line.time - since} ${JSON.stringify(line).slice(0, 300)}\n`);
+    },
+    applied: (since) => {
+      const line = agent.lines().find((entry) => entry.service === first && entry.msg === 'withdraw applied' && entry.time >= since);
+      return line ? { decisionToKernelMs: Number(line.decision_to_kernel_ms), passMs: Number(line.reconcile_ms) } : undefined;
+    },
     checks: async () => {
       const scrape = await scrapeMetrics(bench.node, metricsPort);
       return scrape.results.ok + scrape.results.fail;
@@ -291,6 +306,12 @@ async function measure(bench: Bench, system: System, count: number): Promise<Run
         r.failoverMs = gone !== undefined ? gone - kill : undefined;
         r.allGoneMs = lastGone.every((t) => t !== undefined) ? Math.max(...(lastGone as number[])) - kill : undefined;
         r.failDecisionToRouterMs = gone !== undefined && decided !== undefined ? gone - decided : undefined;
+        const applied = running.applied?.(kill);
+        if (process.env.BENCH_PEERS_DUMP) running.dump?.(kill);
+        if (applied) {
+          r.failAppliedMs = applied.decisionToKernelMs;
+          r.failPassMs = applied.passMs;
+        }
 
         await sleep(1000 + Math.random() * 1000);
         const start = Date.now();
@@ -329,6 +350,12 @@ function rowsOf(result: RunResult): Row[] {
       row(`${label}: kill -> route gone (first service)`, 'ms', pick('failoverMs')),
       row(`${label}: kill -> all ${result.services} routes gone`, 'ms', pick('allGoneMs')),
       row(`${label}: decision -> route gone`, 'ms', pick('failDecisionToRouterMs'), result.system === 'hc-bgp' ? 'median <= 30' : undefined),
+      ...(result.system.startsWith('hc-')
+        ? [
+            row(`${label}: decision -> its pass applied (agent's log)`, 'ms', pick('failAppliedMs')),
+            row(`${label}: that pass (agent's log)`, 'ms', pick('failPassMs')),
+          ]
+        : []),
       row(`${label}: restart -> route back`, 'ms', pick('recoveryMs')),
       row(`${label}: decision -> route back`, 'ms', pick('recoverDecisionToRouterMs'), result.system === 'hc-bgp' ? 'median <= 30' : undefined),
     );

@@ -23,11 +23,12 @@ export interface BgpBackendOptions {
   onDrift?: () => void;
   // The verification's timer; default systemClock.
   clock?: Clock;
-  // How long after the last list() or write the verification reads bgpd (default 50 ms: after the pass's own work).
+  // How long after the last list() or write the verification reads bgpd (default 200 ms: after the pass and its neighbours).
   verifyDelayMs?: number;
 }
 
-const VERIFY_DELAY_MS = 50;
+// Long enough that a burst of passes (ten services failing within a second) shares one vtysh listing.
+const VERIFY_DELAY_MS = 200;
 
 // Pure: the belief after a batch that bgpd accepted whole.
 export function afterOps(config: BgpdConfig, ops: readonly RoutingOp[]): BgpdConfig {
