@@ -5,9 +5,9 @@ set -euo pipefail
 # javascript for its web UI, measured on Debian 12). Its postinst enables prometheus.service; the policy-rc.d below
 # keeps apt from starting it.
 packages=(iproute2 procps frr unbound freeradius freeradius-utils syslog-ng-core squid dnsutils ndisc6 iputils-arping iputils-ping libcap2-bin util-linux openssl libndp-tools python3 perl-base systemd
-  lintian adduser prometheus)
+  lintian adduser prometheus bird2 exabgp)
 binaries=(ip pkill /usr/lib/frr/zebra /usr/lib/frr/ospfd /usr/lib/frr/ospf6d /usr/lib/frr/bgpd /usr/lib/frr/bfdd vtysh unbound freeradius radclient syslog-ng squid dig ndisc6 arping ping setpriv capsh openssl ndptool python3 perl systemd-analyze
-  lintian adduser promtool)
+  lintian adduser promtool /usr/sbin/bird /usr/sbin/exabgp)
 missing=0
 for bin in "${binaries[@]}"; do
   if [[ "$bin" == /* ]]; then [[ -x "$bin" ]] || missing=1; else command -v "$bin" >/dev/null 2>&1 || missing=1; fi
@@ -17,7 +17,8 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "healthcast: system packages are missing and this is not root; install: ${packages[*]}" >&2
   exit 1
 fi
-# Never let apt start the distro's own daemons on a machine with systemd.
+# Never let apt start the distro's own daemons on a machine with systemd (bird2 and exabgp ship enabled units and init
+# scripts: with this in place their postinst says "policy-rc.d denied execution of start", checked on Debian 12).
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   created_policy=1

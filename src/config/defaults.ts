@@ -11,6 +11,8 @@ export const DEFAULT_DRAIN_INTERFACE = 'hc-drain';
 export const DEFAULT_ROUTE_PROTOCOL = 201;
 export const ROUTE_PROTOCOL_RANGE = { min: 5, max: 254 } as const;
 export const DEFAULT_VTYSH = '/usr/bin/vtysh';
+// FRR's daemons' vty sockets (`--vty_socket`), where vtysh finds them.
+export const DEFAULT_VTY_SOCKET_DIR = '/var/run/frr';
 // The lifetime of every address healthcast adds, renewed every lease/3: an agent that dies or freezes loses its
 // addresses (and FRR withdraws them) within this long. 0 turns it off.
 export const DEFAULT_LEASE_MS = 10_000;

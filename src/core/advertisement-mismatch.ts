@@ -23,15 +23,34 @@ export function advertisementMismatch(view: AdvertisementView): string | undefin
   return undefined;
 }
 
-// Logs a mismatch once when it appears and once when it clears, never on every poll.
+export interface MismatchReporterOptions {
+  // A mismatch is told only when an answer at least this long after it first appeared still shows it (default 500 ms):
+  // FRR applies a change asynchronously, so an answer read right after healthcast's write may predate it (bgpd
+  // listed a withdrawn network statement's path as valid for a moment after `no network`, in 3 of 15 withdrawals).
+  confirmMs?: number;
+  // Asks FRR again soon (AdvertisementWatcher.checkSoon), so a suspected mismatch is confirmed or cleared quickly.
+  recheck?: () => void;
+  // Monotonic ms; default performance.now().
+  now?: () => number;
+}
+
+const CONFIRM_MS = 500;
+
+// Logs a mismatch once when it appears (confirmed by a later answer) and once when it clears, never on every poll.
 export class MismatchReporter {
   private readonly last = new Map<string, string>();
+  // Seen once, not yet confirmed: the problem and when it was first seen.
+  private readonly suspected = new Map<string, { problem: string; since: number }>();
+  private readonly now: () => number;
 
   constructor(
     private readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void },
     // A new mismatch may be drift (bgpd restarted and lost its network statements): the caller re-checks the system.
     private readonly onNewMismatch: () => void = () => undefined,
-  ) {}
+    private readonly options: MismatchReporterOptions = {},
+  ) {
+    this.now = options.now ?? (() => performance.now());
+  }
 
   check(views: readonly AdvertisementView[]): void {
     const seen = new Set<string>();
@@ -39,6 +58,8 @@ export class MismatchReporter {
       seen.add(view.name);
       const problem = advertisementMismatch(view);
       const before = this.last.get(view.name);
+      if (problem !== undefined && problem !== before && !this.confirmed(view.name, problem)) continue;
+      this.suspected.delete(view.name);
       if (problem === before) continue;
       if (problem) {
         this.last.set(view.name, problem);
@@ -50,5 +71,16 @@ export class MismatchReporter {
       }
     }
     for (const name of this.last.keys()) if (!seen.has(name)) this.last.delete(name);
+    for (const name of this.suspected.keys()) if (!seen.has(name)) this.suspected.delete(name);
+  }
+
+  // True once the same problem has been seen for confirmMs; until then it is a suspicion and FRR is asked again.
+  private confirmed(name: string, problem: string): boolean {
+    const now = this.now();
+    const suspect = this.suspected.get(name);
+    if (suspect?.problem === problem && now - suspect.since >= (this.options.confirmMs ?? CONFIRM_MS)) return true;
+    if (suspect?.problem !== problem) this.suspected.set(name, { problem, since: now });
+    this.options.recheck?.();
+    return false;
   }
 }

@@ -10,7 +10,9 @@ import { CompositeBackend } from '../routing/composite-backend.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FileOwnershipStore, OWNERSHIP_FILE } from '../routing/ownership.js';
-import { vtyshFromConfig } from '../frr/vtysh.js';
+import { DEFAULT_VTYSH_TIMEOUT_MS, vtyshFromConfig } from '../frr/vtysh.js';
+import { createDaemonVty } from '../frr/vty-socket.js';
+import { DEFAULT_VTYSH } from '../config/defaults.js';
 import type { RoutingBackend } from '../routing/types.js';
 import { usesBgp } from './announcement.js';
 import { leaseTerms } from '../routing/lease.js';
@@ -24,6 +26,15 @@ export interface BackendSettings {
   // The lease on added addresses, ms (0 or absent: none; `healthcast cleanup` adds nothing and passes none).
   leaseMs?: number;
   log?: Logger;
+  // A verification found bgpd elsewhere than believed (bgp-backend.ts): the reconciler should run a pass.
+  onBgpDrift?: () => void;
+}
+
+// Writes go to bgpd's own vty socket, unless frr.vtysh names another program without frr.vty_socket (a wrapper that
+// reaches an FRR elsewhere, e.g. in a container, whose sockets are not ours to guess).
+function bgpdWriter(frr: BackendSettings['frr'], vtysh: ReturnType<typeof vtyshFromConfig>) {
+  if (frr.vty_socket === undefined && frr.vtysh !== DEFAULT_VTYSH) return undefined;
+  return createDaemonVty({ daemon: 'bgpd', vtySocket: frr.vty_socket, timeoutMs: frr.vtysh_timeout ?? DEFAULT_VTYSH_TIMEOUT_MS, fallback: vtysh });
 }
 
 export function createBackend(settings: BackendSettings): RoutingBackend {
@@ -36,7 +47,14 @@ export function createBackend(settings: BackendSettings): RoutingBackend {
     ...(log ? { onSlowMove: (message: string) => log.warn(message) } : {}),
   });
   if (!settings.bgp) return ip;
-  const bgp = new BgpBackend({ vtysh: vtyshFromConfig(settings.frr), ...(settings.frr.asn ? { asn: settings.frr.asn } : {}) });
+  const vtysh = vtyshFromConfig(settings.frr);
+  const writer = bgpdWriter(settings.frr, vtysh);
+  const bgp = new BgpBackend({
+    vtysh,
+    ...(writer ? { writer } : {}),
+    ...(settings.frr.asn ? { asn: settings.frr.asn } : {}),
+    ...(settings.onBgpDrift ? { onDrift: settings.onBgpDrift } : {}),
+  });
   return new CompositeBackend({ ip, bgp });
 }
 
@@ -53,8 +71,8 @@ export async function recordHasBgp(stateDir: string): Promise<boolean> {
 }
 
 export function createRouting(log: Logger, options: { bgp?: boolean } = {}): RoutingFactory {
-  return ({ desired, onReport, config }) =>
-    new Reconciler({
+  return ({ desired, onReport, config }) => {
+    const reconciler: Reconciler = new Reconciler({
       backend: createBackend({
         routeProtocol: config.routeProtocol,
         drainInterface: config.drainInterface,
@@ -62,6 +80,7 @@ export function createRouting(log: Logger, options: { bgp?: boolean } = {}): Rou
         bgp: options.bgp || usesBgp(config.services),
         leaseMs: config.leaseMs,
         log,
+        onBgpDrift: () => void reconciler.kick(),
       }),
       ownership: new FileOwnershipStore(config.stateDir),
       desired,
@@ -70,4 +89,6 @@ export function createRouting(log: Logger, options: { bgp?: boolean } = {}): Rou
       leaseMs: config.leaseMs,
       onReport,
     });
+    return reconciler;
+  };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderTemplate, type TemplateContext } from './template.js';
 import type { RenderOptions } from './render-options.js';
+import { exactCover } from './prefix-cover.js';
 
 // dist/src/frr/render.js -> <repo>/quagga-templates (tsc does not copy them; they ship beside dist/).
 export const TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../quagga-templates');
@@ -57,10 +58,11 @@ export function templateContext(options: RenderOptions): TemplateContext {
     filter_out_v6: FILTER_BGP_OUT_V6,
     filter_redist_v4: FILTER_REDIST_V4,
     filter_redist_v6: FILTER_REDIST_V6,
-    services_v4: numbered(options.servicesV4),
-    services_v6: numbered(options.servicesV6),
-    redistributed_v4: numbered(options.redistributedV4),
-    redistributed_v6: numbered(options.redistributedV6),
+    // Consecutive addresses share one `ge 32|128` entry that permits exactly them (prefix-cover.ts: load cost).
+    services_v4: numbered(exactCover(options.servicesV4)),
+    services_v6: numbered(exactCover(options.servicesV6)),
+    redistributed_v4: numbered(exactCover(options.redistributedV4)),
+    redistributed_v6: numbered(exactCover(options.redistributedV6)),
     // One route-map entry per service interface: `match interface` keeps the drain interface's addresses out.
     service_interfaces: options.serviceInterfaces.map((name, index) => ({ name, seq: (index + 1) * 10 })),
     // cost 0: not set (the template's {{#if cost}} leaves FRR's default, 10 for 100 Mbit/s and faster).

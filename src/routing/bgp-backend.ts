@@ -1,16 +1,50 @@
-// announce: bgp. Lists and writes `network` statements under `router bgp ASN` through vtysh: one vtysh process per
-// listing (`show bgp vrfs json` + `show running-config bgpd`), one per batch of changes (bgp-commands.ts has the text).
+// announce: bgp. Writes `network` statements under `router bgp ASN` (bgp-commands.ts has the text), through bgpd's vty
+// socket when the agent gives one (vty-socket.ts: ~1 ms) or a vtysh process (~100 ms). Lists through vtysh (`show bgp
+// vrfs json` + `show running-config bgpd`), but off the path between a decision and its write: once a listing is
+// known, list() answers from it (updated by each write that succeeded) and the real listing runs verifyDelayMs after
+// the pass, as a verification. A verification that finds bgpd elsewhere than believed (a bgpd restart lost the
+// statements, a write did not take, bgpd is down) replaces the belief, or drops it, and calls onDrift: the reconciler
+// runs a pass that plans from the truth. Any failed write drops the belief too, so that pass re-lists for real.
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { VtyshError, type Vtysh } from '../frr/vtysh.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
 import { RoutingBatchError, type OpFailure } from './batch-error.js';
 import { bgpConfigLines, LIST_COMMANDS, NETWORK_NOT_FOUND, parseBgpdListing, type BgpdConfig } from './bgp-commands.js';
-import type { EntryKind, KernelEntry, RoutingBackend, RoutingOp } from './types.js';
+import { entryKey, type EntryKind, type KernelEntry, type RoutingBackend, type RoutingOp } from './types.js';
 
 export interface BgpBackendOptions {
   vtysh: Vtysh;
   // frr.asn: when set, bgpd's default instance must run this AS (checked before every write). When unset, the AS of
   // the running instance is used. healthcast never creates a BGP instance.
   asn?: number;
+  // Where statements are written; default `vtysh`. The agent passes bgpd's vty socket (src/frr/vty-socket.ts).
+  writer?: Pick<Vtysh, 'configure'> & { close?(): void };
+  // A verification found bgpd differing from the belief (or could not read it): run a pass.
+  onDrift?: () => void;
+  // The verification's timer; default systemClock.
+  clock?: Clock;
+  // How long after the last list() or write the verification reads bgpd (default 200 ms: after the pass and its neighbours).
+  verifyDelayMs?: number;
+}
+
+// Long enough that a burst of passes (ten services failing within a second) shares one vtysh listing.
+const VERIFY_DELAY_MS = 200;
+
+// Pure: the belief after a batch that bgpd accepted whole.
+export function afterOps(config: BgpdConfig, ops: readonly RoutingOp[]): BgpdConfig {
+  const networks = new Map(config.networks.map((entry) => [entryKey(entry), entry]));
+  for (const op of ops) {
+    if (op.action === 'remove') networks.delete(entryKey(op.entry));
+    else networks.set(entryKey(op.entry), { ...op.entry, prefixLength: op.entry.address.includes(':') ? 128 : 32 });
+  }
+  return { asn: config.asn, networks: [...networks.values()] };
+}
+
+// Pure: whether two listings name the same instance and statements.
+export function sameListing(a: BgpdConfig, b: BgpdConfig): boolean {
+  if (a.asn !== b.asn || a.networks.length !== b.networks.length) return false;
+  const keys = new Set(a.networks.map(entryKey));
+  return b.networks.every((entry) => keys.has(entryKey(entry)));
 }
 
 // One line per op for reports: FRR's words without the (long) vtysh command line.
@@ -32,17 +66,95 @@ export function bgpFailureReason(error: unknown): string {
 
 export class BgpBackend implements RoutingBackend {
   readonly kinds: readonly EntryKind[] = ['bgp'];
-  // The last listing: writes use its AS (the reconciler always lists right before it applies).
-  private lastConfig: BgpdConfig | undefined;
+  // What bgpd is believed to hold: the last listing, plus the writes that succeeded since. undefined: list for real.
+  private known: BgpdConfig | undefined;
+  // Bumped by every write: a verification that overlapped one cannot tell which side of it bgpd was on.
+  private generation = 0;
+  private verifyTimer: Timer | undefined;
+  private verifying: Promise<void> | undefined;
+  private readonly clock: Clock;
+  private readonly writer: Pick<Vtysh, 'configure'> & { close?(): void };
 
-  constructor(private readonly options: BgpBackendOptions) {}
+  constructor(private readonly options: BgpBackendOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.writer = options.writer ?? options.vtysh;
+  }
 
   // Throws the VtyshError as is (VTYSH_DAEMON_DOWN "bgpd is not running", VTYSH_NOT_RUNNING, VTYSH_TIMEOUT), so the
   // reconciler reports bgp entries as errors with FRR's words while it goes on with the kernel's.
   async list(): Promise<KernelEntry[]> {
-    this.lastConfig = undefined;
-    this.lastConfig = parseBgpdListing(await this.options.vtysh.run(LIST_COMMANDS));
-    return this.lastConfig.networks.map((entry) => ({ ...entry }));
+    if (this.known) {
+      this.verifySoon();
+      return this.known.networks.map((entry) => ({ ...entry }));
+    }
+    this.generation += 1;
+    this.known = await this.read();
+    return this.known.networks.map((entry) => ({ ...entry }));
+  }
+
+  // Waits for a verification in flight or due (tests, and callers that need bgpd's word now).
+  async verified(): Promise<void> {
+    if (this.verifyTimer) {
+      this.clock.clearTimeout(this.verifyTimer);
+      this.verifyTimer = undefined;
+      await this.verify();
+    }
+    await this.verifying;
+  }
+
+  // The reconciler stops: no verification, the vty socket closed (reopened on the next write).
+  close(): void {
+    this.clock.clearTimeout(this.verifyTimer);
+    this.verifyTimer = undefined;
+    this.writer.close?.();
+  }
+
+  private async read(): Promise<BgpdConfig> {
+    return parseBgpdListing(await this.options.vtysh.run(LIST_COMMANDS));
+  }
+
+  // One verification at a time, verifyDelayMs after the last request for one.
+  private verifySoon(): void {
+    this.clock.clearTimeout(this.verifyTimer);
+    this.verifyTimer = this.clock.setTimeout(() => {
+      this.verifyTimer = undefined;
+      void this.verify();
+    }, this.options.verifyDelayMs ?? VERIFY_DELAY_MS);
+    this.verifyTimer.unref();
+  }
+
+  private verify(): Promise<void> {
+    if (this.verifying) {
+      // The one in flight may predate a write: look again after it.
+      void this.verifying.then(() => this.verifySoon());
+      return this.verifying;
+    }
+    this.verifying = this.check().finally(() => {
+      this.verifying = undefined;
+    });
+    return this.verifying;
+  }
+
+  private async check(): Promise<void> {
+    const generation = this.generation;
+    let listed: BgpdConfig;
+    try {
+      listed = await this.read();
+    } catch {
+      // bgpd down, hung or unreadable: the next pass lists for real and reports why.
+      if (this.known === undefined) return;
+      this.known = undefined;
+      this.options.onDrift?.();
+      return;
+    }
+    if (generation !== this.generation) {
+      this.verifySoon();
+      return;
+    }
+    const believed = this.known;
+    this.known = listed;
+    // Nothing was believed (a write failed): the next pass would have listed anyway.
+    if (believed && !sameListing(believed, listed)) this.options.onDrift?.();
   }
 
   // vtysh stops at the first rejected line and keeps the lines before it. The whole batch goes in one process; if FRR
@@ -63,9 +175,12 @@ export class BgpBackend implements RoutingBackend {
       );
     }
     try {
-      await this.options.vtysh.configure(bgpConfigLines(asn, ops));
+      await this.write(bgpConfigLines(asn, ops));
+      if (this.known) this.known = afterOps(this.known, ops);
       return;
     } catch (error) {
+      // What took effect is bgpd's to say: the pass's own listing after the batch reads it.
+      this.known = undefined;
       if (!(error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED)) {
         throw this.batchError(
           ops,
@@ -77,7 +192,7 @@ export class BgpBackend implements RoutingBackend {
     const failures: OpFailure[] = [];
     for (const [index, op] of ops.entries()) {
       try {
-        await this.options.vtysh.configure(bgpConfigLines(asn, [op]));
+        await this.write(bgpConfigLines(asn, [op]));
       } catch (error) {
         if (op.action === 'remove' && error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED && NETWORK_NOT_FOUND.test(error.frrMessage))
           continue;
@@ -92,10 +207,22 @@ export class BgpBackend implements RoutingBackend {
     if (failures.length > 0) throw this.batchError(ops, failures);
   }
 
+  // Every write moves the generation before and after: a verification that read bgpd meanwhile is not trusted. The
+  // verification after it is due verifyDelayMs after the last write.
+  private async write(lines: readonly string[]): Promise<void> {
+    this.generation += 1;
+    try {
+      await this.writer.configure(lines);
+    } finally {
+      this.generation += 1;
+      this.verifySoon();
+    }
+  }
+
   // The AS to write under: the running default instance's, checked against frr.asn when that is set.
   private async instanceAsn(): Promise<string> {
-    if (!this.lastConfig) await this.list();
-    const running = this.lastConfig?.asn;
+    if (!this.known) await this.list();
+    const running = this.known?.asn;
     if (running === undefined) {
       throw new HealthcastError(
         ErrorCodes.BGP_INSTANCE,

@@ -263,6 +263,7 @@ export class Reconciler {
     const desired = this.readDesired(errors);
     if (desired === undefined) return this.report(started, errors, [], new Map(), [], []);
     const listed = await this.listingOrFailure();
+    const listedAt = this.clock.monotonic();
     if ('error' in listed) {
       errors.push(`cannot list the kernel's addresses and routes: ${listed.error}`);
       this.log.error({ err: listed.message }, 'cannot list kernel state; nothing changed');
@@ -294,7 +295,9 @@ export class Reconciler {
     const applyFailure = ops.length > 0 ? await this.apply(ops, errors) : undefined;
 
     // 5. Never trust the batch: what the system shows now is the truth.
+    const writtenAt = this.clock.monotonic();
     const after = ops.length > 0 ? await this.listingOrFailure() : listed;
+    const relistedAt = this.clock.monotonic();
     const facts = { desired, before: outcomeOf(listed), conflicts: p.conflicts, unrecorded: ahead.unrecorded, after: outcomeOf(after), applyFailure };
     if ('error' in after) {
       errors.push(`cannot list the kernel after applying: ${after.error}`);
@@ -305,6 +308,18 @@ export class Reconciler {
 
     // 6. Settle the record to what is there, and report.
     await this.settleOwned(ahead.record, after, errors);
+    // Where a slow pass spends its time (debug): listing, record + write, listing after, settling the record.
+    if (ops.length > 0)
+      this.log.debug(
+        {
+          list_ms: listedAt - started,
+          plan_record_apply_ms: writtenAt - listedAt,
+          apply_ms: writtenAt - appliedAt,
+          relist_ms: relistedAt - writtenAt,
+          settle_ms: this.clock.monotonic() - relistedAt,
+        },
+        'pass steps',
+      );
     const present = new Set(after.entries.filter(isHostEntry).map(entryKey));
     const added = ahead.adds.filter((entry) => present.has(entryKey(entry)));
     const removed = p.removes.filter((entry) => !present.has(entryKey(entry)) && !after.unreadable.has(entry.kind));

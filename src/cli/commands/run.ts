@@ -44,7 +44,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   process.title = `healthcast ${config.file}`;
   const log = createLogger({ level: options.logLevel ?? config.logLevel });
   // FRR is asked (read-only) what it advertises, for status and metrics; without vtysh that stays unknown.
-  const mismatches = new MismatchReporter(log, () => void agent.repair());
+  const mismatches = new MismatchReporter(log, () => void agent.repair(), { recheck: () => advertisement?.checkSoon() });
   const advertisement = vtyshInstalled(config.frr.vtysh)
     ? new AdvertisementWatcher({
         vtysh: vtyshFromConfig(config.frr),

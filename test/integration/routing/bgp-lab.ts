@@ -9,6 +9,7 @@ import { waitFor, type Daemon } from '../../../lab/process.js';
 import { canonical } from '../../../src/config/address.js';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import { createVtysh, type Vtysh } from '../../../src/frr/vtysh.js';
+import { createDaemonVty } from '../../../src/frr/vty-socket.js';
 import { BgpBackend } from '../../../src/routing/bgp-backend.js';
 import { CompositeBackend } from '../../../src/routing/composite-backend.js';
 import { IpBackend } from '../../../src/routing/ip-backend.js';
@@ -62,24 +63,27 @@ export async function buildBgpLab(lab: Lab): Promise<BgpLab> {
   return { lab, router, node, link, vtysh: createVtysh({ vtySocket: node.frr!.dir, timeoutMs: 5000 }), readyMs: Date.now() - started };
 }
 
-// The agent's routing over the node: `ip -n NS` for addresses, vtysh for network statements, owned.json in stateDir.
+// The agent's routing over the node, wired as routing-factory.ts wires it: `ip -n NS` for addresses, network
+// statements written on bgpd's vty socket and verified through vtysh (a drift asks for a pass), owned.json in stateDir.
 export function nodeReconciler(
   bgpLab: BgpLab,
   stateDir: string,
   desired: () => DesiredEntry[],
   options: { asn?: number; log?: Logger; driftIntervalMs?: number } = {},
 ): Reconciler {
+  const writer = createDaemonVty({ daemon: 'bgpd', vtySocket: bgpLab.node.frr!.dir, timeoutMs: 5000, fallback: bgpLab.vtysh });
   const backend = new CompositeBackend({
     ip: new IpBackend({ routeProtocol: PROTO, namespace: bgpLab.node.netns }),
-    bgp: new BgpBackend({ vtysh: bgpLab.vtysh, asn: options.asn }),
+    bgp: new BgpBackend({ vtysh: bgpLab.vtysh, writer, asn: options.asn, onDrift: () => void reconciler.kick() }),
   });
-  return new Reconciler({
+  const reconciler: Reconciler = new Reconciler({
     backend,
     ownership: new FileOwnershipStore(stateDir),
     desired,
     log: options.log ?? silentLogger(),
     driftIntervalMs: options.driftIntervalMs ?? 60_000,
   });
+  return reconciler;
 }
 
 // `network` lines of the node's running bgpd config, read with plain vtysh and a plain regex (not our parser).

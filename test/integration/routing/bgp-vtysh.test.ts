@@ -57,10 +57,13 @@ test('real bgpd: rejected line mid-batch, no instance, another AS, bgpd down', {
     });
     assert.doesNotMatch(await vtysh.run(['show running-config bgpd']), /^router bgp/m, 'no instance was created');
 
-    // 4. bgpd stopped: the listing fails with FRR's words (the running config alone would have looked empty).
+    // 4. bgpd stopped: the verification after the next pass finds it, and the listing then fails with FRR's words
+    // (the running config alone would have looked empty).
     const bgpd = frr.daemons.find((daemon) => daemon.name.endsWith('/bgpd'));
     assert.ok(bgpd);
     await bgpd.stop('SIGTERM', 5000);
+    assert.deepEqual(statements(await backend.list()), ['192.0.2.62', '2001:db8::62'], 'a pass answers from the belief');
+    await backend.verified();
     await assert.rejects(backend.list(), (error: unknown) => {
       assert.ok(error instanceof VtyshError && error.code === ErrorCodes.VTYSH_DAEMON_DOWN, String(error));
       assert.match(error.message, /bgpd is not running/);

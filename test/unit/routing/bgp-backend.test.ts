@@ -8,6 +8,7 @@ import { RoutingBatchError } from '../../../src/routing/batch-error.js';
 import { BgpBackend } from '../../../src/routing/bgp-backend.js';
 import { BGP_INTERFACE, type RoutingEntry, type RoutingOp } from '../../../src/routing/types.js';
 import { FakeBgpd } from './bgp-fake-vtysh.js';
+import { ManualClock, settle } from '../../support/manual-clock.js';
 
 const bgp = (address: string): RoutingEntry => ({ kind: 'bgp', address, interface: BGP_INTERFACE });
 const add = (address: string): RoutingOp => ({ action: 'add', entry: bgp(address) });
@@ -160,4 +161,124 @@ test('an op of another kind is refused: the bgp backend only writes network stat
     isHealthcastError(error, ErrorCodes.USAGE),
   );
   assert.deepEqual(backend.kinds, ['bgp']);
+});
+
+// The belief: after the first listing, passes read what bgpd is believed to hold and the real listing runs after
+// them, as a verification (no vtysh between a decision and its write).
+function believing(frr: FakeBgpd, writer?: FakeBgpd) {
+  const clock = new ManualClock();
+  let drifts = 0;
+  const backend = new BgpBackend({ vtysh: frr, clock, verifyDelayMs: 50, onDrift: () => (drifts += 1), ...(writer ? { writer } : {}) });
+  return { clock, backend, drifts: () => drifts };
+}
+
+const listings = (frr: FakeBgpd) => frr.calls.filter((call) => call[0] === 'show bgp vrfs json').length;
+
+test('belief: a write goes out with no listing before it, and the verification 50 ms later reads bgpd once', async () => {
+  const frr = new FakeBgpd();
+  const { clock, backend, drifts } = believing(frr);
+  await backend.list();
+  assert.equal(listings(frr), 1);
+  await backend.list();
+  await backend.apply([add('192.0.2.53')]);
+  assert.deepEqual(
+    (await backend.list()).map((e) => e.address),
+    ['192.0.2.53'],
+    'the write is believed at once',
+  );
+  assert.equal(listings(frr), 1, 'no listing on the path of the write');
+  await clock.advance(49);
+  assert.equal(listings(frr), 1);
+  await clock.advance(1);
+  await settle();
+  assert.equal(listings(frr), 2, 'one verification for the list-write-list burst');
+  assert.equal(drifts(), 0);
+});
+
+test('belief: a verification that finds bgpd elsewhere (statements lost with a restart) corrects it and asks for a pass', async () => {
+  const frr = new FakeBgpd();
+  const { backend, drifts } = believing(frr);
+  await backend.apply([add('192.0.2.53')]);
+  await backend.verified();
+  frr.networks.ipv4.length = 0;
+  assert.deepEqual(
+    (await backend.list()).map((e) => e.address),
+    ['192.0.2.53'],
+  );
+  await backend.verified();
+  assert.equal(drifts(), 1);
+  assert.deepEqual(await backend.list(), [], 'the next pass plans from what bgpd really holds');
+});
+
+test('belief: bgpd down at the verification drops the belief, so the next listing is real and reports it', async () => {
+  const frr = new FakeBgpd();
+  const { backend, drifts } = believing(frr);
+  await backend.list();
+  frr.running = false;
+  await backend.list();
+  await backend.verified();
+  assert.equal(drifts(), 1);
+  await assert.rejects(backend.list(), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_DAEMON_DOWN));
+});
+
+test('belief: a failed write drops it; the listing after the batch is bgpd’s word', async () => {
+  const frr = new FakeBgpd();
+  frr.rejectLine = (line) => (line === 'network 192.0.2.62/32' ? '% Inconsistent address and mask' : undefined);
+  const { backend } = believing(frr);
+  await backend.list();
+  await batchFailure(backend.apply([add('192.0.2.62'), add('192.0.2.63')]));
+  const before = listings(frr);
+  assert.deepEqual(
+    (await backend.list()).map((e) => e.address),
+    ['192.0.2.63'],
+  );
+  assert.equal(listings(frr), before + 1, 'listed for real');
+});
+
+test('belief: a verification that overlapped a write is not trusted; another one follows', async () => {
+  const frr = new FakeBgpd();
+  let hold = false;
+  let release: (() => void) | undefined;
+  // Listings read bgpd when called and answer when released: this one read it before the write below.
+  const vtysh = {
+    run: async (commands: readonly string[]) => {
+      const out = await frr.run(commands);
+      if (hold) await new Promise<void>((resolve) => (release = resolve));
+      return out;
+    },
+    show: <T>(command: string) => frr.show<T>(command),
+    configure: (lines: readonly string[]) => frr.configure(lines),
+  };
+  const clock = new ManualClock();
+  let drifts = 0;
+  const backend = new BgpBackend({ vtysh, clock, onDrift: () => (drifts += 1) });
+  await backend.list();
+  await backend.list();
+  hold = true;
+  const verification = backend.verified();
+  hold = false;
+  await backend.apply([add('192.0.2.53')]);
+  release?.();
+  await verification;
+  await backend.verified();
+  assert.equal(drifts, 0, 'the write was not mistaken for drift');
+  assert.deepEqual(
+    (await backend.list()).map((e) => e.address),
+    ['192.0.2.53'],
+  );
+  assert.equal(frr.calls.filter((call) => call[0] === 'show bgp vrfs json').length, 3, 'the first listing, the stale verification, the one after');
+});
+
+test('writes go to the writer (the vty socket) when given; listings stay with vtysh', async () => {
+  const frr = new FakeBgpd();
+  const writes: string[][] = [];
+  const writer = { configure: async (lines: readonly string[]) => (writes.push([...lines]), frr.configure(lines)) };
+  const backend = new BgpBackend({
+    vtysh: { ...frr, run: (c) => frr.run(c), show: (c) => frr.show(c), configure: () => assert.fail('not through vtysh') },
+    writer,
+  });
+  await backend.apply([add('192.0.2.53')]);
+  assert.equal(writes.length, 1);
+  assert.deepEqual(frr.networks.ipv4, ['192.0.2.53/32']);
+  backend.close();
 });

@@ -43,13 +43,15 @@ interface LogLine {
 function setup(options: { desired?: DesiredEntry[]; owned?: RoutingEntry[]; backend?: (ip: MemoryBackend, frr: FakeBgpd) => RoutingBackend } = {}) {
   const ip = new MemoryBackend(KERNEL_KINDS);
   const frr = new FakeBgpd();
-  const backend = options.backend?.(ip, frr) ?? new CompositeBackend({ ip, bgp: new BgpBackend({ vtysh: frr }) });
+  let drifts = 0;
+  const bgpBackend = new BgpBackend({ vtysh: frr, onDrift: () => (drifts += 1) });
+  const backend = options.backend?.(ip, frr) ?? new CompositeBackend({ ip, bgp: bgpBackend });
   const store = new MemoryOwnershipStore(options.owned ?? []);
   const logs: LogLine[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   let desired = options.desired ?? [];
   const reconciler = new Reconciler({ backend, ownership: store, desired: () => desired, log, driftIntervalMs: 60_000 });
-  return { ip, frr, store, logs, reconciler, setDesired: (entries: DesiredEntry[]) => (desired = entries) };
+  return { ip, frr, store, logs, reconciler, bgpBackend, drifts: () => drifts, setDesired: (entries: DesiredEntry[]) => (desired = entries) };
 }
 
 test('announce then withdraw: address and network statement both ways, both recorded', async (t) => {
@@ -91,12 +93,19 @@ test("bgpd down: the address still goes on; the bgp entry is an error in FRR's w
   assert.deepEqual(frr.networks.ipv4, [`${V4}/32`]);
 });
 
-test('bgpd restarted (its runtime statements lost): the drift pass re-adds owned, desired statements', async (t) => {
-  const { frr, logs, reconciler } = setup({ desired: announced(V4) });
+test('bgpd restarted (its runtime statements lost): the verification after a pass finds it, the next pass re-adds', async (t) => {
+  const { frr, logs, reconciler, bgpBackend, drifts } = setup({ desired: announced(V4) });
   t.after(() => reconciler.stop());
   await reconciler.start();
+  await bgpBackend.verified();
+  assert.equal(drifts(), 0, 'bgpd holds what was written: no drift');
   frr.running = false;
   frr.networks.ipv4.length = 0;
+  // A pass answers from what bgpd is believed to hold (no vtysh on its path); the verification after it reads bgpd.
+  const believed = await reconciler.kick();
+  assert.equal(status(believed, bgp(V4))?.state, 'present');
+  await bgpBackend.verified();
+  assert.equal(drifts(), 1, 'bgpd unreadable: the belief is dropped and a pass asked for');
   const down = await reconciler.kick();
   assert.equal(status(down, bgp(V4))?.state, 'error');
   frr.running = true;
