@@ -1,7 +1,8 @@
 // Wires the real routing writer: the reconciler over the `ip` backend (plus FRR's bgpd through vtysh when a service
 // announces with BGP) and the ownership file in state_dir.
 import type { Logger } from '../log.js';
-import type { RoutingFactory } from './agent.js';
+import type { PolicyFactory, RoutingFactory } from './agent.js';
+import { DegradedLists } from '../frr/degraded-lists.js';
 import type { FrrSection } from '../frr/schema.js';
 import { Reconciler } from '../routing/reconciler.js';
 import { IpBackend } from '../routing/ip-backend.js';
@@ -70,4 +71,13 @@ export function createRouting(log: Logger, options: { bgp?: boolean } = {}): Rou
       leaseMs: config.leaseMs,
       onReport,
     });
+}
+
+// The degraded prefix-lists' writer, only when a service can be degraded: hosts without degrade probes never run vtysh
+// for it. (A reload that adds the first degrade probe takes effect at the next start.)
+export function createPolicy(log: Logger): PolicyFactory {
+  return ({ degraded, config }) => {
+    if (!config.services.some((service) => service.degradedMetric !== undefined)) return undefined;
+    return new DegradedLists({ vtysh: vtyshFromConfig(config.frr), degraded, log, syncIntervalMs: config.reconcileIntervalMs });
+  };
 }

@@ -6,6 +6,7 @@ import { canonical } from '../config/address.js';
 import type { FrrSection } from './schema.js';
 import { PROFILES, type FrrTimers, type ProfileName } from './profiles.js';
 import { INTERFACE_NAME as IFNAME } from '../config/names.js';
+import { policyLevels, type PolicyLevel, type PolicySource } from './render-policy.js';
 
 export type FrrProtocol = 'ospf' | 'bgp';
 export type FrrStyle = 'split' | 'integrated';
@@ -27,7 +28,7 @@ export interface FrrFlags {
 // The part of the healthcast configuration the generator reads.
 export interface RenderSource {
   interface: string;
-  services: readonly { addresses: readonly string[]; interface: string; announce?: string }[];
+  services: readonly ({ addresses: readonly string[]; interface: string; announce?: string } & PolicySource)[];
   frr: FrrSection;
 }
 
@@ -50,6 +51,8 @@ export interface RenderOptions {
   redistributedV6: string[];
   // Interfaces the service addresses live on (zebra.conf describes them; OSPF must never run on them).
   serviceInterfaces: string[];
+  // Routing policy: metric levels before the service route-map entries (render-policy.ts); absent or empty: none.
+  policy?: PolicyLevel[];
 }
 
 export type ResolveResult = { ok: true; options: RenderOptions } | { ok: false; errors: string[] };
@@ -253,6 +256,7 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
       errors.push('frr.neighbors: required for --protocol bgp (or --neighbor ADDRESS=REMOTE_AS): the upstream router(s) to peer with');
     }
   }
+  const policy = policyLevels(source.services, serviceInterfaces.length, errors);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -272,6 +276,7 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
       redistributedV4: redistributed.v4.map((address) => `${address}/32`),
       redistributedV6: redistributed.v6.map((address) => `${address}/128`),
       serviceInterfaces,
+      policy,
     },
   };
 }
