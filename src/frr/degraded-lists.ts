@@ -69,7 +69,11 @@ export class DegradedLists {
       const started = this.clock.monotonic();
       if (plan.lines.length > 0) await this.options.vtysh.configure(plan.lines);
       this.mirror = plan.next;
-      if (plan.lines.length > 0) this.onApplied?.(plan.lines, this.clock.monotonic() - started);
+      if (plan.lines.length > 0) {
+        const ms = this.clock.monotonic() - started;
+        this.options.log.info({ lines: plan.lines.length, vtysh_ms: Math.round(ms), full }, 'degraded prefix-lists updated');
+        this.onApplied?.(plan.lines, ms);
+      }
     } catch (error) {
       this.mirror = undefined;
       this.options.log.warn({ err: messageOf(error) }, 'degraded prefix-lists not updated; retrying from what FRR has');
