@@ -19,6 +19,12 @@ const FALL = 2;
 const RISE = 2;
 const ANYCAST = '192.0.2.53';
 const SERVICE = DNS_SERVICE;
+// fast_interval side by side (issue 14): interval 1s, fall 3, with and without fast_interval 100ms.
+const FAST_REPS = Number(process.env.BENCH_FAST_REPS ?? 5);
+const FAST_VARIANTS = [
+  { label: 'kill -> router without a: interval 1s, fall 3', service: { interval: '1s', timeout: '500ms', fall: 3, rise: 2 } },
+  { label: 'kill -> router without a: same + fast_interval 100ms', service: { interval: '1s', timeout: '90ms', fall: 3, rise: 2, fast_interval: '100ms' } },
+];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Sample {
@@ -184,6 +190,35 @@ async function main(): Promise<void> {
       row('step: ip apply 1 op (long-lived ip)', 'ms', steps.applyMs),
       row('step: ownership save (atomic, no fsync)', 'ms', steps.saveMs),
     );
+    // fast_interval: node a's agent replaced by one per variant; unbound killed FAST_REPS times at a random moment.
+    const fastRows: ReturnType<typeof row>[] = [];
+    agentA.signal('SIGTERM');
+    await agentA.exited;
+    for (const variant of FAST_VARIANTS) {
+      const agent = await dns.startAgent(a, variant.service);
+      await dns.waitForBothNodes();
+      const samples: number[] = [];
+      for (let rep = 0; rep < FAST_REPS; rep += 1) {
+        await sleep(500 + Math.random() * 1000);
+        const since = routerMon.events.length;
+        const kill = Date.now();
+        await unboundA.daemon.stop('SIGKILL');
+        const changed = await routerMon.waitFor(
+          'route without node a',
+          (e) => e.target === ANYCAST && !e.text.includes('table local') && !e.text.includes(`dev ${ifA}`),
+          {
+            since,
+          },
+        );
+        samples.push(changed.time - kill);
+        unboundA = await dns.startUnbound(a, `unbound-fast-${fastRows.length}-${rep}`);
+        await dns.waitForBothNodes();
+      }
+      fastRows.push(row(variant.label, 'ms', samples));
+      agent.signal('SIGTERM');
+      await agent.exited;
+    }
+    rows.push(...fastRows);
     process.stdout.write(
       `\n${table(`Failover, ${REPS} repetitions (interval ${INTERVAL_MS}ms, fall ${FALL}, rise ${RISE}, hold_down 0; FRR OSPF fast timers)`, rows)}\n`,
     );

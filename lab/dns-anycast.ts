@@ -21,6 +21,8 @@ export interface DnsAnycastOptions {
   // Keys added to the DNS service per node (e.g. drain), and top-level keys of every agent's main config.
   serviceFor?: (node: LabNode) => Record<string, unknown>;
   configExtra?: Record<string, unknown>;
+  // Top-level keys of one node's agent config, over configExtra (e.g. frr.vty_socket, which differs per node).
+  configFor?: (node: LabNode) => Record<string, unknown>;
 }
 
 export interface DnsAnycastLab {
@@ -97,7 +99,7 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
     const start = (node: LabNode, extra: Record<string, unknown> = {}) =>
       startAgent(lab, node, {
         name: `healthcast-${(started += 1)}`,
-        config: (stateDir) => agentConfig(stateDir, [dnsService(node, extra)], options.configExtra),
+        config: (stateDir) => agentConfig(stateDir, [dnsService(node, extra)], { ...options.configExtra, ...options.configFor?.(node) }),
       });
     const agents = { a: await start(a), b: await start(b) };
 

@@ -36,8 +36,36 @@ export const SERVICE_PREFIX_V6 = '2001:db8::/32';
 const FILTER_V4 = 'HC-SERVICES-V4';
 const FILTER_V6 = 'HC-SERVICES-V6';
 
+// The degraded level healthcast moves addresses into at runtime (src/frr/metric-policy.ts; the rendered configs carry the same).
+export const LAB_DEGRADED_METRIC = 65000;
+const DEGRADED_V4 = `HC-DEGRADED-V4-${LAB_DEGRADED_METRIC}`;
+const DEGRADED_V6 = `HC-DEGRADED-V6-${LAB_DEGRADED_METRIC}`;
+
+function degradedV4(): string[] {
+  return [
+    `ip prefix-list ${DEGRADED_V4} seq 4294967295 deny any`,
+    `route-map ${FILTER_V4} permit 1`,
+    ` match ip address prefix-list ${DEGRADED_V4}`,
+    ' match interface lo',
+    ` set metric ${LAB_DEGRADED_METRIC}`,
+    '!',
+  ];
+}
+
+function degradedV6(): string[] {
+  return [
+    `ipv6 prefix-list ${DEGRADED_V6} seq 4294967295 deny any`,
+    `route-map ${FILTER_V6} permit 1`,
+    ` match ipv6 address prefix-list ${DEGRADED_V6}`,
+    ' match interface lo',
+    ` set metric ${LAB_DEGRADED_METRIC}`,
+    '!',
+  ];
+}
+
 function filterV4(): string[] {
   return [
+    ...degradedV4(),
     `ip prefix-list ${FILTER_V4} seq 5 permit ${SERVICE_PREFIX_V4} ge 32`,
     `route-map ${FILTER_V4} permit 10`,
     ` match ip address prefix-list ${FILTER_V4}`,
@@ -49,6 +77,7 @@ function filterV4(): string[] {
 
 function filterV6(): string[] {
   return [
+    ...degradedV6(),
     `ipv6 prefix-list ${FILTER_V6} seq 5 permit ${SERVICE_PREFIX_V6} ge 128`,
     `route-map ${FILTER_V6} permit 10`,
     ` match ipv6 address prefix-list ${FILTER_V6}`,

@@ -20,3 +20,11 @@ export const DEFAULT_LEASE_MS = 10_000;
 export const MIN_LEASE_MS = 3_000;
 // BFD in the rendered FRR configs (frr.bfd): 100 ms x 3, a silent neighbour is declared down after ~300 ms.
 export const DEFAULT_BFD = { receiveIntervalMs: 100, transmitIntervalMs: 100, detectMultiplier: 3 } as const;
+// Routing policy (issue 14): the OSPF external metric (and BGP MED) a degraded service is advertised with; far above
+// FRR's default of 20, so any healthy node is preferred. OSPF type-2 metrics go up to 16777214.
+export const DEFAULT_DEGRADED_METRIC = 65_000;
+export const METRIC_MAX = 16_777_214;
+// Flap damping, the BGP route-flap-damping model (RFC 2439): each withdrawal adds 1000 to a penalty that halves every
+// half_life; above `suppress` the service is not re-announced until the penalty decays below `reuse`. With these values a
+// service must fail 3 times within ~15 minutes to be suppressed: one failure an hour never is.
+export const DEFAULT_DAMPING = { half_life: 900_000, suppress: 2000, reuse: 750, max_suppress: 3_600_000 } as const;

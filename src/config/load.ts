@@ -4,12 +4,12 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { mainSchema, serviceSchema, type MainFile, type ServiceFile } from './schema.js';
-import type { AgentConfig, ServiceConfig } from './types.js';
+import type { AgentConfig, DampingConfig, ServiceConfig } from './types.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { ProbeRegistry } from '../../probes/registry.js';
 import { loadUserProbes } from '../../probes/user.js';
 
-import { DEFAULT_CONFIG_FILE } from './defaults.js';
+import { DEFAULT_CONFIG_FILE, DEFAULT_DAMPING, DEFAULT_DEGRADED_METRIC } from './defaults.js';
 const MAX_FILE_BYTES = 1024 * 1024;
 
 export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<AgentConfig> {
@@ -102,8 +102,18 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
   if (parsed.l2_router !== undefined && parsed.announce_l2 === false) {
     errors.push(`${where('l2_router')}: needs announce_l2 (the router is told after the LAN announcement)`);
   }
-  if (typeof parsed.require === 'object' && parsed.require.at_least > parsed.probes.length) {
-    errors.push(`${where('require.at_least')}: ${parsed.require.at_least} is more than the ${parsed.probes.length} probe(s) listed`);
+  // `require` counts the probes that can withdraw (effect: down), not the degrade ones.
+  const downProbes = parsed.probes.filter((probe) => probe.effect === 'down').length;
+  if (typeof parsed.require === 'object' && parsed.require.at_least > downProbes) {
+    const which = downProbes < parsed.probes.length ? ' with effect: down' : '';
+    errors.push(`${where('require.at_least')}: ${parsed.require.at_least} is more than the ${downProbes} probe(s) listed${which}`);
+  }
+  const fastIntervalMs = parsed.fast_interval ?? main.defaults.fast_interval;
+  if (fastIntervalMs !== undefined && fastIntervalMs > intervalMs) {
+    errors.push(`${where('fast_interval')}: ${fastIntervalMs}ms is longer than the interval (${intervalMs}ms)`);
+  }
+  if (parsed.metric !== undefined && parsed.degraded_metric !== undefined && parsed.degraded_metric <= parsed.metric) {
+    errors.push(`${where('degraded_metric')}: ${parsed.degraded_metric} must be above metric (${parsed.metric}): degraded must be less preferred`);
   }
   return {
     name: parsed.name,
@@ -118,7 +128,19 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
     drainMs: parsed.drain ?? main.defaults.drain,
     drainOnFailure: parsed.drain_on_failure ?? main.defaults.drain_on_failure,
     require: parsed.require,
-    probes: parsed.probes.map((probe) => ({ type: probe.type, timeoutMs: probe.timeoutMs ?? timeoutMs, options: probe.options, definition: probe.definition })),
+    probes: parsed.probes.map((probe) => ({
+      type: probe.type,
+      timeoutMs: probe.timeoutMs ?? timeoutMs,
+      options: probe.options,
+      definition: probe.definition,
+      ...(probe.effect === 'degrade' ? { effect: probe.effect } : {}),
+    })),
+    ...(fastIntervalMs !== undefined ? { fastIntervalMs } : {}),
+    ...(parsed.metric !== undefined ? { metric: parsed.metric } : {}),
+    ...(parsed.degraded_metric !== undefined || parsed.probes.some((probe) => probe.effect === 'degrade')
+      ? { degradedMetric: parsed.degraded_metric ?? DEFAULT_DEGRADED_METRIC, degradedPrepend: parsed.degraded_prepend }
+      : {}),
+    ...(parsed.damping === false ? {} : { damping: dampingConfig(parsed.damping) }),
     hooks: {
       ...(parsed.on_up ? { onUp: parsed.on_up } : {}),
       ...(parsed.on_down ? { onDown: parsed.on_down } : {}),
@@ -134,6 +156,11 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
           },
     origin,
   };
+}
+
+function dampingConfig(raw: true | { half_life: number; suppress: number; reuse: number; max_suppress: number }): DampingConfig {
+  const value = raw === true ? DEFAULT_DAMPING : raw;
+  return { halfLifeMs: value.half_life, suppress: value.suppress, reuse: value.reuse, maxSuppressMs: value.max_suppress };
 }
 
 function checkAcrossServices(services: ServiceConfig[], errors: string[]): void {

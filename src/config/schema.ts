@@ -16,6 +16,8 @@ import {
   DEFAULT_STATE_DIR,
   DEFAULT_VTYSH,
   ROUTE_PROTOCOL_RANGE,
+  DEFAULT_DAMPING,
+  METRIC_MAX,
 } from './defaults.js';
 import { INTERFACE_NAME, SERVICE_NAME } from './names.js';
 
@@ -32,7 +34,29 @@ export const defaultsSchema = z.strictObject({
   drain: duration({ max: 600_000 }).default(2000),
   // Whether a health failure drains too (by default it withdraws at once: a failing service should not get traffic).
   drain_on_failure: z.boolean().default(false),
+  // While a service is in transition (one failure while up, one success while down) its probes run at this interval.
+  fast_interval: duration({ min: 10 }).optional(),
 });
+
+// A route metric: OSPF external metric (type 2: 0-16777214) or BGP MED.
+const metricValue = z.number().int().min(0, `must be 0-${METRIC_MAX}`).max(METRIC_MAX, `must be 0-${METRIC_MAX} (the largest OSPF external metric)`);
+
+// Flap damping (BGP route-flap-damping model); `true` takes every default.
+const dampingSchema = z.union([
+  z.boolean(),
+  z
+    .strictObject({
+      half_life: duration({ min: 1000 }).default(DEFAULT_DAMPING.half_life),
+      suppress: z.number().min(1).default(DEFAULT_DAMPING.suppress),
+      reuse: z.number().min(1).default(DEFAULT_DAMPING.reuse),
+      max_suppress: duration({ min: 1000 }).default(DEFAULT_DAMPING.max_suppress),
+    })
+    .refine((value) => value.reuse < value.suppress, { message: 'reuse must be below suppress' })
+    // The penalty is capped at reuse x 2^(max_suppress / half_life); below suppress nothing would ever be suppressed.
+    .refine((value) => value.reuse * Math.pow(2, value.max_suppress / value.half_life) > value.suppress, {
+      message: 'max_suppress is too short for this half_life: the capped penalty (reuse x 2^(max_suppress/half_life)) never reaches suppress',
+    }),
+]);
 
 const listenAddress = z.string().transform((raw, ctx) => {
   const parsed = parseListen(raw);
@@ -104,26 +128,33 @@ const requirement = z.union([z.enum(['all', 'any']), z.strictObject({ at_least: 
 
 // A probe item: `type` picks the probe, `timeout` is common, the rest is the probe's own schema.
 function probeItem(registry: ProbeRegistry) {
-  return z.looseObject({ type: z.string({ error: 'must name a probe type' }), timeout: duration({ min: 1 }).optional() }).transform((raw, ctx) => {
-    const definition = registry.get(raw.type);
-    if (!definition) {
-      ctx.addIssue({ code: 'custom', path: ['type'], message: `unknown probe type "${raw.type}" (known: ${registry.types().join(', ')})` });
-      return z.NEVER;
-    }
-    const { type: _type, timeout, ...rest } = raw;
-    const parsed = definition.options.safeParse(rest);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
-        for (const key of keys) {
-          const path = (key === undefined ? issue.path : [...issue.path, key]) as PropertyKey[];
-          ctx.addIssue({ code: 'custom', path, message: key === undefined ? issue.message : 'unknown key' });
-        }
+  return z
+    .looseObject({
+      type: z.string({ error: 'must name a probe type' }),
+      timeout: duration({ min: 1 }).optional(),
+      // down: a failure withdraws (after fall); degrade: a failure only raises the advertised metric.
+      effect: z.enum(['down', 'degrade']).default('down'),
+    })
+    .transform((raw, ctx) => {
+      const definition = registry.get(raw.type);
+      if (!definition) {
+        ctx.addIssue({ code: 'custom', path: ['type'], message: `unknown probe type "${raw.type}" (known: ${registry.types().join(', ')})` });
+        return z.NEVER;
       }
-      return z.NEVER;
-    }
-    return { type: definition.type, timeoutMs: timeout as number | undefined, options: parsed.data as unknown, definition };
-  });
+      const { type: _type, timeout, effect, ...rest } = raw;
+      const parsed = definition.options.safeParse(rest);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+          for (const key of keys) {
+            const path = (key === undefined ? issue.path : [...issue.path, key]) as PropertyKey[];
+            ctx.addIssue({ code: 'custom', path, message: key === undefined ? issue.message : 'unknown key' });
+          }
+        }
+        return z.NEVER;
+      }
+      return { type: definition.type, timeoutMs: timeout as number | undefined, effect, options: parsed.data as unknown, definition };
+    });
 }
 
 export function serviceSchema(registry: ProbeRegistry) {
@@ -139,6 +170,13 @@ export function serviceSchema(registry: ProbeRegistry) {
     hold_down: duration({ max: 3_600_000 }).optional(),
     drain: duration({ max: 600_000 }).optional(),
     drain_on_failure: z.boolean().optional(),
+    fast_interval: duration({ min: 10 }).optional(),
+    // Routing policy: the metric advertised while up (default: the FRR config's own) and while degraded.
+    metric: metricValue.optional(),
+    degraded_metric: metricValue.optional(),
+    // BGP: extra copies of the node's AS prepended while degraded.
+    degraded_prepend: z.number().int().min(0).max(10).default(0),
+    damping: dampingSchema.default(false),
     require: requirement.default('all'),
     probes: z.array(probeItem(registry)).min(1, 'must list at least one probe'),
     on_up: commandArray.optional(),

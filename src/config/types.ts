@@ -9,6 +9,18 @@ export interface ProbeConfig {
   timeoutMs: number;
   options: unknown;
   definition: ProbeDefinition;
+  // down (default): a failure counts toward withdrawal; degrade: only toward the degraded state.
+  effect?: ProbeEffect;
+}
+
+export type ProbeEffect = 'down' | 'degrade';
+
+// Flap damping, all durations in ms (src/core/damping.ts).
+export interface DampingConfig {
+  halfLifeMs: number;
+  suppress: number;
+  reuse: number;
+  maxSuppressMs: number;
 }
 
 export interface ServiceConfig {
@@ -29,6 +41,14 @@ export interface ServiceConfig {
   // Unsolicited ARP/NA after an address is added; undefined when off.
   // routers: `l2_router`, told directly after the announcement.
   announceL2: { count: number; routers?: string[] } | undefined;
+  // Probe interval while in transition (rising/falling); undefined: `intervalMs` throughout.
+  fastIntervalMs?: number;
+  // Routing policy: the metric advertised while up (undefined: the FRR config's default) and while degraded (BGP: MED,
+  // and `degradedPrepend` extra copies of the node's AS).
+  metric?: number;
+  degradedMetric?: number;
+  degradedPrepend?: number;
+  damping?: DampingConfig;
   // Where the service was defined, for messages: "services.d/dns.yaml" or "healthcast.yaml: services[0]".
   origin: string;
 }

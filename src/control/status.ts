@@ -5,7 +5,7 @@ export const STATUS_FORMAT = 1;
 
 export interface ServiceStatusJson {
   name: string;
-  state: string; // up | down | unknown | drained | draining | paused | stopped
+  state: string; // up | down | unknown | drained | draining | paused | stopped | degraded | suppressed
   phase: string; // init | rising | up | falling | down
   successes: number; // consecutive
   failures: number; // consecutive
@@ -25,6 +25,11 @@ export interface ServiceStatusJson {
   maintenance_holders: string[];
   routing_error: string | null;
   last: { ok: boolean; reason: string; latency_ms: number; at: string } | null;
+  // Routing policy, present only when used: the metric advertised now (absent: the FRR config's default), why the
+  // service is degraded, and flap damping with the penalty now and when a suppressed service is announced again.
+  metric?: number;
+  degraded_reason?: string;
+  damping?: { penalty: number; suppressed: boolean; reuse_at: string | null };
 }
 
 export interface StatusJson {
@@ -95,6 +100,12 @@ export function buildStatus(
       last: service.last
         ? { ok: service.last.ok, reason: service.last.reason, latency_ms: round(service.last.durationMs), at: new Date(service.last.at).toISOString() }
         : null,
+      // Present only for services that use them, so the document of a plain service keeps its shape.
+      ...(service.metric !== undefined ? { metric: service.metric } : {}),
+      ...(service.degradedReason !== undefined ? { degraded_reason: service.degradedReason } : {}),
+      ...(service.damping
+        ? { damping: { penalty: service.damping.penalty, suppressed: service.damping.suppressed, reuse_at: service.damping.reuseAt ?? null } }
+        : {}),
     })),
   };
 }
@@ -128,6 +139,8 @@ export function formatStatus(status: StatusJson): string {
   if (status.services.length === 0) lines.push('(no services configured)');
   const notes = status.services.flatMap((s) => [
     ...(s.last && !s.last.ok ? [`${s.name}: last probe: ${s.last.reason}`] : []),
+    ...(s.degraded_reason ? [`${s.name}: degraded (metric ${s.metric ?? '?'}): ${s.degraded_reason}`] : []),
+    ...(s.damping?.suppressed ? [`${s.name}: suppressed by flap damping (penalty ${s.damping.penalty}) until ${s.damping.reuse_at}`] : []),
     ...(s.routing_error ? [`${s.name}: routing: ${s.routing_error}`] : []),
     ...(s.maintenance ? [`${s.name}: drained since ${s.maintenance_since} by ${s.maintenance_by}${holderNote(s)}`] : []),
     ...(s.maintenance_note !== null ? [`${s.name}: note: ${s.maintenance_note}`] : []),

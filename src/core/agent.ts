@@ -16,8 +16,12 @@ import { usesBgp } from './announcement.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import { FreezeWatch } from './freeze-watch.js';
 import { freezeThresholdMs } from './freeze.js';
+import type { DegradedAddress } from '../frr/degraded-plan.js';
+import { decayed } from './damping.js';
+import { probeIntervalMs } from './probe-interval.js';
 import {
   desiredEntries,
+  isDegraded,
   newRecord,
   next,
   stateOf,
@@ -44,6 +48,15 @@ export interface RoutingWriter {
 
 export type RoutingFactory = (options: { desired: () => DesiredEntry[]; onReport: (report: ReconcileReport) => void; config: AgentConfig }) => RoutingWriter;
 
+// The writer of the advertised metric (src/frr/degraded-lists.ts); only built when a service has degrade probes.
+export interface PolicyWriter {
+  start(): Promise<void>;
+  kick(): Promise<void>;
+  stop(): void;
+}
+
+export type PolicyFactory = (options: { degraded: () => DegradedAddress[]; config: AgentConfig }) => PolicyWriter | undefined;
+
 // What status shows: the service's state, or `draining` while its grace period keeps the addresses parked.
 export type ShownState = ServiceState | 'draining';
 
@@ -67,6 +80,10 @@ export interface ServiceStatus {
   // In its grace period: no longer advertised, still answered.
   draining: boolean;
   announce: ServiceConfig['announce'];
+  // Routing policy: the metric advertised now (undefined: the FRR config's default), why it is degraded, and flap damping.
+  metric?: number | undefined;
+  degradedReason?: string;
+  damping?: { penalty: number; suppressed: boolean; reuseAt: string | undefined };
 }
 
 // A service's state changed and the routing change it needed has been applied (hooks and L2 announcements react here).
@@ -122,6 +139,7 @@ export interface AgentOptions {
   drainStore?: DrainStore;
   listeners?: AgentListener[];
   advertised?: (service: string, addresses: readonly string[]) => boolean | undefined;
+  policy?: PolicyFactory;
 }
 
 // One service as the agent holds it: the pure record, and the side-effect handles its effects act on.
@@ -146,6 +164,7 @@ export class Agent {
   private readonly disabled = new Map<string, DrainEntry>();
   private readonly view: AgentView;
   private readonly routing: RoutingWriter;
+  private readonly policy: PolicyWriter | undefined;
   private readonly clock: Clock;
   private readonly slots: SlotTimers;
   private queue: Promise<unknown> = Promise.resolve();
@@ -174,6 +193,7 @@ export class Agent {
       return this.desired();
     };
     this.routing = options.routing({ desired, onReport: (report) => this.onReport(report), config: options.config });
+    this.policy = options.policy?.({ degraded: () => this.degradedAddresses(), config: options.config });
   }
 
   get mode(): AgentMode {
@@ -196,6 +216,8 @@ export class Agent {
       if (this.view.mode !== 'created') return;
       await this.loadHolds();
       for (const service of this.config.services) this.addService(service);
+      // Degrade-capable services start degraded (fail closed): listed before their addresses are ever announced.
+      await this.policy?.start();
       await this.routing.start();
       this.view.mode = 'running';
       this.freezeWatch.start();
@@ -246,6 +268,7 @@ export class Agent {
       await this.gracesOf([...this.services.values(), ...this.retiring.values()]);
       await this.routing.kick();
       await this.routing.stop();
+      this.policy?.stop();
       this.noteAll('stopped');
       this.options.log.info('stopped: everything withdrawn');
     });
@@ -439,8 +462,28 @@ export class Agent {
         holds: this.holdsOf(runner.name),
         draining: record.grace !== undefined,
         announce: record.config.announce,
+        ...this.policyStatus(record),
       };
     });
+  }
+
+  private policyStatus(record: ServiceRecord): Pick<ServiceStatus, 'metric' | 'degradedReason' | 'damping'> {
+    const degraded = isDegraded(record);
+    const { damping } = record;
+    const config = record.config.damping;
+    return {
+      metric: degraded ? record.config.degradedMetric : record.config.metric,
+      ...(degraded ? { degradedReason: record.degrade!.reason } : {}),
+      ...(damping && config
+        ? {
+            damping: {
+              penalty: Math.round(decayed(damping, config, this.clock.now())),
+              suppressed: damping.suppressedUntil !== undefined,
+              reuseAt: damping.suppressedUntil === undefined ? undefined : new Date(damping.suppressedUntil).toISOString(),
+            },
+          }
+        : {}),
+    };
   }
 
   logStates(): void {
@@ -450,6 +493,17 @@ export class Agent {
   }
 
   // What should be on the system now: the single source of truth the reconciler converges to.
+  // The addresses the degraded prefix-lists should hold, with their degraded metric.
+  degradedAddresses(): DegradedAddress[] {
+    const degraded: DegradedAddress[] = [];
+    for (const slot of this.services.values()) {
+      const metric = slot.record.config.degradedMetric;
+      if (metric === undefined || !isDegraded(slot.record)) continue;
+      for (const address of slot.record.config.addresses) degraded.push({ address, metric });
+    }
+    return degraded;
+  }
+
   desired(): DesiredEntry[] {
     const entries: DesiredEntry[] = [];
     for (const slot of this.services.values()) entries.push(...desiredEntries(slot.record, this.view.mode));
@@ -529,6 +583,19 @@ export class Agent {
           void applied.then(slot.graceDone?.resolve, slot.graceDone?.resolve);
           slot.graceDone = undefined;
           if (this.retiring.get(name) === slot) this.retiring.delete(name);
+          break;
+        case 'policy':
+          slot.log.info(
+            { degraded: effect.degraded, reason: effect.reason },
+            effect.degraded ? 'degraded: advertised with degraded_metric' : 'no longer degraded',
+          );
+          void this.policy?.kick();
+          break;
+        case 'suppressed':
+          slot.log.warn(
+            { penalty: effect.penalty, reuse_at: new Date(effect.until).toISOString() },
+            'flap damping: withdrawn until the penalty decays below reuse',
+          );
           break;
         case 'routing-error':
           this.options.log.warn({ service: name, error: effect.error }, 'service addresses cannot be announced');
@@ -643,6 +710,8 @@ export class Agent {
 
   private startProbing(slot: ServiceSlot): void {
     this.dispatch(slot, { kind: 'restart' });
+    // A restarted record is degraded again until its degrade probes pass (many kicks coalesce into one pass).
+    if (slot.record.degrade) void this.policy?.kick();
     slot.runner.start({ splay: this.options.splay ?? true });
   }
 
@@ -661,8 +730,14 @@ export class Agent {
       }
     }
     const result: LastResult = { ok: combined.ok, reason: combined.reason, durationMs: combined.durationMs, at: this.clock.now(), lateMs };
+    if (run.degrade) result.degrade = { ok: run.degrade.ok, reason: run.degrade.reason };
     const phase = slot.record.health.phase;
     this.dispatch(slot, { kind: 'result', result });
+    const { fastIntervalMs } = slot.record.config;
+    if (fastIntervalMs !== undefined) {
+      const next = probeIntervalMs(slot.record.config, slot.record.health.phase);
+      if (next < slot.record.config.intervalMs) slot.runner.hurry(next);
+    }
     // Guarded: at 1,000 rounds a second the fields object alone is garbage worth avoiding when debug is off.
     if (slot.record.health.phase === phase && slot.log.isLevelEnabled('debug')) {
       slot.log.debug({ phase, ok: result.ok, reason: result.reason, latency_ms: result.durationMs, late_ms: lateMs }, 'probe round');

@@ -6,8 +6,9 @@ import { CancelGroup, ProbeRunner, type RunProbeInput } from './probe-run/run.js
 import { combine, type CombinedResult, type NamedResult } from './combine.js';
 
 export interface ServiceProbeRun {
-  combined: CombinedResult;
+  combined: CombinedResult; // the probes with effect: down, folded with `require` (a pass when there are none)
   results: NamedResult[];
+  degrade?: CombinedResult; // the probes with effect: degrade, all of which must pass (absent when there are none)
 }
 
 export interface ProbeServiceOptions {
@@ -25,6 +26,8 @@ export class PreparedProbes {
   private readonly runner: ProbeRunner;
   // The service's signal, listened to once here rather than by every run.
   private readonly group: CancelGroup | undefined;
+  // Which results count toward withdrawal and which only toward the degraded state; undefined when all are `down`.
+  private readonly degrading: boolean[] | undefined;
 
   constructor(
     private readonly service: ServiceConfig,
@@ -42,6 +45,8 @@ export class PreparedProbes {
       service: seen,
     }));
     this.group = options.signal ? new CancelGroup(options.signal) : undefined;
+    const degrading = service.probes.map((probe) => probe.effect === 'degrade');
+    this.degrading = degrading.includes(true) ? degrading : undefined;
   }
 
   run(): Promise<ServiceProbeRun> {
@@ -53,7 +58,14 @@ export class PreparedProbes {
 
   private readonly combineAll = (all: ProbeResult[]): ServiceProbeRun => {
     const results = all.map((result, index): NamedResult => ({ label: this.labels[index]!, result }));
-    return { combined: combine(results, this.service.require), results };
+    const degrading = this.degrading;
+    if (!degrading) return { combined: combine(results, this.service.require), results };
+    const down = results.filter((_result, index) => !degrading[index]);
+    const degrade = combine(
+      results.filter((_result, index) => degrading[index]),
+      'all',
+    );
+    return { combined: combine(down, this.service.require), results, degrade };
   };
 }
 

@@ -1,7 +1,8 @@
 // Wires the real routing writer: the reconciler over the `ip` backend (plus FRR's bgpd through vtysh when a service
 // announces with BGP) and the ownership file in state_dir.
 import type { Logger } from '../log.js';
-import type { RoutingFactory } from './agent.js';
+import type { PolicyFactory, RoutingFactory } from './agent.js';
+import { DegradedLists } from '../frr/degraded-lists.js';
 import type { FrrSection } from '../frr/schema.js';
 import { Reconciler } from '../routing/reconciler.js';
 import { IpBackend } from '../routing/ip-backend.js';
@@ -90,5 +91,19 @@ export function createRouting(log: Logger, options: { bgp?: boolean } = {}): Rou
       onReport,
     });
     return reconciler;
+  };
+}
+
+export const POLICY_SYNC_MIN_MS = 10_000;
+
+// The degraded prefix-lists' writer, only when a service can be degraded: hosts without degrade probes never run vtysh
+// for it. (A reload that adds the first degrade probe takes effect at the next start.)
+export function createPolicy(log: Logger): PolicyFactory {
+  return ({ degraded, config }) => {
+    if (!config.services.some((service) => service.degradedMetric !== undefined)) return undefined;
+    // The full sync reads `show running-config` (~0.1-0.3 s of vtysh): not more often than every 10 s, so a change of
+    // state rarely waits behind one (an FRR restart is repaired within that).
+    const syncIntervalMs = Math.max(config.reconcileIntervalMs, POLICY_SYNC_MIN_MS);
+    return new DegradedLists({ vtysh: vtyshFromConfig(config.frr), degraded, log, syncIntervalMs });
   };
 }

@@ -8,6 +8,8 @@ import { serviceState, type ServiceState } from './service-state.js';
 import { announceEntries, drainEntries } from './announcement.js';
 import { INITIAL_STATE, isAnnounced, step, type HealthState, type Phase } from './state-machine.js';
 import type { CombinedResult } from './combine.js';
+import { INITIAL_DEGRADE, stepDegrade, type DegradeState } from './degrade.js';
+import { flap, NO_PENALTY, release, type DampingState } from './damping.js';
 
 export type AgentMode = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -20,6 +22,7 @@ export interface AgentView {
 export interface LastResult extends CombinedResult {
   at: number; // epoch ms when the probe finished
   lateMs?: number; // how long after its slot a scheduled round started (absent for check-now rounds)
+  degrade?: { ok: boolean; reason: string }; // the probes with effect: degrade (absent when the service has none)
 }
 
 // What the last reconciler pass said about the service's entries.
@@ -47,6 +50,10 @@ export interface ServiceRecord {
   readonly routing: RoutingView | undefined;
   // The state listeners last heard of (undefined before the first note).
   readonly noted: ServiceState | undefined;
+  // Routing policy: the degraded half of health (undefined without degrade probes) and the flap-damping penalty
+  // (undefined without damping).
+  readonly degrade?: DegradeState;
+  readonly damping?: DampingState;
 }
 
 export type ServiceEvent =
@@ -66,7 +73,9 @@ export type Effect =
   | { kind: 'timer'; at: number } // (re)set the record's one timer
   | { kind: 'grace-started'; ms: number; reason: string }
   | { kind: 'grace-ended' } // settles once the pass of the kick before it has removed the parked entries
-  | { kind: 'routing-error'; error: string }; // a new reason the addresses cannot be announced
+  | { kind: 'routing-error'; error: string } // a new reason the addresses cannot be announced
+  | { kind: 'policy'; degraded: boolean; reason: string } // the advertised metric changes (degraded_metric or metric)
+  | { kind: 'suppressed'; penalty: number; until: number }; // flap damping holds the service withdrawn until `until`
 
 export interface Transition {
   record: ServiceRecord;
@@ -79,16 +88,36 @@ export const PARKING_LIMIT_MS = 1000;
 const NONE: readonly Effect[] = Object.freeze([]);
 
 export function newRecord(config: ServiceConfig, maintenance?: DrainEntry): ServiceRecord {
-  return { config, health: INITIAL_STATE, last: undefined, maintenance, grace: undefined, routing: undefined, noted: undefined };
+  const policy = {
+    ...(hasDegradeProbes(config) ? { degrade: INITIAL_DEGRADE } : {}),
+    ...(config.damping ? { damping: NO_PENALTY } : {}),
+  };
+  return { config, health: INITIAL_STATE, last: undefined, maintenance, grace: undefined, routing: undefined, noted: undefined, ...policy };
 }
 
-// Announced when the agent runs, health says so and no operator holds it.
+export function hasDegradeProbes(config: ServiceConfig): boolean {
+  return config.probes.some((probe) => probe.effect === 'degrade');
+}
+
+// Announced when the agent runs, health says so, no operator holds it and flap damping does not suppress it.
 export function wants(record: ServiceRecord, mode: AgentMode): boolean {
-  return mode === 'running' && isAnnounced(record.health.phase) && record.maintenance === undefined;
+  return mode === 'running' && isAnnounced(record.health.phase) && record.maintenance === undefined && record.damping?.suppressedUntil === undefined;
+}
+
+// Whether the service's addresses belong in the degraded prefix-lists: degraded health, announced or not, so a service
+// that comes back while still degraded is never advertised at its good metric first.
+export function isDegraded(record: ServiceRecord): boolean {
+  return record.degrade?.degraded === true;
 }
 
 export function stateOf(record: ServiceRecord, mode: AgentMode): ServiceState {
-  return serviceState({ mode, drained: record.maintenance !== undefined, phase: record.health.phase });
+  return serviceState({
+    mode,
+    drained: record.maintenance !== undefined,
+    phase: record.health.phase,
+    degraded: isDegraded(record),
+    suppressed: record.damping?.suppressedUntil !== undefined,
+  });
 }
 
 // What the service puts on the system now: its announcement, or the parked entries of its grace period.
@@ -100,11 +129,27 @@ export function desiredEntries(record: ServiceRecord, mode: AgentMode): readonly
 const NONE_ENTRIES: readonly DesiredEntry[] = Object.freeze([]);
 
 export function next(record: ServiceRecord, event: ServiceEvent, now: number, agent: AgentView): Transition {
+  const transition = decide(record, event, now, agent);
+  return oneTimer(record, transition, event.kind === 'timer');
+}
+
+// The record has one timer: whenever a decision sets it or a suppression begins, it goes to the earliest deadline.
+function oneTimer(before: ServiceRecord, transition: Transition, fired: boolean): Transition {
+  const { record, effects } = transition;
+  const until = record.damping?.suppressedUntil;
+  const newSuppression = until !== undefined && until !== before.damping?.suppressedUntil;
+  if (until === undefined || (!fired && !newSuppression && !effects.some((effect) => effect.kind === 'timer'))) return transition;
+  const deadlines = [until, ...(record.grace ? [record.grace.until] : [])];
+  const timer: Effect = { kind: 'timer', at: Math.min(...deadlines) };
+  return { record, effects: [...effects.filter((effect) => effect.kind !== 'timer'), timer] };
+}
+
+function decide(record: ServiceRecord, event: ServiceEvent, now: number, agent: AgentView): Transition {
   switch (event.kind) {
     case 'result':
       return onResult(record, event.result, now, agent);
     case 'restart':
-      return { record: { ...record, health: INITIAL_STATE }, effects: NONE };
+      return { record: { ...record, health: INITIAL_STATE, ...(record.degrade ? { degrade: INITIAL_DEGRADE } : {}) }, effects: NONE };
     case 'mode':
       // Pausing or stopping withdraws every announced service: planned, so each gets its grace period.
       if (event.to === 'running' || !wants(record, event.from)) return { record, effects: NONE };
@@ -119,7 +164,7 @@ export function next(record: ServiceRecord, event: ServiceEvent, now: number, ag
     case 'report':
       return onReport(record, event.view, event.desiredKeys, now);
     case 'timer':
-      return onTimer(record, now);
+      return onTimer(record, now, agent);
     case 'note':
       return note(record, agent.mode, event.why, event.silent ?? false, NONE);
   }
@@ -128,13 +173,24 @@ export function next(record: ServiceRecord, event: ServiceEvent, now: number, ag
 function onResult(record: ServiceRecord, last: LastResult, now: number, agent: AgentView): Transition {
   const previous = record.health;
   const health = step(previous, last.ok, record.config, now);
-  const updated: ServiceRecord = { ...record, health, last };
+  const degrade = record.degrade && last.degrade ? stepDegrade(record.degrade, last.degrade.ok, last.degrade.reason, record.config) : record.degrade;
+  let updated: ServiceRecord = degrade === record.degrade ? { ...record, health, last } : { ...record, health, last, degrade };
+  const degradeTurned = isDegraded(record) !== isDegraded(updated);
   // The hot path: a round that keeps its phase changes nothing to apply or tell.
-  if (previous.phase === health.phase) return { record: updated, effects: NONE };
-  const effects: Effect[] = [{ kind: 'phase', from: previous.phase, to: health.phase }];
-  let result: Transition = { record: updated, effects };
+  if (previous.phase === health.phase && !degradeTurned) return { record: updated, effects: NONE };
+  const effects: Effect[] = previous.phase === health.phase ? [] : [{ kind: 'phase', from: previous.phase, to: health.phase }];
+  if (degradeTurned) effects.push({ kind: 'policy', degraded: isDegraded(updated), reason: degrade!.reason });
   const turned = isAnnounced(previous.phase) !== isAnnounced(health.phase);
-  if (turned && record.maintenance === undefined) {
+  // A withdrawal by health is a flap: damping adds its penalty, and may hold the service withdrawn for a while.
+  if (turned && !isAnnounced(health.phase) && updated.damping && record.config.damping) {
+    const damping = flap(updated.damping, record.config.damping, now);
+    updated = { ...updated, damping };
+    if (damping.suppressedUntil !== undefined) effects.push({ kind: 'suppressed', penalty: Math.round(damping.penalty), until: damping.suppressedUntil });
+  }
+  let result: Transition = { record: updated, effects };
+  // Coming back while suppressed changes nothing on the system: the timer announces it once the penalty has decayed.
+  const held = isAnnounced(health.phase) && updated.damping?.suppressedUntil !== undefined;
+  if (turned && record.maintenance === undefined && !held) {
     if (!isAnnounced(health.phase) && record.config.drainOnFailure && agent.mode === 'running') {
       const graced = startGrace(updated, 'health failure', now, agent, isAnnounced(previous.phase));
       result = { record: graced.record, effects: [...effects, ...graced.effects] };
@@ -170,7 +226,18 @@ function onReport(record: ServiceRecord, view: RoutingView, desiredKeys: (entry:
   return { record: { ...record, routing: view, grace }, effects: effects.length > 0 ? effects : NONE };
 }
 
-function onTimer(record: ServiceRecord, now: number): Transition {
+function onTimer(before: ServiceRecord, now: number, agent: AgentView): Transition {
+  // Flap damping's reuse time: the service may be announced again (if health still says so).
+  if (before.damping && before.damping.suppressedUntil !== undefined && now >= before.damping.suppressedUntil) {
+    const record = { ...before, damping: release(before.damping, now) };
+    const rest = graceTimer(record, now);
+    const kick: Effect[] = wants(record, agent.mode) ? [{ kind: 'kick', announce: true }] : [];
+    return note(rest.record, agent.mode, 'flap damping: reused', false, [...rest.effects, ...kick]);
+  }
+  return graceTimer(before, now);
+}
+
+function graceTimer(record: ServiceRecord, now: number): Transition {
   const { grace } = record;
   if (!grace || now < grace.until) return { record, effects: grace ? [{ kind: 'timer', at: grace.until }] : NONE };
   if (!grace.parked) {
@@ -187,6 +254,15 @@ function note(record: ServiceRecord, mode: AgentMode, why: string, silent: boole
   if (record.noted === to) return { record, effects };
   const noted = { ...record, noted: to };
   if (from === to || silent) return { record: noted, effects };
-  const reason = to === 'up' || to === 'down' ? (record.last?.reason ?? why) : why;
+  const reason = to === 'up' || to === 'down' ? (record.last?.reason ?? why) : policyReason(record, to, why);
   return { record: noted, effects: [...effects, { kind: 'state', from, to, reason }] };
+}
+
+function policyReason(record: ServiceRecord, to: ServiceState, why: string): string {
+  if (to === 'degraded') return record.degrade?.reason ?? why;
+  const until = record.damping?.suppressedUntil;
+  if (to === 'suppressed' && until !== undefined) {
+    return `flap damping: penalty ${Math.round(record.damping!.penalty)}, reused at ${new Date(until).toISOString()}`;
+  }
+  return why;
 }

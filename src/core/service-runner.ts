@@ -137,6 +137,17 @@ export class ServiceRunner {
     await this.round();
   }
 
+  // fast_interval: the agent says a round should come sooner (the service is in transition). The next round runs `ms`
+  // from now if that is before its slot; afterwards the schedule is the drift-free one again.
+  hurry(ms: number): void {
+    if (!this.running || this.dueAt === undefined) return;
+    const at = this.clock.now() + ms;
+    if (at >= this.dueAt) return;
+    this.slots.remove(this.dueAt, this);
+    this.dueAt = at;
+    this.slots.add(at, this);
+  }
+
   // Called by the shared timer of the slot this runner is scheduled in.
   slotDue(): void {
     const dueAt = this.dueAt!;

@@ -7,6 +7,7 @@ import type { FrrSection } from './schema.js';
 import { PROFILES, PROFILE_BFD, type FrrTimers, type ProfileName } from './profiles.js';
 import { DEFAULT_BFD } from '../config/defaults.js';
 import { INTERFACE_NAME as IFNAME } from '../config/names.js';
+import { policyLevels, type PolicyLevel, type PolicySource } from './render-policy.js';
 
 export type FrrProtocol = 'ospf' | 'bgp';
 export type FrrStyle = 'split' | 'integrated';
@@ -28,7 +29,7 @@ export interface FrrFlags {
 // The part of the healthcast configuration the generator reads.
 export interface RenderSource {
   interface: string;
-  services: readonly { addresses: readonly string[]; interface: string; announce?: string }[];
+  services: readonly ({ addresses: readonly string[]; interface: string; announce?: string } & PolicySource)[];
   frr: FrrSection;
 }
 
@@ -51,6 +52,8 @@ export interface RenderOptions {
   redistributedV6: string[];
   // Interfaces the service addresses live on (zebra.conf describes them; OSPF must never run on them).
   serviceInterfaces: string[];
+  // Routing policy: metric levels before the service route-map entries (render-policy.ts); absent or empty: none.
+  policy?: PolicyLevel[];
   // BFD on every OSPF interface and BGP neighbour with this bfdd profile; absent: no BFD.
   bfd?: BfdProfile;
   // The vty `password` line of the split files, read from frr.vty_password_file by the caller (never logged).
@@ -283,6 +286,7 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
       errors.push('frr.neighbors: required for --protocol bgp (or --neighbor ADDRESS=REMOTE_AS): the upstream router(s) to peer with');
     }
   }
+  const policy = policyLevels(source.services, serviceInterfaces.length, errors);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -303,6 +307,7 @@ export function resolveRenderOptions(source: RenderSource, flags: FrrFlags = {},
       redistributedV6: redistributed.v6.map((address) => `${address}/128`),
       serviceInterfaces,
       ...(bfd === undefined ? {} : { bfd }),
+      policy,
     },
   };
 }

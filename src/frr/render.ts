@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { renderTemplate, type TemplateContext } from './template.js';
 import type { RenderOptions } from './render-options.js';
 import { exactCover } from './prefix-cover.js';
+import { SENTINEL_SEQ } from './render-policy.js';
 
 // dist/src/frr/render.js -> <repo>/quagga-templates (tsc does not copy them; they ship beside dist/).
 export const TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../quagga-templates');
@@ -90,6 +91,28 @@ export function templateContext(options: RenderOptions): TemplateContext {
     bfd_detect_multiplier: options.bfd?.detectMultiplier ?? 0,
     // '' renders no `password` line (split files only; frr.conf is applied by vtysh over the Unix sockets).
     vty_password: options.vtyPassword ?? '',
+    // Routing policy (render-policy.ts): metric levels matched before the service entries, one route-map entry per
+    // level and service interface (policy_entries; the BGP outbound maps take one per level).
+    policy_entries: (options.policy ?? []).flatMap((level) =>
+      options.serviceInterfaces.map((name, index) => ({
+        route_seq: level.routeSeq + index,
+        name,
+        metric: level.metric,
+        list_v4: level.listV4,
+        list_v6: level.listV6,
+      })),
+    ),
+    policy_levels: (options.policy ?? []).map((level) => ({
+      route_seq: level.routeSeq,
+      metric: level.metric,
+      list_v4: level.listV4,
+      list_v6: level.listV6,
+      entries_v4: numbered(level.prefixesV4),
+      entries_v6: numbered(level.prefixesV6),
+      sentinel_seq: SENTINEL_SEQ,
+      degraded: level.degraded,
+      prepend: level.prepend > 0 ? Array.from({ length: level.prepend }, () => String(options.asn ?? 0)).join(' ') : '',
+    })),
   };
 }
 

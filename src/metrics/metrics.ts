@@ -9,7 +9,7 @@ import type { ReconcileReport } from '../routing/types.js';
 import { hookFor } from '../core/service-state.js';
 import { ComputedGauge, SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series.js';
 
-export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'draining', 'paused', 'stopped'] as const;
+export const SERVICE_STATES = ['up', 'down', 'unknown', 'drained', 'draining', 'paused', 'stopped', 'degraded', 'suppressed'] as const;
 
 export interface MetricsOptions {
   version: string;
@@ -216,6 +216,21 @@ export class AgentMetrics implements AgentListener {
       labelNames: ['service'],
       registers,
       values: perService((service) => (service.drained ? 1 : 0)),
+    });
+    // Routing policy (issue 14).
+    new ComputedGauge({
+      name: 'healthcast_service_metric',
+      help: 'The route metric the service is advertised with now (metric, or degraded_metric while degraded); absent when the FRR config sets none',
+      labelNames: ['service'],
+      registers,
+      values: perService((service) => service.metric),
+    });
+    new ComputedGauge({
+      name: 'healthcast_service_damping_penalty',
+      help: 'The flap-damping penalty of the service (decays with half_life); absent without damping',
+      labelNames: ['service'],
+      registers,
+      values: perService((service) => service.damping?.penalty),
     });
     new Gauge({ name: 'healthcast_build_info', help: 'Always 1; the version is a label', labelNames: ['version'], registers }).set(
       { version: options.version },

@@ -3,7 +3,7 @@
 import { packageVersion } from '../../version.js';
 import { buildAgent } from '../../core/agent.js';
 import { installSignals } from '../../core/signals.js';
-import { createRouting, recordHasBgp } from '../../core/routing-factory.js';
+import { createPolicy, createRouting, recordHasBgp } from '../../core/routing-factory.js';
 import { loadConfig } from '../../config/load.js';
 import { createLogger } from '../../log.js';
 import { FileDrainStore } from '../../maintenance/drain-store.js';
@@ -61,6 +61,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
     config,
     log,
     routing: createRouting(log, { bgp: await recordHasBgp(config.stateDir) }),
+    policy: createPolicy(log),
     drainStore: new FileDrainStore(config.stateDir),
     advertised: (_service, addresses) => advertisement?.lookup(addresses),
   });

@@ -26,7 +26,11 @@ const BFD_TIMERS = { receive_interval: 300, transmit_interval: 250, detect_multi
 
 const SOURCE = {
   interface: 'lo',
-  services: [{ addresses: ['192.0.2.53', '192.0.2.100', '2001:db8:53::53'], interface: 'lo' }],
+  services: [
+    { addresses: ['192.0.2.53', '192.0.2.100', '2001:db8:53::53'], interface: 'lo' },
+    // Routing policy: a metric level, a degraded level and a BGP prepend in every variant.
+    { addresses: ['192.0.2.54', '2001:db8:53::54'], interface: 'lo', metric: 100, degradedMetric: 65000, degradedPrepend: 2 },
+  ],
   frr: {
     vtysh: 'vtysh',
     hostname: 'node-a',

@@ -43,6 +43,15 @@ const expectations: Record<string, (string | RegExp)[]> = {
   ],
   'not-a-mapping.yaml': ['not-a-mapping.yaml: Invalid input: expected object, received array'],
   'missing-services-dir.yaml': [/^missing-services-dir\.yaml: services_dir: cannot read .*does-not-exist\.d: ENOENT/],
+  // Routing policy (issue 14).
+  'policy-keys.yaml': [/^policy-keys\.yaml: services\[0\]\.probes\[1\]\.effect: .*"down".*"degrade"/],
+  'policy-values.yaml': [
+    'policy-values.yaml: services[0].fast_interval: 2000ms is longer than the interval (1000ms)',
+    'policy-values.yaml: services[0].degraded_metric: 100 must be above metric (500): degraded must be less preferred',
+  ],
+  'damping-never-suppresses.yaml': [
+    'damping-never-suppresses.yaml: services[0].damping: max_suppress is too short for this half_life: the capped penalty (reuse x 2^(max_suppress/half_life)) never reaches suppress',
+  ],
   'services-dir-errors/healthcast.yaml': [
     'services.d/b-port.yaml: probes[1].ports[0]: must be 1-65535',
     'services.d/a-dup.yaml: name: service "dns" is already defined in healthcast.yaml: services[0]',

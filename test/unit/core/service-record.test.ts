@@ -39,6 +39,31 @@ const result = (ok: boolean, reason = ok ? 'all probes passed' : 'dns: timed out
 const graceOf = (parked: boolean, until: number, reason: string) => ({ entries: [parkedEntry], reason, parked, until });
 const report = (parkedNow: boolean, error?: string): ServiceEvent => ({ kind: 'report', view: { announced: !parkedNow, error }, desiredKeys: () => parkedNow });
 
+const slowProbe = { ...switchProbe().definition, type: 'slow' };
+const degradableConfig = config({
+  probes: [
+    { type: probe.type, timeoutMs: 15, options: {}, definition: probe },
+    { type: 'slow', timeoutMs: 15, options: {}, definition: slowProbe, effect: 'degrade' },
+  ],
+  degradedMetric: 65000,
+});
+const degradeState = (degraded: boolean, successes = 0, failures = 0, reason = 'not yet probed') => ({ degraded, successes, failures, reason });
+const degradable = (fields: Partial<ServiceRecord> = {}) => up({ config: degradableConfig, degrade: degradeState(false, 5), ...fields });
+const degradeResult = (degradeOk: boolean, ok = true): ServiceEvent => ({
+  kind: 'result',
+  result: {
+    ok,
+    reason: ok ? 'all probes passed' : 'dns: timed out',
+    durationMs: 3,
+    at: NOW,
+    degrade: { ok: degradeOk, reason: degradeOk ? 'all probes passed' : 'slow: 900 ms' },
+  },
+});
+const dampingConfig = { halfLifeMs: 60_000, suppress: 2000, reuse: 625, maxSuppressMs: 600_000 };
+const dampable = (fields: Partial<ServiceRecord> = {}) =>
+  up({ config: config({ damping: dampingConfig }), damping: { penalty: 0, at: 0, suppressedUntil: undefined }, ...fields });
+const suppressedAt = (until: number) => ({ penalty: 2500, at: NOW - 1, suppressedUntil: until });
+
 interface Row {
   name: string;
   before: ServiceRecord;
@@ -254,6 +279,103 @@ const rows: Row[] = [
     effects: [],
   },
   { name: 'note with nothing changed', before: up(), event: { kind: 'note', why: 'reloaded' }, after: { noted: 'up' }, effects: [] },
+  // Routing policy (issue 14): the degraded state and flap damping.
+  {
+    name: 'degraded: fall failing rounds of the degrade probes raise the metric, nothing is withdrawn',
+    before: degradable({ degrade: degradeState(false, 0, 1) }),
+    event: degradeResult(false),
+    after: { health: health('up', 6), degrade: degradeState(true, 0, 2, 'slow: 900 ms'), noted: 'degraded' },
+    effects: [
+      { kind: 'policy', degraded: true, reason: 'slow: 900 ms' },
+      { kind: 'state', from: 'up', to: 'degraded', reason: 'slow: 900 ms' },
+    ],
+  },
+  {
+    name: 'degraded: one failing degrade round of fall 2 changes nothing to apply',
+    before: degradable(),
+    event: degradeResult(false),
+    after: { degrade: degradeState(false, 0, 1, 'slow: 900 ms'), noted: 'up' },
+    effects: [],
+  },
+  {
+    name: 'degraded: rise passing rounds restore the metric',
+    before: degradable({ degrade: degradeState(true, 1, 0, 'slow: 900 ms'), noted: 'degraded' }),
+    event: degradeResult(true),
+    after: { degrade: degradeState(false, 2, 0, 'slow: 900 ms'), noted: 'up' },
+    effects: [
+      { kind: 'policy', degraded: false, reason: 'slow: 900 ms' },
+      { kind: 'state', from: 'degraded', to: 'up', reason: 'all probes passed' },
+    ],
+  },
+  {
+    name: 'degraded: a down probe failing past fall still withdraws a degraded service',
+    before: degradable({ health: health('falling', 0, 1), degrade: degradeState(true, 0, 3, 'slow: 900 ms'), noted: 'degraded' }),
+    event: degradeResult(false, false),
+    after: { health: { phase: 'down', successes: 0, failures: 2, withdrawnAt: NOW }, noted: 'down' },
+    effects: [
+      { kind: 'phase', from: 'falling', to: 'down' },
+      { kind: 'kick', announce: false },
+      { kind: 'state', from: 'degraded', to: 'down', reason: 'dns: timed out' },
+    ],
+  },
+  {
+    name: 'degraded: restart starts degraded again (fail closed)',
+    before: degradable({ degrade: degradeState(false, 9, 0) }),
+    event: { kind: 'restart' },
+    after: { health: { phase: 'init', successes: 0, failures: 0 }, degrade: { degraded: true, successes: 0, failures: 0, reason: 'not yet probed' } },
+    effects: [],
+  },
+  {
+    name: 'damping: a withdrawal below suppress adds the penalty and withdraws as usual',
+    before: dampable({ health: health('falling', 0, 1) }),
+    event: result(false),
+    after: { damping: { penalty: 1000, at: NOW, suppressedUntil: undefined }, noted: 'down' },
+    effects: [
+      { kind: 'phase', from: 'falling', to: 'down' },
+      { kind: 'kick', announce: false },
+      { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' },
+    ],
+  },
+  {
+    name: 'damping: the flap that reaches suppress holds the service withdrawn; the timer is set for the reuse time',
+    before: dampable({ health: health('falling', 0, 1), damping: { penalty: 1500, at: NOW, suppressedUntil: undefined } }),
+    event: result(false),
+    after: { damping: { penalty: 2500, at: NOW, suppressedUntil: NOW + 2 * 60_000 }, noted: 'down' },
+    effects: [
+      { kind: 'phase', from: 'falling', to: 'down' },
+      { kind: 'suppressed', penalty: 2500, until: NOW + 2 * 60_000 },
+      { kind: 'kick', announce: false },
+      { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' },
+      { kind: 'timer', at: NOW + 2 * 60_000 },
+    ],
+  },
+  {
+    name: 'damping: healthy again while suppressed: nothing to apply, state suppressed',
+    before: dampable({ health: health('rising', 1), damping: suppressedAt(NOW + 60_000), noted: 'down' }),
+    event: result(true),
+    after: { health: health('up', 2), noted: 'suppressed' },
+    effects: [
+      { kind: 'phase', from: 'rising', to: 'up' },
+      { kind: 'state', from: 'down', to: 'suppressed', reason: `flap damping: penalty 2500, reused at ${new Date(NOW + 60_000).toISOString()}` },
+    ],
+  },
+  {
+    name: 'damping: the reuse time announces a healthy service',
+    before: dampable({ damping: suppressedAt(NOW), noted: 'suppressed' }),
+    event: { kind: 'timer' },
+    after: { damping: { penalty: 2500, at: NOW - 1, suppressedUntil: undefined }, noted: 'up' },
+    effects: [
+      { kind: 'kick', announce: true },
+      { kind: 'state', from: 'suppressed', to: 'up', reason: 'flap damping: reused' },
+    ],
+  },
+  {
+    name: 'damping: a grace timer before the reuse time keeps the reuse timer',
+    before: dampable({ damping: suppressedAt(NOW + 5000), grace: graceOf(true, NOW, 'paused'), noted: 'suppressed' }),
+    event: { kind: 'timer' },
+    after: { grace: undefined },
+    effects: [{ kind: 'kick' }, { kind: 'grace-ended' }, { kind: 'timer', at: NOW + 5000 }],
+  },
 ];
 
 for (const row of rows) {

@@ -1,0 +1,31 @@
+// Routing policy in the lab: the metric levels `healthcast frr-config` renders for a node's services, sent to the
+// node's running FRR (its own lab config has only the degraded level), so tests exercise the rendered text itself.
+import { resolveRenderOptions } from '../src/frr/render-options.js';
+import { renderFrrConfig } from '../src/frr/render.js';
+import type { PolicySource } from '../src/frr/render-policy.js';
+import type { LabNode } from './lab.js';
+
+// The policy lines of the rendered integrated config: the HC-METRIC/HC-DEGRADED prefix-lists and the route-map
+// entries before the service entries (seq 1-9), each block with its `exit`.
+export function renderedPolicyLines(services: readonly PolicySource[]): string[] {
+  const resolved = resolveRenderOptions({
+    interface: 'lo',
+    services: services.map((service) => ({ ...service, interface: 'lo' })),
+    frr: { vtysh: 'vtysh', hostname: 'lab', router_id: '10.255.255.1', interfaces: [{ name: 'lab0' }] },
+  });
+  if (!resolved.ok) throw new Error(`frr-config refused the lab's policy: ${resolved.errors.join('; ')}`);
+  const text = renderFrrConfig(resolved.options)[0]!.text;
+  const lines: string[] = [];
+  let inBlock = false;
+  for (const line of text.split('\n')) {
+    if (/^(ip|ipv6) prefix-list HC-(METRIC|DEGRADED)-/.test(line)) lines.push(line);
+    if (/^route-map HC-SERVICES-V[46] permit [1-9]$/.test(line)) inBlock = true;
+    if (inBlock) lines.push(line);
+    if (inBlock && line === 'exit') inBlock = false;
+  }
+  return lines;
+}
+
+export async function applyRenderedPolicy(node: LabNode, services: readonly PolicySource[]): Promise<void> {
+  await node.frr!.vtysh('configure terminal', ...renderedPolicyLines(services));
+}
