@@ -14,3 +14,7 @@ export const DEFAULT_VTYSH = '/usr/bin/vtysh';
 export const DEFAULT_LEASE_MS = 10_000;
 // A lease must outlive a few renewals (every lease/3) and the kernel's whole-second lifetimes.
 export const MIN_LEASE_MS = 3_000;
+// keep_last: how long the highest-router-id advertiser of a failing fleet waits for the others' withdrawals to reach it
+// before deciding again (src/fleet/keep-last.ts). About 3x convergence with the shipped FRR timers, and more than the
+// spread between nodes' failure detection (one probe interval by default).
+export const DEFAULT_KEEP_LAST_GUARD_MS = 3_000;

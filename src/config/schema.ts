@@ -9,6 +9,7 @@ import { parseListen } from '../metrics/listen.js';
 import {
   DEFAULT_CONTROL_SOCKET,
   DEFAULT_DRAIN_INTERFACE,
+  DEFAULT_KEEP_LAST_GUARD_MS,
   DEFAULT_LEASE_MS,
   MIN_LEASE_MS,
   DEFAULT_ROUTE_PROTOCOL,
@@ -31,6 +32,9 @@ export const defaultsSchema = z.strictObject({
   drain: duration({ max: 600_000 }).default(2000),
   // Whether a health failure drains too (by default it withdraws at once: a failing service should not get traffic).
   drain_on_failure: z.boolean().default(false),
+  // Never withdraw the fleet's last advertisement of a failing service (src/fleet/keep-last.ts).
+  keep_last: z.boolean().default(false),
+  keep_last_guard: duration({ min: 100, max: 600_000 }).default(DEFAULT_KEEP_LAST_GUARD_MS),
 });
 
 const listenAddress = z.string().transform((raw, ctx) => {
@@ -136,6 +140,8 @@ export function serviceSchema(registry: ProbeRegistry) {
     hold_down: duration({ max: 3_600_000 }).optional(),
     drain: duration({ max: 600_000 }).optional(),
     drain_on_failure: z.boolean().optional(),
+    keep_last: z.boolean().optional(),
+    keep_last_guard: duration({ min: 100, max: 600_000 }).optional(),
     require: requirement.default('all'),
     probes: z.array(probeItem(registry)).min(1, 'must list at least one probe'),
     on_up: commandArray.optional(),

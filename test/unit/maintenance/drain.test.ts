@@ -61,7 +61,7 @@ test('drain withdraws at once and keeps probing; resume announces again; hooks s
   await waitFor('both announced', () => present('192.0.2.53') && present('192.0.2.80'));
 
   const result = await agent.drainServices(['dns'], 'cli');
-  assert.deepEqual(result, { services: ['dns'], newly: ['dns'], errors: [] });
+  assert.deepEqual(result, { services: ['dns'], newly: ['dns'], errors: [], alone: [] });
   assert.equal(present('192.0.2.53'), false, 'withdrawn when drainServices resolves');
   assert.equal(present('192.0.2.80'), true, 'the other service is untouched');
   assert.deepEqual(
@@ -75,7 +75,7 @@ test('drain withdraws at once and keeps probing; resume announces again; hooks s
   await waitFor('still probing while drained', () => (probe.calls.get('dns') ?? 0) > calls + 2);
   assert.equal(present('192.0.2.53'), false, 'healthy but drained: stays withdrawn');
 
-  assert.deepEqual(await agent.drainServices(['dns'], 'cli'), { services: ['dns'], newly: [], errors: [] }, 'draining again changes nothing');
+  assert.deepEqual(await agent.drainServices(['dns'], 'cli'), { services: ['dns'], newly: [], errors: [], alone: [] }, 'draining again changes nothing');
   assert.deepEqual(await agent.resumeServices(['dns', 'web'], 'cli'), { services: ['dns'], notDrained: ['web'] });
   await waitFor('dns back', () => present('192.0.2.53'));
   assert.deepEqual(store.entries, []);
