@@ -5,13 +5,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requirePrerequisites } from '../support/prereq.js';
-import { buildFleetLab, FLEET_ADDRESS, FLEET_COMMANDS, GUARD_MS } from './support/fleet-lab.js';
+import { buildFleetLab, FLEET_ADDRESS, FLEET_COMMANDS, GUARD_MS } from '../../lab/fleet.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('keep_last: the fleet never withdraws its last advertisement; deliberate and keep_last: false withdraw', { timeout: 240_000 }, async (t) => {
   if (!requirePrerequisites(t, { root: true, commands: FLEET_COMMANDS })) return;
+  let mark = Date.now();
+  const phase = (what: string) => {
+    t.diagnostic(`${what}: ${Date.now() - mark} ms`);
+    mark = Date.now();
+  };
   const fleet = await buildFleetLab({ name: 'e2efleet' });
+  phase('lab and agents up');
   try {
     const all = ['a', 'b', 'c'];
     // Every node sees the whole fleet (its own LSA included) in status.
@@ -23,6 +29,7 @@ test('keep_last: the fleet never withdraws its last advertisement; deliberate an
     }
 
     // All together: a and b withdraw at once (c has the higher router-id), c waits its guard and stays.
+    phase('status shows three advertisers on every node');
     const since = Date.now();
     await fleet.killDns(all);
     const settled = await fleet.waitForHops(['c']);
@@ -53,19 +60,20 @@ test('keep_last: the fleet never withdraws its last advertisement; deliberate an
     await fleet.killDns(['b']);
     await fleet.waitForHops(['c']);
     await fleet.killDns(['c']);
-    await sleep(2000);
+    assert.equal((await waitForStatus(fleet, 'c', (s) => s.kept_last)).kept_last, true, 'c says kept_last');
     assert.deepEqual(await fleet.hops(), ['c'], 'the last one to fail stays');
-    assert.equal((await fleet.status('c')).kept_last, true);
 
-    // Deliberate withdrawals always withdraw, even the last one.
+    phase('staggered');
     await fleet.startDns('b');
     await fleet.waitForHops(['b'], 10_000);
     for (const name of all) await fleet.startDns(name);
     await fleet.waitForHops(all);
 
+    phase('all back');
     // keep_last: false: all withdraw, as before.
-    for (const name of all) await fleet.restartAgent(name, { keep_last: false });
+    await Promise.all(all.map((name) => fleet.restartAgent(name, { keep_last: false })));
     await fleet.waitForHops(all, 20_000);
+    phase('agents restarted with keep_last: false');
     await fleet.killDns(all);
     await fleet.waitForHops([], 5000);
     t.diagnostic('keep_last: false: all three killed, the route left the router');

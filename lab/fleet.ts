@@ -1,14 +1,14 @@
-// The three-node keep_last lab the fleet e2e test, the short chaos test and bench/fleet.ts share: lab/dns-anycast.ts
+// The three-node keep_last lab the fleet e2e test, the short chaos test and bench/fleet.ts share: dns-anycast.ts
 // with three nodes (router-ids a 0.0.0.2, b 0.0.0.3, c 0.0.0.4), unbound on each, agents reading their own FRR.
 import path from 'node:path';
-import { buildDnsAnycastLab, type DnsAnycastLab } from '../../../lab/dns-anycast.js';
-import { kernelRoute, nextHops } from '../../../lab/routes.js';
-import { waitFor } from '../../../lab/process.js';
-import type { LabNode } from '../../../lab/lab.js';
-import type { Unbound } from '../../../lab/unbound.js';
-import type { AgentProcess } from '../../../lab/healthcast.js';
-import { controlRequest } from '../../../src/control/client.js';
-import type { ServiceStatusJson, StatusJson } from '../../../src/control/status.js';
+import { buildDnsAnycastLab, type DnsAnycastLab } from './dns-anycast.js';
+import { kernelRoute, nextHops } from './routes.js';
+import { waitFor } from './process.js';
+import type { LabNode } from './lab.js';
+import type { Unbound } from './unbound.js';
+import type { AgentProcess } from './healthcast.js';
+import { controlRequest } from '../src/control/client.js';
+import type { ServiceStatusJson, StatusJson } from '../src/control/status.js';
 
 export const FLEET_ADDRESS = '192.0.2.53';
 export const FLEET_COMMANDS = ['ip', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', 'vtysh', 'unbound'];
