@@ -15,7 +15,7 @@ function option(name: string, fallback: string): string {
 }
 
 const REPS = Number(option('reps', '20'));
-const CHAOS_MS = parseDuration(option('chaos', '180s'));
+const CHAOS_MS = parseDuration(option('chaos', '180s')) ?? 180_000;
 const SEED = Number(option('seed', String(Date.now() % 1_000_000)));
 const ALL = ['a', 'b', 'c'];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
