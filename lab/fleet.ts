@@ -12,7 +12,7 @@ import type { ServiceStatusJson, StatusJson } from '../src/control/status.js';
 
 export const FLEET_ADDRESS = '192.0.2.53';
 export const FLEET_COMMANDS = ['ip', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', 'vtysh', 'unbound'];
-export const GUARD_MS = 1000;
+export const GUARD_MS = 1500;
 
 export interface FleetLab {
   dns: DnsAnycastLab;

@@ -209,7 +209,7 @@ function onFleet(record: ServiceRecord, now: number, agent: AgentView): Transiti
   const { keep } = record;
   const reading = agent.fleet;
   if (!keep || !reading || (keep.asked !== undefined && reading.at < keep.asked)) return { record, effects: NONE };
-  return decide(record, keep, reading.snapshot, now, agent);
+  return decide(record, keep, reading.snapshot, now, agent, reading.durationMs);
 }
 
 // The keep_last timer: a fresh reading is overdue (decide without it), or the guard period is over (ask for one).
@@ -226,8 +226,9 @@ function onRecheck(record: ServiceRecord, now: number, agent: AgentView): Transi
   return { record, effects: NONE };
 }
 
-function decide(record: ServiceRecord, keep: KeepHold, snapshot: FleetReading['snapshot'], now: number, agent: AgentView): Transition {
-  const decision = decideKeep({ snapshot, addresses: record.config.addresses, now, guardMs: record.config.keepLastGuardMs, guardUntil: keep.guardUntil });
+function decide(record: ServiceRecord, keep: KeepHold, snapshot: FleetReading['snapshot'], now: number, agent: AgentView, readMs?: number): Transition {
+  const guardMs = record.config.keepLastGuardMs;
+  const decision = decideKeep({ snapshot, addresses: record.config.addresses, now, guardMs, guardUntil: keep.guardUntil, readMs });
   if (decision.action === 'withdraw') {
     const effects: Effect[] = [{ kind: 'keep-withdraw', reason: decision.reason, unknown: decision.unknown === true }];
     if (keep.state === 'last') effects.push({ kind: 'kept-last', kept: false, reason: decision.reason });

@@ -24,6 +24,9 @@ export interface KeepInput {
   guardMs: number;
   // The guard period in progress: until when (undefined: none started).
   guardUntil: number | undefined;
+  // How long this node's last LSDB read took: the others decide after a read of their own, so the guard is at least
+  // 3x that (on a loaded machine reads took 1-2 s and a 1 s guard let the highest node withdraw too, bench/fleet.ts).
+  readMs?: number | undefined;
 }
 
 export type KeepDecision =
@@ -44,10 +47,11 @@ export function decideKeep(input: KeepInput): KeepDecision {
     return { action: 'withdraw', reason: `other routers advertise every address; ${higher.at(-1)} (higher router-id) decides for the fleet` };
   const ids = [...others].sort(compareRouterIds).join(', ');
   if (input.guardUntil === undefined) {
+    const guardMs = Math.max(input.guardMs, 3 * (input.readMs ?? 0));
     return {
       action: 'guard',
-      until: input.now + input.guardMs,
-      reason: `highest router-id among the advertisers (others: ${ids}): waiting ${input.guardMs}ms before deciding`,
+      until: input.now + guardMs,
+      reason: `highest router-id among the advertisers (others: ${ids}): waiting ${guardMs}ms before deciding`,
     };
   }
   if (input.now < input.guardUntil) return { action: 'guard', until: input.guardUntil, reason: `guard period: others (${ids}) still advertise` };

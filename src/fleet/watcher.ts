@@ -16,6 +16,8 @@ export interface FleetReading {
   snapshot: FleetSnapshot | undefined;
   at: number;
   problem?: string;
+  // How long the read took (wall ms): the other nodes' reads take about as long, so keep_last's guard covers them.
+  durationMs?: number;
 }
 
 export interface FleetWatcherOptions {
@@ -114,7 +116,7 @@ export class FleetWatcher {
     if (families.size === 0) return;
     let reading: FleetReading;
     try {
-      reading = { snapshot: await readSnapshot(this.options.vtysh, families), at };
+      reading = { snapshot: await readSnapshot(this.options.vtysh, families), at, durationMs: this.clock.now() - at };
     } catch (error) {
       reading = { snapshot: undefined, at, problem: `FRR could not be asked: ${messageOf(error)}` };
     }

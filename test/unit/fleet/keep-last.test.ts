@@ -22,6 +22,7 @@ interface Row {
   addresses?: string[];
   guardUntil?: number;
   now?: number;
+  readMs?: number;
   decision: Pick<KeepDecision, 'action'> & { until?: number };
 }
 
@@ -38,6 +39,12 @@ const rows: Row[] = [
     name: 'the highest of several: guard period from now',
     snapshot: snapshot('0.0.0.3', { '192.0.2.53/32': ['0.0.0.2', '0.0.0.3'] }),
     decision: { action: 'guard', until: NOW + 3000 },
+  },
+  {
+    name: 'the highest, on a slow machine: the guard is at least 3x the last read (the others read as slowly)',
+    snapshot: snapshot('0.0.0.3', { '192.0.2.53/32': ['0.0.0.2', '0.0.0.3'] }),
+    readMs: 1500,
+    decision: { action: 'guard', until: NOW + 4500 },
   },
   {
     name: 'the highest, during its guard: keep waiting until the same end',
@@ -84,6 +91,7 @@ for (const row of rows) {
       now: row.now ?? NOW,
       guardMs: 3000,
       guardUntil: row.guardUntil,
+      readMs: row.readMs,
     });
     assert.equal(decision.action, row.decision.action, decision.reason);
     if (row.decision.until !== undefined) assert.equal((decision as { until: number }).until, row.decision.until);
@@ -169,7 +177,7 @@ class Fleet {
   private read(node: SimNode, delay = this.options.readMs): void {
     const at = this.clock.now();
     this.clock.setTimeout(() => {
-      const reading: FleetReading = { at, snapshot: this.lsdb(node, at) };
+      const reading: FleetReading = { at, snapshot: this.lsdb(node, at), durationMs: delay };
       node.view.fleet = reading;
       this.dispatch(node, { kind: 'fleet' });
     }, delay);
@@ -224,6 +232,7 @@ const cases = [
   { name: 'failures within ms, identical slots', options: { ...base, offsets: [0, 0, 0] }, spreadMs: 0 },
   { name: 'failures spread over 150 ms', options: { ...base, offsets: [10, 20, 30] }, spreadMs: 75 },
   { name: 'slow convergence (300 ms) and slow reads', options: { ...base, convergenceMs: 300, readMs: 400, guardMs: 2000 }, spreadMs: 5 },
+  { name: 'reads (1.5 s) slower than the configured guard (1 s): the guard follows the reads', options: { ...base, readMs: 1500 }, spreadMs: 3 },
   { name: 'highest router-id detects last', options: { ...base, offsets: [150, 100, 0], ids: ['0.0.0.2', '0.0.0.3', '0.0.0.4'] }, spreadMs: 1 },
   { name: 'router-ids 9 and 10 (numeric order)', options: { ...base, ids: ['0.0.0.9', '0.0.0.10', '0.0.0.1'] }, spreadMs: 1 },
 ];
@@ -235,7 +244,7 @@ for (const { name, options, spreadMs } of cases) {
     assert.equal(fleet.count(), 3);
     fleet.watchFrom = fleet.clock.now();
     fleet.setHealthy(options.ids, false, spreadMs);
-    await fleet.clock.advance(options.guardMs * 3 + 3000);
+    await fleet.clock.advance(Math.max(options.guardMs, 3 * options.readMs) * 3 + 3000);
     assert.equal(fleet.count(), 1, `advertisers: ${fleet.advertisers().join(', ')}`);
     assert.equal(fleet.minimum, 1, 'the service never had zero advertisers');
     const kept = fleet.nodes.find((node) => node.advertising)!;
@@ -243,7 +252,7 @@ for (const { name, options, spreadMs } of cases) {
     // One comes back: it is announced and the kept node withdraws.
     const back = fleet.nodes.find((node) => !node.advertising)!;
     fleet.setHealthy([back.id], true);
-    await fleet.clock.advance(options.guardMs * 2 + 3000);
+    await fleet.clock.advance(Math.max(options.guardMs, 3 * options.readMs) * 2 + 3000);
     assert.deepEqual(fleet.advertisers(), [back.id]);
     assert.equal(fleet.minimum, 1);
   });
