@@ -59,6 +59,16 @@ async function simultaneous(): Promise<Rep[]> {
       const result = { exactlyOne: hops.length === 1, keptLast: status?.kept_last === true, toOneMs, unreachableMs, routeDeleted, kept: hops.join(',') };
       reps.push(result);
       process.stdout.write(`rep ${rep + 1}/${REPS}: ${JSON.stringify(result)}\n`);
+      // Not exactly one: what each agent decided, for the record (the lab's logs go with it).
+      if (!result.exactlyOne) {
+        for (const name of ALL) {
+          const lines = fleet
+            .agent(name)
+            .lines()
+            .filter((line) => line.time >= since && (line.keep_last === true || line.component === 'fleet'));
+          for (const line of lines) process.stdout.write(`  ${name} +${line.time - since}ms ${line.msg}: ${String(line.reason ?? '')}\n`);
+        }
+      }
     }
   } finally {
     await fleet.destroy();
