@@ -1,4 +1,4 @@
-// The anycast DNS lab the failover benchmark and the graceful-drain scenario share: a router and nodes a and b on
+// The anycast DNS lab the failover benchmark, the graceful-drain and the fleet (keep_last) scenarios share: a router and nodes a, b (, c...) on
 // real FRR, unbound on each node answering who.test with the node's name, netlink monitors on node a's addresses and
 // the router's routes, and a healthcast agent on each node announcing the anycast addresses while unbound answers.
 import { buildAnycastLab, type AnycastLab } from './topology.js';
@@ -23,6 +23,10 @@ export interface DnsAnycastOptions {
   configExtra?: Record<string, unknown>;
   // Top-level keys of one node's agent config, over configExtra (e.g. frr.vty_socket, which differs per node).
   configFor?: (node: LabNode) => Record<string, unknown>;
+  // How many nodes (default 2: a and b).
+  nodes?: number;
+  // Agents read their own node's FRR (frr.vty_socket): advertised state, the fleet's advertisers, keep_last.
+  readFrr?: boolean;
 }
 
 export interface DnsAnycastLab {
@@ -34,6 +38,11 @@ export interface DnsAnycastLab {
   // The router's interfaces towards a and b.
   ifA: string;
   ifB: string;
+  // Every node (a, b, c...), the router's interface towards each, the first unbound and agent on each, in that order.
+  nodes: LabNode[];
+  ifs: string[];
+  unbounds: Unbound[];
+  nodeAgents: AgentProcess[];
   // unbound's port on every node.
   port: number;
   // `ip monitor address` on node a and `ip monitor route` on the router, from before the agents started.
@@ -48,7 +57,7 @@ export interface DnsAnycastLab {
   startAgent(node: LabNode, service?: Record<string, unknown>): Promise<AgentProcess>;
   // Whether the router routes every anycast address via exactly these interfaces.
   routedVia(ifs: readonly string[]): Promise<boolean>;
-  // Until the router routes every anycast address via a and b (ECMP).
+  // Until the router routes every anycast address via every node (ECMP).
   waitForBothNodes(timeoutMs?: number): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -57,15 +66,16 @@ const hostPrefix = (address: string) => `${address}/${address.includes(':') ? 12
 
 // Builds the lab, starts everything and waits for ECMP via both nodes; on failure it is destroyed before the error propagates.
 export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<DnsAnycastLab> {
-  const topology = await buildAnycastLab({ nodes: 2, name: options.name, rejectServiceRoutes: options.routerLikeNodes ?? false });
+  const topology = await buildAnycastLab({ nodes: options.nodes ?? 2, name: options.name, rejectServiceRoutes: options.routerLikeNodes ?? false });
   const { lab, router } = topology;
-  const [a, b] = topology.nodes as [LabNode, LabNode];
-  const ifA = topology.links[0]!.aIf;
-  const ifB = topology.links[1]!.aIf;
+  const nodes = topology.nodes;
+  const [a, b] = nodes as [LabNode, LabNode];
+  const ifs = topology.links.map((link) => link.aIf);
+  const [ifA, ifB] = ifs as [string, string];
   const v6 = options.addresses.some((address) => address.includes(':'));
   try {
     const sysctl = (node: LabNode, ...settings: string[]) => node.exec('sysctl', ['-q', '-w', ...settings]);
-    if (options.routerLikeNodes) for (const node of [router, a, b]) await sysctl(node, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
+    if (options.routerLikeNodes) for (const node of [router, ...nodes]) await sysctl(node, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
     // An L4 hash spreads the client's queries (a fresh source port each) over both nodes.
     await sysctl(router, 'net.ipv4.fib_multipath_hash_policy=1', ...(v6 ? ['net.ipv6.fib_multipath_hash_policy=1'] : []));
     const port = await freePort();
@@ -75,7 +85,9 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
     ];
     const startUnbound = (node: LabNode, name: string) =>
       lab.startUnbound(node, { port, addresses: v6 ? ['0.0.0.0', '::'] : ['0.0.0.0'], records: records(node.name), name });
-    const unbound = { a: await startUnbound(a, 'unbound'), b: await startUnbound(b, 'unbound') };
+    const unbounds: Unbound[] = [];
+    for (const node of nodes) unbounds.push(await startUnbound(node, 'unbound'));
+    const unbound = { a: unbounds[0]!, b: unbounds[1]! };
     const addressMonitor = await startMonitor(a.netns, 'address');
     const routeMonitor = await startMonitor(router.netns, 'route');
     lab.onDestroy('monitors', async () => {
@@ -99,9 +111,16 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
     const start = (node: LabNode, extra: Record<string, unknown> = {}) =>
       startAgent(lab, node, {
         name: `healthcast-${(started += 1)}`,
-        config: (stateDir) => agentConfig(stateDir, [dnsService(node, extra)], { ...options.configExtra, ...options.configFor?.(node) }),
+        config: (stateDir) =>
+          agentConfig(stateDir, [dnsService(node, extra)], {
+            ...options.configExtra,
+            ...(options.readFrr ? { frr: { vty_socket: node.frr!.dir, vtysh_timeout: '5s' } } : {}),
+            ...options.configFor?.(node),
+          }),
       });
-    const agents = { a: await start(a), b: await start(b) };
+    const nodeAgents: AgentProcess[] = [];
+    for (const node of nodes) nodeAgents.push(await start(node));
+    const agents = { a: nodeAgents[0]!, b: nodeAgents[1]! };
 
     const routedVia = async (ifs: readonly string[]) => {
       for (const address of options.addresses) {
@@ -116,7 +135,10 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
       return true;
     };
     const waitForBothNodes = async (timeoutMs = 20_000) => {
-      await waitFor('the router to route the anycast addresses via a and b', () => routedVia([ifA, ifB]), { timeoutMs, intervalMs: 20 });
+      await waitFor(`the router to route the anycast addresses via ${nodes.map((node) => node.name).join(', ')}`, () => routedVia(ifs), {
+        timeoutMs,
+        intervalMs: 20,
+      });
     };
     await waitForBothNodes();
     return {
@@ -127,6 +149,10 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
       b,
       ifA,
       ifB,
+      nodes,
+      ifs,
+      unbounds,
+      nodeAgents,
       port,
       addressMonitor,
       routeMonitor,

@@ -1,9 +1,9 @@
 // Runs the built benchmarks one after another (they share the machine, so never in parallel) and stops at the first failure.
-// Usage: node scripts/run-bench.mjs [NAME...]   (default: failover probe-cost churn shutdown drain node-death peers; churn only when built)
+// Usage: node scripts/run-bench.mjs [NAME...]   (default: failover probe-cost churn shutdown drain node-death peers fleet; churn only when built)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
-const all = ['failover', 'probe-cost', 'churn', 'shutdown', 'drain', 'node-death', 'peers'];
+const all = ['failover', 'probe-cost', 'churn', 'shutdown', 'drain', 'node-death', 'peers', 'fleet'];
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : all;
 for (const name of names) {

@@ -28,3 +28,7 @@ export const METRIC_MAX = 16_777_214;
 // half_life; above `suppress` the service is not re-announced until the penalty decays below `reuse`. With these values a
 // service must fail 3 times within ~15 minutes to be suppressed: one failure an hour never is.
 export const DEFAULT_DAMPING = { half_life: 900_000, suppress: 2000, reuse: 750, max_suppress: 3_600_000 } as const;
+// keep_last: how long the highest-router-id advertiser of a failing fleet waits for the others' withdrawals to reach it
+// before deciding again (src/fleet/keep-last.ts). About 3x convergence with the shipped FRR timers, and more than the
+// spread between nodes' failure detection (one probe interval by default).
+export const DEFAULT_KEEP_LAST_GUARD_MS = 3_000;

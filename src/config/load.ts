@@ -127,6 +127,8 @@ function resolveService(parsed: ServiceFile, main: MainFile, origin: string, err
     holdDownMs: parsed.hold_down ?? main.defaults.hold_down,
     drainMs: parsed.drain ?? main.defaults.drain,
     drainOnFailure: parsed.drain_on_failure ?? main.defaults.drain_on_failure,
+    keepLast: parsed.keep_last ?? main.defaults.keep_last,
+    keepLastGuardMs: parsed.keep_last_guard ?? main.defaults.keep_last_guard,
     require: parsed.require,
     probes: parsed.probes.map((probe) => ({
       type: probe.type,

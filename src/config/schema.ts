@@ -10,6 +10,7 @@ import {
   DEFAULT_CONTROL_SOCKET,
   DEFAULT_DISABLE_DIR,
   DEFAULT_DRAIN_INTERFACE,
+  DEFAULT_KEEP_LAST_GUARD_MS,
   DEFAULT_LEASE_MS,
   MIN_LEASE_MS,
   DEFAULT_ROUTE_PROTOCOL,
@@ -36,6 +37,9 @@ export const defaultsSchema = z.strictObject({
   drain_on_failure: z.boolean().default(false),
   // While a service is in transition (one failure while up, one success while down) its probes run at this interval.
   fast_interval: duration({ min: 10 }).optional(),
+  // Never withdraw the fleet's last advertisement of a failing service (src/fleet/keep-last.ts).
+  keep_last: z.boolean().default(false),
+  keep_last_guard: duration({ min: 100, max: 600_000 }).default(DEFAULT_KEEP_LAST_GUARD_MS),
 });
 
 // A route metric: OSPF external metric (type 2: 0-16777214) or BGP MED.
@@ -177,6 +181,8 @@ export function serviceSchema(registry: ProbeRegistry) {
     // BGP: extra copies of the node's AS prepended while degraded.
     degraded_prepend: z.number().int().min(0).max(10).default(0),
     damping: dampingSchema.default(false),
+    keep_last: z.boolean().optional(),
+    keep_last_guard: duration({ min: 100, max: 600_000 }).optional(),
     require: requirement.default('all'),
     probes: z.array(probeItem(registry)).min(1, 'must list at least one probe'),
     on_up: commandArray.optional(),

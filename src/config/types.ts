@@ -35,6 +35,9 @@ export interface ServiceConfig {
   holdDownMs: number;
   drainMs: number;
   drainOnFailure: boolean;
+  // keep_last: a failing service stays announced while no other router advertises it (src/fleet/keep-last.ts).
+  keepLast: boolean;
+  keepLastGuardMs: number;
   require: Requirement;
   probes: ProbeConfig[];
   hooks: ServiceHooks;

@@ -15,6 +15,7 @@ import { notifyEnv, statusText, SystemdNotifier } from '../systemd/notify.js';
 import type { AdvertisementWatcher } from './advertisement.js';
 import { HoldWatch } from '../maintenance/hold-watch.js';
 import { DisableWatch } from '../maintenance/disable-watch.js';
+import type { FleetWatcher } from '../fleet/watcher.js';
 import { systemClock, type Clock } from '../clock.js';
 
 export interface OpsRuntime {
@@ -30,7 +31,14 @@ export interface OpsRuntime {
 // Listens on the control socket before the agent starts: a second agent on the same socket must fail here.
 export async function startOps(
   agent: Agent,
-  options: { log: Logger; version: string; env?: NodeJS.ProcessEnv; advertisement?: AdvertisementWatcher | undefined; clock?: Clock },
+  options: {
+    log: Logger;
+    version: string;
+    env?: NodeJS.ProcessEnv;
+    advertisement?: AdvertisementWatcher | undefined;
+    fleet?: FleetWatcher | undefined;
+    clock?: Clock;
+  },
 ): Promise<OpsRuntime> {
   const { log } = options;
   const config = () => agent.currentConfig;
@@ -113,11 +121,16 @@ export async function startOps(
       notifier?.status(statusText(agent.mode, agent.status()));
       // Any change on the system (a state change, a drift repair, a grace period parking or ending): ask FRR right
       // away and a few times more until it agrees, so ADVERTISED is true of this moment, not of the last slow tick.
-      if (report.added.length > 0 || report.removed.length > 0) options.advertisement?.checkSoon();
+      if (report.added.length > 0 || report.removed.length > 0) {
+        options.advertisement?.checkSoon();
+        // Our own announce or withdrawal changes the fleet too: read it again while the LSAs spread.
+        options.fleet?.changed();
+      }
     },
     onStateApplied: () => {
       notifier?.status(statusText(agent.mode, agent.status()));
       options.advertisement?.checkSoon();
+      options.fleet?.read();
     },
     onMode: (mode) => {
       if (mode === 'paused') notifier?.paused();
@@ -141,6 +154,7 @@ export async function startOps(
       scheduler.start();
       holds.start();
       options.advertisement?.start();
+      options.fleet?.start();
       notifier?.ready(statusText(agent.mode, agent.status()));
     },
     reloaded(ok) {
@@ -152,7 +166,7 @@ export async function startOps(
     async close() {
       holds.stop();
       disable.stop();
-      await Promise.allSettled([scheduler.stop(), control.close(), metricsServer?.close(), options.advertisement?.stop()]);
+      await Promise.allSettled([scheduler.stop(), control.close(), metricsServer?.close(), options.advertisement?.stop(), options.fleet?.stop()]);
       await notifier?.close();
     },
   };

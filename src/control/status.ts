@@ -24,6 +24,10 @@ export interface ServiceStatusJson {
   maintenance_note: string | null;
   maintenance_holders: string[];
   routing_error: string | null;
+  // Routers (router-ids) advertising every address, this one included, from FRR's LSDB; null when not known (FRR not
+  // read, or announce: bgp). kept_last: keep_last holds the failing service announced as the last advertiser.
+  advertisers: string[] | null;
+  kept_last: boolean;
   last: { ok: boolean; reason: string; latency_ms: number; at: string } | null;
   // Routing policy, present only when used: the metric advertised now (absent: the FRR config's default), why the
   // service is degraded, and flap damping with the penalty now and when a suppressed service is announced again.
@@ -97,6 +101,8 @@ export function buildStatus(
       maintenance_note: service.drained?.note ?? null,
       maintenance_holders: (service.holds ?? (service.drained ? [service.drained] : [])).map((hold) => hold.by),
       routing_error: service.routingError ?? null,
+      advertisers: service.advertisers ? [...service.advertisers] : null,
+      kept_last: service.keptLast === true,
       last: service.last
         ? { ok: service.last.ok, reason: service.last.reason, latency_ms: round(service.last.durationMs), at: new Date(service.last.at).toISOString() }
         : null,
@@ -120,7 +126,7 @@ const yesNo = (value: boolean | null) => (value === null ? '-' : value ? 'yes' :
 export function formatStatus(status: StatusJson): string {
   const a = status.agent;
   const lines = [`healthcast ${a.version} pid ${a.pid} ${a.mode}, up ${formatUptime(a.uptime_s)}, config ${a.config}, ${leaseNote(a)}`, ''];
-  const header = ['SERVICE', 'STATE', 'PHASE', 'OK/FAIL', 'LAST', 'LATENCY', 'ANNOUNCED', 'ADVERTISED', 'MAINT', 'ADDRESSES'];
+  const header = ['SERVICE', 'STATE', 'PHASE', 'OK/FAIL', 'LAST', 'LATENCY', 'ANNOUNCED', 'ADVERTISED', 'ADVERTISERS', 'MAINT', 'ADDRESSES'];
   const rows = status.services.map((s) => [
     s.name,
     s.state,
@@ -130,6 +136,7 @@ export function formatStatus(status: StatusJson): string {
     s.last ? `${s.last.latency_ms}ms` : '-',
     yesNo(s.announced),
     yesNo(s.advertised),
+    s.advertisers === null ? '-' : `${s.advertisers.length}${s.kept_last ? ' (kept)' : ''}`,
     s.maintenance ? 'yes' : 'no',
     s.addresses.join(','),
   ]);
@@ -142,12 +149,18 @@ export function formatStatus(status: StatusJson): string {
     ...(s.degraded_reason ? [`${s.name}: degraded (metric ${s.metric ?? '?'}): ${s.degraded_reason}`] : []),
     ...(s.damping?.suppressed ? [`${s.name}: suppressed by flap damping (penalty ${s.damping.penalty}) until ${s.damping.reuse_at}`] : []),
     ...(s.routing_error ? [`${s.name}: routing: ${s.routing_error}`] : []),
+    ...(s.kept_last ? [`${s.name}: keep_last: down, but kept announced: no other router advertises it`] : []),
+    ...(s.advertisers !== null && s.advertisers.length === 0 ? [`${s.name}: no router advertises it${deliberate(s) ? ' (withdrawn deliberately)' : ''}`] : []),
     ...(s.maintenance ? [`${s.name}: drained since ${s.maintenance_since} by ${s.maintenance_by}${holderNote(s)}`] : []),
     ...(s.maintenance_note !== null ? [`${s.name}: note: ${s.maintenance_note}`] : []),
     ...s.maintenance_holders.slice(1).map((by) => `${s.name}: also drained by ${by}`),
   ]);
   if (notes.length > 0) lines.push('', ...notes);
   return lines.join('\n');
+}
+
+function deliberate(s: ServiceStatusJson): boolean {
+  return s.maintenance || ['draining', 'drained', 'paused', 'stopped'].includes(s.state);
 }
 
 // In its own words: a holder that asked to stay drained is not a killed wrapper, and a gone one is said to be gone.

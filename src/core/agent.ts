@@ -19,9 +19,12 @@ import { freezeThresholdMs } from './freeze.js';
 import type { DegradedAddress } from '../frr/degraded-plan.js';
 import { decayed } from './damping.js';
 import { probeIntervalMs } from './probe-interval.js';
+import type { FleetReading } from '../fleet/watcher.js';
+import { serviceAdvertisers } from '../fleet/lsdb.js';
 import {
   desiredEntries,
   isDegraded,
+  keptLast,
   newRecord,
   next,
   stateOf,
@@ -84,6 +87,10 @@ export interface ServiceStatus {
   metric?: number | undefined;
   degradedReason?: string;
   damping?: { penalty: number; suppressed: boolean; reuseAt: string | undefined };
+  // The routers (router-ids) advertising every address, this one included, from FRR's LSDB (undefined: not known).
+  advertisers?: string[] | undefined;
+  // keep_last holds the failing service announced: no other router advertises it.
+  keptLast?: boolean;
 }
 
 // A service's state changed and the routing change it needed has been applied (hooks and L2 announcements react here).
@@ -108,12 +115,16 @@ export interface AgentListener {
   onReload?(config: AgentConfig): void;
   // The agent paused (everything withdrawn, the process is about to stop itself) or runs again.
   onMode?(mode: AgentMode): void;
+  // keep_last began (kept) or stopped holding a failing service as the last advertiser.
+  onKeptLast?(service: string, kept: boolean): void;
 }
 
 export interface DrainResult {
   services: string[]; // everything asked for, now drained
   newly: string[]; // drained by this request (the rest were already drained)
   errors: string[]; // routing errors of the withdrawal, if any
+  // Services no other router advertised when they were drained (the LSDB said so): the drain left none.
+  alone?: string[];
 }
 
 export interface ResumeResult {
@@ -140,6 +151,8 @@ export interface AgentOptions {
   listeners?: AgentListener[];
   advertised?: (service: string, addresses: readonly string[]) => boolean | undefined;
   policy?: PolicyFactory;
+  // Asks the fleet watcher for a fresh reading of the advertisers (keep_last decisions wait for one).
+  readFleet?: () => void;
 }
 
 // One service as the agent holds it: the pure record, and the side-effect handles its effects act on.
@@ -148,6 +161,8 @@ interface ServiceSlot {
   runner: ServiceRunner;
   log: Logger;
   timer: Timer | undefined;
+  // keep_last's timer (guard period, overdue reading).
+  keepTimer?: Timer | undefined;
   // Settles when the grace period in progress ends.
   graceDone: { promise: Promise<void>; resolve: () => void } | undefined;
 }
@@ -363,7 +378,8 @@ export class Agent {
       const services = names === 'all' ? [...this.services.keys()] : [...new Set(names)];
       for (const name of services) this.slot(name);
       const newly = services.filter((name) => !this.holds.has(name));
-      if (newly.length === 0) return { services, newly, errors: [] };
+      if (newly.length === 0) return { services, newly, errors: [], alone: [] };
+      const alone = newly.filter((name) => this.lastAdvertiser(this.slot(name)));
       const since = new Date(this.clock.now()).toISOString();
       await this.persistHolds((holds) => {
         for (const name of newly) holds.set(name, { name, since, ...drainOwner(owner) });
@@ -371,8 +387,10 @@ export class Agent {
       this.options.log.info({ services: newly, by }, `draining ${newly.join(', ')}`);
       const slots = newly.map((name) => this.slot(name));
       for (const slot of slots) this.dispatch(slot, { kind: 'maintenance', hold: this.holdOf(slot.runner.name) });
+      if (alone.length > 0)
+        this.options.log.warn({ services: alone }, `drained although no other router advertises ${alone.join(', ')}: left with no advertiser`);
       const errors = await this.withdrawPlanned(slots, `drained by ${by}`);
-      return { services, newly, errors };
+      return { services, newly, errors, alone };
     });
   }
 
@@ -398,6 +416,28 @@ export class Agent {
       this.noteAll(`resumed by ${by}`, false, applied);
       await applied;
       return { services, notDrained, ...byFile };
+    });
+  }
+
+  // A new reading of the advertisers: status shows it, and keep_last decisions waiting for one decide now.
+  onFleetReading(reading: FleetReading): void {
+    this.view.fleet = reading;
+    for (const slot of this.services.values()) if (slot.record.keep) this.dispatch(slot, { kind: 'fleet' });
+  }
+
+  // Whether a service is held by keep_last (the fleet is then read more often).
+  anyKept(): boolean {
+    for (const slot of this.services.values()) if (slot.record.keep) return true;
+    return false;
+  }
+
+  // Announced here, and the LSDB shows no other router advertising one of its addresses.
+  private lastAdvertiser(slot: ServiceSlot): boolean {
+    const snapshot = this.view.fleet?.snapshot;
+    if (!snapshot || slot.record.config.announce === 'bgp' || !wants(slot.record, this.view.mode)) return false;
+    return slot.record.config.addresses.some((address) => {
+      const others = serviceAdvertisers(snapshot, [address])!.filter((id) => id !== snapshot.routerId);
+      return others.length === 0;
     });
   }
 
@@ -463,6 +503,8 @@ export class Agent {
         draining: record.grace !== undefined,
         announce: record.config.announce,
         ...this.policyStatus(record),
+        advertisers: record.config.announce === 'bgp' ? undefined : serviceAdvertisers(this.view.fleet?.snapshot, record.config.addresses),
+        keptLast: keptLast(record),
       };
     });
   }
@@ -539,6 +581,10 @@ export class Agent {
   private dispatch(slot: ServiceSlot, event: ServiceEvent, applied?: Promise<unknown>): void {
     const { record, effects } = next(slot.record, event, this.clock.now(), this.view);
     slot.record = record;
+    if (!record.keep && slot.keepTimer) {
+      this.clock.clearTimeout(slot.keepTimer);
+      slot.keepTimer = undefined;
+    }
     if (effects.length > 0) this.carryOut(slot, effects, applied);
   }
 
@@ -599,6 +645,29 @@ export class Agent {
           break;
         case 'routing-error':
           this.options.log.warn({ service: name, error: effect.error }, 'service addresses cannot be announced');
+          break;
+        case 'fleet-read':
+          this.options.readFleet?.();
+          break;
+        case 'recheck':
+          this.clock.clearTimeout(slot.keepTimer);
+          slot.keepTimer = this.clock.setTimeout(
+            () => {
+              slot.keepTimer = undefined;
+              this.dispatch(slot, { kind: 'recheck' });
+            },
+            Math.max(0, effect.at - this.clock.now()),
+          );
+          break;
+        case 'kept-last':
+          if (effect.kept)
+            slot.log.warn({ reason: effect.reason, keep_last: true }, 'keep_last: the last advertiser: addresses kept announced although the service is down');
+          else slot.log.info({ reason: effect.reason, keep_last: true }, 'keep_last: no longer the last advertiser');
+          this.emit('onKeptLast', name, effect.kept);
+          break;
+        case 'keep-withdraw':
+          if (effect.unknown) slot.log.warn({ reason: effect.reason, keep_last: true }, 'keep_last: withdrawing: advertisers unknown');
+          else slot.log.info({ reason: effect.reason, keep_last: true }, 'keep_last: withdrawing');
           break;
       }
     }

@@ -10,6 +10,8 @@ import { INITIAL_STATE, isAnnounced, step, type HealthState, type Phase } from '
 import type { CombinedResult } from './combine.js';
 import { INITIAL_DEGRADE, stepDegrade, type DegradeState } from './degrade.js';
 import { flap, NO_PENALTY, release, type DampingState } from './damping.js';
+import type { FleetReading } from '../fleet/watcher.js';
+import { decideKeep } from '../fleet/keep-last.js';
 
 export type AgentMode = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -17,6 +19,8 @@ export type AgentMode = 'created' | 'running' | 'paused' | 'stopped';
 export interface AgentView {
   mode: AgentMode;
   drainInterface: string;
+  // The last reading of who advertises what (src/fleet/), when FRR is read: keep_last decides from it.
+  fleet?: FleetReading | undefined;
 }
 
 export interface LastResult extends CombinedResult {
@@ -40,6 +44,16 @@ export interface Grace {
   until: number; // epoch ms: the parking deadline, then the end of the period
 }
 
+// keep_last: the service failed but its addresses stay announced while the fleet rule decides (src/fleet/keep-last.ts).
+// pending: waiting for a reading of the LSDB begun after `asked`; guard: the highest advertiser waits until `guardUntil`;
+// last: no other router advertises some address, so this node keeps serving.
+export interface KeepHold {
+  state: 'pending' | 'guard' | 'last';
+  asked: number | undefined;
+  guardUntil: number | undefined;
+  reason: string;
+}
+
 export interface ServiceRecord {
   readonly config: ServiceConfig;
   readonly health: HealthState;
@@ -54,6 +68,8 @@ export interface ServiceRecord {
   // (undefined without damping).
   readonly degrade?: DegradeState;
   readonly damping?: DampingState;
+  // Failing but kept announced by keep_last (undefined: not held).
+  readonly keep?: KeepHold | undefined;
 }
 
 export type ServiceEvent =
@@ -64,7 +80,9 @@ export type ServiceEvent =
   | { kind: 'removed' } // the service left the configuration
   | { kind: 'report'; view: RoutingView; desiredKeys: (entry: DesiredEntry) => boolean } // a reconciler pass ended
   | { kind: 'timer' } // the record's timer fired
-  | { kind: 'note'; why: string; silent?: boolean }; // compare the state with what listeners last heard
+  | { kind: 'note'; why: string; silent?: boolean } // compare the state with what listeners last heard
+  | { kind: 'fleet' } // a new reading of the advertisers (agent.fleet)
+  | { kind: 'recheck' }; // the keep_last timer fired
 
 export type Effect =
   | { kind: 'kick'; announce?: boolean } // run a reconciler pass; `announce` when health decided it (logged with timing)
@@ -75,7 +93,11 @@ export type Effect =
   | { kind: 'grace-ended' } // settles once the pass of the kick before it has removed the parked entries
   | { kind: 'routing-error'; error: string } // a new reason the addresses cannot be announced
   | { kind: 'policy'; degraded: boolean; reason: string } // the advertised metric changes (degraded_metric or metric)
-  | { kind: 'suppressed'; penalty: number; until: number }; // flap damping holds the service withdrawn until `until`
+  | { kind: 'suppressed'; penalty: number; until: number } // flap damping holds the service withdrawn until `until`
+  | { kind: 'fleet-read' } // keep_last needs a fresh reading of the advertisers
+  | { kind: 'recheck'; at: number } // (re)set the record's keep_last timer
+  | { kind: 'kept-last'; kept: boolean; reason: string } // became, or stopped being, the last advertiser kept
+  | { kind: 'keep-withdraw'; reason: string; unknown: boolean }; // keep_last let a failing service withdraw, and why
 
 export interface Transition {
   record: ServiceRecord;
@@ -85,6 +107,9 @@ export interface Transition {
 // The parking pass normally comes within milliseconds; if it never does (wanted again first), the period starts anyway.
 export const PARKING_LIMIT_MS = 1000;
 
+// A decision that asked for a fresh reading takes the answer it has after this long (vtysh's own timeout is 5 s).
+export const KEEP_READ_LIMIT_MS = 6000;
+
 const NONE: readonly Effect[] = Object.freeze([]);
 
 export function newRecord(config: ServiceConfig, maintenance?: DrainEntry): ServiceRecord {
@@ -92,22 +117,33 @@ export function newRecord(config: ServiceConfig, maintenance?: DrainEntry): Serv
     ...(hasDegradeProbes(config) ? { degrade: INITIAL_DEGRADE } : {}),
     ...(config.damping ? { damping: NO_PENALTY } : {}),
   };
-  return { config, health: INITIAL_STATE, last: undefined, maintenance, grace: undefined, routing: undefined, noted: undefined, ...policy };
+  return { config, health: INITIAL_STATE, last: undefined, maintenance, grace: undefined, routing: undefined, noted: undefined, keep: undefined, ...policy };
 }
 
 export function hasDegradeProbes(config: ServiceConfig): boolean {
   return config.probes.some((probe) => probe.effect === 'degrade');
 }
 
-// Announced when the agent runs, health says so, no operator holds it and flap damping does not suppress it.
+// Announced when the agent runs, health says so (or keep_last holds it), no operator holds it and flap damping does not
+// suppress it.
 export function wants(record: ServiceRecord, mode: AgentMode): boolean {
-  return mode === 'running' && isAnnounced(record.health.phase) && record.maintenance === undefined && record.damping?.suppressedUntil === undefined;
+  return (
+    mode === 'running' &&
+    (isAnnounced(record.health.phase) || record.keep !== undefined) &&
+    record.maintenance === undefined &&
+    record.damping?.suppressedUntil === undefined
+  );
 }
 
 // Whether the service's addresses belong in the degraded prefix-lists: degraded health, announced or not, so a service
 // that comes back while still degraded is never advertised at its good metric first.
 export function isDegraded(record: ServiceRecord): boolean {
   return record.degrade?.degraded === true;
+}
+
+// Kept announced as the last advertiser although its probes fail (`kept_last` in status).
+export function keptLast(record: ServiceRecord): boolean {
+  return record.keep?.state === 'last';
 }
 
 export function stateOf(record: ServiceRecord, mode: AgentMode): ServiceState {
@@ -149,18 +185,22 @@ function decide(record: ServiceRecord, event: ServiceEvent, now: number, agent: 
     case 'result':
       return onResult(record, event.result, now, agent);
     case 'restart':
-      return { record: { ...record, health: INITIAL_STATE, ...(record.degrade ? { degrade: INITIAL_DEGRADE } : {}) }, effects: NONE };
+      return { record: { ...record, health: INITIAL_STATE, keep: undefined, ...(record.degrade ? { degrade: INITIAL_DEGRADE } : {}) }, effects: NONE };
     case 'mode':
-      // Pausing or stopping withdraws every announced service: planned, so each gets its grace period.
+      // Pausing or stopping withdraws every announced service: planned, so each gets its grace period (keep_last too).
       if (event.to === 'running' || !wants(record, event.from)) return { record, effects: NONE };
-      return startGrace(record, event.to === 'paused' ? 'paused' : 'shutting down', now, agent);
+      return startGrace(unkept(record), event.to === 'paused' ? 'paused' : 'shutting down', now, agent);
     case 'maintenance': {
-      const held = { ...record, maintenance: event.hold };
-      if (event.hold === undefined || !wants(record, agent.mode)) return { record: held, effects: NONE };
+      const held = { ...unkept(record), maintenance: event.hold };
+      if (event.hold === undefined || !wants(record, agent.mode)) return { record: { ...record, maintenance: event.hold }, effects: NONE };
       return startGrace(held, `drained by ${event.hold.by}`, now, agent);
     }
     case 'removed':
-      return wants(record, agent.mode) ? startGrace(record, 'removed from the configuration', now, agent) : { record, effects: NONE };
+      return wants(record, agent.mode) ? startGrace(unkept(record), 'removed from the configuration', now, agent) : { record, effects: NONE };
+    case 'fleet':
+      return onFleet(record, now, agent);
+    case 'recheck':
+      return onRecheck(record, now, agent);
     case 'report':
       return onReport(record, event.view, event.desiredKeys, now);
     case 'timer':
@@ -181,12 +221,27 @@ function onResult(record: ServiceRecord, last: LastResult, now: number, agent: A
   const effects: Effect[] = previous.phase === health.phase ? [] : [{ kind: 'phase', from: previous.phase, to: health.phase }];
   if (degradeTurned) effects.push({ kind: 'policy', degraded: isDegraded(updated), reason: degrade!.reason });
   const turned = isAnnounced(previous.phase) !== isAnnounced(health.phase);
+  if (turned && !isAnnounced(health.phase) && record.config.keepLast && wants(record, agent.mode)) {
+    const unknown = keepUnknown(record, agent);
+    if (unknown === undefined) {
+      // A failing service stays announced until the fleet rule, on a fresh view of the LSDB, says otherwise.
+      const keep: KeepHold = { state: 'pending', asked: now, guardUntil: undefined, reason: 'probes failed: reading the advertisers' };
+      return note({ ...updated, keep }, agent.mode, 'probe result', false, [
+        ...effects,
+        { kind: 'fleet-read' },
+        { kind: 'recheck', at: now + KEEP_READ_LIMIT_MS },
+      ]);
+    }
+    effects.push({ kind: 'keep-withdraw', reason: `${unknown}: withdrawing as without keep_last`, unknown: true });
+  }
   // A withdrawal by health is a flap: damping adds its penalty, and may hold the service withdrawn for a while.
   if (turned && !isAnnounced(health.phase) && updated.damping && record.config.damping) {
     const damping = flap(updated.damping, record.config.damping, now);
     updated = { ...updated, damping };
     if (damping.suppressedUntil !== undefined) effects.push({ kind: 'suppressed', penalty: Math.round(damping.penalty), until: damping.suppressedUntil });
   }
+  // Healthy again: whatever keep_last held is now plain health.
+  if (isAnnounced(health.phase) && updated.keep) updated = unkept(updated);
   let result: Transition = { record: updated, effects };
   // Coming back while suppressed changes nothing on the system: the timer announces it once the penalty has decayed.
   const held = isAnnounced(health.phase) && updated.damping?.suppressedUntil !== undefined;
@@ -198,6 +253,62 @@ function onResult(record: ServiceRecord, last: LastResult, now: number, agent: A
     result = { record: result.record, effects: [...result.effects, { kind: 'kick', announce: isAnnounced(health.phase) }] };
   }
   return note(result.record, agent.mode, 'probe result', false, result.effects);
+}
+
+// Why keep_last cannot know the advertisers of this service, if it cannot.
+function keepUnknown(record: ServiceRecord, agent: AgentView): string | undefined {
+  if (record.config.announce === 'bgp') return "advertisers unknown for announce: bgp (the node does not see the fleet's BGP paths)";
+  if (agent.fleet === undefined) return 'advertisers unknown (FRR is not read: no vtysh, or frr.protocol is not ospf)';
+  return undefined;
+}
+
+function unkept(record: ServiceRecord): ServiceRecord {
+  return record.keep === undefined ? record : { ...record, keep: undefined };
+}
+
+// A new reading of the advertisers: a held service waiting for a fresh one decides now.
+function onFleet(record: ServiceRecord, now: number, agent: AgentView): Transition {
+  const { keep } = record;
+  const reading = agent.fleet;
+  if (!keep || !reading || (keep.asked !== undefined && reading.at < keep.asked)) return { record, effects: NONE };
+  return decideKeepHold(record, keep, reading.snapshot, now, agent, reading.durationMs);
+}
+
+// The keep_last timer: a fresh reading is overdue (decide without it), or the guard period is over (ask for one).
+function onRecheck(record: ServiceRecord, now: number, agent: AgentView): Transition {
+  const { keep } = record;
+  if (!keep) return { record, effects: NONE };
+  if (keep.asked !== undefined) {
+    if (now < keep.asked + KEEP_READ_LIMIT_MS) return { record, effects: [{ kind: 'recheck', at: keep.asked + KEEP_READ_LIMIT_MS }] };
+    return decideKeepHold(record, keep, undefined, now, agent);
+  }
+  if (keep.state === 'guard' && keep.guardUntil !== undefined && now >= keep.guardUntil) {
+    return { record: { ...record, keep: { ...keep, asked: now } }, effects: [{ kind: 'fleet-read' }, { kind: 'recheck', at: now + KEEP_READ_LIMIT_MS }] };
+  }
+  return { record, effects: NONE };
+}
+
+function decideKeepHold(record: ServiceRecord, keep: KeepHold, snapshot: FleetReading['snapshot'], now: number, agent: AgentView, readMs?: number): Transition {
+  const guardMs = record.config.keepLastGuardMs;
+  const decision = decideKeep({ snapshot, addresses: record.config.addresses, now, guardMs, guardUntil: keep.guardUntil, readMs });
+  if (decision.action === 'withdraw') {
+    const effects: Effect[] = [{ kind: 'keep-withdraw', reason: decision.reason, unknown: decision.unknown === true }];
+    if (keep.state === 'last') effects.push({ kind: 'kept-last', kept: false, reason: decision.reason });
+    // Leaving the kept state is planned (another router serves): the usual grace; the first decision withdraws as a failure does.
+    const graced =
+      keep.state === 'last' || record.config.drainOnFailure
+        ? startGrace(unkept(record), decision.reason, now, agent)
+        : { record: unkept(record), effects: NONE };
+    return { record: graced.record, effects: [...effects, ...graced.effects, { kind: 'kick', announce: false }] };
+  }
+  if (decision.action === 'keep') {
+    const effects: Effect[] = keep.state === 'last' ? [] : [{ kind: 'kept-last', kept: true, reason: decision.reason }];
+    return { record: { ...record, keep: { state: 'last', asked: undefined, guardUntil: undefined, reason: decision.reason } }, effects };
+  }
+  const guard: KeepHold = { state: 'guard', asked: undefined, guardUntil: decision.until, reason: decision.reason };
+  const effects: Effect[] = [{ kind: 'recheck', at: decision.until }];
+  if (keep.state === 'last') effects.push({ kind: 'kept-last', kept: false, reason: decision.reason });
+  return { record: { ...record, keep: guard }, effects };
 }
 
 // `announced`: whether the service was announced before this event (the caller knows when the record no longer says).

@@ -51,7 +51,7 @@ export function normalizePrefix(input: string): string {
   return `${canonical(address, family as 4 | 6)}/${prefixLength}`;
 }
 
-function ipv4Network(lsid: string, maskLength: number): string {
+export function ipv4Network(lsid: string, maskLength: number): string {
   const value = lsid.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
   const size = 2 ** (32 - maskLength);
   const network = Math.floor(value / size) * size;

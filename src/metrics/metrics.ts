@@ -48,6 +48,7 @@ export class AgentMetrics implements AgentListener {
   private readonly reconcileErrors: Counter;
   private readonly reconcileDuration: Histogram;
   private readonly leaseExpired: Counter;
+  private readonly keptLastTotal: Counter<'service'>;
   readonly hookRuns: Counter<'service' | 'hook' | 'result'>;
   readonly maintenanceRuns: Counter<'job' | 'result'>;
   readonly maintenanceDuration: Histogram<'job'>;
@@ -116,6 +117,12 @@ export class AgentMetrics implements AgentListener {
     this.leaseExpired = new Counter({
       name: 'healthcast_lease_expired_total',
       help: 'Addresses whose lease ran out while the agent ran (renewed too late) and that were re-added',
+      registers,
+    });
+    this.keptLastTotal = new Counter({
+      name: 'healthcast_kept_last_total',
+      help: 'Times keep_last kept a failing service announced because no other router advertised it',
+      labelNames: ['service'],
       registers,
     });
     this.hookRuns = new Counter({
@@ -232,6 +239,20 @@ export class AgentMetrics implements AgentListener {
       registers,
       values: perService((service) => service.damping?.penalty),
     });
+    new ComputedGauge({
+      name: 'healthcast_service_advertisers',
+      help: 'Routers advertising every address of the service (this one included), from the LSDB; absent while not known',
+      labelNames: ['service'],
+      registers,
+      values: perService((service) => service.advertisers?.length),
+    });
+    new ComputedGauge({
+      name: 'healthcast_service_kept_last',
+      help: 'keep_last holds the failing service announced as the last advertiser (1) or not (0)',
+      labelNames: ['service'],
+      registers,
+      values: perService((service) => (service.keptLast ? 1 : 0)),
+    });
     new Gauge({ name: 'healthcast_build_info', help: 'Always 1; the version is a label', labelNames: ['version'], registers }).set(
       { version: options.version },
       1,
@@ -280,6 +301,10 @@ export class AgentMetrics implements AgentListener {
     // made the shipped flapping alert see a flap on every restart.
     if (change.to === 'down' && hookFor(change.from, change.to) !== 'on_down') return;
     this.stateChanges.inc({ service: change.service, to: change.to });
+  }
+
+  onKeptLast(service: string, kept: boolean): void {
+    if (kept) this.keptLastTotal.inc({ service });
   }
 
   onReport(report: ReconcileReport): void {

@@ -38,6 +38,8 @@ export function serviceConfig(name: string, addresses: string[], probe: ProbeDef
     holdDownMs: 0,
     drainMs: 0,
     drainOnFailure: false,
+    keepLast: false,
+    keepLastGuardMs: 3000,
     require: 'all',
     probes: [{ type: probe.type, timeoutMs: 15, options: {}, definition: probe }],
     hooks: { timeoutMs: 1000 },

@@ -15,6 +15,9 @@ export async function drainCommand(values: OpsValues, names: readonly string[], 
     if (already.length > 0) io.out(`already drained: ${already.join(', ')}`);
     if (result.services.length === 0) io.out('no services to drain');
     for (const error of result.errors) io.err(`healthcast drain: withdrawal incomplete: ${error}`);
+    // Deliberate withdrawals always withdraw, even the last advertisement (keep_last does not apply): say so.
+    for (const name of result.alone ?? [])
+      io.err(`healthcast drain: warning: no other router advertised ${name}: it now has no advertiser (healthcast resume ${name} to announce it again)`);
     return result.errors.length > 0 ? ExitCode.FAILED : ExitCode.OK;
   });
 }

@@ -16,6 +16,7 @@ import { AdvertisementWatcher, expectedAdvertisement, vtyshInstalled } from '../
 import { vtyshFromConfig } from '../../frr/vtysh.js';
 import { MismatchReporter } from '../../core/advertisement-mismatch.js';
 import { loadOrReport } from '../load-or-report.js';
+import { FleetWatcher } from '../../fleet/watcher.js';
 import { ExitCode, type CliIO } from '../output.js';
 
 const FATAL_SHUTDOWN_GRACE_MS = 5000;
@@ -57,6 +58,18 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
         expected: () => expectedAdvertisement(agent.status()),
       })
     : undefined;
+  // Who else advertises each service (the LSDB), for status and keep_last; OSPF only (docs/frr.md says why).
+  const fleet =
+    vtyshInstalled(config.frr.vtysh) && (config.frr.protocol ?? 'ospf') === 'ospf'
+      ? new FleetWatcher({
+          vtysh: vtyshFromConfig(config.frr),
+          families: () =>
+            new Set(agent.currentConfig.services.filter((s) => s.announce !== 'bgp').flatMap((s) => s.addresses.map((a) => (a.includes(':') ? 6 : 4)))),
+          log,
+          onReading: (reading) => agent.onFleetReading(reading),
+          urgent: () => agent.anyKept(),
+        })
+      : undefined;
   const agent = buildAgent({
     config,
     log,
@@ -64,6 +77,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
     policy: createPolicy(log),
     drainStore: new FileDrainStore(config.stateDir),
     advertised: (_service, addresses) => advertisement?.lookup(addresses),
+    readFleet: () => fleet?.read(),
   });
 
   let ops: OpsRuntime | undefined;
@@ -90,7 +104,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
 
   try {
     if (options.pidfile) await writePidfile(options.pidfile);
-    ops = await startOps(agent, { log, version: packageVersion(), advertisement });
+    ops = await startOps(agent, { log, version: packageVersion(), advertisement, fleet });
     // Beside the socket, once it is ours: how the CLI tells a stopped agent from one that is slow (agent-process.ts).
     await writeAgentPid(config.controlSocket);
   } catch (error) {

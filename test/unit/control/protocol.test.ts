@@ -122,13 +122,15 @@ test('status JSON has the documented shape; the table shows reasons below it', (
     maintenance_note: null,
     maintenance_holders: [],
     routing_error: null,
+    advertisers: null,
+    kept_last: false,
     last: { ok: true, reason: 'all probes passed', latency_ms: 1.2, at: '2026-01-01T00:00:00.000Z' },
   });
   assert.equal(status.services[1]?.maintenance, true);
   assert.equal(status.services[1]?.advertised, false);
   const table = formatStatus(status);
   assert.match(table, /^healthcast 1\.2\.3 pid 42 running, up 1h2m/);
-  assert.match(table, /\nweb +drained +up +5\/0 +FAIL +2ms +no +no +yes +192\.0\.2\.53/);
+  assert.match(table, /\nweb +drained +up +5\/0 +FAIL +2ms +no +no +- +yes +192\.0\.2\.53/);
   assert.match(table, /web: last probe: tcp: refused/);
   assert.match(table, /web: drained since 2026-01-01T00:00:00.000Z by cli/);
   assert.equal(formatUptime(59), '59s');
@@ -186,4 +188,21 @@ test('drain requests carry their holder and a deadline; a request read after its
   const plain = parseRequest(JSON.stringify({ command: 'resume', all: true }));
   assert.ok('request' in plain && !expired(plain.request, Number.MAX_SAFE_INTEGER), 'no deadline: never expires');
   assert.ok('error' in parseRequest(JSON.stringify({ command: 'resume', all: true, pid: 5 })), 'only a drain names a holder');
+});
+
+test('the advertisers column: the count from the LSDB, "(kept)" while keep_last holds the last one, a note when none is left', () => {
+  const info = { version: '1', pid: 1, mode: 'running', startedAt: 0, now: 0, config: '/c', controlSocket: '/s' };
+  const status = buildStatus(info, [
+    service({ name: 'dns', advertisers: ['0.0.0.2', '0.0.0.3', '0.0.0.4'] }),
+    service({ name: 'ntp', state: 'down', advertisers: ['0.0.0.4'], keptLast: true }),
+    service({ name: 'web', state: 'drained', advertisers: [], drained: { name: 'web', since: 'T', by: 'cli' } }),
+  ]);
+  assert.deepEqual(status.services[0]?.advertisers, ['0.0.0.2', '0.0.0.3', '0.0.0.4']);
+  assert.equal(status.services[1]?.kept_last, true);
+  const table = formatStatus(status);
+  assert.match(table, /ADVERTISED +ADVERTISERS +MAINT/);
+  assert.match(table, /\ndns +up .* 3 +no +192/);
+  assert.match(table, /\nntp +down .* 1 \(kept\) +no +192/);
+  assert.match(table, /ntp: keep_last: down, but kept announced: no other router advertises it/);
+  assert.match(table, /web: no router advertises it \(withdrawn deliberately\)/);
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   desiredEntries,
+  KEEP_READ_LIMIT_MS,
   newRecord,
   next,
   PARKING_LIMIT_MS,
@@ -15,6 +16,7 @@ import {
 import type { HealthState } from '../../../src/core/state-machine.js';
 import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import type { ServiceConfig } from '../../../src/config/types.js';
+import type { FleetReading } from '../../../src/fleet/watcher.js';
 
 const NOW = 1_000_000;
 const probe = switchProbe().definition;
@@ -64,11 +66,24 @@ const dampable = (fields: Partial<ServiceRecord> = {}) =>
   up({ config: config({ damping: dampingConfig }), damping: { penalty: 0, at: 0, suppressedUntil: undefined }, ...fields });
 const suppressedAt = (until: number) => ({ penalty: 2500, at: NOW - 1, suppressedUntil: until });
 
+// keep_last: this node is 0.0.0.3; a reading of the LSDB begun at `at` in which `ids` advertise 192.0.2.53.
+const keeping = (fields: Partial<ServiceRecord> = {}) => up({ config: config({ keepLast: true, keepLastGuardMs: 3000 }), ...fields });
+const seen = (ids: string[], at = NOW): FleetReading => ({ at, snapshot: { routerId: '0.0.0.3', advertisers: new Map([['192.0.2.53/32', new Set(ids)]]) } });
+const hold = (state: 'pending' | 'guard' | 'last', fields: { asked?: number; guardUntil?: number; reason?: string } = {}) => ({
+  state,
+  asked: fields.asked,
+  guardUntil: fields.guardUntil,
+  reason: fields.reason ?? '',
+});
+const falling = health('falling', 0, 1);
+const downHealth = { phase: 'down' as const, successes: 0, failures: 2, withdrawnAt: NOW };
+
 interface Row {
   name: string;
   before: ServiceRecord;
   event: ServiceEvent;
   mode?: AgentMode;
+  fleet?: FleetReading;
   after: Partial<ServiceRecord>;
   effects: Effect[];
 }
@@ -376,11 +391,166 @@ const rows: Row[] = [
     after: { grace: undefined },
     effects: [{ kind: 'kick' }, { kind: 'grace-ended' }, { kind: 'timer', at: NOW + 5000 }],
   },
+  {
+    name: 'keep_last, fall reached: stay announced and ask for a fresh reading of the advertisers',
+    before: keeping({ health: falling }),
+    event: result(false),
+    fleet: seen(['0.0.0.2', '0.0.0.3'], NOW - 5000),
+    after: { health: downHealth, keep: hold('pending', { asked: NOW, reason: 'probes failed: reading the advertisers' }), noted: 'down' },
+    effects: [
+      { kind: 'phase', from: 'falling', to: 'down' },
+      { kind: 'fleet-read' },
+      { kind: 'recheck', at: NOW + KEEP_READ_LIMIT_MS },
+      { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' },
+    ],
+  },
+  {
+    name: 'keep_last without a reading of FRR: withdraw as without it, and say why',
+    before: keeping({ health: falling }),
+    event: result(false),
+    after: { health: downHealth, keep: undefined },
+    effects: [
+      { kind: 'phase', from: 'falling', to: 'down' },
+      {
+        kind: 'keep-withdraw',
+        reason: 'advertisers unknown (FRR is not read: no vtysh, or frr.protocol is not ospf): withdrawing as without keep_last',
+        unknown: true,
+      },
+      { kind: 'kick', announce: false },
+      { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' },
+    ],
+  },
+  {
+    name: 'keep_last, pending: a reading begun before the question is not fresh enough',
+    before: keeping({ health: downHealth, keep: hold('pending', { asked: NOW }) }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.3'], NOW - 1),
+    after: { keep: hold('pending', { asked: NOW }) },
+    effects: [],
+  },
+  {
+    name: 'keep_last, pending: alone in the fresh reading: kept as the last advertiser',
+    before: keeping({ health: downHealth, keep: hold('pending', { asked: NOW }) }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.3']),
+    after: { keep: hold('last', { reason: 'no other router advertises 192.0.2.53: keeping the last advertisement' }) },
+    effects: [{ kind: 'kept-last', kept: true, reason: 'no other router advertises 192.0.2.53: keeping the last advertisement' }],
+  },
+  {
+    name: 'keep_last, pending: a higher router-id also advertises: withdraw at once',
+    before: keeping({ health: downHealth, keep: hold('pending', { asked: NOW }) }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.3', '0.0.0.4']),
+    after: { keep: undefined },
+    effects: [
+      { kind: 'keep-withdraw', reason: 'other routers advertise every address; 0.0.0.4 (higher router-id) decides for the fleet', unknown: false },
+      { kind: 'kick', announce: false },
+    ],
+  },
+  {
+    name: 'keep_last, pending: the highest of several: guard period',
+    before: keeping({ health: downHealth, keep: hold('pending', { asked: NOW }) }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.2', '0.0.0.3']),
+    after: {
+      keep: hold('guard', { guardUntil: NOW + 3000, reason: 'highest router-id among the advertisers (others: 0.0.0.2): waiting 3000ms before deciding' }),
+    },
+    effects: [{ kind: 'recheck', at: NOW + 3000 }],
+  },
+  {
+    name: 'keep_last, guard over: ask for a fresh reading',
+    before: keeping({ health: downHealth, keep: hold('guard', { guardUntil: NOW }) }),
+    event: { kind: 'recheck' },
+    after: { keep: hold('guard', { guardUntil: NOW, asked: NOW }) },
+    effects: [{ kind: 'fleet-read' }, { kind: 'recheck', at: NOW + KEEP_READ_LIMIT_MS }],
+  },
+  {
+    name: 'keep_last, guard over and others still advertise: withdraw',
+    before: keeping({ health: downHealth, keep: hold('guard', { guardUntil: NOW, asked: NOW }) }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.2', '0.0.0.3']),
+    after: { keep: undefined },
+    effects: [
+      { kind: 'keep-withdraw', reason: 'others (0.0.0.2) still advertise after the guard period', unknown: false },
+      { kind: 'kick', announce: false },
+    ],
+  },
+  {
+    name: 'keep_last, no fresh reading in time: decide as unknown (withdraw)',
+    before: keeping({ health: downHealth, keep: hold('pending', { asked: NOW - KEEP_READ_LIMIT_MS }) }),
+    event: { kind: 'recheck' },
+    after: { keep: undefined },
+    effects: [
+      { kind: 'keep-withdraw', reason: 'advertisers unknown (FRR could not be asked): withdrawing as without keep_last', unknown: true },
+      { kind: 'kick', announce: false },
+    ],
+  },
+  {
+    name: 'keep_last, kept and another router advertises again (higher id): withdraw with the usual grace',
+    before: keeping({ health: downHealth, keep: hold('last') }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.3', '0.0.0.9']),
+    after: { keep: undefined, grace: graceOf(false, NOW + 1000, 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet') },
+    effects: [
+      { kind: 'keep-withdraw', reason: 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet', unknown: false },
+      { kind: 'kept-last', kept: false, reason: 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet' },
+      { kind: 'grace-started', ms: 500, reason: 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet' },
+      { kind: 'timer', at: NOW + 1000 },
+      { kind: 'kick', announce: false },
+    ],
+  },
+  {
+    name: 'keep_last, kept: healthy again is plain health (no longer kept)',
+    before: keeping({ health: health('rising', 1), keep: hold('last') }),
+    event: result(true),
+    after: { keep: undefined, health: health('up', 2) },
+    effects: [
+      { kind: 'phase', from: 'rising', to: 'up' },
+      { kind: 'kick', announce: true },
+    ],
+  },
+  {
+    name: 'keep_last, kept: drained by an operator withdraws anyway (deliberate)',
+    before: keeping({ health: downHealth, keep: hold('last') }),
+    event: { kind: 'maintenance', hold: HOLD },
+    after: { keep: undefined, maintenance: HOLD, grace: graceOf(false, NOW + 1000, 'drained by cli') },
+    effects: [
+      { kind: 'grace-started', ms: 500, reason: 'drained by cli' },
+      { kind: 'timer', at: NOW + 1000 },
+    ],
+  },
+  {
+    name: 'keep_last, kept: stopping withdraws anyway (deliberate)',
+    before: keeping({ health: downHealth, keep: hold('last') }),
+    event: { kind: 'mode', from: 'running', to: 'stopped' },
+    after: { keep: undefined, grace: graceOf(false, NOW + 1000, 'shutting down') },
+    effects: [
+      { kind: 'grace-started', ms: 500, reason: 'shutting down' },
+      { kind: 'timer', at: NOW + 1000 },
+    ],
+  },
+  {
+    name: 'keep_last with announce: bgp: advertisers unknown, withdraw and say why',
+    before: up({ config: config({ keepLast: true, announce: 'bgp' }), health: falling }),
+    event: result(false),
+    fleet: seen(['0.0.0.3']),
+    after: { keep: undefined },
+    effects: [
+      { kind: 'phase', from: 'falling', to: 'down' },
+      {
+        kind: 'keep-withdraw',
+        reason: "advertisers unknown for announce: bgp (the node does not see the fleet's BGP paths): withdrawing as without keep_last",
+        unknown: true,
+      },
+      { kind: 'kick', announce: false },
+      { kind: 'state', from: 'up', to: 'down', reason: 'dns: timed out' },
+    ],
+  },
 ];
 
 for (const row of rows) {
   test(`service record: ${row.name}`, () => {
-    const { record: after, effects } = next(row.before, row.event, NOW, { mode: row.mode ?? 'running', drainInterface: 'hc-drain' });
+    const { record: after, effects } = next(row.before, row.event, NOW, { mode: row.mode ?? 'running', drainInterface: 'hc-drain', fleet: row.fleet });
     for (const [key, value] of Object.entries(row.after)) assert.deepEqual(after[key as keyof ServiceRecord], value, key);
     assert.deepEqual(effects, row.effects);
   });
@@ -402,4 +572,6 @@ test('desired entries: the announcement while wanted, the parked entries during 
   assert.deepEqual(desiredEntries(record({ health: health('rising', 1) }), 'running'), []);
   assert.equal(wants(up({ health: health('falling', 0, 1) }), 'running'), true, 'falling still announces');
   assert.equal(wants(up(), 'created'), false);
+  assert.equal(wants(record({ health: health('down'), keep: hold('last') }), 'running'), true, 'kept by keep_last still announces');
+  assert.equal(wants(record({ health: health('down'), keep: hold('last'), maintenance: HOLD }), 'running'), false);
 });

@@ -73,7 +73,7 @@ test('drain withdraws at once and keeps probing; resume announces again; hooks s
   await waitFor('both announced', () => present('192.0.2.53') && present('192.0.2.80'));
 
   const result = await agent.drainServices(['dns'], 'cli');
-  assert.deepEqual(result, { services: ['dns'], newly: ['dns'], errors: [] });
+  assert.deepEqual(result, { services: ['dns'], newly: ['dns'], errors: [], alone: [] });
   assert.equal(present('192.0.2.53'), false, 'withdrawn when drainServices resolves');
   assert.equal(present('192.0.2.80'), true, 'the other service is untouched');
   assert.deepEqual(
@@ -87,7 +87,7 @@ test('drain withdraws at once and keeps probing; resume announces again; hooks s
   await waitFor('still probing while drained', () => (probe.calls.get('dns') ?? 0) > calls + 2);
   assert.equal(present('192.0.2.53'), false, 'healthy but drained: stays withdrawn');
 
-  assert.deepEqual(await agent.drainServices(['dns'], 'cli'), { services: ['dns'], newly: [], errors: [] }, 'draining again changes nothing');
+  assert.deepEqual(await agent.drainServices(['dns'], 'cli'), { services: ['dns'], newly: [], errors: [], alone: [] }, 'draining again changes nothing');
   assert.deepEqual(await agent.resumeServices(['dns', 'web'], 'cli'), { services: ['dns'], notDrained: ['web'] });
   await waitFor('dns back', () => present('192.0.2.53'));
   assert.deepEqual(store.entries, []);
@@ -231,4 +231,33 @@ test('a drain carries its owner (pid, start, stay drained) into the record; reco
   });
   assert.deepEqual(agent.drainedServices.find((e) => e.name === 'dns')?.pid, 4242);
   assert.deepEqual(await new FileDrainStore(dir).load().then((entries) => entries.map((e) => e.name)), ['dns', 'web'], 'and reads back');
+});
+
+test('a drain that leaves no advertiser (the LSDB shows only this router) says so; status shows the advertisers', async (t) => {
+  const probe = switchProbe();
+  const { agent, present, waitFor, clock } = harness(
+    agentConfig([
+      serviceConfig('dns', ['192.0.2.53'], probe.definition, { drainMs: 0 }),
+      serviceConfig('web', ['192.0.2.80'], probe.definition, { drainMs: 0 }),
+    ]),
+    new MemoryDrainStore(),
+  );
+  t.after(() => agent.shutdown());
+  await agent.start();
+  await waitFor('both announced', () => present('192.0.2.53') && present('192.0.2.80'));
+  const advertisers = new Map([
+    ['192.0.2.53/32', new Set(['0.0.0.2'])],
+    ['192.0.2.80/32', new Set(['0.0.0.2', '0.0.0.3'])],
+  ]);
+  agent.onFleetReading({ at: clock.now(), snapshot: { routerId: '0.0.0.2', advertisers } });
+  assert.deepEqual(
+    agent.status().map((s) => [s.name, s.advertisers]),
+    [
+      ['dns', ['0.0.0.2']],
+      ['web', ['0.0.0.2', '0.0.0.3']],
+    ],
+  );
+  const result = await clock.drive(agent.drainServices('all', 'cli'));
+  assert.deepEqual(result.alone, ['dns'], 'web still has 0.0.0.3');
+  assert.equal(present('192.0.2.53'), false, 'deliberate: withdrawn even though it was the last');
 });

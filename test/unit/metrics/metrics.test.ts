@@ -160,3 +160,22 @@ test('decision-to-kernel time by action; reloads counted, the last one accepted 
   metrics.configReloaded(true);
   assert.equal(value(await metrics.text(), 'healthcast_config_last_reload_successful'), 1);
 });
+
+test('fleet gauges: advertisers (absent while unknown), kept_last, and the kept_last counter', async () => {
+  const services: ServiceStatus[] = [
+    status({ advertisers: ['0.0.0.2', '0.0.0.3'] }),
+    status({ name: 'ntp', state: 'down', advertisers: ['0.0.0.4'], keptLast: true }),
+    status({ name: 'web' }),
+  ];
+  const metrics = new AgentMetrics({ version: '1', status: () => services, processMetrics: false });
+  metrics.onKeptLast('ntp', true);
+  metrics.onKeptLast('ntp', false);
+  metrics.onKeptLast('ntp', true);
+  const text = await metrics.text();
+  assert.equal(value(text, 'healthcast_service_advertisers{service="dns"}'), 2);
+  assert.equal(value(text, 'healthcast_service_advertisers{service="ntp"}'), 1);
+  assert.equal(value(text, 'healthcast_service_advertisers{service="web"}'), undefined, 'unknown is absent, not 0');
+  assert.equal(value(text, 'healthcast_service_kept_last{service="ntp"}'), 1);
+  assert.equal(value(text, 'healthcast_service_kept_last{service="dns"}'), 0);
+  assert.equal(value(text, 'healthcast_kept_last_total{service="ntp"}'), 2);
+});
