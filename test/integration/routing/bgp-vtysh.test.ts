@@ -20,13 +20,14 @@ test('real bgpd: rejected line mid-batch, no instance, another AS, bgpd down', {
     const node = await lab.node('a');
     const frr = await lab.startFrr(node, { bgp: { asn: NODE_AS, neighbors: [] } });
     const vtysh = createVtysh({ vtySocket: frr.dir, timeoutMs: 5000 });
-    const backend = new BgpBackend({ vtysh, asn: NODE_AS });
+    const first = new BgpBackend({ vtysh, asn: NODE_AS });
 
     // 1. `no network` for a statement that is not there is rejected by bgpd and stops vtysh: the backend retries
     // op by op, so the adds after it still happen and the missing statement counts as removed.
-    assert.deepEqual(await backend.list(), []);
-    await backend.apply([op('remove', '192.0.2.61'), op('add', '192.0.2.62'), op('add', '2001:db8::62')]);
-    assert.deepEqual(statements(await backend.list()), ['192.0.2.62', '2001:db8::62']);
+    assert.deepEqual(await first.list(), []);
+    await first.apply([op('remove', '192.0.2.61'), op('add', '192.0.2.62'), op('add', '2001:db8::62')]);
+    await first.verified();
+    assert.deepEqual(statements(await first.list()), ['192.0.2.62', '2001:db8::62'], 'bgpd confirms what was written');
     await assert.rejects(
       vtysh.configure([`router bgp ${NODE_AS}`, 'address-family ipv4 unicast', 'no network 192.0.2.61/32', 'network 192.0.2.63/32']),
       (error: unknown) => {
@@ -35,7 +36,9 @@ test('real bgpd: rejected line mid-batch, no instance, another AS, bgpd down', {
         return true;
       },
     );
-    assert.deepEqual(statements(await backend.list()), ['192.0.2.62', '2001:db8::62'], 'vtysh really stopped at the rejected line');
+    // A new backend lists bgpd for real (the first one would answer from what it believes).
+    const listed = await new BgpBackend({ vtysh, asn: NODE_AS }).list();
+    assert.deepEqual(statements(listed), ['192.0.2.62', '2001:db8::62'], 'vtysh really stopped at the rejected line');
 
     // 2. frr.asn naming another AS: refused before anything is written.
     const otherAs = new BgpBackend({ vtysh, asn: NODE_AS + 1 });
@@ -58,7 +61,14 @@ test('real bgpd: rejected line mid-batch, no instance, another AS, bgpd down', {
     assert.doesNotMatch(await vtysh.run(['show running-config bgpd']), /^router bgp/m, 'no instance was created');
 
     // 4. bgpd stopped: the verification after the next pass finds it, and the listing then fails with FRR's words
-    // (the running config alone would have looked empty).
+    // (the running config alone would have looked empty). A fresh instance and backend, whose belief bgpd has confirmed:
+    // the first backend's own verification may already have seen step 3 remove the instance.
+    first.close();
+    await vtysh.configure([`router bgp ${NODE_AS}`]);
+    const backend = new BgpBackend({ vtysh, asn: NODE_AS });
+    assert.deepEqual(await backend.list(), []);
+    await backend.apply([op('add', '192.0.2.62'), op('add', '2001:db8::62')]);
+    await backend.verified();
     const bgpd = frr.daemons.find((daemon) => daemon.name.endsWith('/bgpd'));
     assert.ok(bgpd);
     await bgpd.stop('SIGTERM', 5000);
