@@ -18,6 +18,9 @@ const ROUTER_AS = 65000;
 // After a thaw the node's own timers expire too and its adjacencies and sessions may reset once more: the next
 // freeze waits until the router's routes to the node have been left alone this long.
 const QUIET_MS = 2000;
+// A deletion followed by an add of the same route within this long is a replacement, not the route going away.
+const REPLACED_WITHIN_MS = 100;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface NodeDeathSample {
   // Milliseconds from the freeze to the router's kernel deleting the route; undefined if it never did.
@@ -106,12 +109,24 @@ export async function buildNodeDeathLab(options: { protocol: NodeDeathProtocol; 
         await settled();
         const since = routes.events.length;
         const frozenAt = Date.now();
-        // Only a deletion after the freeze counts (ip stamps each message when the kernel sent it).
-        const deleted = (target: string) =>
-          routes
-            .waitFor(`the route to ${target} deleted`, (event) => event.deleted && event.target === target && event.time >= frozenAt, { since, timeoutMs })
-            .then((event) => event.time)
-            .catch(() => undefined);
+        // Only a deletion after the freeze counts (ip stamps each message when the kernel sent it), and only one that
+        // stays: the router's FRR replaces an IPv6 route by delete-then-add, which once counted as a 27 ms death.
+        const deadline = Date.now() + timeoutMs;
+        const deleted = async (target: string): Promise<number | undefined> => {
+          let from = since;
+          for (;;) {
+            const remaining = deadline - Date.now();
+            if (remaining <= 0) return undefined;
+            const event = await routes
+              .waitFor(`the route to ${target} deleted`, (e) => e.deleted && e.target === target && e.time >= frozenAt, { since: from, timeoutMs: remaining })
+              .catch(() => undefined);
+            if (event === undefined) return undefined;
+            await sleep(REPLACED_WITHIN_MS);
+            const index = routes.events.indexOf(event);
+            if (!routes.events.slice(index + 1).some((later) => !later.deleted && later.target === target)) return event.time;
+            from = index + 1;
+          }
+        };
         node.frr!.freeze();
         let times: (number | undefined)[];
         try {
