@@ -23,8 +23,21 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   created_policy=1
 fi
+# Daemons installed here only for their tools or for tests: their units stay disabled, so a reboot starts none of them.
+# Only those this run installs (an operator's own prometheus or bird stays as it was).
+daemon_units=(prometheus.service bird.service exabgp.service)
+daemon_packages=(prometheus bird2 exabgp)
+newly=()
+for i in "${!daemon_packages[@]}"; do
+  dpkg -s "${daemon_packages[$i]}" >/dev/null 2>&1 || newly+=("${daemon_units[$i]}")
+done
 echo "healthcast: installing Debian packages: ${packages[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+for unit in "${newly[@]}"; do
+  # update-rc.d disables both the init script and the systemd unit (checked on Debian 12, with and without systemd).
+  if command -v update-rc.d >/dev/null 2>&1 && [[ -e "/etc/init.d/${unit%.service}" ]]; then update-rc.d "${unit%.service}" disable >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --quiet "$unit" >/dev/null 2>&1 || true; fi
+done
 if [[ "${created_policy:-0}" -eq 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
