@@ -121,6 +121,10 @@ export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {
 
   async function open(): Promise<Connection | undefined> {
     if (connection && !connection.closed) return connection;
+    return reopen();
+  }
+
+  async function reopen(): Promise<Connection | undefined> {
     connection = undefined;
     const socket = await connect(socketPath, options.timeoutMs);
     if (!socket) return undefined;
@@ -137,13 +141,34 @@ export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {
 
   // `configure terminal`, the lines in order up to the first one the daemon refuses, then `end`, as vtysh does.
   async function write(lines: readonly string[]): Promise<string> {
-    const open_ = await open();
+    const reused = connection !== undefined && !connection.closed;
+    let open_ = await open();
     if (!open_) return options.fallback.configure(lines);
     const commands = ['configure terminal', ...lines];
+    // A kept connection the daemon closed (it restarted) may not have been seen closed yet: if `configure terminal`
+    // fails on it, nothing was applied, so one fresh connection is tried before calling the daemon down.
+    if (reused) {
+      const entered = await open_.command('configure terminal', options.timeoutMs).then(
+        (answer) => answer,
+        (error: unknown) => error,
+      );
+      if (entered instanceof TimeoutError) return finish(open_, commands, entered);
+      if (entered instanceof Error) {
+        open_.destroy();
+        open_ = await reopen();
+        if (!open_) return options.fallback.configure(lines);
+      } else return finish(open_, commands, entered as Answer);
+    }
+    return finish(open_, commands, undefined);
+  }
+
+  // `entered`: the answer to `configure terminal` already read, or the timeout it ended in.
+  async function finish(open_: Connection, commands: readonly string[], entered: Answer | TimeoutError | undefined): Promise<string> {
     const notes: string[] = [];
     try {
-      for (const line of commands) {
-        const answer = await open_.command(line, options.timeoutMs);
+      if (entered instanceof TimeoutError) throw entered;
+      for (const [index, line] of commands.entries()) {
+        const answer = index === 0 && entered !== undefined ? entered : await open_.command(line, options.timeoutMs);
         if (answer.text.trim()) notes.push(answer.text.trim());
         if (answer.status !== 0) {
           await open_.command('end', options.timeoutMs);
