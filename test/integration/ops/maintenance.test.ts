@@ -80,18 +80,20 @@ test(
 
     for (const stay of [false, true]) {
       const marker = path.join(node.dir, `interrupted-${stay}`);
+      // The command says when its trap is in place: an interrupt before that kills sh without a marker.
+      const trapped = path.join(node.dir, `trapped-${stay}`);
       const wrapper = node.spawnCli([
         'maintenance',
         ...(stay ? ['--stay-drained-on-failure'] : []),
         '--',
         'sh',
         '-c',
-        `trap 'echo got-int > ${marker}; exit 130' INT; sleep 30 & wait`,
+        `trap 'echo got-int > ${marker}; exit 130' INT; : > ${trapped}; sleep 30 & wait`,
       ]);
       let stderr = '';
       wrapper.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => wrapper.once('exit', (code) => resolve(code)));
-      await waitFor('command running', () => stderr.includes('running sh'), { timeoutMs: 10_000 });
+      await waitFor('command running', () => stderr.includes('running sh') && fs.existsSync(trapped), { timeoutMs: 10_000 });
       assert.deepEqual(await node.addresses(), [], 'withdrawn while the command runs');
       wrapper.kill('SIGINT');
       assert.equal(await exited, 130);
