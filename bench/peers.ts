@@ -9,9 +9,11 @@
 // with MED 1000 instead of withdrawing it (checked: the route stays at the router).
 // Usage: node dist/bench/peers.js [REPS=10] [WINDOW_S=30] [COUNTS=10,50] [HC_LARGE=1000]   (root)
 //        node dist/bench/peers.js --short   (one run, 10 s window, 10 services; test/e2e/peers-bench.test.ts)
-// BENCH_PEERS_SYSTEMS=exabgp,exabgp-med,hc-bgp,hc-address picks systems.
+// BENCH_PEERS_SYSTEMS=exabgp,exabgp-med,hc-bgp,hc-address picks systems (also hc-bgp-nohold: announce: bgp without
+// frr-config's outbound hold list, so every withdrawal waits for bgpd's route work queue).
 import { Lab, type LabLink, type LabNode } from '../lab/lab.js';
-import { startFrr, type FrrInstance } from '../lab/frr.js';
+import { startFrr, vtysh, type FrrInstance } from '../lab/frr.js';
+import { HOLD_LISTS, HOLD_SENTINEL_SEQ } from '../src/routing/bgp-commands.js';
 import { startBird, type BirdRouter } from '../lab/bird.js';
 import { startExabgp, processTree, type Exabgp } from '../lab/exabgp.js';
 import { startMonitor, type Monitor } from '../lab/monitor.js';
@@ -42,7 +44,8 @@ const ROUTER_AS = 65000;
 const RECORD = { name: 'probe.test', type: 'A', value: '192.0.2.1' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type System = 'exabgp' | 'exabgp-med' | 'hc-bgp' | 'hc-address';
+type System = 'exabgp' | 'exabgp-med' | 'hc-bgp' | 'hc-bgp-nohold' | 'hc-address';
+type HcSystem = 'hc-bgp' | 'hc-bgp-nohold' | 'hc-address';
 
 // Service i's address: 192.0.2.0/24 (the lab's redistribution filter) up to 254, then the benchmarking range.
 const peerAddress = (i: number) => (i < 254 ? `192.0.2.${i + 1}` : `198.18.${Math.floor(i / 256)}.${i % 256}`);
@@ -128,7 +131,7 @@ async function restartUnbound(bench: Bench): Promise<void> {
   bench.unbound = await bench.lab.startUnbound(bench.node, { port: bench.port, addresses: ['127.0.0.1'], records: [RECORD], name: `unbound${bench.unbounds}` });
 }
 
-async function startHealthcast(bench: Bench, system: 'hc-bgp' | 'hc-address', count: number): Promise<Running> {
+async function startHealthcast(bench: Bench, system: HcSystem, count: number): Promise<Running> {
   bench.frrRuns += 1;
   const frr: FrrInstance = await startFrr({
     netns: bench.node.netns,
@@ -139,11 +142,24 @@ async function startHealthcast(bench: Bench, system: 'hc-bgp' | 'hc-address', co
     announce: system === 'hc-address',
     bgp: { asn: NODE_AS, neighbors: [{ address: bench.link.aV4, asn: ROUTER_AS }] },
   });
+  // The outbound hold list as `healthcast frr-config` renders it (the lab's bgpd config is plain).
+  if (system === 'hc-bgp')
+    await vtysh(frr.dir, [
+      'configure terminal',
+      `ip prefix-list ${HOLD_LISTS[4]} seq ${HOLD_SENTINEL_SEQ} permit any`,
+      `router bgp ${NODE_AS}`,
+      'address-family ipv4 unicast',
+      `neighbor ${bench.link.aV4} prefix-list ${HOLD_LISTS[4]} out`,
+      'exit-address-family',
+    ]).catch(async (error: unknown) => {
+      await frr.stop();
+      throw error;
+    });
   const metricsPort = await freePort();
   const services = Array.from({ length: count }, (_, i) => ({
     name: serviceName(i),
     addresses: [peerAddress(i)],
-    announce: system === 'hc-bgp' ? 'bgp' : 'address',
+    announce: system === 'hc-address' ? 'address' : 'bgp',
     interval: `${INTERVAL_S}s`,
     timeout: `${TIMEOUT_S}s`,
     rise: RISE,
@@ -231,7 +247,7 @@ async function startPeer(bench: Bench, system: 'exabgp' | 'exabgp-med', count: n
 async function measure(bench: Bench, system: System, count: number): Promise<RunResult> {
   const addresses = Array.from({ length: count }, (_, i) => peerAddress(i));
   const notes: string[] = [];
-  const running = system.startsWith('hc-') ? await startHealthcast(bench, system as 'hc-bgp', count) : await startPeer(bench, system as 'exabgp', count);
+  const running = system.startsWith('hc-') ? await startHealthcast(bench, system as HcSystem, count) : await startPeer(bench, system as 'exabgp', count);
   const result: RunResult = {
     system,
     services: count,
@@ -349,7 +365,7 @@ function rowsOf(result: RunResult): Row[] {
     rows.push(
       row(`${label}: kill -> route gone (first service)`, 'ms', pick('failoverMs')),
       row(`${label}: kill -> all ${result.services} routes gone`, 'ms', pick('allGoneMs')),
-      row(`${label}: decision -> route gone`, 'ms', pick('failDecisionToRouterMs'), result.system === 'hc-bgp' ? 'median <= 30' : undefined),
+      row(`${label}: decision -> route gone`, 'ms', pick('failDecisionToRouterMs'), result.system.startsWith('hc-bgp') ? 'median <= 30' : undefined),
       ...(result.system.startsWith('hc-')
         ? [
             row(`${label}: decision -> its pass applied (agent's log)`, 'ms', pick('failAppliedMs')),
@@ -357,7 +373,7 @@ function rowsOf(result: RunResult): Row[] {
           ]
         : []),
       row(`${label}: restart -> route back`, 'ms', pick('recoveryMs')),
-      row(`${label}: decision -> route back`, 'ms', pick('recoverDecisionToRouterMs'), result.system === 'hc-bgp' ? 'median <= 30' : undefined),
+      row(`${label}: decision -> route back`, 'ms', pick('recoverDecisionToRouterMs'), result.system.startsWith('hc-bgp') ? 'median <= 30' : undefined),
     );
   }
   rows.push(

@@ -6,6 +6,7 @@ import { renderTemplate, type TemplateContext } from './template.js';
 import type { RenderOptions } from './render-options.js';
 import { exactCover } from './prefix-cover.js';
 import { SENTINEL_SEQ } from './render-policy.js';
+import { HOLD_LISTS, HOLD_SENTINEL_SEQ } from '../routing/bgp-commands.js';
 
 // dist/src/frr/render.js -> <repo>/quagga-templates (tsc does not copy them; they ship beside dist/).
 export const TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../quagga-templates');
@@ -21,6 +22,9 @@ export const FILTER_BGP_OUT_V4 = 'HC-BGP-OUT-V4';
 export const FILTER_BGP_OUT_V6 = 'HC-BGP-OUT-V6';
 export const FILTER_REDIST_V4 = 'HC-BGP-REDIST-V4';
 export const FILTER_REDIST_V6 = 'HC-BGP-REDIST-V6';
+// announce: bgp withdrawals are held back here first (src/routing/bgp-commands.ts: faster than `no network`).
+export const FILTER_HOLD_V4 = HOLD_LISTS[4];
+export const FILTER_HOLD_V6 = HOLD_LISTS[6];
 // The bfdd profile the OSPF interfaces and BGP neighbours name.
 export const BFD_PROFILE = 'HC-BFD';
 
@@ -59,6 +63,9 @@ export function templateContext(options: RenderOptions): TemplateContext {
     filter_out_v6: FILTER_BGP_OUT_V6,
     filter_redist_v4: FILTER_REDIST_V4,
     filter_redist_v6: FILTER_REDIST_V6,
+    filter_hold_v4: FILTER_HOLD_V4,
+    filter_hold_v6: FILTER_HOLD_V6,
+    hold_sentinel_seq: HOLD_SENTINEL_SEQ,
     // Consecutive addresses share one `ge 32|128` entry that permits exactly them (prefix-cover.ts: load cost).
     services_v4: numbered(exactCover(options.servicesV4)),
     services_v6: numbered(exactCover(options.servicesV6)),

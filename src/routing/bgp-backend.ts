@@ -1,4 +1,5 @@
-// announce: bgp. Writes `network` statements under `router bgp ASN` (bgp-commands.ts has the text), through bgpd's vty
+// announce: bgp. Writes `network` statements under `router bgp ASN` (bgp-commands.ts has the text; where frr-config's
+// outbound hold list is there, a withdrawal first adds a deny entry to it: the router hears at once), through bgpd's vty
 // socket when the agent gives one (vty-socket.ts: ~1 ms) or a vtysh process (~100 ms). Lists through vtysh (`show bgp
 // vrfs json` + `show running-config bgpd`), but off the path between a decision and its write: once a listing is
 // known, list() answers from it (updated by each write that succeeded) and the real listing runs verifyDelayMs after
@@ -9,7 +10,7 @@ import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { VtyshError, type Vtysh } from '../frr/vtysh.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import { RoutingBatchError, type OpFailure } from './batch-error.js';
-import { bgpConfigLines, LIST_COMMANDS, NETWORK_NOT_FOUND, parseBgpdListing, type BgpdConfig } from './bgp-commands.js';
+import { bgpConfigLines, holdLines, LIST_COMMANDS, NETWORK_NOT_FOUND, parseBgpdListing, type BgpdConfig } from './bgp-commands.js';
 import { entryKey, type EntryKind, type KernelEntry, type RoutingBackend, type RoutingOp } from './types.js';
 
 export interface BgpBackendOptions {
@@ -37,7 +38,7 @@ export function afterOps(config: BgpdConfig, ops: readonly RoutingOp[]): BgpdCon
     if (op.action === 'remove') networks.delete(entryKey(op.entry));
     else networks.set(entryKey(op.entry), { ...op.entry, prefixLength: op.entry.address.includes(':') ? 128 : 32 });
   }
-  return { asn: config.asn, networks: [...networks.values()] };
+  return { ...config, networks: [...networks.values()] };
 }
 
 // Pure: whether two listings name the same instance and statements.
@@ -174,9 +175,12 @@ export class BgpBackend implements RoutingBackend {
         error,
       );
     }
+    // A removal is held back on the neighbours' outbound hold lists first: a few ms to the router, where the statement
+    // change waits for bgpd's 50 ms work queue (bgp-commands.ts).
+    const hold = holdLines(this.known?.held ?? {}, ops);
     try {
-      await this.write(bgpConfigLines(asn, ops));
-      if (this.known) this.known = afterOps(this.known, ops);
+      await this.write([...hold.lines, ...bgpConfigLines(asn, ops)]);
+      if (this.known) this.known = { ...afterOps(this.known, ops), held: hold.held };
       return;
     } catch (error) {
       // What took effect is bgpd's to say: the pass's own listing after the batch reads it.

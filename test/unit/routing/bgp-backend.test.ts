@@ -282,3 +282,50 @@ test('writes go to the writer (the vty socket) when given; listings stay with vt
   assert.deepEqual(frr.networks.ipv4, ['192.0.2.53/32']);
   backend.close();
 });
+
+test('with the hold lists a withdrawal is held back before its `no network`, and the next announcement releases it', async () => {
+  const frr = new FakeBgpd().withHoldLists();
+  frr.networks.ipv4.push('192.0.2.53/32');
+  const backend = new BgpBackend({ vtysh: frr, asn: 65001 });
+  await backend.list();
+  await backend.apply([remove('192.0.2.53')]);
+  await backend.apply([add('192.0.2.53')]);
+  assert.deepEqual(frr.configured(), [
+    [
+      'ip prefix-list HC-BGP-HOLD-V4 seq 1 deny 192.0.2.53/32',
+      'router bgp 65001',
+      'address-family ipv4 unicast',
+      'no network 192.0.2.53/32',
+      'exit-address-family',
+    ],
+    [
+      'no ip prefix-list HC-BGP-HOLD-V4 seq 1 deny 192.0.2.53/32',
+      'router bgp 65001',
+      'address-family ipv4 unicast',
+      'network 192.0.2.53/32',
+      'exit-address-family',
+    ],
+  ]);
+  assert.deepEqual(frr.networks.ipv4, ['192.0.2.53/32']);
+  assert.deepEqual([...frr.prefixLists.keys()], ['ip HC-BGP-HOLD-V4 4294967295', 'ipv6 HC-BGP-HOLD-V6 4294967295'], 'nothing left held');
+  backend.close();
+});
+
+test('a statement held back (a crash between the deny entry and its `no network`) is not announced; an announcement releases it', async () => {
+  const frr = new FakeBgpd().withHoldLists();
+  frr.networks.ipv4.push('192.0.2.53/32', '192.0.2.54/32');
+  await frr.configure(['ip prefix-list HC-BGP-HOLD-V4 seq 1 deny 192.0.2.54/32']);
+  const backend = new BgpBackend({ vtysh: frr });
+  assert.deepEqual(
+    (await backend.list()).map((e) => e.address),
+    ['192.0.2.53'],
+  );
+  await backend.apply([add('192.0.2.54')]);
+  assert.deepEqual(
+    (await backend.list()).map((e) => e.address),
+    ['192.0.2.53', '192.0.2.54'],
+  );
+  await backend.verified();
+  assert.deepEqual((await backend.list()).map((e) => e.address).sort(), ['192.0.2.53', '192.0.2.54'], "bgpd's own word agrees");
+  backend.close();
+});

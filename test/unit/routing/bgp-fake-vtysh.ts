@@ -13,6 +13,9 @@ export class FakeBgpd implements Vtysh {
   // The default instance's AS; undefined: no `router bgp`.
   asn: string | undefined = '65001';
   readonly networks: Record<Family, string[]> = { ipv4: [], ipv6: [] };
+  // Prefix-list entries (`ip prefix-list NAME seq N deny P` as printed), kept in order of seq; frr-config's hold
+  // lists are added by withHoldLists().
+  readonly prefixLists = new Map<string, { seq: number; line: string }>();
   // Each vtysh process: its -c commands.
   readonly calls: string[][] = [];
   // Extra lines printed inside `router bgp` (not statements) and whole other sections (a vrf instance).
@@ -40,6 +43,13 @@ export class FakeBgpd implements Vtysh {
     return lines.length === 0 ? Promise.resolve('') : this.run(['configure terminal', ...lines]);
   }
 
+  // The hold lists as frr-config renders them: only their closing `permit any`.
+  withHoldLists(): this {
+    this.prefixLists.set('ip HC-BGP-HOLD-V4 4294967295', { seq: 4294967295, line: 'ip prefix-list HC-BGP-HOLD-V4 seq 4294967295 permit any' });
+    this.prefixLists.set('ipv6 HC-BGP-HOLD-V6 4294967295', { seq: 4294967295, line: 'ipv6 prefix-list HC-BGP-HOLD-V6 seq 4294967295 permit any' });
+    return this;
+  }
+
   // What the processes did, as `-c` lists without `configure terminal`: the config lines written.
   configured(): string[][] {
     return this.calls.filter((call) => call[0] === 'configure terminal').map((call) => call.slice(1));
@@ -57,6 +67,8 @@ export class FakeBgpd implements Vtysh {
       'service integrated-vtysh-config',
       '!',
     ];
+    const lists = [...this.prefixLists.values()].sort((a, b) => a.seq - b.seq).map((entry) => entry.line);
+    if (lists.length > 0) lines.push(...lists.filter((line) => line.startsWith('ip ')), ...lists.filter((line) => line.startsWith('ipv6 ')), '!');
     if (this.asn !== undefined) {
       lines.push(`router bgp ${this.asn}`, ...this.routerLines);
       for (const family of ['ipv4', 'ipv6'] as const) {
@@ -98,7 +110,14 @@ export class FakeBgpd implements Vtysh {
         const router = /^router bgp (\S+)$/.exec(command);
         const af = /^address-family (ipv4|ipv6) unicast$/.exec(command);
         const network = /^(no )?network (\S+)$/.exec(command);
-        if (router) {
+        const plist = /^(no )?(ipv6|ip) prefix-list (\S+) seq (\d+) (deny|permit) (\S+)$/.exec(command);
+        if (plist) {
+          const key = `${plist[2]} ${plist[3]} ${plist[4]}`;
+          if (plist[1]) {
+            if (!this.prefixLists.has(key)) return fail("% Can't find specified prefix-list");
+            this.prefixLists.delete(key);
+          } else this.prefixLists.set(key, { seq: Number(plist[4]), line: command });
+        } else if (router) {
           if (this.asn !== undefined && this.asn !== router[1]) return fail(`BGP is already running; AS is ${this.asn}`);
           this.asn = router[1];
         } else if (af) family = af[1] as Family;
