@@ -26,7 +26,7 @@ export interface DaemonVty extends Pick<Vtysh, 'configure'> {
 }
 
 // One answer: the output text and the status byte.
-interface Answer {
+export interface Answer {
   status: number;
   text: string;
 }
@@ -40,7 +40,7 @@ export function takeAnswer(buffer: Buffer): { answer: Answer; rest: Buffer } | u
   return { answer: { status: buffer[end + 3]!, text: buffer.subarray(0, end).toString('utf8') }, rest: buffer.subarray(end + 4) };
 }
 
-class Connection {
+export class Connection {
   private buffer: Buffer = Buffer.alloc(0);
   private pending: { resolve: (answer: Answer) => void; reject: (error: Error) => void } | undefined;
   closed = false;
@@ -93,9 +93,9 @@ class Connection {
   }
 }
 
-class TimeoutError extends Error {}
+export class TimeoutError extends Error {}
 
-function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | undefined> {
+export function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | undefined> {
   return new Promise((resolve) => {
     const socket = net.createConnection(socketPath);
     const timer = setTimeout(() => {
