@@ -1,15 +1,16 @@
 // Read-only `show` commands over the daemons' own vty sockets (DIR/ospfd.vty, ospf6d.vty, bgpd.vty), kept open: the
 // watchers ask FRR every second or so, and a vtysh process per question cost 70-100 ms of CPU and woke the event
 // loop late by up to 50 ms at p99 beside 1,000 probes (docs/performance.md, section 1); an open socket answers in
-// about a millisecond. A command no single daemon answers, or a socket that cannot be connected (FRR elsewhere behind
-// a vtysh wrapper, or the daemon down), goes through vtysh as before, which then says why in its own words.
+// about a millisecond. A daemon whose socket is missing or refuses is down (said at once, no process); a command no
+// single daemon answers, or a socket we may not connect to, goes through vtysh, which then says why in its own words.
 import path from 'node:path';
 import { ErrorCodes } from '../errors.js';
 import { DEFAULT_VTY_SOCKET_DIR, DEFAULT_VTYSH } from '../config/defaults.js';
 import { VtyshError } from './vtysh-errors.js';
 import { DEFAULT_VTYSH_TIMEOUT_MS, parseShowJson, vtyshFromConfig, type Vtysh } from './vtysh.js';
 import type { FrrSection } from './schema.js';
-import { connect, Connection, TimeoutError } from './vty-socket.js';
+import net from 'node:net';
+import { connectOrError, Connection, TimeoutError } from './vty-socket.js';
 
 export type FrrDaemon = 'zebra' | 'ospfd' | 'ospf6d' | 'bgpd';
 
@@ -43,11 +44,20 @@ export function createVtyReader(options: VtyReaderOptions): VtyReader {
   const dir = options.vtySocket ?? DEFAULT_VTY_SOCKET_DIR;
   const sessions = new Map<FrrDaemon, { connection?: Connection; queue: Promise<unknown> }>();
 
-  async function connection(daemon: FrrDaemon): Promise<Connection | undefined> {
+  async function connection(daemon: FrrDaemon, commands: readonly string[]): Promise<Connection | undefined> {
     const session = sessions.get(daemon);
     if (session?.connection && !session.connection.closed) return session.connection;
-    const socket = await connect(path.join(dir, `${daemon}.vty`), options.timeoutMs);
-    if (!socket) return undefined;
+    const socketPath = path.join(dir, `${daemon}.vty`);
+    const socket = await connectOrError(socketPath, options.timeoutMs);
+    // No socket, or nobody behind it: the daemon is down, said without a vtysh process (the watchers ask every
+    // second, also while FRR is stopped). Anything else (not permitted, ...) is for vtysh to explain.
+    if (!(socket instanceof net.Socket)) {
+      if (socket.code === 'ENOENT' || socket.code === 'ECONNREFUSED') {
+        const frrMessage = socket.code === 'ENOENT' ? `no ${socketPath}` : `${socketPath} refused the connection`;
+        throw new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${daemon} vty: ${daemon} is not running (${frrMessage})`, { commands, daemon, frrMessage });
+      }
+      return undefined;
+    }
     socket.unref();
     const fresh = new Connection(socket);
     // A new connection starts in view mode; `show running-config` needs enable mode.
@@ -65,7 +75,7 @@ export function createVtyReader(options: VtyReaderOptions): VtyReader {
     if (!sessions.has(daemon)) sessions.set(daemon, { queue: Promise.resolve() });
     const session = sessions.get(daemon)!;
     const next = session.queue.then(async () => {
-      let open = await connection(daemon);
+      let open = await connection(daemon, commands);
       if (!open) return undefined;
       const outputs: string[] = [];
       for (const [index, text] of texts.entries()) {
@@ -76,7 +86,7 @@ export function createVtyReader(options: VtyReaderOptions): VtyReader {
           open.destroy();
           if (index > 0 || error instanceof TimeoutError) return failed(daemon, commands, error);
           // A kept connection to a daemon that restarted (or stopped) unseen: a read is harmless to repeat once.
-          open = await connection(daemon);
+          open = await connection(daemon, commands);
           if (!open) return undefined;
           answer = await open.command(text, options.timeoutMs).catch((again: unknown) => failed(daemon, commands, again));
         }

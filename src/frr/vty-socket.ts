@@ -95,23 +95,29 @@ export class Connection {
 
 export class TimeoutError extends Error {}
 
-export function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | undefined> {
+// The connected socket, or why not (the errno error; ETIMEDOUT after timeoutMs).
+export function connectOrError(socketPath: string, timeoutMs: number): Promise<net.Socket | NodeJS.ErrnoException> {
   return new Promise((resolve) => {
     const socket = net.createConnection(socketPath);
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve(undefined);
+      resolve(Object.assign(new Error(`no connection to ${socketPath} within ${timeoutMs}ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);
     });
-    socket.once('error', () => {
+    socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(undefined);
+      resolve(error);
     });
   });
+}
+
+export async function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | undefined> {
+  const connected = await connectOrError(socketPath, timeoutMs);
+  return connected instanceof net.Socket ? connected : undefined;
 }
 
 export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {

@@ -27,7 +27,7 @@ test('checkAdvertised over OSPF in the lab: yes, no (MaxAge ignored), unknown', 
     t.after(() => reader.close());
     const check = async (prefixes: string[]) => {
       const [viaVtysh, viaSockets] = await Promise.all([checkAdvertised(vtysh, prefixes, 'ospf'), checkAdvertised(reader, prefixes, 'ospf')]);
-      const summary = (result: typeof viaVtysh) => prefixes.map((prefix) => [result.get(prefix)?.advertised, result.get(prefix)?.reason?.split(':')[0]]);
+      const summary = (result: typeof viaVtysh) => prefixes.map((prefix) => [result.get(prefix)?.advertised, result.get(prefix)?.reason !== undefined]);
       assert.deepEqual(summary(viaSockets), summary(viaVtysh), 'the sockets and vtysh tell the same');
       return viaSockets;
     };
@@ -64,12 +64,16 @@ test('checkAdvertised over OSPF in the lab: yes, no (MaxAge ignored), unknown', 
 
     // All of FRR gone: unknown everywhere, never a confident "no".
     await node.frr!.stop();
-    const none = await check([V4, V6]);
+    const none = await checkAdvertised(vtysh, [V4, V6], 'ospf');
     assert.deepEqual(
       [...none.values()].map((entry) => entry.advertised),
       ['unknown', 'unknown'],
     );
     assert.match(none.get(V4)?.reason ?? '', /HC_ERR_VTYSH_NOT_RUNNING: .*failed to connect to any daemons/);
+    // The sockets say which daemon is down, without a vtysh process.
+    const noneViaSockets = await checkAdvertised(reader, [V4, V6], 'ospf');
+    assert.match(noneViaSockets.get(V4)?.reason ?? '', /HC_ERR_VTYSH_DAEMON_DOWN: ospfd vty: ospfd is not running/);
+    assert.match(noneViaSockets.get(V6)?.reason ?? '', /HC_ERR_VTYSH_DAEMON_DOWN: ospf6d vty: ospf6d is not running/);
   } finally {
     await topology.lab.destroy();
   }

@@ -1,5 +1,5 @@
 // The socket reader: which daemon answers which command (a table), and against in-process daemons: one kept connection,
-// answers parsed, a refused command, a restarted daemon, a missing socket or a vtysh-only command to the fallback.
+// answers parsed, a refused command, a restarted or hung daemon, a missing socket; vtysh-only commands to the fallback.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes, isHealthcastError } from '../../../src/errors.js';
@@ -68,11 +68,10 @@ test('show and run over one kept connection per daemon; vtysh only for what no s
   assert.deepEqual(ospfd.connections[0], ['enable', 'show ip ospf json', 'show ip ospf json', 'show ip ospf json', 'show running-config']);
   assert.deepEqual(fallback.calls, []);
 
-  // No single daemon answers these: vtysh does. A daemon without a socket here: vtysh too.
+  // No single daemon answers these: vtysh does.
   assert.equal(await reader.run(['show ip ospf json', 'show bgp vrfs json']), 'from vtysh');
   assert.deepEqual(await reader.show('show ip route json'), { from: 'vtysh' });
-  assert.deepEqual(await reader.show('show bgp ipv4 unicast json'), { from: 'vtysh' });
-  assert.deepEqual(fallback.calls, [['show ip ospf json', 'show bgp vrfs json'], ['show ip route json'], ['show bgp ipv4 unicast json']]);
+  assert.deepEqual(fallback.calls, [['show ip ospf json', 'show bgp vrfs json'], ['show ip route json']]);
 });
 
 test('answers that are not JSON, refused commands, a restarted daemon, one that stopped answering', async (t) => {
@@ -113,10 +112,14 @@ test('answers that are not JSON, refused commands, a restarted daemon, one that 
   assert.deepEqual(await reader.show('show bgp vrfs json'), { totalVrfs: 1 });
   assert.equal(bgpd.connections.length, 3);
 
-  // Gone: vtysh is asked, and says why in its own words.
+  // Gone (no socket): down, said at once, without a vtysh process.
   await bgpd.close();
-  assert.deepEqual(await reader.show('show bgp vrfs json'), { from: 'vtysh' });
-  assert.deepEqual(fallback.calls, [['show bgp vrfs json']]);
+  await assert.rejects(reader.show('show bgp vrfs json'), (error: unknown) => {
+    assert.ok(isHealthcastError(error) && error.code === ErrorCodes.VTYSH_DAEMON_DOWN);
+    assert.match(error.message, /bgpd vty: bgpd is not running \(no .*bgpd\.vty\)/);
+    return true;
+  });
+  assert.deepEqual(fallback.calls, []);
 });
 
 test("bgpd's listing over its socket parses as vtysh's does (the backend's LIST_COMMANDS)", async (t) => {
