@@ -69,7 +69,7 @@ export function parseBgpdConfig(text: string): BgpdConfig {
   const held = parseHeld(text);
   const { asn, networks } = parseStatements(text);
   const isHeld = (entry: KernelEntry) => held[familyOf(entry.address)]?.has(entry.address) === true;
-  return { asn, networks: networks.filter((entry) => !isHeld(entry)), held };
+  return { asn, networks: networks.filter((entry) => !isHeld(entry)), ...(Object.keys(held).length > 0 ? { held } : {}) };
 }
 
 // The hold lists' entries; a list without its closing `permit any` is not healthcast's to write to.
