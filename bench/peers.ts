@@ -9,6 +9,7 @@
 // with MED 1000 instead of withdrawing it (checked: the route stays at the router).
 // Usage: node dist/bench/peers.js [REPS=10] [WINDOW_S=30] [COUNTS=10,50] [HC_LARGE=1000]   (root)
 //        node dist/bench/peers.js --short   (one run, 10 s window, 10 services; test/e2e/peers-bench.test.ts)
+// BENCH_AGENT_NODE_OPTIONS: node flags for healthcast's agent (a CPU profile: bench/lib/cpu-profile-preload.ts).
 // BENCH_PEERS_SYSTEMS=exabgp,exabgp-med,hc-bgp,hc-address picks systems (also hc-bgp-nohold: announce: bgp without
 // frr-config's outbound hold list, so every withdrawal waits for bgpd's route work queue).
 import { Lab, type LabLink, type LabNode } from '../lab/lab.js';
@@ -79,6 +80,7 @@ interface RunResult {
   peakPssMb: number;
   stop?: { cleanExit: boolean; killed: number; ms: number };
   med1000KeptRoute?: boolean;
+  mismatchWarnings?: number;
   notes: string[];
 }
 
@@ -91,6 +93,8 @@ interface Running {
   // healthcast: its `withdraw applied` line for service 0 (decision_to_kernel_ms, reconcile_ms).
   applied?(since: number): { decisionToKernelMs: number; passMs: number } | undefined;
   dump?(since: number): void;
+  // healthcast: how many "advertisement mismatch" warnings it logged (nothing else announces here: each is false).
+  mismatches?(): number;
   // Checks done so far (healthcast: its metrics; ExaBGP: one re-announce per check of an up service).
   checks(): Promise<number>;
   stop(): Promise<RunResult['stop']>;
@@ -126,9 +130,25 @@ function eventAfter(bench: Bench, address: string, deleted: boolean, since: numb
   return bench.routes.events.find((event) => event.target === address && event.deleted === deleted && event.time >= since)?.time;
 }
 
+// With 1,000 services the agent's UDP sockets may hold the port as their local port while unbound is down (ephemeral
+// ports): bind fails with "address already in use"; the agent's idle sockets are retired within ~2 s, so try again.
 async function restartUnbound(bench: Bench): Promise<void> {
-  bench.unbounds += 1;
-  bench.unbound = await bench.lab.startUnbound(bench.node, { port: bench.port, addresses: ['127.0.0.1'], records: [RECORD], name: `unbound${bench.unbounds}` });
+  for (let attempt = 1; ; attempt += 1) {
+    bench.unbounds += 1;
+    try {
+      bench.unbound = await bench.lab.startUnbound(bench.node, {
+        port: bench.port,
+        addresses: ['127.0.0.1'],
+        records: [RECORD],
+        name: `unbound${bench.unbounds}`,
+      });
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !/address already in use/.test((error as Error).message)) throw error;
+      process.stdout.write(`unbound: port ${bench.port} in use, attempt ${attempt + 1} in 1 s\n`);
+      await sleep(1000);
+    }
+  }
 }
 
 async function startHealthcast(bench: Bench, system: HcSystem, count: number): Promise<Running> {
@@ -181,6 +201,8 @@ async function startHealthcast(bench: Bench, system: HcSystem, count: number): P
         }),
       keepDebug: process.env.BENCH_PEERS_LOG_LEVEL === 'debug',
       timeoutMs: 60_000,
+      // Node flags for the agent alone, to profile it (e.g. "--import=.../cpu-profile-preload.js" with CPU_PROFILE_FILE).
+      ...(process.env.BENCH_AGENT_NODE_OPTIONS ? { env: { NODE_OPTIONS: process.env.BENCH_AGENT_NODE_OPTIONS } } : {}),
     });
   } catch (error) {
     await frr.stop();
@@ -195,6 +217,7 @@ async function startHealthcast(bench: Bench, system: HcSystem, count: number): P
       for (const line of agent.lines().filter((entry) => entry.time >= since - 100 && entry.time <= since + 6000))
         process.stdout.write(`${line.time - since} ${JSON.stringify(line).slice(0, 300)}\n`);
     },
+    mismatches: () => agent.lines().filter((entry) => typeof entry.msg === 'string' && entry.msg.startsWith('advertisement mismatch')).length,
     applied: (since) => {
       const line = agent.lines().find((entry) => entry.service === first && entry.msg === 'withdraw applied' && entry.time >= since);
       return line ? { decisionToKernelMs: Number(line.decision_to_kernel_ms), passMs: Number(line.reconcile_ms) } : undefined;
@@ -348,6 +371,11 @@ async function measure(bench: Bench, system: System, count: number): Promise<Run
       }
     }
   } finally {
+    const mismatches = running.mismatches?.();
+    if (mismatches !== undefined) {
+      result.mismatchWarnings = mismatches;
+      if (mismatches > 0) notes.push(`${mismatches} "advertisement mismatch" warning(s), although nothing else announces these addresses`);
+    }
     result.stop = await running.stop();
     await waitFor('the router to drop the session', async () => !/Established/.test(await bench.bird.birdc('show', 'protocols', 'node')), {
       timeoutMs: 15_000,

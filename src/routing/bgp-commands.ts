@@ -93,14 +93,22 @@ export function parseHeld(text: string): Held {
   return held;
 }
 
+// At most this many removals per family are held back in one write; a bigger batch goes by `no network` alone. Why:
+// each entry makes bgpd re-walk the neighbours' table (O(routes)), so with 1,000 services failing together
+// 1,000 entries took seconds (the first route left the router 3-10 s after the decision), where one work-queue
+// run takes them all after its 50 ms.
+export const HOLD_MAX_PER_WRITE = 8;
+
 // Pure: the hold-list lines for a batch (a removal held back, an addition released) and the lists after.
-export function holdLines(held: Held, ops: readonly RoutingOp[]): { lines: string[]; held: Held } {
+export function holdLines(held: Held, ops: readonly RoutingOp[], maxPerWrite = HOLD_MAX_PER_WRITE): { lines: string[]; held: Held } {
   const after: Record<number, Map<string, number>> = {};
   const lines: string[] = [];
+  const removals = (family: 4 | 6) => ops.filter((op) => op.action === 'remove' && familyOf(op.entry.address) === family).length;
+  const holding = { 4: removals(4) <= maxPerWrite, 6: removals(6) <= maxPerWrite };
   for (const op of ops) {
     const family = familyOf(op.entry.address);
     const current = held[family];
-    if (!current) continue;
+    if (!current || (op.action === 'remove' && !holding[family])) continue;
     const entries = (after[family] ??= new Map(current));
     const word = family === 4 ? 'ip' : 'ipv6';
     const seq = entries.get(op.entry.address);

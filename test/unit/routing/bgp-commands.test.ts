@@ -236,4 +236,11 @@ test('hold lines: a removal is held with the next seq, an addition released by i
   assert.deepEqual(held[4], new Map([['192.0.2.60', 7]]), 'the input is not changed');
   assert.deepEqual(holdLines({}, [op('remove', '192.0.2.53')]).lines, [], 'no list: no lines (a list created here would deny everything)');
   assert.deepEqual(holdLines({ 4: new Map([['192.0.2.53', 3]]) }, [op('remove', '192.0.2.53')]).lines, [], 'already held: not twice');
+  // A batch over the limit in a family is not held back there (one table walk per entry in bgpd); releases still go.
+  const many = holdLines(
+    held,
+    [op('remove', '192.0.2.1'), op('remove', '192.0.2.2'), op('remove', '192.0.2.3'), op('add', '192.0.2.60'), op('remove', '2001:db8::1')],
+    2,
+  );
+  assert.deepEqual(many.lines, ['no ip prefix-list HC-BGP-HOLD-V4 seq 7 deny 192.0.2.60/32', 'ipv6 prefix-list HC-BGP-HOLD-V6 seq 1 deny 2001:db8::1/128']);
 });
