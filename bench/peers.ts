@@ -438,7 +438,12 @@ async function main(): Promise<void> {
     if (HC_LARGE > 0 && SYSTEMS.includes('hc-bgp')) plan.push(['hc-bgp', HC_LARGE]);
     for (const [system, count] of plan) {
       process.stdout.write(`\n--- ${system}, ${count} services ---\n`);
-      const result = await measure(bench, system, count);
+      // One system failing (a port in use, a daemon not starting) must not lose the others' figures.
+      const result = await measure(bench, system, count).catch((error: Error) => {
+        process.stdout.write(`failed: ${system}, ${count} services: ${error.message}\n`);
+        return undefined;
+      });
+      if (!result) continue;
       for (const note of result.notes) process.stdout.write(`note: ${note}\n`);
       results.push(result);
     }
