@@ -24,9 +24,11 @@ export function advertisementMismatch(view: AdvertisementView): string | undefin
 }
 
 export interface MismatchReporterOptions {
-  // A mismatch is told only when an answer at least this long after it first appeared still shows it (default 500 ms):
+  // A mismatch is told only when an answer at least this long after it first appeared still shows it (default 3 s):
   // FRR applies a change asynchronously, so an answer read right after healthcast's write may predate it (bgpd
   // listed a withdrawn network statement's path as valid for a moment after `no network`, in 3 of 15 withdrawals).
+  // 500 ms was too short at 1,000 services failing together: bgpd took 1-3 s to drop all 1,000 statements (the
+  // router lost the last route 2.4-3.6 s after the kill), and the peers bench logged 4,230 false warnings in 10 rounds.
   confirmMs?: number;
   // Asks FRR again soon (AdvertisementWatcher.checkSoon), so a suspected mismatch is confirmed or cleared quickly.
   recheck?: () => void;
@@ -34,7 +36,7 @@ export interface MismatchReporterOptions {
   now?: () => number;
 }
 
-const CONFIRM_MS = 500;
+const CONFIRM_MS = 3000;
 
 // Logs a mismatch once when it appears (confirmed by a later answer) and once when it clears, never on every poll.
 export class MismatchReporter {
