@@ -65,7 +65,7 @@ async function simultaneous(): Promise<Rep[]> {
           const lines = fleet
             .agent(name)
             .lines()
-            .filter((line) => line.time >= since && (line.keep_last === true || line.component === 'fleet'));
+            .filter((line) => line.time >= since && line.level >= 30);
           for (const line of lines) process.stdout.write(`  ${name} +${line.time - since}ms ${line.msg}: ${String(line.reason ?? '')}\n`);
         }
       }
@@ -79,7 +79,19 @@ async function simultaneous(): Promise<Rep[]> {
 async function chaos() {
   const fleet = await buildFleetLab({ name: 'benchchaos' });
   try {
-    return await runChaos(fleet, { durationMs: CHAOS_MS, seed: SEED, log: (line) => process.stdout.write(`chaos: ${line}\n`) });
+    const result = await runChaos(fleet, { durationMs: CHAOS_MS, seed: SEED, log: (line) => process.stdout.write(`chaos: ${line}\n`) });
+    // Each stretch without a route while a node was healthy: what the router and agents said, and the agents' logs.
+    for (const episode of result.episodes) {
+      process.stdout.write(`no route ${episode.end - episode.start}ms while ${episode.healthy.join(', ')} healthy: ${episode.seen}\n`);
+      for (const name of ALL) {
+        const lines = fleet
+          .agent(name)
+          .lines()
+          .filter((line) => line.time >= episode.start - 5000 && line.time <= episode.end + 1000 && line.level >= 30);
+        for (const line of lines) process.stdout.write(`  ${name} ${line.time - episode.start}ms ${line.msg}: ${String(line.reason ?? '')}\n`);
+      }
+    }
+    return result;
   } finally {
     await fleet.destroy();
   }

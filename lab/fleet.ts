@@ -27,7 +27,7 @@ export interface FleetLab {
   agent(name: string): AgentProcess;
   // Replaces a node's agent with a fresh one (e.g. other keys) after stopping the old one.
   restartAgent(name: string, service?: Record<string, unknown>): Promise<void>;
-  status(name: string): Promise<ServiceStatusJson>;
+  status(name: string, timeoutMs?: number): Promise<ServiceStatusJson>;
   destroy(): Promise<void>;
 }
 
@@ -81,9 +81,9 @@ export async function buildFleetLab(options: { name: string; keepLast?: boolean 
       await old.exited;
       agents.set(name, await dns.startAgent(node(name), service));
     },
-    async status(name) {
+    async status(name, timeoutMs = 5000) {
       const socket = path.join(agents.get(name)!.dir, 'control.sock');
-      const status = (await controlRequest(socket, { command: 'status' }, { timeoutMs: 5000 })) as StatusJson;
+      const status = (await controlRequest(socket, { command: 'status' }, { timeoutMs })) as StatusJson;
       return status.services[0]!;
     },
     destroy: () => dns.destroy(),

@@ -7,6 +7,8 @@ import { startFrr, waitForAdjacencies } from '../../../lab/frr.js';
 import { FLEET_ADDRESS, type FleetLab } from '../../../lab/fleet.js';
 import { startDnsLoad } from './dns-load.js';
 import { hostEntries } from '../../reliability/support/kernel.js';
+import { vtysh } from '../../../lab/frr.js';
+import { FLEET_COMMANDS as LSDB_COMMANDS, parseOspfExternalFleet } from '../../../src/fleet/lsdb.js';
 
 export interface ChaosOptions {
   durationMs: number;
@@ -32,6 +34,16 @@ export interface ChaosResult {
   zeroMs: number;
   // Nodes (or the router) still holding the address / route after every agent stopped.
   stale: string[];
+  // Each stretch without a route while a node was healthy: when (epoch ms), who was healthy, and what the router's
+  // LSDB and the agents said at its start (to find the cause).
+  episodes: ChaosEpisode[];
+}
+
+export interface ChaosEpisode {
+  start: number;
+  end: number;
+  healthy: string[];
+  seen: string;
 }
 
 // mulberry32: a small seeded generator, so a run can be repeated from its seed.
@@ -71,6 +83,25 @@ export async function runChaos(fleet: FleetLab, options: ChaosOptions): Promise<
 
   let zeroWhileHealthyMs = 0;
   let zeroMs = 0;
+  const episodes: ChaosEpisode[] = [];
+  let episode: ChaosEpisode | undefined;
+  // What the router's LSDB and each agent said, once per episode (in the background: sampling goes on).
+  const describe = async (into: ChaosEpisode) => {
+    const parts: string[] = [];
+    try {
+      const lsdb = parseOspfExternalFleet(JSON.parse(await vtysh(fleet.dns.router.frr!.dir, [LSDB_COMMANDS[4]], 3000)));
+      parts.push(`router LSDB: ${[...(lsdb.advertisers.get(`${FLEET_ADDRESS}/32`) ?? [])].join(' ') || 'none'}`);
+    } catch (error) {
+      parts.push(`router LSDB: ${String(error)}`);
+    }
+    for (const name of names) {
+      const status = await fleet.status(name, 1000).catch((error: unknown) => String(error));
+      parts.push(
+        `${name}: ${typeof status === 'string' ? status : JSON.stringify({ state: status.state, kept_last: status.kept_last, advertisers: status.advertisers })}`,
+      );
+    }
+    into.seen = parts.join('; ');
+  };
   let sampling = true;
   const sampler = (async () => {
     let last = Date.now();
@@ -86,8 +117,14 @@ export async function runChaos(fleet: FleetLab, options: ChaosOptions): Promise<
         if (healthy.length > 0) {
           zeroWhileHealthyMs += now - last;
           log(`no route while ${healthy.join(', ')} healthy`);
-        }
-      }
+          if (!episode) {
+            episode = { start: last, end: now, healthy, seen: '' };
+            episodes.push(episode);
+            void describe(episode);
+          }
+          episode.end = now;
+        } else episode = undefined;
+      } else episode = undefined;
       last = now;
       await sleep(50);
     }
@@ -176,5 +213,6 @@ export async function runChaos(fleet: FleetLab, options: ChaosOptions): Promise<
     zeroWhileHealthyMs,
     zeroMs,
     stale,
+    episodes,
   };
 }
