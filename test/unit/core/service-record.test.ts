@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import {
   desiredEntries,
   KEEP_READ_LIMIT_MS,
+  keepWatching,
+  STANDBY_URGENT_MS,
   newRecord,
   next,
   PARKING_LIMIT_MS,
@@ -79,6 +81,13 @@ const hold = (state: 'pending' | 'guard' | 'last', fields: { asked?: number; gua
   guardUntil: fields.guardUntil,
   reason: fields.reason ?? '',
   ...(state === 'guard' ? { others: fields.others ?? ['0.0.0.2'] } : {}),
+});
+const standby = (reason = 'other routers advertise every address; 0.0.0.4 (higher router-id) decides for the fleet') => ({
+  state: 'standby' as const,
+  asked: undefined,
+  guardUntil: undefined,
+  reason,
+  since: NOW,
 });
 const falling = health('falling', 0, 1);
 const downHealth = { phase: 'down' as const, successes: 0, failures: 2, withdrawnAt: NOW };
@@ -548,7 +557,7 @@ const rows: Row[] = [
     event: { kind: 'fleet' },
     fleet: seen(['0.0.0.2', '0.0.0.3']),
     after: {
-      keep: { state: 'standby', asked: undefined, guardUntil: undefined, reason: 'others (0.0.0.2) still advertise after the guard period', since: NOW },
+      keep: standby('others (0.0.0.2) still advertise after the guard period'),
     },
     effects: [
       { kind: 'keep-withdraw', reason: 'others (0.0.0.2) still advertise after the guard period', unknown: false },
@@ -619,6 +628,63 @@ const rows: Row[] = [
     ],
   },
   {
+    name: 'keep_last, standing by: another router still advertises: stay withdrawn',
+    before: keeping({ health: downHealth, keep: standby(), noted: 'down' }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.4']),
+    after: { keep: standby() },
+    effects: [],
+  },
+  {
+    name: 'keep_last, standing by: nobody advertises any more (the one it deferred to withdrew too): announce again, decide afresh',
+    before: keeping({ health: downHealth, keep: standby(), noted: 'down' }),
+    event: { kind: 'fleet' },
+    fleet: seen([]),
+    after: {
+      keep: hold('pending', { asked: NOW, reason: 'no router advertises 192.0.2.53 any more: announcing it again although the service is down' }),
+    },
+    effects: [
+      { kind: 'keep-rescue', reason: 'no router advertises 192.0.2.53 any more: announcing it again although the service is down' },
+      { kind: 'kick', announce: true },
+      { kind: 'fleet-read' },
+      { kind: 'recheck', at: NOW + KEEP_READ_LIMIT_MS },
+    ],
+  },
+  {
+    name: 'keep_last, standing by while drained: nobody advertises, still nothing (deliberate)',
+    before: keeping({ health: downHealth, keep: standby(), maintenance: HOLD, noted: 'drained' }),
+    event: { kind: 'fleet' },
+    fleet: seen([]),
+    after: { keep: standby() },
+    effects: [],
+  },
+  {
+    name: 'keep_last, standing by: FRR not answering: nothing to conclude',
+    before: keeping({ health: downHealth, keep: standby(), noted: 'down' }),
+    event: { kind: 'fleet' },
+    fleet: { at: NOW, snapshot: undefined, problem: 'FRR could not be asked' },
+    after: { keep: standby() },
+    effects: [],
+  },
+  {
+    name: 'keep_last, standing by: pausing clears it (nothing announced to withdraw)',
+    before: keeping({ health: downHealth, keep: standby(), noted: 'down' }),
+    event: { kind: 'mode', from: 'running', to: 'paused' },
+    after: { keep: undefined },
+    effects: [],
+  },
+  {
+    name: 'keep_last, standing by: healthy again is plain health',
+    before: keeping({ health: health('rising', 1), keep: standby(), noted: 'down' }),
+    event: result(true),
+    after: { keep: undefined, health: health('up', 2) },
+    effects: [
+      { kind: 'phase', from: 'rising', to: 'up' },
+      { kind: 'kick', announce: true },
+      { kind: 'state', from: 'down', to: 'up', reason: 'all probes passed' },
+    ],
+  },
+  {
     name: 'keep_last with announce: bgp: advertisers unknown, withdraw and say why',
     before: up({ config: config({ keepLast: true, announce: 'bgp' }), health: falling }),
     event: result(false),
@@ -663,4 +729,12 @@ test('desired entries: the announcement while wanted, the parked entries during 
   assert.equal(wants(up(), 'created'), false);
   assert.equal(wants(record({ health: health('down'), keep: hold('last') }), 'running'), true, 'kept by keep_last still announces');
   assert.equal(wants(record({ health: health('down'), keep: hold('last'), maintenance: HOLD }), 'running'), false);
+  assert.equal(wants(record({ health: health('down'), keep: standby() }), 'running'), false, 'standing by is withdrawn');
+});
+
+test('keep_last reads the fleet every second while it holds a service, and for a minute after it stood by', () => {
+  assert.equal(keepWatching(record({ health: health('down'), keep: hold('guard') }), NOW), true);
+  assert.equal(keepWatching(record({ health: health('down'), keep: standby() }), NOW + STANDBY_URGENT_MS - 1), true);
+  assert.equal(keepWatching(record({ health: health('down'), keep: standby() }), NOW + STANDBY_URGENT_MS), false);
+  assert.equal(keepWatching(up(), NOW), false);
 });
