@@ -71,7 +71,17 @@ export async function buildFleetLab(options: { name: string; keepLast?: boolean 
     },
     async startDns(name) {
       if (unbounds.get(name)) return;
-      unbounds.set(name, await dns.startUnbound(node(name), `unbound-${(generation += 1)}`));
+      // The killed server's port can still be taken for a moment on a loaded machine (seen at load ~50: "bind: address
+      // already in use"): try again a few times.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          unbounds.set(name, await dns.startUnbound(node(name), `unbound-${(generation += 1)}`));
+          return;
+        } catch (error) {
+          if (attempt >= 3 || !String(error).includes('address already in use')) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        }
+      }
     },
     dnsRunning: (name) => unbounds.get(name) !== undefined,
     agent: (name) => agents.get(name)!,
