@@ -171,9 +171,9 @@ export async function runChaos(fleet: FleetLab, options: ChaosOptions): Promise<
         node.frr = fresh;
         fleet.dns.lab.onDestroy(`frr ${node.name} restarted`, () => fresh.stop());
         await waitForAdjacencies(fresh, 1, 30_000);
-        // A restarted ospfd's service LSA reaches the router 4.4-4.9 s after its adjacency is Full (FRR 8.4, measured
-        // 6 of 6 in this lab): until then the node serves nobody, whatever the agent does; it counts as healthy from
-        // there (at most 15 s later).
+        // A restarted ospfd's service LSA reaches the router 4.3-5.0 s after its adjacency is Full (FRR 8.4, 12 of 12
+        // restarts in this lab, bench/fleet.ts --frr-restarts): until then the node serves nobody, whatever the agent
+        // does; it counts as healthy from there (at most 15 s later).
         await routerSees(fresh.options.routerId, 15_000);
         up(node.name);
       } else {
