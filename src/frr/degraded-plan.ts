@@ -93,3 +93,16 @@ export function planLists(desired: Map<string, Set<string>>, present: ListState)
   }
   return { lines: [...adds, ...removes], next };
 }
+
+// The families whose HC-DEGRADED lists a daemon's route-maps match (its own `show running-config`): the daemons that
+// must hold the lists. A daemon that matches none (zebra, or an operator's config without the policy levels) gets none.
+export function referencedFamilies(text: string): Family[] {
+  const families = new Set<Family>();
+  for (const match of text.matchAll(/^\s*match ipv?6? ?address prefix-list HC-DEGRADED-V([46])-\d+\s*$/gm)) families.add(Number(match[1]) as Family);
+  return [...families].sort();
+}
+
+// The desired lists of some families only (a daemon is sent the families it references).
+export function desiredListsOf(addresses: readonly DegradedAddress[], families: readonly Family[]): Map<string, Set<string>> {
+  return desiredLists(addresses.filter(({ address }) => families.includes(familyOf(address))));
+}

@@ -25,6 +25,13 @@ export interface DaemonVty extends Pick<Vtysh, 'configure'> {
   close(): void;
 }
 
+// A read on the same kept connection (the degraded prefix-lists' full sync reads `show running-config` per daemon).
+// No fallback: it throws (VTYSH_DAEMON_DOWN) when the socket cannot be connected, so the caller can tell a daemon that
+// is not there from one that answered.
+export interface DaemonVtyWithShow extends DaemonVty {
+  show(command: string): Promise<string>;
+}
+
 // One answer: the output text and the status byte.
 interface Answer {
   status: number;
@@ -114,7 +121,7 @@ function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | un
   });
 }
 
-export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {
+export function createDaemonVty(options: DaemonVtyOptions): DaemonVtyWithShow {
   const socketPath = path.join(options.vtySocket ?? DEFAULT_VTY_SOCKET_DIR, `${options.daemon}.vty`);
   let connection: Connection | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -198,7 +205,44 @@ export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {
     }
   }
 
+  // One command outside configure mode; a kept connection that fails (the daemon restarted unseen) is retried once fresh.
+  async function read(command: string): Promise<string> {
+    const reused = connection !== undefined && !connection.closed;
+    const down = (why: string) =>
+      new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${options.daemon} vty: ${options.daemon} is not running (${why})`, {
+        commands: [command],
+        daemon: options.daemon,
+        frrMessage: why,
+      });
+    for (const attempt of reused ? [1, 2] : [2]) {
+      const open_ = attempt === 1 ? connection! : await reopen();
+      if (!open_) throw down(`${socketPath} cannot be connected`);
+      const answer = await open_.command(command, options.timeoutMs).catch((error: unknown) => error as Error);
+      if (answer instanceof TimeoutError)
+        throw new VtyshError(ErrorCodes.VTYSH_TIMEOUT, `${options.daemon} vty: no answer to \`${command}\` within ${options.timeoutMs}ms`, {
+          commands: [command],
+        });
+      if (answer instanceof Error) {
+        open_.destroy();
+        if (attempt === 2) throw down(answer.message);
+        continue;
+      }
+      if (answer.status !== 0)
+        throw new VtyshError(ErrorCodes.VTYSH_REJECTED, `${options.daemon} vty: \`${command}\`: FRR rejected it: ${answer.text.trim()}`, {
+          commands: [command],
+          frrMessage: answer.text.trim(),
+        });
+      return answer.text;
+    }
+    throw down('unreachable');
+  }
+
   return {
+    show(command) {
+      const next = queue.then(() => read(command));
+      queue = next.catch(() => undefined);
+      return next;
+    },
     configure(lines) {
       if (lines.length === 0) return Promise.resolve('');
       const next = queue.then(() => write(lines));

@@ -149,3 +149,18 @@ test('a daemon that does not answer: VTYSH_TIMEOUT, and the connection is droppe
   await vty.configure(['network 192.0.2.53/32']);
   assert.equal(daemon.connections.length, 2);
 });
+
+test('show: the output on the kept connection, no fallback; no socket is VTYSH_DAEMON_DOWN', async (t) => {
+  const daemon = await fakeDaemon();
+  daemon.reject.set('show running-config', { status: 0, text: 'ip prefix-list L seq 5 deny any\n' });
+  const vty = createDaemonVty({ daemon: 'bgpd', vtySocket: daemon.dir, timeoutMs: 2000, fallback: noFallback });
+  t.after(async () => {
+    vty.close();
+    await daemon.close();
+  });
+  assert.equal(await vty.show('show running-config'), 'ip prefix-list L seq 5 deny any\n');
+  await vty.configure(['ip prefix-list L seq 10 permit 192.0.2.1/32']);
+  assert.deepEqual(daemon.connections, [['enable', 'show running-config', 'configure terminal', 'ip prefix-list L seq 10 permit 192.0.2.1/32', 'end']]);
+  const missing = createDaemonVty({ daemon: 'ospfd', vtySocket: daemon.dir, timeoutMs: 2000, fallback: noFallback });
+  await assert.rejects(missing.show('show running-config'), (error: unknown) => isHealthcastError(error, ErrorCodes.VTYSH_DAEMON_DOWN));
+});
