@@ -99,7 +99,7 @@ export const POLICY_SYNC_MIN_MS = 10_000;
 // The daemons whose route-maps may match the degraded lists, each written over its own vty socket (the same rule as
 // bgpdWriter: not when frr.vtysh is a wrapper for an FRR elsewhere; then vtysh does it all).
 export const POLICY_DAEMONS = ['ospfd', 'ospf6d', 'bgpd'] as const;
-function policyDaemons(frr: FrrSection, vtysh: ReturnType<typeof vtyshFromConfig>) {
+export function policyDaemons(frr: FrrSection, vtysh: ReturnType<typeof vtyshFromConfig>) {
   if (frr.vty_socket === undefined && frr.vtysh !== DEFAULT_VTYSH) return [];
   const timeoutMs = frr.vtysh_timeout ?? DEFAULT_VTYSH_TIMEOUT_MS;
   return POLICY_DAEMONS.map((daemon) => daemonTarget(daemon, createDaemonVty({ daemon, vtySocket: frr.vty_socket, timeoutMs, fallback: vtysh })));
