@@ -29,3 +29,38 @@ export function renderedPolicyLines(services: readonly PolicySource[]): string[]
 export async function applyRenderedPolicy(node: LabNode, services: readonly PolicySource[]): Promise<void> {
   await node.frr!.vtysh('configure terminal', ...renderedPolicyLines(services));
 }
+
+// The BGP side of the same policy: the HC- prefix-lists, the outbound route-maps HC-BGP-OUT-V4/V6 (metric levels with
+// their MED and AS-path prepend, then the service entry) and `bgp route-map delay-timer 1`, as `frr-config
+// --protocol bgp` renders them, plus each neighbour's `route-map ... out` (the rendered `router bgp` block's lines).
+export function renderedBgpPolicyLines(services: readonly PolicySource[], bgp: { asn: number; neighbors: readonly { address: string; asn: number }[] }): string[] {
+  const resolved = resolveRenderOptions({
+    interface: 'lo',
+    services: services.map((service) => ({ ...service, interface: 'lo' })),
+    frr: {
+      vtysh: 'vtysh',
+      hostname: 'lab',
+      router_id: '10.255.255.1',
+      protocol: 'bgp',
+      asn: bgp.asn,
+      neighbors: bgp.neighbors.map((neighbor) => ({ address: neighbor.address, remote_as: neighbor.asn })),
+    },
+  });
+  if (!resolved.ok) throw new Error(`frr-config refused the lab's BGP policy: ${resolved.errors.join('; ')}`);
+  const text = renderFrrConfig(resolved.options)[0]!.text;
+  const lines: string[] = [];
+  let inBlock = false;
+  for (const line of text.split('\n')) {
+    if (/^(ip|ipv6) prefix-list HC-/.test(line) || line.startsWith('bgp route-map delay-timer ')) lines.push(line);
+    if (/^route-map HC-BGP-OUT-V[46] permit \d+$/.test(line)) inBlock = true;
+    if (inBlock) lines.push(line);
+    if (inBlock && line === 'exit') inBlock = false;
+  }
+  lines.push(`router bgp ${bgp.asn}`);
+  for (const neighbor of bgp.neighbors) {
+    const family = neighbor.address.includes(':') ? 'ipv6' : 'ipv4';
+    lines.push(` address-family ${family} unicast`, `  neighbor ${neighbor.address} route-map HC-BGP-OUT-V${family === 'ipv6' ? 6 : 4} out`, ' exit-address-family');
+  }
+  lines.push('exit');
+  return lines;
+}

@@ -12,6 +12,7 @@ import { ErrorCodes, isHealthcastError, messageOf } from '../errors.js';
 import type { Vtysh } from './vtysh.js';
 import type { DaemonVtyWithShow } from './vty-socket.js';
 import {
+  bgpSoftOut,
   desiredListsOf,
   parseRunningLists,
   planLists,
@@ -30,8 +31,10 @@ export interface ListTarget {
   close?(): void;
 }
 
+// bgpd's batch ends with an outbound soft refresh (bgpSoftOut): its route-map timer would otherwise delay the change.
 export function daemonTarget(daemon: string, vty: DaemonVtyWithShow): ListTarget {
-  return { name: daemon, read: () => vty.show('show running-config'), write: (lines) => vty.configure(lines), close: () => vty.close() };
+  const batch = (lines: readonly string[]) => (daemon === 'bgpd' ? [...lines, ...bgpSoftOut(lines)] : lines);
+  return { name: daemon, read: () => vty.show('show running-config'), write: (lines) => vty.configure(batch(lines)), close: () => vty.close() };
 }
 
 export function vtyshTarget(vtysh: Pick<Vtysh, 'run' | 'configure'>): ListTarget {

@@ -106,3 +106,11 @@ export function referencedFamilies(text: string): Family[] {
 export function desiredListsOf(addresses: readonly DegradedAddress[], families: readonly Family[]): Map<string, Set<string>> {
   return desiredLists(addresses.filter(({ address }) => families.includes(familyOf(address))));
 }
+
+// bgpd applies a changed prefix-list to the outbound route-maps only when its route-map delay timer fires (1 s as
+// rendered, 5 s by default; 0 turns it off): an outbound soft refresh of the families changed sends the new MED and AS
+// path at once. Appended to bgpd's own batch (`do`: the batch runs in configure mode).
+export function bgpSoftOut(lines: readonly string[]): string[] {
+  const families = new Set(lines.map((line) => (/\bipv6 prefix-list /.test(line) ? 'ipv6' : 'ipv4')));
+  return (['ipv4', 'ipv6'] as const).filter((family) => families.has(family)).map((family) => `do clear bgp ${family} unicast * soft out`);
+}

@@ -2,14 +2,23 @@
 // with metric 100, node b with 200 (the policy lines `healthcast frr-config` renders, sent to each node's FRR): the
 // router uses a alone. A failing `effect: degrade` probe on a moves the router to b without ever losing the route;
 // passing again moves it back; a failing down probe withdraws a (b takes over); a crashed agent's degraded entry is
-// repaired by the next start. IPv4 and IPv6.
+// repaired by the next start. IPv4 and IPv6. Then BGP: a degraded service's MED and AS-path prepend reach an eBGP
+// router without a withdrawal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requirePrerequisites } from '../support/prereq.js';
 import { buildDnsAnycastLab, DNS_SERVICE } from '../../lab/dns-anycast.js';
-import { applyRenderedPolicy } from '../../lab/policy.js';
+import { applyRenderedPolicy, renderedBgpPolicyLines } from '../../lab/policy.js';
+import { withLab } from '../../lab/lab.js';
+import { startMonitor, type Monitor } from '../../lab/monitor.js';
+import { BGP_LAB_COMMANDS, buildBgpLab, NODE_AS, ROUTER_AS, type BgpLab } from '../integration/routing/bgp-lab.js';
+import { DegradedLists, vtyshTarget } from '../../src/frr/degraded-lists.js';
+import { policyDaemons } from '../../src/core/routing-factory.js';
+import { vtyshFromConfig } from '../../src/frr/vtysh.js';
+import { silentLogger } from '../../src/log.js';
+import type { DegradedAddress } from '../../src/frr/degraded-plan.js';
 import { waitFor } from '../../lab/process.js';
 import type { LabNode } from '../../lab/lab.js';
 
@@ -111,4 +120,96 @@ test('primary/backup by metric, degraded without a gap, withdrawal, crash repair
   } finally {
     await lab.destroy();
   }
+});
+
+interface BgpPath {
+  valid?: boolean;
+  metric?: number;
+  aspath?: { string?: string };
+}
+
+// What the router's bgpd has for the prefix from the node: MED and AS path of its valid path.
+async function bgpPathAtRouter(bgpLab: BgpLab, prefix: string): Promise<{ med: number | undefined; asPath: string } | undefined> {
+  const family = prefix.includes(':') ? 'ipv6' : 'ipv4';
+  const answer = await bgpLab.router.frr!.vtyshJson<{ paths?: BgpPath[] }>(`show bgp ${family} unicast ${prefix} json`);
+  const path_ = (answer.paths ?? []).find((candidate) => candidate.valid === true);
+  return path_ ? { med: path_.metric, asPath: path_.aspath?.string ?? '' } : undefined;
+}
+
+// Deletions of the address's kernel route at the router not followed by its re-add within GAP_SLACK_MS.
+function withdrawals(monitor: Monitor, since: number, addresses: readonly string[]): string[] {
+  const events = monitor.events.slice(since).filter((event) => addresses.includes(event.target));
+  return events.flatMap((event, index) => {
+    if (!event.deleted) return [];
+    const readded = events.slice(index + 1).find((later) => later.target === event.target && !later.deleted);
+    const ms = readded ? readded.time - event.time : Infinity;
+    return ms > GAP_SLACK_MS ? [`${event.target} without a route for ${ms} ms`] : [];
+  });
+}
+
+test('BGP: a degraded service is advertised with the degraded MED and AS-path prepend, without a withdrawal (IPv4 and IPv6)', { timeout: 120_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: BGP_LAB_COMMANDS })) return;
+  await withLab({ name: 'e2e-polbgp' }, async (lab) => {
+    const bgpLab = await buildBgpLab(lab);
+    const { router, node, link } = bgpLab;
+    const neighbors = [
+      { address: link.aV4, asn: ROUTER_AS },
+      { address: link.aV6, asn: ROUTER_AS },
+    ];
+    const policy = renderedBgpPolicyLines([{ addresses: [V4, V6], metric: 100, degradedMetric: 65000, degradedPrepend: 2 }], { asn: NODE_AS, neighbors });
+    await node.frr!.vtysh('configure terminal', ...policy);
+    const monitor = await startMonitor(router.netns, 'route');
+    lab.onDestroy('route monitor', () => monitor.stop());
+    // The agent's `announce: bgp` statements, as the BGP backend writes them.
+    await node.frr!.vtysh(
+      'configure terminal',
+      `router bgp ${NODE_AS}`,
+      'address-family ipv4 unicast',
+      `network ${V4}/32`,
+      'exit-address-family',
+      'address-family ipv6 unicast',
+      `network ${V6}/128`,
+      'exit-address-family',
+    );
+    const prefixes = [`${V4}/32`, `${V6}/128`];
+    const seen = async (med: number, asPath: string) => {
+      for (const prefix of prefixes) {
+        const found = await bgpPathAtRouter(bgpLab, prefix);
+        if (found?.med !== med || found.asPath !== asPath) return false;
+      }
+      return true;
+    };
+    await waitFor('the router to learn both prefixes with MED 100 (metric: 100)', () => seen(100, `${NODE_AS}`), { timeoutMs: 20_000, intervalMs: 50 });
+
+    // The agent's writer, as routing-factory.ts builds it for this node: only bgpd runs, and its route-maps match the lists.
+    let degraded: DegradedAddress[] = [];
+    const frr = { vtysh: 'vtysh', vty_socket: node.frr!.dir };
+    const vtysh = vtyshFromConfig(frr);
+    const lists = new DegradedLists({ daemons: policyDaemons(frr, vtysh), fallback: vtyshTarget(vtysh), degraded: () => degraded, log: silentLogger(), syncIntervalMs: 3_600_000 });
+    t.after(() => lists.stop());
+    await lists.start();
+    assert.deepEqual(lists.targets(), ['bgpd'], 'the lists go to bgpd alone (no ospfd/ospf6d here), over its socket');
+
+    const times: number[] = [];
+    for (let round = 0; round < 2; round += 1) {
+      const since = monitor.events.length;
+      degraded = [
+        { address: V4, metric: 65000 },
+        { address: V6, metric: 65000 },
+      ];
+      let started = Date.now();
+      await lists.kick();
+      await waitFor('MED 65000 and the AS twice prepended at the router', () => seen(65000, `${NODE_AS} ${NODE_AS} ${NODE_AS}`), { timeoutMs: 10_000, intervalMs: 20 });
+      times.push(Date.now() - started);
+      degraded = [];
+      started = Date.now();
+      await lists.kick();
+      await waitFor('MED 100 and the plain AS path back at the router', () => seen(100, `${NODE_AS}`), { timeoutMs: 10_000, intervalMs: 20 });
+      times.push(Date.now() - started);
+      assert.deepEqual(withdrawals(monitor, since, [V4, V6]), [], 'the router never lost the route while only MED and AS path changed');
+    }
+    const kernel = await router.exec('ip', ['route', 'show', `${V4}/32`]);
+    assert.match(kernel.stdout, /proto bgp/, "the router's kernel still routes the address over BGP");
+    t.diagnostic(`kick -> router's bgpd shows the new MED/AS path (vtysh polls every 20 ms, so upper bounds): ${times.join(', ')} ms`);
+  });
 });

@@ -3,8 +3,8 @@
 // full sync after a failure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DegradedLists, type ListTarget } from '../../../src/frr/degraded-lists.js';
-import { referencedFamilies, type DegradedAddress } from '../../../src/frr/degraded-plan.js';
+import { DegradedLists, daemonTarget, type ListTarget } from '../../../src/frr/degraded-lists.js';
+import { bgpSoftOut, referencedFamilies, type DegradedAddress } from '../../../src/frr/degraded-plan.js';
 import { ErrorCodes } from '../../../src/errors.js';
 import { VtyshError } from '../../../src/frr/vtysh-errors.js';
 import { silentLogger } from '../../../src/log.js';
@@ -113,4 +113,20 @@ test('a failed write: one full sync from what the daemon holds, which repairs a 
     ['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32', 'ip prefix-list HC-DEGRADED-V4-65000 seq 20 permit 192.0.2.72/32'],
   ]);
   assert.deepEqual(vtysh.written, []);
+});
+
+test("bgpd's batch ends with an outbound soft refresh of the families changed; other daemons' batches are the lines alone", async () => {
+  assert.deepEqual(bgpSoftOut(['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32']), ['do clear bgp ipv4 unicast * soft out']);
+  assert.deepEqual(bgpSoftOut(['no ipv6 prefix-list HC-DEGRADED-V6-65000 seq 10 permit 2001:db8::1/128', 'ip prefix-list HC-DEGRADED-V4-1 seq 4294967295 deny any']), [
+    'do clear bgp ipv4 unicast * soft out',
+    'do clear bgp ipv6 unicast * soft out',
+  ]);
+  const sent: string[][] = [];
+  const vty = { configure: (lines: readonly string[]) => (sent.push([...lines]), Promise.resolve('')), show: () => Promise.resolve(''), close: () => undefined };
+  await daemonTarget('bgpd', vty).write(['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32']);
+  await daemonTarget('ospfd', vty).write(['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32']);
+  assert.deepEqual(sent, [
+    ['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32', 'do clear bgp ipv4 unicast * soft out'],
+    ['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32'],
+  ]);
 });
