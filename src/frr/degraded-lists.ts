@@ -10,7 +10,8 @@ import type { Logger } from '../log.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import { ErrorCodes, isHealthcastError, messageOf } from '../errors.js';
 import type { Vtysh } from './vtysh.js';
-import type { DaemonVtyWithShow } from './vty-socket.js';
+import type { DaemonVty } from './vty-socket.js';
+import type { FrrDaemon } from './vty-reader.js';
 import {
   bgpSoftOut,
   desiredListsOf,
@@ -31,10 +32,12 @@ export interface ListTarget {
   close?(): void;
 }
 
-// bgpd's batch ends with an outbound soft refresh (bgpSoftOut): its route-map timer would otherwise delay the change.
-export function daemonTarget(daemon: string, vty: DaemonVtyWithShow): ListTarget {
+// Reads through the daemon's socket (vty-reader.ts: `show running-config DAEMON` is the daemon's own), writes through
+// its kept write connection (vty-socket.ts). bgpd's batch ends with an outbound soft refresh (bgpSoftOut): its
+// route-map timer would otherwise delay the change.
+export function daemonTarget(daemon: FrrDaemon, writer: DaemonVty, reader: Pick<Vtysh, 'run'>): ListTarget {
   const batch = (lines: readonly string[]) => (daemon === 'bgpd' ? [...lines, ...bgpSoftOut(lines)] : lines);
-  return { name: daemon, read: () => vty.show('show running-config'), write: (lines) => vty.configure(batch(lines)), close: () => vty.close() };
+  return { name: daemon, read: () => reader.run([`show running-config ${daemon}`]), write: (lines) => writer.configure(batch(lines)), close: () => writer.close() };
 }
 
 export function vtyshTarget(vtysh: Pick<Vtysh, 'run' | 'configure'>): ListTarget {

@@ -25,15 +25,8 @@ export interface DaemonVty extends Pick<Vtysh, 'configure'> {
   close(): void;
 }
 
-// A read on the same kept connection (the degraded prefix-lists' full sync reads `show running-config` per daemon).
-// No fallback: it throws (VTYSH_DAEMON_DOWN) when the socket cannot be connected, so the caller can tell a daemon that
-// is not there from one that answered.
-export interface DaemonVtyWithShow extends DaemonVty {
-  show(command: string): Promise<string>;
-}
-
 // One answer: the output text and the status byte.
-interface Answer {
+export interface Answer {
   status: number;
   text: string;
 }
@@ -47,7 +40,7 @@ export function takeAnswer(buffer: Buffer): { answer: Answer; rest: Buffer } | u
   return { answer: { status: buffer[end + 3]!, text: buffer.subarray(0, end).toString('utf8') }, rest: buffer.subarray(end + 4) };
 }
 
-class Connection {
+export class Connection {
   private buffer: Buffer = Buffer.alloc(0);
   private pending: { resolve: (answer: Answer) => void; reject: (error: Error) => void } | undefined;
   closed = false;
@@ -100,28 +93,34 @@ class Connection {
   }
 }
 
-class TimeoutError extends Error {}
+export class TimeoutError extends Error {}
 
-function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | undefined> {
+// The connected socket, or why not (the errno error; ETIMEDOUT after timeoutMs).
+export function connectOrError(socketPath: string, timeoutMs: number): Promise<net.Socket | NodeJS.ErrnoException> {
   return new Promise((resolve) => {
     const socket = net.createConnection(socketPath);
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve(undefined);
+      resolve(Object.assign(new Error(`no connection to ${socketPath} within ${timeoutMs}ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);
     });
-    socket.once('error', () => {
+    socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(undefined);
+      resolve(error);
     });
   });
 }
 
-export function createDaemonVty(options: DaemonVtyOptions): DaemonVtyWithShow {
+export async function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | undefined> {
+  const connected = await connectOrError(socketPath, timeoutMs);
+  return connected instanceof net.Socket ? connected : undefined;
+}
+
+export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {
   const socketPath = path.join(options.vtySocket ?? DEFAULT_VTY_SOCKET_DIR, `${options.daemon}.vty`);
   let connection: Connection | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -205,44 +204,7 @@ export function createDaemonVty(options: DaemonVtyOptions): DaemonVtyWithShow {
     }
   }
 
-  // One command outside configure mode; a kept connection that fails (the daemon restarted unseen) is retried once fresh.
-  async function read(command: string): Promise<string> {
-    const reused = connection !== undefined && !connection.closed;
-    const down = (why: string) =>
-      new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${options.daemon} vty: ${options.daemon} is not running (${why})`, {
-        commands: [command],
-        daemon: options.daemon,
-        frrMessage: why,
-      });
-    for (const attempt of reused ? [1, 2] : [2]) {
-      const open_ = attempt === 1 ? connection! : await reopen();
-      if (!open_) throw down(`${socketPath} cannot be connected`);
-      const answer = await open_.command(command, options.timeoutMs).catch((error: unknown) => error as Error);
-      if (answer instanceof TimeoutError)
-        throw new VtyshError(ErrorCodes.VTYSH_TIMEOUT, `${options.daemon} vty: no answer to \`${command}\` within ${options.timeoutMs}ms`, {
-          commands: [command],
-        });
-      if (answer instanceof Error) {
-        open_.destroy();
-        if (attempt === 2) throw down(answer.message);
-        continue;
-      }
-      if (answer.status !== 0)
-        throw new VtyshError(ErrorCodes.VTYSH_REJECTED, `${options.daemon} vty: \`${command}\`: FRR rejected it: ${answer.text.trim()}`, {
-          commands: [command],
-          frrMessage: answer.text.trim(),
-        });
-      return answer.text;
-    }
-    throw down('unreachable');
-  }
-
   return {
-    show(command) {
-      const next = queue.then(() => read(command));
-      queue = next.catch(() => undefined);
-      return next;
-    },
     configure(lines) {
       if (lines.length === 0) return Promise.resolve('');
       const next = queue.then(() => write(lines));

@@ -122,9 +122,13 @@ test("bgpd's batch ends with an outbound soft refresh of the families changed; o
     'do clear bgp ipv6 unicast * soft out',
   ]);
   const sent: string[][] = [];
-  const vty = { configure: (lines: readonly string[]) => (sent.push([...lines]), Promise.resolve('')), show: () => Promise.resolve(''), close: () => undefined };
-  await daemonTarget('bgpd', vty).write(['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32']);
-  await daemonTarget('ospfd', vty).write(['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32']);
+  const asked: string[][] = [];
+  const vty = { configure: (lines: readonly string[]) => (sent.push([...lines]), Promise.resolve('')), close: () => undefined };
+  const reader = { run: (commands: readonly string[]) => (asked.push([...commands]), Promise.resolve('')) };
+  await daemonTarget('bgpd', vty, reader).write(['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32']);
+  await daemonTarget('ospfd', vty, reader).write(['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32']);
+  await daemonTarget('ospf6d', vty, reader).read();
+  assert.deepEqual(asked, [['show running-config ospf6d']], "a daemon's own running config, as vty-reader.ts routes it");
   assert.deepEqual(sent, [
     ['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32', 'do clear bgp ipv4 unicast * soft out'],
     ['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32'],
