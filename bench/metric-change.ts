@@ -33,7 +33,15 @@ const cidr = (address: string) => `${address}/${address.includes(':') ? 128 : 32
 const load = () => os.loadavg()[0]!.toFixed(2);
 
 async function addressCommand(node: LabNode, verb: 'add' | 'del', address: string): Promise<void> {
-  const args = [...(address.includes(':') ? ['-6'] : []), 'address', verb, cidr(address), 'dev', 'lo', ...(verb === 'add' && address.includes(':') ? ['nodad'] : [])];
+  const args = [
+    ...(address.includes(':') ? ['-6'] : []),
+    'address',
+    verb,
+    cidr(address),
+    'dev',
+    'lo',
+    ...(verb === 'add' && address.includes(':') ? ['nodad'] : []),
+  ];
   await node.exec('ip', args); // rejects with ip's stderr
 }
 
@@ -42,7 +50,9 @@ function routeEvent(monitor: Monitor, address: string, since: number, match: { v
   return monitor.waitFor(
     `${address} ${match.via ? `via ${match.via}` : match.deleted ? 'deleted' : 'added'}`,
     (event) =>
-      event.target === address && event.deleted === (match.deleted ?? false) && (match.via === undefined || new RegExp(` dev ${match.via}(\\s|$)`).test(event.text)),
+      event.target === address &&
+      event.deleted === (match.deleted ?? false) &&
+      (match.via === undefined || new RegExp(` dev ${match.via}(\\s|$)`).test(event.text)),
     { since, timeoutMs: TIMEOUT_MS },
   );
 }
@@ -76,7 +86,15 @@ async function main(): Promise<void> {
     const viaAOnly = async () => {
       for (const family of [4, 6] as const) {
         const route = await kernelRoute(router, cidr(ADDRESS[family]));
-        if (!route || nextHops(route).join(',') !== nextHops(route).filter((hop) => hop.endsWith(`@${ifA}`)).join(',') || nextHops(route).length !== 1) return false;
+        if (
+          !route ||
+          nextHops(route).join(',') !==
+            nextHops(route)
+              .filter((hop) => hop.endsWith(`@${ifA}`))
+              .join(',') ||
+          nextHops(route).length !== 1
+        )
+          return false;
       }
       return true;
     };
@@ -96,7 +114,9 @@ async function main(): Promise<void> {
       const event = await routeEvent(monitor, ADDRESS[family], since, { via: toDegraded ? ifB : ifA });
       const sample = { ms: event.time - started, writeMs, load: load() };
       add(`IPv${family} metric change, ${name}`, sample);
-      process.stdout.write(`IPv${family} ${name} ${toDegraded ? 'degrade' : 'recover'}: ${Math.round(sample.ms)} ms (write ${writeMs.toFixed(1)} ms, load ${sample.load})\n`);
+      process.stdout.write(
+        `IPv${family} ${name} ${toDegraded ? 'degrade' : 'recover'}: ${Math.round(sample.ms)} ms (write ${writeMs.toFixed(1)} ms, load ${sample.load})\n`,
+      );
       // The quiet period a real change comes after (and ospf6d's timer re-armed from scratch).
       await new Promise((resolve) => setTimeout(resolve, 300));
     };
@@ -106,7 +126,11 @@ async function main(): Promise<void> {
         const started = Date.now();
         await addressCommand(a, verb, ANNOUNCED[family]);
         const event = await routeEvent(monitor, ANNOUNCED[family], since, { deleted: verb === 'del' });
-        add(`IPv${family} announce (${verb === 'add' ? 'address added on lo' : 'address deleted'})`, { ms: event.time - started, writeMs: Number.NaN, load: load() });
+        add(`IPv${family} announce (${verb === 'add' ? 'address added on lo' : 'address deleted'})`, {
+          ms: event.time - started,
+          writeMs: Number.NaN,
+          load: load(),
+        });
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
     };
@@ -146,10 +170,18 @@ async function main(): Promise<void> {
       ),
     );
   const loads = [...samples.values()].flat().map((sample) => Number(sample.load));
-  process.stdout.write(`\n${table('Router kernel route moved (metric change) or appeared/went (announce), from the start of the change', [...rows, ...writeRows])}\n`);
+  process.stdout.write(
+    `\n${table('Router kernel route moved (metric change) or appeared/went (announce), from the start of the change', [...rows, ...writeRows])}\n`,
+  );
   process.stdout.write(`load average (1 min) during the runs: ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)}\n`);
   const file = writeResult('metric-change', {
-    settings: { runsV4: RUNS_V4, runsV6: RUNS_V6, metric: METRIC, degradedMetric: DEGRADED_METRIC, topology: 'router + a + b, lab FRR fast timers, rendered policy levels' },
+    settings: {
+      runsV4: RUNS_V4,
+      runsV6: RUNS_V6,
+      metric: METRIC,
+      degradedMetric: DEGRADED_METRIC,
+      topology: 'router + a + b, lab FRR fast timers, rendered policy levels',
+    },
     rows: [...rows, ...writeRows],
     samples: Object.fromEntries(samples),
   });

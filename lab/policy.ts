@@ -33,7 +33,10 @@ export async function applyRenderedPolicy(node: LabNode, services: readonly Poli
 // The BGP side of the same policy: the HC- prefix-lists, the outbound route-maps HC-BGP-OUT-V4/V6 (metric levels with
 // their MED and AS-path prepend, then the service entry) and `bgp route-map delay-timer 1`, as `frr-config
 // --protocol bgp` renders them, plus each neighbour's `route-map ... out` (the rendered `router bgp` block's lines).
-export function renderedBgpPolicyLines(services: readonly PolicySource[], bgp: { asn: number; neighbors: readonly { address: string; asn: number }[] }): string[] {
+export function renderedBgpPolicyLines(
+  services: readonly PolicySource[],
+  bgp: { asn: number; neighbors: readonly { address: string; asn: number }[] },
+): string[] {
   const resolved = resolveRenderOptions({
     interface: 'lo',
     services: services.map((service) => ({ ...service, interface: 'lo' })),
@@ -59,7 +62,11 @@ export function renderedBgpPolicyLines(services: readonly PolicySource[], bgp: {
   lines.push(`router bgp ${bgp.asn}`);
   for (const neighbor of bgp.neighbors) {
     const family = neighbor.address.includes(':') ? 'ipv6' : 'ipv4';
-    lines.push(` address-family ${family} unicast`, `  neighbor ${neighbor.address} route-map HC-BGP-OUT-V${family === 'ipv6' ? 6 : 4} out`, ' exit-address-family');
+    lines.push(
+      ` address-family ${family} unicast`,
+      `  neighbor ${neighbor.address} route-map HC-BGP-OUT-V${family === 'ipv6' ? 6 : 4} out`,
+      ' exit-address-family',
+    );
   }
   lines.push('exit');
   return lines;

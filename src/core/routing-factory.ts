@@ -103,9 +103,7 @@ export function policyDaemons(frr: Pick<FrrSection, 'vtysh' | 'vty_socket' | 'vt
   if (!daemonSocketsUsable(frr)) return [];
   const timeoutMs = frr.vtysh_timeout ?? DEFAULT_VTYSH_TIMEOUT_MS;
   const reader = createVtyReader({ vtySocket: frr.vty_socket, timeoutMs, fallback: vtysh });
-  return POLICY_DAEMONS.map((daemon) =>
-    daemonTarget(daemon, createDaemonVty({ daemon, vtySocket: frr.vty_socket, timeoutMs, fallback: vtysh }), reader),
-  );
+  return POLICY_DAEMONS.map((daemon) => daemonTarget(daemon, createDaemonVty({ daemon, vtySocket: frr.vty_socket, timeoutMs, fallback: vtysh }), reader));
 }
 
 // The degraded prefix-lists' writer, only when a service can be degraded: hosts without degrade probes never talk to

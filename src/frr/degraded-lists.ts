@@ -37,7 +37,12 @@ export interface ListTarget {
 // route-map timer would otherwise delay the change.
 export function daemonTarget(daemon: FrrDaemon, writer: DaemonVty, reader: Pick<Vtysh, 'run'>): ListTarget {
   const batch = (lines: readonly string[]) => (daemon === 'bgpd' ? [...lines, ...bgpSoftOut(lines)] : lines);
-  return { name: daemon, read: () => reader.run([`show running-config ${daemon}`]), write: (lines) => writer.configure(batch(lines)), close: () => writer.close() };
+  return {
+    name: daemon,
+    read: () => reader.run([`show running-config ${daemon}`]),
+    write: (lines) => writer.configure(batch(lines)),
+    close: () => writer.close(),
+  };
 }
 
 export function vtyshTarget(vtysh: Pick<Vtysh, 'run' | 'configure'>): ListTarget {
@@ -135,7 +140,10 @@ export class DegradedLists {
     }
     if (found.length === 0 && !this.warnedUnused) {
       this.warnedUnused = true;
-      this.options.log.warn({}, 'no FRR route-map matches the HC-DEGRADED prefix-lists (healthcast frr-config renders them): a degraded service keeps its metric');
+      this.options.log.warn(
+        {},
+        'no FRR route-map matches the HC-DEGRADED prefix-lists (healthcast frr-config renders them): a degraded service keeps its metric',
+      );
     }
     return found;
   }

@@ -147,69 +147,82 @@ function withdrawals(monitor: Monitor, since: number, addresses: readonly string
   });
 }
 
-test('BGP: a degraded service is advertised with the degraded MED and AS-path prepend, without a withdrawal (IPv4 and IPv6)', { timeout: 120_000 }, async (t) => {
-  if (!requirePrerequisites(t, { root: true, commands: BGP_LAB_COMMANDS })) return;
-  await withLab({ name: 'e2e-polbgp' }, async (lab) => {
-    const bgpLab = await buildBgpLab(lab);
-    const { router, node, link } = bgpLab;
-    const neighbors = [
-      { address: link.aV4, asn: ROUTER_AS },
-      { address: link.aV6, asn: ROUTER_AS },
-    ];
-    const policy = renderedBgpPolicyLines([{ addresses: [V4, V6], metric: 100, degradedMetric: 65000, degradedPrepend: 2 }], { asn: NODE_AS, neighbors });
-    await node.frr!.vtysh('configure terminal', ...policy);
-    const monitor = await startMonitor(router.netns, 'route');
-    lab.onDestroy('route monitor', () => monitor.stop());
-    // The agent's `announce: bgp` statements, as the BGP backend writes them.
-    await node.frr!.vtysh(
-      'configure terminal',
-      `router bgp ${NODE_AS}`,
-      'address-family ipv4 unicast',
-      `network ${V4}/32`,
-      'exit-address-family',
-      'address-family ipv6 unicast',
-      `network ${V6}/128`,
-      'exit-address-family',
-    );
-    const prefixes = [`${V4}/32`, `${V6}/128`];
-    const seen = async (med: number, asPath: string) => {
-      for (const prefix of prefixes) {
-        const found = await bgpPathAtRouter(bgpLab, prefix);
-        if (found?.med !== med || found.asPath !== asPath) return false;
-      }
-      return true;
-    };
-    await waitFor('the router to learn both prefixes with MED 100 (metric: 100)', () => seen(100, `${NODE_AS}`), { timeoutMs: 20_000, intervalMs: 50 });
-
-    // The agent's writer, as routing-factory.ts builds it for this node: only bgpd runs, and its route-maps match the lists.
-    let degraded: DegradedAddress[] = [];
-    const frr = { vtysh: 'vtysh', vty_socket: node.frr!.dir };
-    const vtysh = vtyshFromConfig(frr);
-    const lists = new DegradedLists({ daemons: policyDaemons(frr, vtysh), fallback: vtyshTarget(vtysh), degraded: () => degraded, log: silentLogger(), syncIntervalMs: 3_600_000 });
-    t.after(() => lists.stop());
-    await lists.start();
-    assert.deepEqual(lists.targets(), ['bgpd'], 'the lists go to bgpd alone (no ospfd/ospf6d here), over its socket');
-
-    const times: number[] = [];
-    for (let round = 0; round < 2; round += 1) {
-      const since = monitor.events.length;
-      degraded = [
-        { address: V4, metric: 65000 },
-        { address: V6, metric: 65000 },
+test(
+  'BGP: a degraded service is advertised with the degraded MED and AS-path prepend, without a withdrawal (IPv4 and IPv6)',
+  { timeout: 120_000 },
+  async (t) => {
+    if (!requirePrerequisites(t, { root: true, commands: BGP_LAB_COMMANDS })) return;
+    await withLab({ name: 'e2e-polbgp' }, async (lab) => {
+      const bgpLab = await buildBgpLab(lab);
+      const { router, node, link } = bgpLab;
+      const neighbors = [
+        { address: link.aV4, asn: ROUTER_AS },
+        { address: link.aV6, asn: ROUTER_AS },
       ];
-      let started = Date.now();
-      await lists.kick();
-      await waitFor('MED 65000 and the AS twice prepended at the router', () => seen(65000, `${NODE_AS} ${NODE_AS} ${NODE_AS}`), { timeoutMs: 10_000, intervalMs: 20 });
-      times.push(Date.now() - started);
-      degraded = [];
-      started = Date.now();
-      await lists.kick();
-      await waitFor('MED 100 and the plain AS path back at the router', () => seen(100, `${NODE_AS}`), { timeoutMs: 10_000, intervalMs: 20 });
-      times.push(Date.now() - started);
-      assert.deepEqual(withdrawals(monitor, since, [V4, V6]), [], 'the router never lost the route while only MED and AS path changed');
-    }
-    const kernel = await router.exec('ip', ['route', 'show', `${V4}/32`]);
-    assert.match(kernel.stdout, /proto bgp/, "the router's kernel still routes the address over BGP");
-    t.diagnostic(`kick -> router's bgpd shows the new MED/AS path (vtysh polls every 20 ms, so upper bounds): ${times.join(', ')} ms`);
-  });
-});
+      const policy = renderedBgpPolicyLines([{ addresses: [V4, V6], metric: 100, degradedMetric: 65000, degradedPrepend: 2 }], { asn: NODE_AS, neighbors });
+      await node.frr!.vtysh('configure terminal', ...policy);
+      const monitor = await startMonitor(router.netns, 'route');
+      lab.onDestroy('route monitor', () => monitor.stop());
+      // The agent's `announce: bgp` statements, as the BGP backend writes them.
+      await node.frr!.vtysh(
+        'configure terminal',
+        `router bgp ${NODE_AS}`,
+        'address-family ipv4 unicast',
+        `network ${V4}/32`,
+        'exit-address-family',
+        'address-family ipv6 unicast',
+        `network ${V6}/128`,
+        'exit-address-family',
+      );
+      const prefixes = [`${V4}/32`, `${V6}/128`];
+      const seen = async (med: number, asPath: string) => {
+        for (const prefix of prefixes) {
+          const found = await bgpPathAtRouter(bgpLab, prefix);
+          if (found?.med !== med || found.asPath !== asPath) return false;
+        }
+        return true;
+      };
+      await waitFor('the router to learn both prefixes with MED 100 (metric: 100)', () => seen(100, `${NODE_AS}`), { timeoutMs: 20_000, intervalMs: 50 });
+
+      // The agent's writer, as routing-factory.ts builds it for this node: only bgpd runs, and its route-maps match the lists.
+      let degraded: DegradedAddress[] = [];
+      const frr = { vtysh: 'vtysh', vty_socket: node.frr!.dir };
+      const vtysh = vtyshFromConfig(frr);
+      const lists = new DegradedLists({
+        daemons: policyDaemons(frr, vtysh),
+        fallback: vtyshTarget(vtysh),
+        degraded: () => degraded,
+        log: silentLogger(),
+        syncIntervalMs: 3_600_000,
+      });
+      t.after(() => lists.stop());
+      await lists.start();
+      assert.deepEqual(lists.targets(), ['bgpd'], 'the lists go to bgpd alone (no ospfd/ospf6d here), over its socket');
+
+      const times: number[] = [];
+      for (let round = 0; round < 2; round += 1) {
+        const since = monitor.events.length;
+        degraded = [
+          { address: V4, metric: 65000 },
+          { address: V6, metric: 65000 },
+        ];
+        let started = Date.now();
+        await lists.kick();
+        await waitFor('MED 65000 and the AS twice prepended at the router', () => seen(65000, `${NODE_AS} ${NODE_AS} ${NODE_AS}`), {
+          timeoutMs: 10_000,
+          intervalMs: 20,
+        });
+        times.push(Date.now() - started);
+        degraded = [];
+        started = Date.now();
+        await lists.kick();
+        await waitFor('MED 100 and the plain AS path back at the router', () => seen(100, `${NODE_AS}`), { timeoutMs: 10_000, intervalMs: 20 });
+        times.push(Date.now() - started);
+        assert.deepEqual(withdrawals(monitor, since, [V4, V6]), [], 'the router never lost the route while only MED and AS path changed');
+      }
+      const kernel = await router.exec('ip', ['route', 'show', `${V4}/32`]);
+      assert.match(kernel.stdout, /proto bgp/, "the router's kernel still routes the address over BGP");
+      t.diagnostic(`kick -> router's bgpd shows the new MED/AS path (vtysh polls every 20 ms, so upper bounds): ${times.join(', ')} ms`);
+    });
+  },
+);

@@ -90,7 +90,13 @@ function metricWriter(node: LabNode, addresses: readonly string[]): DegradedList
   let degraded: DegradedAddress[] = addresses.map((address) => ({ address, metric: LAB_DEGRADED_METRIC }));
   const frr = { vtysh: 'vtysh', vty_socket: node.frr!.dir };
   const vtysh = vtyshFromConfig(frr);
-  const lists = new DegradedLists({ daemons: policyDaemons(frr, vtysh), fallback: vtyshTarget(vtysh), degraded: () => degraded, log: silentLogger(), syncIntervalMs: 3_600_000 });
+  const lists = new DegradedLists({
+    daemons: policyDaemons(frr, vtysh),
+    fallback: vtyshTarget(vtysh),
+    degraded: () => degraded,
+    log: silentLogger(),
+    syncIntervalMs: 3_600_000,
+  });
   return Object.assign(lists, { clear: () => (degraded = []) });
 }
 // On lo as host prefixes; parked on the drain interface as a /31 and a /127 (src/routing/ip-commands.ts).

@@ -117,10 +117,10 @@ test('a failed write: one full sync from what the daemon holds, which repairs a 
 
 test("bgpd's batch ends with an outbound soft refresh of the families changed; other daemons' batches are the lines alone", async () => {
   assert.deepEqual(bgpSoftOut(['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32']), ['do clear bgp ipv4 unicast * soft out']);
-  assert.deepEqual(bgpSoftOut(['no ipv6 prefix-list HC-DEGRADED-V6-65000 seq 10 permit 2001:db8::1/128', 'ip prefix-list HC-DEGRADED-V4-1 seq 4294967295 deny any']), [
-    'do clear bgp ipv4 unicast * soft out',
-    'do clear bgp ipv6 unicast * soft out',
-  ]);
+  assert.deepEqual(
+    bgpSoftOut(['no ipv6 prefix-list HC-DEGRADED-V6-65000 seq 10 permit 2001:db8::1/128', 'ip prefix-list HC-DEGRADED-V4-1 seq 4294967295 deny any']),
+    ['do clear bgp ipv4 unicast * soft out', 'do clear bgp ipv6 unicast * soft out'],
+  );
   const sent: string[][] = [];
   const asked: string[][] = [];
   const vty = { configure: (lines: readonly string[]) => (sent.push([...lines]), Promise.resolve('')), close: () => undefined };
