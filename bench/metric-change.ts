@@ -7,14 +7,10 @@
 // Usage: node dist/bench/metric-change.js [RUNS_V4=15] [RUNS_V6=4]   (root; writes bench/results/metric-change.json)
 import os from 'node:os';
 import { buildAnycastLab } from '../lab/topology.js';
-import { applyRenderedPolicy } from '../lab/policy.js';
+import { applyRenderedPolicy, labDegradedLists } from '../lab/policy.js';
 import { startMonitor, type Monitor } from '../lab/monitor.js';
 import { kernelRoute, nextHops } from '../lab/routes.js';
 import { waitFor } from '../lab/process.js';
-import { DegradedLists, vtyshTarget, type ListTarget } from '../src/frr/degraded-lists.js';
-import { policyDaemons } from '../src/core/routing-factory.js';
-import { vtyshFromConfig } from '../src/frr/vtysh.js';
-import { silentLogger } from '../src/log.js';
 import type { DegradedAddress } from '../src/frr/degraded-plan.js';
 import type { LabNode } from '../lab/lab.js';
 import { row, table, writeResult, type Row } from './lib/report.js';
@@ -73,11 +69,7 @@ async function main(): Promise<void> {
   const samples = new Map<string, Sample[]>();
   const add = (name: string, sample: Sample) => samples.set(name, [...(samples.get(name) ?? []), sample]);
   let degraded: DegradedAddress[] = [];
-  const frr = { vtysh: 'vtysh', vty_socket: a.frr!.dir };
-  const vtysh = vtyshFromConfig(frr);
-  const writer = (daemons: ListTarget[]) =>
-    new DegradedLists({ daemons, fallback: vtyshTarget(vtysh), degraded: () => degraded, log: silentLogger(), syncIntervalMs: 3_600_000 });
-  const writers = { sockets: writer(policyDaemons(frr, vtysh)), vtysh: writer([]) };
+  const writers = { sockets: labDegradedLists(a, () => degraded), vtysh: labDegradedLists(a, () => degraded, 'vtysh') };
   try {
     for (const node of [a, b]) {
       await applyRenderedPolicy(node, [{ addresses: [ADDRESS[4], ADDRESS[6]], metric: METRIC[node.name as 'a' | 'b'], degradedMetric: DEGRADED_METRIC }]);

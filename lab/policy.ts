@@ -4,6 +4,11 @@ import { resolveRenderOptions } from '../src/frr/render-options.js';
 import { renderFrrConfig } from '../src/frr/render.js';
 import type { PolicySource } from '../src/frr/render-policy.js';
 import type { LabNode } from './lab.js';
+import { DegradedLists, vtyshTarget } from '../src/frr/degraded-lists.js';
+import type { DegradedAddress } from '../src/frr/degraded-plan.js';
+import { policyDaemons } from '../src/core/routing-factory.js';
+import { vtyshFromConfig } from '../src/frr/vtysh.js';
+import { silentLogger } from '../src/log.js';
 
 // The policy lines of the rendered integrated config: the HC-METRIC/HC-DEGRADED prefix-lists and the route-map
 // entries before the service entries (seq 1-9), each block with its `exit`.
@@ -70,4 +75,19 @@ export function renderedBgpPolicyLines(
   }
   lines.push('exit');
   return lines;
+}
+
+// The agent's writer of the degraded lists on a lab node's FRR, built as src/core/routing-factory.ts builds it
+// (`sockets`: each daemon's own vty socket), or with vtysh alone (the fallback, and what it did before). No periodic
+// sync: the caller kicks it.
+export function labDegradedLists(node: LabNode, degraded: () => readonly DegradedAddress[], via: 'sockets' | 'vtysh' = 'sockets'): DegradedLists {
+  const frr = { vtysh: 'vtysh', vty_socket: node.frr!.dir };
+  const vtysh = vtyshFromConfig(frr);
+  return new DegradedLists({
+    daemons: via === 'sockets' ? policyDaemons(frr, vtysh) : [],
+    fallback: vtyshTarget(vtysh),
+    degraded,
+    log: silentLogger(),
+    syncIntervalMs: 3_600_000,
+  });
 }

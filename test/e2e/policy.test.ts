@@ -10,14 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { requirePrerequisites } from '../support/prereq.js';
 import { buildDnsAnycastLab, DNS_SERVICE } from '../../lab/dns-anycast.js';
-import { applyRenderedPolicy, renderedBgpPolicyLines } from '../../lab/policy.js';
+import { applyRenderedPolicy, labDegradedLists, renderedBgpPolicyLines } from '../../lab/policy.js';
 import { withLab } from '../../lab/lab.js';
 import { startMonitor, type Monitor } from '../../lab/monitor.js';
 import { BGP_LAB_COMMANDS, buildBgpLab, NODE_AS, ROUTER_AS, type BgpLab } from '../integration/routing/bgp-lab.js';
-import { DegradedLists, vtyshTarget } from '../../src/frr/degraded-lists.js';
-import { policyDaemons } from '../../src/core/routing-factory.js';
-import { vtyshFromConfig } from '../../src/frr/vtysh.js';
-import { silentLogger } from '../../src/log.js';
 import type { DegradedAddress } from '../../src/frr/degraded-plan.js';
 import { waitFor } from '../../lab/process.js';
 import type { LabNode } from '../../lab/lab.js';
@@ -186,15 +182,7 @@ test(
 
       // The agent's writer, as routing-factory.ts builds it for this node: only bgpd runs, and its route-maps match the lists.
       let degraded: DegradedAddress[] = [];
-      const frr = { vtysh: 'vtysh', vty_socket: node.frr!.dir };
-      const vtysh = vtyshFromConfig(frr);
-      const lists = new DegradedLists({
-        daemons: policyDaemons(frr, vtysh),
-        fallback: vtyshTarget(vtysh),
-        degraded: () => degraded,
-        log: silentLogger(),
-        syncIntervalMs: 3_600_000,
-      });
+      const lists = labDegradedLists(node, () => degraded);
       t.after(() => lists.stop());
       await lists.start();
       assert.deepEqual(lists.targets(), ['bgpd'], 'the lists go to bgpd alone (no ospfd/ospf6d here), over its socket');

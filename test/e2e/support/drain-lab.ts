@@ -10,11 +10,9 @@ import type { AgentProcess } from '../../../lab/healthcast.js';
 import type { Monitor, NetlinkEvent } from '../../../lab/monitor.js';
 import { healthcastBin } from '../../support/paths.js';
 import { DEFAULT_DRAIN_INTERFACE } from '../../../src/config/defaults.js';
-import { DegradedLists, vtyshTarget } from '../../../src/frr/degraded-lists.js';
 import type { DegradedAddress } from '../../../src/frr/degraded-plan.js';
-import { policyDaemons } from '../../../src/core/routing-factory.js';
-import { vtyshFromConfig } from '../../../src/frr/vtysh.js';
-import { silentLogger } from '../../../src/log.js';
+import type { DegradedLists } from '../../../src/frr/degraded-lists.js';
+import { labDegradedLists } from '../../../lab/policy.js';
 import { LAB_DEGRADED_METRIC } from '../../../lab/frr-config.js';
 import { countQueries, startDnsLoad, type DnsQuery, type TargetCounts } from './dns-load.js';
 
@@ -88,15 +86,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // The agent's degraded-list writer on node a's FRR sockets, holding `addresses` at the lab's degraded level until clear().
 function metricWriter(node: LabNode, addresses: readonly string[]): DegradedLists & { clear(): void } {
   let degraded: DegradedAddress[] = addresses.map((address) => ({ address, metric: LAB_DEGRADED_METRIC }));
-  const frr = { vtysh: 'vtysh', vty_socket: node.frr!.dir };
-  const vtysh = vtyshFromConfig(frr);
-  const lists = new DegradedLists({
-    daemons: policyDaemons(frr, vtysh),
-    fallback: vtyshTarget(vtysh),
-    degraded: () => degraded,
-    log: silentLogger(),
-    syncIntervalMs: 3_600_000,
-  });
+  const lists = labDegradedLists(node, () => degraded);
   return Object.assign(lists, { clear: () => (degraded = []) });
 }
 // On lo as host prefixes; parked on the drain interface as a /31 and a /127 (src/routing/ip-commands.ts).
