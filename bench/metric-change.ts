@@ -4,7 +4,9 @@
 // time is from the writer's kick to the router's kernel route moving to b (or back to a), from `ip monitor route`.
 // Writers compared: the daemons' vty sockets (what the agent uses) and vtysh (the fallback, and what it used before).
 // The announce figure: an address only a holds, added to / deleted from a's lo -> the router's route appears / goes.
-// Usage: node dist/bench/metric-change.js [RUNS_V4=15] [RUNS_V6=4]   (root; writes bench/results/metric-change.json)
+// Plus IPv6 as an `announce: route` service (a kernel route of proto 201 on each node, redistributed): the agent then
+// re-sends the route after the list change (src/frr/degraded-resend.ts), so ospf6d applies it without its 5 s timer.
+// Usage: node dist/bench/metric-change.js [RUNS_V4=15] [RUNS_V6=4] [RUNS_ROUTE6=6]   (root; writes bench/results/metric-change.json)
 import os from 'node:os';
 import { buildAnycastLab } from '../lab/topology.js';
 import { applyRenderedPolicy, labDegradedLists } from '../lab/policy.js';
@@ -17,6 +19,10 @@ import { row, table, writeResult, type Row } from './lib/report.js';
 
 const RUNS_V4 = Number(process.argv[2] ?? 15);
 const RUNS_V6 = Number(process.argv[3] ?? 4);
+const RUNS_ROUTE6 = Number(process.argv[4] ?? 6);
+// The IPv6 service announced as a kernel route, and the route protocol the agent gives its routes.
+const ROUTED6 = '2001:db8:83::83';
+const ROUTE_PROTOCOL = 201;
 const ADDRESS = { 4: '192.0.2.81', 6: '2001:db8:81::81' } as const;
 const ANNOUNCED = { 4: '192.0.2.89', 6: '2001:db8:89::89' } as const;
 const METRIC = { a: 100, b: 200 } as const;
@@ -69,15 +75,22 @@ async function main(): Promise<void> {
   const samples = new Map<string, Sample[]>();
   const add = (name: string, sample: Sample) => samples.set(name, [...(samples.get(name) ?? []), sample]);
   let degraded: DegradedAddress[] = [];
-  const writers = { sockets: labDegradedLists(a, () => degraded), vtysh: labDegradedLists(a, () => degraded, 'vtysh') };
+  const writers = {
+    sockets: labDegradedLists(a, () => degraded),
+    vtysh: labDegradedLists(a, () => degraded, { via: 'vtysh' }),
+    'sockets + route re-sent': labDegradedLists(a, () => degraded, { routeProtocol: ROUTE_PROTOCOL }),
+  };
   try {
     for (const node of [a, b]) {
-      await applyRenderedPolicy(node, [{ addresses: [ADDRESS[4], ADDRESS[6]], metric: METRIC[node.name as 'a' | 'b'], degradedMetric: DEGRADED_METRIC }]);
+      await applyRenderedPolicy(node, [
+        { addresses: [ADDRESS[4], ADDRESS[6], ROUTED6], metric: METRIC[node.name as 'a' | 'b'], degradedMetric: DEGRADED_METRIC },
+      ]);
       for (const address of [ADDRESS[4], ADDRESS[6]]) await addressCommand(node, 'add', address);
+      await node.exec('ip', ['-6', 'route', 'add', cidr(ROUTED6), 'dev', 'lo', 'proto', String(ROUTE_PROTOCOL)]);
     }
     const viaAOnly = async () => {
-      for (const family of [4, 6] as const) {
-        const route = await kernelRoute(router, cidr(ADDRESS[family]));
+      for (const address of [ADDRESS[4], ADDRESS[6], ROUTED6]) {
+        const route = await kernelRoute(router, cidr(address));
         if (
           !route ||
           nextHops(route).join(',') !==
@@ -95,22 +108,22 @@ async function main(): Promise<void> {
     process.stdout.write(`sockets writer targets: ${writers.sockets.targets().join(', ')}; vtysh writer: ${writers.vtysh.targets().join(', ')}\n`);
 
     // One metric change: degraded (to b) or back (to a), through one writer.
-    const change = async (name: keyof typeof writers, family: Family, toDegraded: boolean) => {
+    const change = async (name: keyof typeof writers, what: string, address: string, toDegraded: boolean, quietMs = 300) => {
       const lists = writers[name];
       let writeMs = Number.NaN;
       lists.onApplied = (_lines, ms) => (writeMs = ms);
-      degraded = toDegraded ? [{ address: ADDRESS[family], metric: DEGRADED_METRIC }] : [];
+      degraded = toDegraded ? [{ address, metric: DEGRADED_METRIC }] : [];
       const since = monitor.events.length;
       const started = Date.now();
       await lists.kick();
-      const event = await routeEvent(monitor, ADDRESS[family], since, { via: toDegraded ? ifB : ifA });
+      const event = await routeEvent(monitor, address, since, { via: toDegraded ? ifB : ifA });
       const sample = { ms: event.time - started, writeMs, load: load() };
-      add(`IPv${family} metric change, ${name}`, sample);
+      add(`${what} metric change, ${name}`, sample);
       process.stdout.write(
-        `IPv${family} ${name} ${toDegraded ? 'degrade' : 'recover'}: ${Math.round(sample.ms)} ms (write ${writeMs.toFixed(1)} ms, load ${sample.load})\n`,
+        `${what} ${name} ${toDegraded ? 'degrade' : 'recover'}: ${Math.round(sample.ms)} ms (write ${writeMs.toFixed(1)} ms, load ${sample.load})\n`,
       );
       // The quiet period a real change comes after (and ospf6d's timer re-armed from scratch).
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
     };
     const announce = async (family: Family) => {
       for (const verb of ['add', 'del'] as const) {
@@ -130,14 +143,21 @@ async function main(): Promise<void> {
       [4, RUNS_V4],
       [6, RUNS_V6],
     ] as const) {
+      // ospf6d's 5 s timer, if something armed it before the first IPv6 change, must not be what moves the route.
+      if (family === 6) await new Promise((resolve) => setTimeout(resolve, 5500));
       for (let run = 0; run < runs; run += 1) {
         // Interleaved, so the machine's load (shared with other workers) falls on both writers alike.
         for (const name of ['sockets', 'vtysh'] as const) {
-          await change(name, family, true);
-          await change(name, family, false);
+          await change(name, `IPv${family}`, ADDRESS[family], true);
+          await change(name, `IPv${family}`, ADDRESS[family], false);
         }
         await announce(family);
       }
+    }
+    // After ospf6d's own 5 s timer of the change before has passed, so it cannot be what moved the route.
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+    for (let run = 0; run < RUNS_ROUTE6; run += 1) {
+      for (const toDegraded of [true, false]) await change('sockets + route re-sent', 'IPv6 announce: route', ROUTED6, toDegraded, 5500);
     }
   } finally {
     for (const lists of Object.values(writers)) lists.stop();
@@ -149,7 +169,7 @@ async function main(): Promise<void> {
       name,
       'ms',
       list.map((sample) => sample.ms),
-      name.includes('sockets') ? '< 100 (median)' : undefined,
+      name.includes('sockets') && !name.includes('write') ? '< 100 (median)' : undefined,
     ),
   );
   const writeRows: Row[] = [...samples]
@@ -170,6 +190,7 @@ async function main(): Promise<void> {
     settings: {
       runsV4: RUNS_V4,
       runsV6: RUNS_V6,
+      runsRoute6: RUNS_ROUTE6,
       metric: METRIC,
       degradedMetric: DEGRADED_METRIC,
       topology: 'router + a + b, lab FRR fast timers, rendered policy levels',

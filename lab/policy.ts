@@ -9,6 +9,7 @@ import type { DegradedAddress } from '../src/frr/degraded-plan.js';
 import { policyDaemons } from '../src/core/routing-factory.js';
 import { vtyshFromConfig } from '../src/frr/vtysh.js';
 import { silentLogger } from '../src/log.js';
+import { createRouteResender } from '../src/frr/degraded-resend.js';
 
 // The policy lines of the rendered integrated config: the HC-METRIC/HC-DEGRADED prefix-lists and the route-map
 // entries before the service entries (seq 1-9), each block with its `exit`.
@@ -78,16 +79,24 @@ export function renderedBgpPolicyLines(
 }
 
 // The agent's writer of the degraded lists on a lab node's FRR, built as src/core/routing-factory.ts builds it
-// (`sockets`: each daemon's own vty socket), or with vtysh alone (the fallback, and what it did before). No periodic
-// sync: the caller kicks it.
-export function labDegradedLists(node: LabNode, degraded: () => readonly DegradedAddress[], via: 'sockets' | 'vtysh' = 'sockets'): DegradedLists {
+// (`sockets`: each daemon's own vty socket), or with vtysh alone (the fallback, and what it did before); with
+// `routeProtocol`, IPv6 kernel routes of that protocol on the node are re-sent to ospf6d after a change, as the agent
+// does for `announce: route` services. No periodic sync: the caller kicks it.
+export function labDegradedLists(
+  node: LabNode,
+  degraded: () => readonly DegradedAddress[],
+  options: { via?: 'sockets' | 'vtysh'; routeProtocol?: number } = {},
+): DegradedLists {
   const frr = { vtysh: 'vtysh', vty_socket: node.frr!.dir };
   const vtysh = vtyshFromConfig(frr);
+  const resend =
+    options.routeProtocol === undefined ? undefined : createRouteResender({ routeProtocol: options.routeProtocol, namespace: node.netns, timeoutMs: 5000 });
   return new DegradedLists({
-    daemons: via === 'sockets' ? policyDaemons(frr, vtysh) : [],
+    daemons: (options.via ?? 'sockets') === 'sockets' ? policyDaemons(frr, vtysh) : [],
     fallback: vtyshTarget(vtysh),
     degraded,
     log: silentLogger(),
     syncIntervalMs: 3_600_000,
+    ...(resend ? { resend } : {}),
   });
 }

@@ -3,6 +3,7 @@
 import type { Logger } from '../log.js';
 import type { PolicyFactory, RoutingFactory } from './agent.js';
 import { DegradedLists, daemonTarget, vtyshTarget } from '../frr/degraded-lists.js';
+import { createRouteResender } from '../frr/degraded-resend.js';
 import type { FrrSection } from '../frr/schema.js';
 import { Reconciler } from '../routing/reconciler.js';
 import { IpBackend } from '../routing/ip-backend.js';
@@ -115,6 +116,16 @@ export function createPolicy(log: Logger): PolicyFactory {
     // often than every 10 s, so a change of state rarely waits behind one (an FRR restart is repaired within that).
     const syncIntervalMs = Math.max(config.reconcileIntervalMs, POLICY_SYNC_MIN_MS);
     const vtysh = vtyshFromConfig(config.frr);
-    return new DegradedLists({ daemons: policyDaemons(config.frr, vtysh), fallback: vtyshTarget(vtysh), degraded, log, syncIntervalMs });
+    // The IPv6 kernel routes of `announce: route` services, re-sent after a change so ospf6d applies it at once.
+    const routed = config.services.some((service) => service.announce === 'route' && service.addresses.some((address) => address.includes(':')));
+    const resend = routed ? createRouteResender({ routeProtocol: config.routeProtocol, timeoutMs: 5000 }) : undefined;
+    return new DegradedLists({
+      daemons: policyDaemons(config.frr, vtysh),
+      fallback: vtyshTarget(vtysh),
+      degraded,
+      log,
+      syncIntervalMs,
+      ...(resend ? { resend } : {}),
+    });
   };
 }

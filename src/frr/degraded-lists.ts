@@ -14,6 +14,7 @@ import type { DaemonVty } from './vty-socket.js';
 import type { FrrDaemon } from './vty-reader.js';
 import {
   bgpSoftOut,
+  changedV6Addresses,
   desiredListsOf,
   parseRunningLists,
   planLists,
@@ -58,6 +59,9 @@ export interface DegradedListsOptions {
   log: Logger;
   syncIntervalMs: number;
   clock?: Clock;
+  // IPv6 kernel routes sent to ospf6d again once their entries changed (degraded-resend.ts): ospf6d would otherwise
+  // apply the new metric only after its fixed 5 s.
+  resend?: { resend(addresses: readonly string[]): Promise<void>; close(): void };
 }
 
 interface InUse {
@@ -92,6 +96,7 @@ export class DegradedLists {
     this.clock.clearInterval(this.timer);
     this.timer = undefined;
     for (const target of [...this.options.daemons, this.options.fallback]) target.close?.();
+    this.options.resend?.close();
   }
 
   // The targets of the last full sync (tests, bench).
@@ -161,6 +166,10 @@ export class DegradedLists {
       this.inUse = plans.map(({ used, plan }) => ({ ...used, lists: plan.next }));
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw failed.reason;
+      const v6 = changedV6Addresses(changed.flatMap(({ plan }) => plan.lines));
+      // Not a failure of the lists: without the re-send ospf6d still applies them, after its 5 s.
+      if (v6.length > 0 && this.options.resend)
+        await this.options.resend.resend(v6).catch((error: unknown) => this.options.log.warn({ err: messageOf(error) }, 'IPv6 routes not re-sent to ospf6d'));
       if (changed.length > 0) {
         const ms = this.clock.monotonic() - started;
         const lines = changed.flatMap(({ plan }) => plan.lines);

@@ -114,3 +114,13 @@ export function bgpSoftOut(lines: readonly string[]): string[] {
   const families = new Set(lines.map((line) => (/\bipv6 prefix-list /.test(line) ? 'ipv6' : 'ipv4')));
   return (['ipv4', 'ipv6'] as const).filter((family) => families.has(family)).map((family) => `do clear bgp ${family} unicast * soft out`);
 }
+
+// The IPv6 addresses whose degraded entries a batch adds or removes (what ospf6d must see again, degraded-resend.ts).
+export function changedV6Addresses(lines: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const line of lines) {
+    const match = /^(?:no )?ipv6 prefix-list HC-DEGRADED-V6-\d+ seq \d+ permit ([0-9a-f:]+)\/128$/i.exec(line);
+    if (match) found.add(match[1]!);
+  }
+  return [...found].sort();
+}

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DegradedLists, daemonTarget, type ListTarget } from '../../../src/frr/degraded-lists.js';
-import { bgpSoftOut, referencedFamilies, type DegradedAddress } from '../../../src/frr/degraded-plan.js';
+import { bgpSoftOut, changedV6Addresses, referencedFamilies, type DegradedAddress } from '../../../src/frr/degraded-plan.js';
+import { resendLines } from '../../../src/frr/degraded-resend.js';
 import { ErrorCodes } from '../../../src/errors.js';
 import { VtyshError } from '../../../src/frr/vtysh-errors.js';
 import { silentLogger } from '../../../src/log.js';
@@ -133,4 +134,41 @@ test("bgpd's batch ends with an outbound soft refresh of the families changed; o
     ['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32', 'do clear bgp ipv4 unicast * soft out'],
     ['ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32'],
   ]);
+});
+
+test('IPv6 routes re-sent to ospf6d: the IPv6 addresses whose entries changed, only healthcast routes to exactly them', async () => {
+  assert.deepEqual(
+    changedV6Addresses([
+      'ipv6 prefix-list HC-DEGRADED-V6-65000 seq 4294967295 deny any',
+      'ipv6 prefix-list HC-DEGRADED-V6-65000 seq 10 permit 2001:db8:83::83/128',
+      'no ipv6 prefix-list HC-DEGRADED-V6-65000 seq 20 permit 2001:db8:84::84/128',
+      'ip prefix-list HC-DEGRADED-V4-65000 seq 10 permit 192.0.2.71/32',
+    ]),
+    ['2001:db8:83::83', '2001:db8:84::84'],
+  );
+  // `ip -j route get` answers, in order: ours (proto 201), another protocol's, none, unparsable.
+  const documents = [
+    '[{"dst":"2001:db8:83::83","dev":"lo","protocol":"201","metric":1024}]',
+    '[{"dst":"2001:db8:84::84","dev":"eth0","protocol":"ospf","metric":20}]',
+    '[]',
+    'garbage',
+  ];
+  assert.deepEqual(resendLines(['2001:db8:83::83', '2001:db8:84::84', '2001:db8:85::85', '2001:db8:86::86'], documents, 201), [
+    'route change 2001:db8:83::83/128 dev lo proto 201 metric 1024',
+  ]);
+
+  const resent: string[][] = [];
+  const ospf6d = fake('ospf6d', V6_MAP + SENTINELS);
+  const lists = new DegradedLists({
+    daemons: [ospf6d],
+    fallback: fake('vtysh', ''),
+    degraded: () => [{ address: '2001:db8:83::83', metric: 65000 }],
+    log: silentLogger(),
+    syncIntervalMs: 10_000,
+    clock: new ManualClock(),
+    resend: { resend: (addresses) => (resent.push([...addresses]), Promise.resolve()), close: () => undefined },
+  });
+  await lists.kick();
+  await lists.kick(); // nothing changed: nothing re-sent
+  assert.deepEqual(resent, [['2001:db8:83::83']]);
 });
