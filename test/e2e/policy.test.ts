@@ -28,12 +28,13 @@ const gapTimes: number[] = [];
 
 const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
-test('primary/backup by metric, degraded without a gap, withdrawal, crash repair (IPv4 and IPv6)', { timeout: 280_000 }, async (t) => {
-  if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
-  const flags = (node: LabNode) => ({ down: path.join(node.dir, 'down.flag'), degrade: path.join(node.dir, 'degrade.flag') });
-  const lab = await buildDnsAnycastLab({
-    name: 'e2epolicy',
-    addresses: [V4, V6],
+const flags = (node: LabNode) => ({ down: path.join(node.dir, 'down.flag'), degrade: path.join(node.dir, 'degrade.flag') });
+
+// The two-node lab with a DNS service on `addresses` whose down and degrade probes are flag files on each node.
+function policyLab(name: string, addresses: string[], service: Record<string, unknown> = {}) {
+  return buildDnsAnycastLab({
+    name,
+    addresses,
     configFor: (node) => ({ frr: { vtysh: 'vtysh', vty_socket: node.frr!.dir } }),
     serviceFor: (node) => ({
       metric: METRIC[node.name as 'a' | 'b'],
@@ -41,8 +42,14 @@ test('primary/backup by metric, degraded without a gap, withdrawal, crash repair
         { type: 'exec', command: ['test', '!', '-e', flags(node).down] },
         { type: 'exec', command: ['test', '!', '-e', flags(node).degrade], effect: 'degrade' },
       ],
+      ...service,
     }),
   });
+}
+
+test('primary/backup by metric, degraded without a gap, withdrawal, crash repair (IPv4 and IPv6)', { timeout: 280_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
+  const lab = await policyLab('e2epolicy', [V4, V6]);
   try {
     const { a, b, ifA, ifB, routeMonitor } = lab;
     for (const node of [a, b]) await applyRenderedPolicy(node, [{ addresses: [V4, V6], metric: METRIC[node.name as 'a' | 'b'], degradedMetric: 65000 }]);
@@ -113,6 +120,45 @@ test('primary/backup by metric, degraded without a gap, withdrawal, crash repair
     await routed([ifB], 'b once a is withdrawn');
     fs.rmSync(flags(a).down);
     await routed([ifA], 'a once it is healthy again');
+  } finally {
+    await lab.destroy();
+  }
+});
+
+// ospf6d applies a prefix-list change after a fixed 5 s, but a route zebra sends it at once: the agent re-sends the
+// kernel route of an `announce: route` service after the change (src/frr/degraded-resend.ts).
+test("announce: route, IPv6: the degraded metric reaches the router well before ospf6d's 5 s, without a gap", { timeout: 200_000 }, async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: COMMANDS })) return;
+  const address = '2001:db8:73::73';
+  const lab = await policyLab('e2epolroute', [address], { announce: 'route' });
+  try {
+    const { a, b, ifA, ifB, routeMonitor } = lab;
+    for (const node of [a, b]) await applyRenderedPolicy(node, [{ addresses: [address], metric: METRIC[node.name as 'a' | 'b'], degradedMetric: 65000 }]);
+    await waitFor('the router to use a alone', () => lab.routedVia([ifA]), { timeoutMs: 20_000, intervalMs: 10 });
+    // Past ospf6d's own timer of the policy change above, so it cannot be what moves the route below.
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+    const times: number[] = [];
+    for (const [degrade, via] of [
+      [true, ifB],
+      [false, ifA],
+    ] as const) {
+      const since = routeMonitor.events.length;
+      const logged = lab.agents.a.lines().length;
+      if (degrade) fs.writeFileSync(flags(a).degrade, '');
+      else fs.rmSync(flags(a).degrade);
+      const line = await lab.agents.a.waitForLine('degraded changed', (entry) => entry.service === DNS_SERVICE && entry.degraded === degrade, {
+        since: logged,
+      });
+      const moved = await routeMonitor.waitFor(`the route via ${via}`, (event) => event.target === address && !event.deleted && event.text.includes(via), {
+        since,
+        timeoutMs: 10_000,
+      });
+      times.push(moved.time - line.time);
+      assert.deepEqual(withdrawals(routeMonitor, since, [address]), [], 'the route was never missing while only the metric changed');
+      await new Promise((resolve) => setTimeout(resolve, 5500));
+    }
+    t.diagnostic(`degraded log line -> the router's IPv6 route moved: ${times.map(Math.round).join(', ')} ms`);
+    assert.ok(Math.max(...times) < 2500, `each change reached the router well before ospf6d's 5 s (${times.map(Math.round).join(', ')} ms)`);
   } finally {
     await lab.destroy();
   }
