@@ -27,7 +27,7 @@ export interface FleetLab {
   agent(name: string): AgentProcess;
   // Replaces a node's agent with a fresh one (e.g. other keys) after stopping the old one.
   restartAgent(name: string, service?: Record<string, unknown>): Promise<void>;
-  status(name: string): Promise<ServiceStatusJson>;
+  status(name: string, timeoutMs?: number): Promise<ServiceStatusJson>;
   destroy(): Promise<void>;
 }
 
@@ -71,7 +71,17 @@ export async function buildFleetLab(options: { name: string; keepLast?: boolean 
     },
     async startDns(name) {
       if (unbounds.get(name)) return;
-      unbounds.set(name, await dns.startUnbound(node(name), `unbound-${(generation += 1)}`));
+      // The killed server's port can still be taken for a moment on a loaded machine (seen at load ~50: "bind: address
+      // already in use"): try again a few times.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          unbounds.set(name, await dns.startUnbound(node(name), `unbound-${(generation += 1)}`));
+          return;
+        } catch (error) {
+          if (attempt >= 3 || !String(error).includes('address already in use')) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        }
+      }
     },
     dnsRunning: (name) => unbounds.get(name) !== undefined,
     agent: (name) => agents.get(name)!,
@@ -81,9 +91,9 @@ export async function buildFleetLab(options: { name: string; keepLast?: boolean 
       await old.exited;
       agents.set(name, await dns.startAgent(node(name), service));
     },
-    async status(name) {
+    async status(name, timeoutMs = 5000) {
       const socket = path.join(agents.get(name)!.dir, 'control.sock');
-      const status = (await controlRequest(socket, { command: 'status' }, { timeoutMs: 5000 })) as StatusJson;
+      const status = (await controlRequest(socket, { command: 'status' }, { timeoutMs })) as StatusJson;
       return status.services[0]!;
     },
     destroy: () => dns.destroy(),

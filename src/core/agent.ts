@@ -24,6 +24,7 @@ import { serviceAdvertisers } from '../fleet/lsdb.js';
 import {
   desiredEntries,
   isDegraded,
+  keepWatching,
   keptLast,
   newRecord,
   next,
@@ -427,7 +428,7 @@ export class Agent {
 
   // Whether a service is held by keep_last (the fleet is then read more often).
   anyKept(): boolean {
-    for (const slot of this.services.values()) if (slot.record.keep) return true;
+    for (const slot of this.services.values()) if (keepWatching(slot.record, this.clock.now())) return true;
     return false;
   }
 
@@ -664,6 +665,9 @@ export class Agent {
             slot.log.warn({ reason: effect.reason, keep_last: true }, 'keep_last: the last advertiser: addresses kept announced although the service is down');
           else slot.log.info({ reason: effect.reason, keep_last: true }, 'keep_last: no longer the last advertiser');
           this.emit('onKeptLast', name, effect.kept);
+          break;
+        case 'keep-rescue':
+          slot.log.warn({ reason: effect.reason, keep_last: true }, 'keep_last: announced again: no router advertises the service');
           break;
         case 'keep-withdraw':
           if (effect.unknown) slot.log.warn({ reason: effect.reason, keep_last: true }, 'keep_last: withdrawing: advertisers unknown');

@@ -2,7 +2,8 @@
 // announces with BGP) and the ownership file in state_dir.
 import type { Logger } from '../log.js';
 import type { PolicyFactory, RoutingFactory } from './agent.js';
-import { DegradedLists } from '../frr/degraded-lists.js';
+import { DegradedLists, daemonTarget, vtyshTarget } from '../frr/degraded-lists.js';
+import { createRouteResender } from '../frr/degraded-resend.js';
 import type { FrrSection } from '../frr/schema.js';
 import { Reconciler } from '../routing/reconciler.js';
 import { IpBackend } from '../routing/ip-backend.js';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { FileOwnershipStore, OWNERSHIP_FILE } from '../routing/ownership.js';
 import { DEFAULT_VTYSH_TIMEOUT_MS, vtyshFromConfig } from '../frr/vtysh.js';
 import { createDaemonVty } from '../frr/vty-socket.js';
-import { daemonSocketsUsable, readerFromConfig } from '../frr/vty-reader.js';
+import { createVtyReader, daemonSocketsUsable, readerFromConfig } from '../frr/vty-reader.js';
 import type { RoutingBackend } from '../routing/types.js';
 import { usesBgp } from './announcement.js';
 import { leaseTerms } from '../routing/lease.js';
@@ -96,14 +97,35 @@ export function createRouting(log: Logger, options: { bgp?: boolean } = {}): Rou
 
 export const POLICY_SYNC_MIN_MS = 10_000;
 
-// The degraded prefix-lists' writer, only when a service can be degraded: hosts without degrade probes never run vtysh
-// for it. (A reload that adds the first degrade probe takes effect at the next start.)
+// The daemons whose route-maps may match the degraded lists, each read and written over its own vty socket when the
+// sockets are ours (vty-reader.ts says when; otherwise vtysh does it all).
+export const POLICY_DAEMONS = ['ospfd', 'ospf6d', 'bgpd'] as const;
+export function policyDaemons(frr: Pick<FrrSection, 'vtysh' | 'vty_socket' | 'vtysh_timeout'>, vtysh: ReturnType<typeof vtyshFromConfig>) {
+  if (!daemonSocketsUsable(frr)) return [];
+  const timeoutMs = frr.vtysh_timeout ?? DEFAULT_VTYSH_TIMEOUT_MS;
+  const reader = createVtyReader({ vtySocket: frr.vty_socket, timeoutMs, fallback: vtysh });
+  return POLICY_DAEMONS.map((daemon) => daemonTarget(daemon, createDaemonVty({ daemon, vtySocket: frr.vty_socket, timeoutMs, fallback: vtysh }), reader));
+}
+
+// The degraded prefix-lists' writer, only when a service can be degraded: hosts without degrade probes never talk to
+// FRR for it. (A reload that adds the first degrade probe takes effect at the next start.)
 export function createPolicy(log: Logger): PolicyFactory {
   return ({ degraded, config }) => {
     if (!config.services.some((service) => service.degradedMetric !== undefined)) return undefined;
-    // The full sync reads `show running-config` (~0.1-0.3 s of vtysh): not more often than every 10 s, so a change of
-    // state rarely waits behind one (an FRR restart is repaired within that).
+    // The full sync reads each daemon's `show running-config` (a few ms per socket, ~0.1-0.3 s through vtysh): not more
+    // often than every 10 s, so a change of state rarely waits behind one (an FRR restart is repaired within that).
     const syncIntervalMs = Math.max(config.reconcileIntervalMs, POLICY_SYNC_MIN_MS);
-    return new DegradedLists({ vtysh: vtyshFromConfig(config.frr), degraded, log, syncIntervalMs });
+    const vtysh = vtyshFromConfig(config.frr);
+    // The IPv6 kernel routes of `announce: route` services, re-sent after a change so ospf6d applies it at once.
+    const routed = config.services.some((service) => service.announce === 'route' && service.addresses.some((address) => address.includes(':')));
+    const resend = routed ? createRouteResender({ routeProtocol: config.routeProtocol, timeoutMs: 5000 }) : undefined;
+    return new DegradedLists({
+      daemons: policyDaemons(config.frr, vtysh),
+      fallback: vtyshTarget(vtysh),
+      degraded,
+      log,
+      syncIntervalMs,
+      ...(resend ? { resend } : {}),
+    });
   };
 }

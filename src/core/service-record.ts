@@ -11,7 +11,7 @@ import type { CombinedResult } from './combine.js';
 import { INITIAL_DEGRADE, stepDegrade, type DegradeState } from './degrade.js';
 import { flap, NO_PENALTY, release, type DampingState } from './damping.js';
 import type { FleetReading } from '../fleet/watcher.js';
-import { decideKeep } from '../fleet/keep-last.js';
+import { decideKeep, orphanedAddress } from '../fleet/keep-last.js';
 
 export type AgentMode = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -46,12 +46,16 @@ export interface Grace {
 
 // keep_last: the service failed but its addresses stay announced while the fleet rule decides (src/fleet/keep-last.ts).
 // pending: waiting for a reading of the LSDB begun after `asked`; guard: the highest advertiser waits until `guardUntil`;
-// last: no other router advertises some address, so this node keeps serving.
+// last: no other router advertises some address, so this node keeps serving; standby: withdrawn for the fleet since
+// `since`, announced again if a reading shows nobody advertising (not announced meanwhile).
 export interface KeepHold {
-  state: 'pending' | 'guard' | 'last';
+  state: 'pending' | 'guard' | 'last' | 'standby';
   asked: number | undefined;
   guardUntil: number | undefined;
   reason: string;
+  // guard: the other advertisers when the period began (a change starts it again).
+  others?: readonly string[];
+  since?: number;
 }
 
 export interface ServiceRecord {
@@ -97,7 +101,8 @@ export type Effect =
   | { kind: 'fleet-read' } // keep_last needs a fresh reading of the advertisers
   | { kind: 'recheck'; at: number } // (re)set the record's keep_last timer
   | { kind: 'kept-last'; kept: boolean; reason: string } // became, or stopped being, the last advertiser kept
-  | { kind: 'keep-withdraw'; reason: string; unknown: boolean }; // keep_last let a failing service withdraw, and why
+  | { kind: 'keep-withdraw'; reason: string; unknown: boolean } // keep_last let a failing service withdraw, and why
+  | { kind: 'keep-rescue'; reason: string }; // standing by, it saw nobody advertise the service: announced again
 
 export interface Transition {
   record: ServiceRecord;
@@ -109,6 +114,10 @@ export const PARKING_LIMIT_MS = 1000;
 
 // A decision that asked for a fresh reading takes the answer it has after this long (vtysh's own timeout is 5 s).
 export const KEEP_READ_LIMIT_MS = 6000;
+
+// A service standing by makes the fleet be read quickly this long after it withdrew (the races it covers happen then),
+// slowly after that.
+export const STANDBY_URGENT_MS = 60_000;
 
 const NONE: readonly Effect[] = Object.freeze([]);
 
@@ -129,7 +138,7 @@ export function hasDegradeProbes(config: ServiceConfig): boolean {
 export function wants(record: ServiceRecord, mode: AgentMode): boolean {
   return (
     mode === 'running' &&
-    (isAnnounced(record.health.phase) || record.keep !== undefined) &&
+    (isAnnounced(record.health.phase) || (record.keep !== undefined && record.keep.state !== 'standby')) &&
     record.maintenance === undefined &&
     record.damping?.suppressedUntil === undefined
   );
@@ -139,6 +148,12 @@ export function wants(record: ServiceRecord, mode: AgentMode): boolean {
 // that comes back while still degraded is never advertised at its good metric first.
 export function isDegraded(record: ServiceRecord): boolean {
   return record.degrade?.degraded === true;
+}
+
+// Whether keep_last needs fresh readings of the fleet for this service now (the watcher then reads every second).
+export function keepWatching(record: ServiceRecord, now: number): boolean {
+  const { keep } = record;
+  return keep !== undefined && (keep.state !== 'standby' || now - (keep.since ?? 0) < STANDBY_URGENT_MS);
 }
 
 // Kept announced as the last advertiser although its probes fail (`kept_last` in status).
@@ -188,7 +203,8 @@ function decide(record: ServiceRecord, event: ServiceEvent, now: number, agent: 
       return { record: { ...record, health: INITIAL_STATE, keep: undefined, ...(record.degrade ? { degrade: INITIAL_DEGRADE } : {}) }, effects: NONE };
     case 'mode':
       // Pausing or stopping withdraws every announced service: planned, so each gets its grace period (keep_last too).
-      if (event.to === 'running' || !wants(record, event.from)) return { record, effects: NONE };
+      if (event.to === 'running') return { record, effects: NONE };
+      if (!wants(record, event.from)) return { record: unkept(record), effects: NONE };
       return startGrace(unkept(record), event.to === 'paused' ? 'paused' : 'shutting down', now, agent);
     case 'maintenance': {
       const held = { ...unkept(record), maintenance: event.hold };
@@ -234,6 +250,16 @@ function onResult(record: ServiceRecord, last: LastResult, now: number, agent: A
     }
     effects.push({ kind: 'keep-withdraw', reason: `${unknown}: withdrawing as without keep_last`, unknown: true });
   }
+  // Failing again while the guard runs (it was recovering when the others came back): the guard's question is stale, the
+  // others may be failing with it; decide afresh, as on the first failure.
+  if (health.phase === 'down' && previous.phase !== 'down' && updated.keep?.state === 'guard') {
+    const keep: KeepHold = { state: 'pending', asked: now, guardUntil: undefined, reason: 'probes failed again: reading the advertisers' };
+    return note({ ...updated, keep }, agent.mode, 'probe result', false, [
+      ...effects,
+      { kind: 'fleet-read' },
+      { kind: 'recheck', at: now + KEEP_READ_LIMIT_MS },
+    ]);
+  }
   // A withdrawal by health is a flap: damping adds its penalty, and may hold the service withdrawn for a while.
   if (turned && !isAnnounced(health.phase) && updated.damping && record.config.damping) {
     const damping = flap(updated.damping, record.config.damping, now);
@@ -271,7 +297,8 @@ function onFleet(record: ServiceRecord, now: number, agent: AgentView): Transiti
   const { keep } = record;
   const reading = agent.fleet;
   if (!keep || !reading || (keep.asked !== undefined && reading.at < keep.asked)) return { record, effects: NONE };
-  return decideKeepHold(record, keep, reading.snapshot, now, agent, reading.durationMs);
+  if (keep.state === 'standby') return rescue(record, reading.snapshot, now, agent);
+  return decideKeepHold(record, keep, reading.snapshot, now, agent, reading.slowestMs ?? reading.durationMs);
 }
 
 // The keep_last timer: a fresh reading is overdue (decide without it), or the guard period is over (ask for one).
@@ -288,9 +315,25 @@ function onRecheck(record: ServiceRecord, now: number, agent: AgentView): Transi
   return { record, effects: NONE };
 }
 
+// Standing by: nobody advertises some address now, so this failing node announces again and decides anew (a fresh reading).
+function rescue(record: ServiceRecord, snapshot: FleetReading['snapshot'], now: number, agent: AgentView): Transition {
+  const orphan = orphanedAddress(snapshot, record.config.addresses);
+  if (orphan === undefined || agent.mode !== 'running' || record.maintenance !== undefined || record.damping?.suppressedUntil !== undefined)
+    return { record, effects: NONE };
+  const reason = `no router advertises ${orphan} any more: announcing it again although the service is down`;
+  const keep: KeepHold = { state: 'pending', asked: now, guardUntil: undefined, reason };
+  return {
+    record: { ...record, keep },
+    effects: [{ kind: 'keep-rescue', reason }, { kind: 'kick', announce: true }, { kind: 'fleet-read' }, { kind: 'recheck', at: now + KEEP_READ_LIMIT_MS }],
+  };
+}
+
 function decideKeepHold(record: ServiceRecord, keep: KeepHold, snapshot: FleetReading['snapshot'], now: number, agent: AgentView, readMs?: number): Transition {
   const guardMs = record.config.keepLastGuardMs;
-  const decision = decideKeep({ snapshot, addresses: record.config.addresses, now, guardMs, guardUntil: keep.guardUntil, readMs });
+  const { config } = record;
+  const detectionMs = config.fall * config.intervalMs + config.timeoutMs;
+  const guard = { guardUntil: keep.guardUntil, guardOthers: keep.others };
+  const decision = decideKeep({ snapshot, addresses: config.addresses, now, guardMs, ...guard, readMs, detectionMs });
   if (decision.action === 'withdraw') {
     const effects: Effect[] = [{ kind: 'keep-withdraw', reason: decision.reason, unknown: decision.unknown === true }];
     if (keep.state === 'last') effects.push({ kind: 'kept-last', kept: false, reason: decision.reason });
@@ -299,16 +342,19 @@ function decideKeepHold(record: ServiceRecord, keep: KeepHold, snapshot: FleetRe
       keep.state === 'last' || record.config.drainOnFailure
         ? startGrace(unkept(record), decision.reason, now, agent)
         : { record: unkept(record), effects: NONE };
-    return { record: graced.record, effects: [...effects, ...graced.effects, { kind: 'kick', announce: false }] };
+    // Another router serves: stand by while still failing (unknown advertisers: plain withdrawal, as without keep_last).
+    const standby: KeepHold = { state: 'standby', asked: undefined, guardUntil: undefined, reason: decision.reason, since: now };
+    const after = decision.unknown ? graced.record : { ...graced.record, keep: standby };
+    return { record: after, effects: [...effects, ...graced.effects, { kind: 'kick', announce: false }] };
   }
   if (decision.action === 'keep') {
     const effects: Effect[] = keep.state === 'last' ? [] : [{ kind: 'kept-last', kept: true, reason: decision.reason }];
     return { record: { ...record, keep: { state: 'last', asked: undefined, guardUntil: undefined, reason: decision.reason } }, effects };
   }
-  const guard: KeepHold = { state: 'guard', asked: undefined, guardUntil: decision.until, reason: decision.reason };
-  const effects: Effect[] = [{ kind: 'recheck', at: decision.until }];
+  const hold: KeepHold = { state: 'guard', asked: undefined, guardUntil: decision.until, reason: decision.reason, others: decision.others };
+  const effects: Effect[] = decision.until === keep.guardUntil ? [] : [{ kind: 'recheck', at: decision.until }];
   if (keep.state === 'last') effects.push({ kind: 'kept-last', kept: false, reason: decision.reason });
-  return { record: { ...record, keep: guard }, effects };
+  return { record: { ...record, keep: hold }, effects };
 }
 
 // `announced`: whether the service was announced before this event (the caller knows when the record no longer says).

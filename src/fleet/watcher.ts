@@ -16,8 +16,10 @@ export interface FleetReading {
   snapshot: FleetSnapshot | undefined;
   at: number;
   problem?: string;
-  // How long the read took (wall ms): the other nodes' reads take about as long, so keep_last's guard covers them.
+  // How long the read took (wall ms), and the slowest of the last few: the other nodes' reads take about as long, so
+  // keep_last's guard covers them (one fast read on a loaded machine must not shorten it).
   durationMs?: number;
+  slowestMs?: number;
 }
 
 export interface FleetWatcherOptions {
@@ -37,6 +39,8 @@ export const FLEET_INTERVAL_MS = 10_000;
 export const FLEET_URGENT_INTERVAL_MS = 1000;
 // After a change, LSAs take tens of ms (lab timers) to seconds (FRR defaults) to reach every router: read again then.
 const FOLLOW_UP_MS = [250, 1000, 3000];
+// How many recent read durations `slowestMs` looks back over.
+const RECENT_READS = 10;
 
 export class FleetWatcher {
   private readonly clock: Clock;
@@ -48,6 +52,7 @@ export class FleetWatcher {
   private running = false;
   private lastProblem: string | undefined;
   private last: FleetReading | undefined;
+  private readonly recentMs: number[] = [];
 
   constructor(private readonly options: FleetWatcherOptions) {
     this.clock = options.clock ?? systemClock;
@@ -116,7 +121,11 @@ export class FleetWatcher {
     if (families.size === 0) return;
     let reading: FleetReading;
     try {
-      reading = { snapshot: await readSnapshot(this.options.vtysh, families), at, durationMs: this.clock.now() - at };
+      const snapshot = await readSnapshot(this.options.vtysh, families);
+      const durationMs = this.clock.now() - at;
+      this.recentMs.push(durationMs);
+      if (this.recentMs.length > RECENT_READS) this.recentMs.shift();
+      reading = { snapshot, at, durationMs, slowestMs: Math.max(...this.recentMs) };
     } catch (error) {
       reading = { snapshot: undefined, at, problem: `FRR could not be asked: ${messageOf(error)}` };
     }

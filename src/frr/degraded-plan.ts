@@ -93,3 +93,34 @@ export function planLists(desired: Map<string, Set<string>>, present: ListState)
   }
   return { lines: [...adds, ...removes], next };
 }
+
+// The families whose HC-DEGRADED lists a daemon's route-maps match (its own `show running-config`): the daemons that
+// must hold the lists. A daemon that matches none (zebra, or an operator's config without the policy levels) gets none.
+export function referencedFamilies(text: string): Family[] {
+  const families = new Set<Family>();
+  for (const match of text.matchAll(/^\s*match ipv?6? ?address prefix-list HC-DEGRADED-V([46])-\d+\s*$/gm)) families.add(Number(match[1]) as Family);
+  return [...families].sort();
+}
+
+// The desired lists of some families only (a daemon is sent the families it references).
+export function desiredListsOf(addresses: readonly DegradedAddress[], families: readonly Family[]): Map<string, Set<string>> {
+  return desiredLists(addresses.filter(({ address }) => families.includes(familyOf(address))));
+}
+
+// bgpd applies a changed prefix-list to the outbound route-maps only when its route-map delay timer fires (1 s as
+// rendered, 5 s by default; 0 turns it off): an outbound soft refresh of the families changed sends the new MED and AS
+// path at once. Appended to bgpd's own batch (`do`: the batch runs in configure mode).
+export function bgpSoftOut(lines: readonly string[]): string[] {
+  const families = new Set(lines.map((line) => (/\bipv6 prefix-list /.test(line) ? 'ipv6' : 'ipv4')));
+  return (['ipv4', 'ipv6'] as const).filter((family) => families.has(family)).map((family) => `do clear bgp ${family} unicast * soft out`);
+}
+
+// The IPv6 addresses whose degraded entries a batch adds or removes (what ospf6d must see again, degraded-resend.ts).
+export function changedV6Addresses(lines: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const line of lines) {
+    const match = /^(?:no )?ipv6 prefix-list HC-DEGRADED-V6-\d+ seq \d+ permit ([0-9a-f:]+)\/128$/i.exec(line);
+    if (match) found.add(match[1]!);
+  }
+  return [...found].sort();
+}

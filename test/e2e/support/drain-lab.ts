@@ -10,6 +10,10 @@ import type { AgentProcess } from '../../../lab/healthcast.js';
 import type { Monitor, NetlinkEvent } from '../../../lab/monitor.js';
 import { healthcastBin } from '../../support/paths.js';
 import { DEFAULT_DRAIN_INTERFACE } from '../../../src/config/defaults.js';
+import type { DegradedAddress } from '../../../src/frr/degraded-plan.js';
+import type { DegradedLists } from '../../../src/frr/degraded-lists.js';
+import { labDegradedLists } from '../../../lab/policy.js';
+import { LAB_DEGRADED_METRIC } from '../../../lab/frr-config.js';
 import { countQueries, startDnsLoad, type DnsQuery, type TargetCounts } from './dns-load.js';
 
 export const V4 = '192.0.2.53';
@@ -19,8 +23,12 @@ export const SERVICE = DNS_SERVICE;
 export const DRAIN_INTERFACE = DEFAULT_DRAIN_INTERFACE;
 export const COMMANDS = ['ip', 'sysctl', 'vtysh', 'unbound', '/usr/lib/frr/zebra', '/usr/lib/frr/ospfd', '/usr/lib/frr/ospf6d'];
 
-// How node a is put into maintenance: SIGTSTP to its agent (by PID), or `healthcast drain dns` on its control socket.
-export type Trigger = 'SIGTSTP' | 'healthcast drain';
+// How node a is put into maintenance: SIGTSTP to its agent (by PID), or `healthcast drain dns` on its control socket;
+// or the drain by metric (issue 14) run by hand as the agent would run it: the agent frozen (SIGSTOP), the addresses
+// put into the lab's degraded list (metric 65000) through the agent's own writer, the drain period, then deleted
+// from lo. bench/drain.ts compares it with the park on the drain interface.
+export const METRIC_BY_HAND = 'metric (by hand)';
+export type Trigger = 'SIGTSTP' | 'healthcast drain' | typeof METRIC_BY_HAND;
 
 export interface DrainLab extends Pick<DnsAnycastLab, 'topology' | 'router' | 'a' | 'b' | 'ifA' | 'ifB' | 'port'> {
   agentA(): AgentProcess;
@@ -74,6 +82,13 @@ export interface RoundResult {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The agent's degraded-list writer on node a's FRR sockets, holding `addresses` at the lab's degraded level until clear().
+function metricWriter(node: LabNode, addresses: readonly string[]): DegradedLists & { clear(): void } {
+  let degraded: DegradedAddress[] = addresses.map((address) => ({ address, metric: LAB_DEGRADED_METRIC }));
+  const lists = labDegradedLists(node, () => degraded);
+  return Object.assign(lists, { clear: () => (degraded = []) });
+}
 // On lo as host prefixes; parked on the drain interface as a /31 and a /127 (src/routing/ip-commands.ts).
 const isService = (cidr: string) => [`${V4}/32`, `${V6}/128`, `${V4}/31`, `${V6}/127`].includes(cidr);
 
@@ -155,7 +170,18 @@ async function runRound(
 
   const triggered = Date.now();
   let done: Promise<unknown>;
-  if (options.trigger === 'SIGTSTP') {
+  let raised: ReturnType<typeof metricWriter> | undefined;
+  if (options.trigger === METRIC_BY_HAND) {
+    agent.signal('SIGSTOP');
+    raised = metricWriter(a, [V4, V6]);
+    const writer = raised;
+    done = (async () => {
+      await writer.start();
+      await sleep(drainMs);
+      await a.exec('ip', ['address', 'del', `${V4}/32`, 'dev', 'lo']);
+      await a.exec('ip', ['-6', 'address', 'del', `${V6}/128`, 'dev', 'lo']);
+    })();
+  } else if (options.trigger === 'SIGTSTP') {
     agent.signal('SIGTSTP');
     done = waitFor("node a's agent to stop itself (state T)", () => agent.state() === 'T', { timeoutMs: drainMs + 10_000, intervalMs: 10 });
   } else {
@@ -164,7 +190,7 @@ async function runRound(
   let triggerDone = Number.NaN;
   done = done.then(() => (triggerDone = Date.now() - triggered));
   let midDrain: RoundResult['midDrain'];
-  if (drainMs > 0) {
+  if (drainMs > 0 && options.trigger !== METRIC_BY_HAND) {
     // Half-way through the drain as the agent runs it: from when both addresses are parked (`healthcast drain` starts
     // a CLI process first, which on a loaded machine takes over a second).
     const parked = (target: string) =>
@@ -219,7 +245,15 @@ async function runRound(
   };
 
   // Back in service for the next round.
-  if (options.trigger === 'SIGTSTP') agent.signal('SIGCONT');
+  if (raised) {
+    // The frozen agent still wants the addresses on lo: put them back as it would, clear the list, then thaw it.
+    await a.exec('ip', ['address', 'add', `${V4}/32`, 'dev', 'lo']);
+    await a.exec('ip', ['-6', 'address', 'add', `${V6}/128`, 'dev', 'lo', 'nodad']);
+    raised.clear();
+    await raised.kick();
+    raised.stop();
+    agent.signal('SIGCONT');
+  } else if (options.trigger === 'SIGTSTP') agent.signal('SIGCONT');
   else await run(process.execPath, [healthcastBin, 'resume', SERVICE, '--config', agent.configFile], { timeoutMs: 30_000 });
   await drainLab.waitForBothNodes();
   return result;

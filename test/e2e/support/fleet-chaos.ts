@@ -7,6 +7,8 @@ import { startFrr, waitForAdjacencies } from '../../../lab/frr.js';
 import { FLEET_ADDRESS, type FleetLab } from '../../../lab/fleet.js';
 import { startDnsLoad } from './dns-load.js';
 import { hostEntries } from '../../reliability/support/kernel.js';
+import { vtysh } from '../../../lab/frr.js';
+import { FLEET_COMMANDS as LSDB_COMMANDS, parseOspfExternalFleet } from '../../../src/fleet/lsdb.js';
 
 export interface ChaosOptions {
   durationMs: number;
@@ -14,7 +16,7 @@ export interface ChaosOptions {
   // Queries per second from the router.
   rate?: number;
   // A node counts as healthy once its DNS server has run this long (rise 2 x 200 ms, plus convergence and slack for
-  // a busy machine) with its agent and FRR running.
+  // a busy machine) with its agent and FRR running (after an FRR restart: from when the router has its LSA again).
   healthyAfterMs?: number;
   log?: (line: string) => void;
 }
@@ -32,6 +34,16 @@ export interface ChaosResult {
   zeroMs: number;
   // Nodes (or the router) still holding the address / route after every agent stopped.
   stale: string[];
+  // Each stretch without a route while a node was healthy: when (epoch ms), who was healthy, and what the router's
+  // LSDB and the agents said at its start (to find the cause).
+  episodes: ChaosEpisode[];
+}
+
+export interface ChaosEpisode {
+  start: number;
+  end: number;
+  healthy: string[];
+  seen: string;
 }
 
 // mulberry32: a small seeded generator, so a run can be repeated from its seed.
@@ -71,6 +83,25 @@ export async function runChaos(fleet: FleetLab, options: ChaosOptions): Promise<
 
   let zeroWhileHealthyMs = 0;
   let zeroMs = 0;
+  const episodes: ChaosEpisode[] = [];
+  let episode: ChaosEpisode | undefined;
+  // What the router's LSDB and each agent said, once per episode (in the background: sampling goes on).
+  const describe = async (into: ChaosEpisode) => {
+    const parts: string[] = [];
+    try {
+      const lsdb = parseOspfExternalFleet(JSON.parse(await vtysh(fleet.dns.router.frr!.dir, [LSDB_COMMANDS[4]], 3000)));
+      parts.push(`router LSDB: ${[...(lsdb.advertisers.get(`${FLEET_ADDRESS}/32`) ?? [])].join(' ') || 'none'}`);
+    } catch (error) {
+      parts.push(`router LSDB: ${String(error)}`);
+    }
+    for (const name of names) {
+      const status = await fleet.status(name, 1000).catch((error: unknown) => String(error));
+      parts.push(
+        `${name}: ${typeof status === 'string' ? status : JSON.stringify({ state: status.state, kept_last: status.kept_last, advertisers: status.advertisers })}`,
+      );
+    }
+    into.seen = parts.join('; ');
+  };
   let sampling = true;
   const sampler = (async () => {
     let last = Date.now();
@@ -86,14 +117,28 @@ export async function runChaos(fleet: FleetLab, options: ChaosOptions): Promise<
         if (healthy.length > 0) {
           zeroWhileHealthyMs += now - last;
           log(`no route while ${healthy.join(', ')} healthy`);
-        }
-      }
+          if (!episode) {
+            episode = { start: last, end: now, healthy, seen: '' };
+            episodes.push(episode);
+            void describe(episode);
+          }
+          episode.end = now;
+        } else episode = undefined;
+      } else episode = undefined;
       last = now;
       await sleep(50);
     }
   })();
 
   const down = (name: string) => upSince.set(name, undefined);
+  const routerSees = async (routerId: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const lsdb = await vtysh(fleet.dns.router.frr!.dir, [LSDB_COMMANDS[4]], 3000).catch(() => undefined);
+      if (lsdb && parseOspfExternalFleet(JSON.parse(lsdb)).advertisers.get(`${FLEET_ADDRESS}/32`)?.has(routerId)) return;
+      await sleep(100);
+    }
+  };
   const up = (name: string) => {
     if (fleet.dnsRunning(name)) upSince.set(name, Date.now());
   };
@@ -126,6 +171,10 @@ export async function runChaos(fleet: FleetLab, options: ChaosOptions): Promise<
         node.frr = fresh;
         fleet.dns.lab.onDestroy(`frr ${node.name} restarted`, () => fresh.stop());
         await waitForAdjacencies(fresh, 1, 30_000);
+        // A restarted ospfd's service LSA reaches the router 4.3-5.0 s after its adjacency is Full (FRR 8.4, 12 of 12
+        // restarts in this lab, bench/fleet.ts --frr-restarts): until then the node serves nobody, whatever the agent
+        // does; it counts as healthy from there (at most 15 s later).
+        await routerSees(fresh.options.routerId, 15_000);
         up(node.name);
       } else {
         const name = victims[0]!;
@@ -176,5 +225,6 @@ export async function runChaos(fleet: FleetLab, options: ChaosOptions): Promise<
     zeroWhileHealthyMs,
     zeroMs,
     stale,
+    episodes,
   };
 }

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import {
   desiredEntries,
   KEEP_READ_LIMIT_MS,
+  keepWatching,
+  STANDBY_URGENT_MS,
   newRecord,
   next,
   PARKING_LIMIT_MS,
@@ -68,12 +70,24 @@ const suppressedAt = (until: number) => ({ penalty: 2500, at: NOW - 1, suppresse
 
 // keep_last: this node is 0.0.0.3; a reading of the LSDB begun at `at` in which `ids` advertise 192.0.2.53.
 const keeping = (fields: Partial<ServiceRecord> = {}) => up({ config: config({ keepLast: true, keepLastGuardMs: 3000 }), ...fields });
-const seen = (ids: string[], at = NOW): FleetReading => ({ at, snapshot: { routerId: '0.0.0.3', advertisers: new Map([['192.0.2.53/32', new Set(ids)]]) } });
-const hold = (state: 'pending' | 'guard' | 'last', fields: { asked?: number; guardUntil?: number; reason?: string } = {}) => ({
+const seen = (ids: string[], at = NOW, slowestMs?: number): FleetReading => ({
+  at,
+  snapshot: { routerId: '0.0.0.3', advertisers: new Map([['192.0.2.53/32', new Set(ids)]]) },
+  ...(slowestMs === undefined ? {} : { slowestMs }),
+});
+const hold = (state: 'pending' | 'guard' | 'last', fields: { asked?: number; guardUntil?: number; reason?: string; others?: string[] } = {}) => ({
   state,
   asked: fields.asked,
   guardUntil: fields.guardUntil,
   reason: fields.reason ?? '',
+  ...(state === 'guard' ? { others: fields.others ?? ['0.0.0.2'] } : {}),
+});
+const standby = (reason = 'other routers advertise every address; 0.0.0.4 (higher router-id) decides for the fleet') => ({
+  state: 'standby' as const,
+  asked: undefined,
+  guardUntil: undefined,
+  reason,
+  since: NOW,
 });
 const falling = health('falling', 0, 1);
 const downHealth = { phase: 'down' as const, successes: 0, failures: 2, withdrawnAt: NOW };
@@ -441,7 +455,15 @@ const rows: Row[] = [
     before: keeping({ health: downHealth, keep: hold('pending', { asked: NOW }) }),
     event: { kind: 'fleet' },
     fleet: seen(['0.0.0.3', '0.0.0.4']),
-    after: { keep: undefined },
+    after: {
+      keep: {
+        state: 'standby',
+        asked: undefined,
+        guardUntil: undefined,
+        reason: 'other routers advertise every address; 0.0.0.4 (higher router-id) decides for the fleet',
+        since: NOW,
+      },
+    },
     effects: [
       { kind: 'keep-withdraw', reason: 'other routers advertise every address; 0.0.0.4 (higher router-id) decides for the fleet', unknown: false },
       { kind: 'kick', announce: false },
@@ -458,6 +480,71 @@ const rows: Row[] = [
     effects: [{ kind: 'recheck', at: NOW + 3000 }],
   },
   {
+    name: 'keep_last, pending, reads slow (1.2 s at worst lately): the guard covers detection (2 x 200 + 150 ms) and 3 reads',
+    before: keeping({
+      config: config({ keepLast: true, keepLastGuardMs: 3000, intervalMs: 200, timeoutMs: 150 }),
+      health: downHealth,
+      keep: hold('pending', { asked: NOW }),
+    }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.2', '0.0.0.3'], NOW, 1200),
+    after: {
+      keep: hold('guard', { guardUntil: NOW + 4150, reason: 'highest router-id among the advertisers (others: 0.0.0.2): waiting 4150ms before deciding' }),
+    },
+    effects: [{ kind: 'recheck', at: NOW + 4150 }],
+  },
+  {
+    name: 'keep_last, guard: the same others still advertise: keep waiting, the timer stands',
+    before: keeping({ health: downHealth, keep: hold('guard', { guardUntil: NOW + 1000 }) }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.2', '0.0.0.3']),
+    after: { keep: hold('guard', { guardUntil: NOW + 1000, reason: 'guard period: others (0.0.0.2) still advertise' }) },
+    effects: [],
+  },
+  {
+    name: 'keep_last, guard: one of the others withdrew meanwhile: the fleet is not settled, the guard starts again',
+    before: keeping({ health: downHealth, keep: hold('guard', { guardUntil: NOW + 1000, others: ['0.0.0.1', '0.0.0.2'] }) }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.2', '0.0.0.3']),
+    after: {
+      keep: hold('guard', {
+        guardUntil: NOW + 3000,
+        reason: 'advertisers changed during the guard period (0.0.0.1, 0.0.0.2 -> 0.0.0.2): waiting 3000ms again',
+      }),
+    },
+    effects: [{ kind: 'recheck', at: NOW + 3000 }],
+  },
+  {
+    name: 'keep_last, guard over, but the others changed since it began: guard again rather than withdraw',
+    before: keeping({ health: downHealth, keep: hold('guard', { guardUntil: NOW, asked: NOW, others: ['0.0.0.1', '0.0.0.2'] }) }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.2', '0.0.0.3']),
+    after: {
+      keep: hold('guard', {
+        guardUntil: NOW + 3000,
+        reason: 'advertisers changed during the guard period (0.0.0.1, 0.0.0.2 -> 0.0.0.2): waiting 3000ms again',
+      }),
+    },
+    effects: [{ kind: 'recheck', at: NOW + 3000 }],
+  },
+  {
+    name: 'keep_last, guard while recovering (rising), fails again: the guard is stale, decide afresh on a new reading',
+    before: keeping({ health: health('rising', 1), keep: hold('guard', { guardUntil: NOW + 500 }), noted: 'down' }),
+    event: result(false),
+    after: {
+      health: { phase: 'down', successes: 0, failures: 1 },
+      keep: hold('pending', { asked: NOW, reason: 'probes failed again: reading the advertisers' }),
+    },
+    effects: [{ kind: 'phase', from: 'rising', to: 'down' }, { kind: 'fleet-read' }, { kind: 'recheck', at: NOW + KEEP_READ_LIMIT_MS }],
+  },
+  {
+    name: 'keep_last, kept as the last while recovering, fails again: still the last, nothing to decide',
+    before: keeping({ health: health('rising', 1), keep: hold('last'), noted: 'down' }),
+    event: result(false),
+    after: { health: { phase: 'down', successes: 0, failures: 1 }, keep: hold('last') },
+    effects: [{ kind: 'phase', from: 'rising', to: 'down' }],
+  },
+  {
     name: 'keep_last, guard over: ask for a fresh reading',
     before: keeping({ health: downHealth, keep: hold('guard', { guardUntil: NOW }) }),
     event: { kind: 'recheck' },
@@ -469,7 +556,9 @@ const rows: Row[] = [
     before: keeping({ health: downHealth, keep: hold('guard', { guardUntil: NOW, asked: NOW }) }),
     event: { kind: 'fleet' },
     fleet: seen(['0.0.0.2', '0.0.0.3']),
-    after: { keep: undefined },
+    after: {
+      keep: standby('others (0.0.0.2) still advertise after the guard period'),
+    },
     effects: [
       { kind: 'keep-withdraw', reason: 'others (0.0.0.2) still advertise after the guard period', unknown: false },
       { kind: 'kick', announce: false },
@@ -490,7 +579,16 @@ const rows: Row[] = [
     before: keeping({ health: downHealth, keep: hold('last') }),
     event: { kind: 'fleet' },
     fleet: seen(['0.0.0.3', '0.0.0.9']),
-    after: { keep: undefined, grace: graceOf(false, NOW + 1000, 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet') },
+    after: {
+      keep: {
+        state: 'standby',
+        asked: undefined,
+        guardUntil: undefined,
+        reason: 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet',
+        since: NOW,
+      },
+      grace: graceOf(false, NOW + 1000, 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet'),
+    },
     effects: [
       { kind: 'keep-withdraw', reason: 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet', unknown: false },
       { kind: 'kept-last', kept: false, reason: 'other routers advertise every address; 0.0.0.9 (higher router-id) decides for the fleet' },
@@ -527,6 +625,63 @@ const rows: Row[] = [
     effects: [
       { kind: 'grace-started', ms: 500, reason: 'shutting down' },
       { kind: 'timer', at: NOW + 1000 },
+    ],
+  },
+  {
+    name: 'keep_last, standing by: another router still advertises: stay withdrawn',
+    before: keeping({ health: downHealth, keep: standby(), noted: 'down' }),
+    event: { kind: 'fleet' },
+    fleet: seen(['0.0.0.4']),
+    after: { keep: standby() },
+    effects: [],
+  },
+  {
+    name: 'keep_last, standing by: nobody advertises any more (the one it deferred to withdrew too): announce again, decide afresh',
+    before: keeping({ health: downHealth, keep: standby(), noted: 'down' }),
+    event: { kind: 'fleet' },
+    fleet: seen([]),
+    after: {
+      keep: hold('pending', { asked: NOW, reason: 'no router advertises 192.0.2.53 any more: announcing it again although the service is down' }),
+    },
+    effects: [
+      { kind: 'keep-rescue', reason: 'no router advertises 192.0.2.53 any more: announcing it again although the service is down' },
+      { kind: 'kick', announce: true },
+      { kind: 'fleet-read' },
+      { kind: 'recheck', at: NOW + KEEP_READ_LIMIT_MS },
+    ],
+  },
+  {
+    name: 'keep_last, standing by while drained: nobody advertises, still nothing (deliberate)',
+    before: keeping({ health: downHealth, keep: standby(), maintenance: HOLD, noted: 'drained' }),
+    event: { kind: 'fleet' },
+    fleet: seen([]),
+    after: { keep: standby() },
+    effects: [],
+  },
+  {
+    name: 'keep_last, standing by: FRR not answering: nothing to conclude',
+    before: keeping({ health: downHealth, keep: standby(), noted: 'down' }),
+    event: { kind: 'fleet' },
+    fleet: { at: NOW, snapshot: undefined, problem: 'FRR could not be asked' },
+    after: { keep: standby() },
+    effects: [],
+  },
+  {
+    name: 'keep_last, standing by: pausing clears it (nothing announced to withdraw)',
+    before: keeping({ health: downHealth, keep: standby(), noted: 'down' }),
+    event: { kind: 'mode', from: 'running', to: 'paused' },
+    after: { keep: undefined },
+    effects: [],
+  },
+  {
+    name: 'keep_last, standing by: healthy again is plain health',
+    before: keeping({ health: health('rising', 1), keep: standby(), noted: 'down' }),
+    event: result(true),
+    after: { keep: undefined, health: health('up', 2) },
+    effects: [
+      { kind: 'phase', from: 'rising', to: 'up' },
+      { kind: 'kick', announce: true },
+      { kind: 'state', from: 'down', to: 'up', reason: 'all probes passed' },
     ],
   },
   {
@@ -574,4 +729,12 @@ test('desired entries: the announcement while wanted, the parked entries during 
   assert.equal(wants(up(), 'created'), false);
   assert.equal(wants(record({ health: health('down'), keep: hold('last') }), 'running'), true, 'kept by keep_last still announces');
   assert.equal(wants(record({ health: health('down'), keep: hold('last'), maintenance: HOLD }), 'running'), false);
+  assert.equal(wants(record({ health: health('down'), keep: standby() }), 'running'), false, 'standing by is withdrawn');
+});
+
+test('keep_last reads the fleet every second while it holds a service, and for a minute after it stood by', () => {
+  assert.equal(keepWatching(record({ health: health('down'), keep: hold('guard') }), NOW), true);
+  assert.equal(keepWatching(record({ health: health('down'), keep: standby() }), NOW + STANDBY_URGENT_MS - 1), true);
+  assert.equal(keepWatching(record({ health: health('down'), keep: standby() }), NOW + STANDBY_URGENT_MS), false);
+  assert.equal(keepWatching(up(), NOW), false);
 });

@@ -3,9 +3,9 @@
 // one advertiser and never none; some failing leaves no extra one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideKeep, type KeepDecision } from '../../../src/fleet/keep-last.js';
+import { decideKeep, guardLength, orphanedAddress, type KeepDecision } from '../../../src/fleet/keep-last.js';
 import type { FleetSnapshot } from '../../../src/fleet/lsdb.js';
-import { newRecord, next, wants, type AgentView, type Effect, type ServiceEvent, type ServiceRecord } from '../../../src/core/service-record.js';
+import { keepWatching, newRecord, next, wants, type AgentView, type Effect, type ServiceEvent, type ServiceRecord } from '../../../src/core/service-record.js';
 import type { FleetReading } from '../../../src/fleet/watcher.js';
 import { serviceConfig, switchProbe } from '../../support/agent-fixtures.js';
 import { ManualClock } from '../../support/manual-clock.js';
@@ -21,8 +21,10 @@ interface Row {
   snapshot: FleetSnapshot | undefined;
   addresses?: string[];
   guardUntil?: number;
+  guardOthers?: string[];
   now?: number;
   readMs?: number;
+  detectionMs?: number;
   decision: Pick<KeepDecision, 'action'> & { until?: number };
 }
 
@@ -51,6 +53,34 @@ const rows: Row[] = [
     snapshot: snapshot('0.0.0.3', { '192.0.2.53/32': ['0.0.0.2', '0.0.0.3'] }),
     guardUntil: NOW + 1000,
     decision: { action: 'guard', until: NOW + 1000 },
+  },
+  {
+    name: 'the highest, probes noticed late elsewhere: the guard adds the detection time (fall x interval + timeout)',
+    snapshot: snapshot('0.0.0.3', { '192.0.2.53/32': ['0.0.0.2', '0.0.0.3'] }),
+    readMs: 1000,
+    detectionMs: 550,
+    decision: { action: 'guard', until: NOW + 3550 },
+  },
+  {
+    name: 'the highest, during its guard, one of the others withdrew: the fleet is moving, the guard starts again',
+    snapshot: snapshot('0.0.0.4', { '192.0.2.53/32': ['0.0.0.3', '0.0.0.4'] }),
+    guardUntil: NOW + 200,
+    guardOthers: ['0.0.0.2', '0.0.0.3'],
+    decision: { action: 'guard', until: NOW + 3000 },
+  },
+  {
+    name: 'the highest, guard over, but the others changed since it began: guard again, not withdraw',
+    snapshot: snapshot('0.0.0.4', { '192.0.2.53/32': ['0.0.0.3', '0.0.0.4'] }),
+    guardUntil: NOW - 1,
+    guardOthers: ['0.0.0.2', '0.0.0.3'],
+    decision: { action: 'guard', until: NOW + 3000 },
+  },
+  {
+    name: 'the highest, guard over, the same others as when it began: withdraw',
+    snapshot: snapshot('0.0.0.4', { '192.0.2.53/32': ['0.0.0.3', '0.0.0.4'] }),
+    guardUntil: NOW,
+    guardOthers: ['0.0.0.3'],
+    decision: { action: 'withdraw' },
   },
   {
     name: 'the highest, guard over, others still advertise: withdraw',
@@ -91,12 +121,38 @@ for (const row of rows) {
       now: row.now ?? NOW,
       guardMs: 3000,
       guardUntil: row.guardUntil,
+      guardOthers: row.guardOthers,
       readMs: row.readMs,
+      detectionMs: row.detectionMs,
     });
     assert.equal(decision.action, row.decision.action, decision.reason);
     if (row.decision.until !== undefined) assert.equal((decision as { until: number }).until, row.decision.until);
   });
 }
+
+const orphans = [
+  { name: 'another router advertises', snapshot: snapshot('0.0.0.2', { '192.0.2.53/32': ['0.0.0.4'] }), orphan: undefined },
+  { name: 'nobody advertises', snapshot: snapshot('0.0.0.2', {}), orphan: '192.0.2.53' },
+  { name: 'only its own LSA, not yet flushed', snapshot: snapshot('0.0.0.2', { '192.0.2.53/32': ['0.0.0.2'] }), orphan: '192.0.2.53' },
+  {
+    name: 'one of two addresses served by nobody',
+    snapshot: snapshot('0.0.0.2', { '192.0.2.53/32': ['0.0.0.4'], '2001:db8:53::53/128': [] }),
+    addresses: ['192.0.2.53', '2001:db8:53::53'],
+    orphan: '2001:db8:53::53',
+  },
+  { name: 'advertisers unknown: nothing to conclude', snapshot: undefined, orphan: undefined },
+];
+for (const row of orphans) {
+  test(`keep_last standby: ${row.name} -> ${row.orphan ?? 'stay withdrawn'}`, () => {
+    assert.equal(orphanedAddress(row.snapshot, row.addresses ?? ['192.0.2.53']), row.orphan);
+  });
+}
+
+test('keep_last guard length: the configured floor, or detection + 3 slowest reads', () => {
+  assert.equal(guardLength({ guardMs: 1500 }), 1500);
+  assert.equal(guardLength({ guardMs: 1500, readMs: 80, detectionMs: 550 }), 1500);
+  assert.equal(guardLength({ guardMs: 1500, readMs: 1100, detectionMs: 550 }), 3850);
+});
 
 // ---- a fleet of records: each node's record, its LSDB lagging the others' announcements by the convergence time ----
 
@@ -113,6 +169,7 @@ interface FleetOptions {
   ids: string[];
   convergenceMs: number;
   readMs: number; // one vtysh read
+  readsMs?: number[]; // per node, when they differ
   intervalMs: number; // probe interval
   offsets: number[]; // each node's probe slot within the interval
   guardMs: number;
@@ -123,9 +180,11 @@ class Fleet {
   readonly nodes: SimNode[];
   // Every change of any node's advertisement: [time, id, advertising].
   private readonly history: [number, string, boolean][] = [];
-  // The smallest number of advertisers seen at any moment since `watchFrom`.
+  // The smallest number of advertisers seen at any moment since `watchFrom`, and how long there were none.
   minimum = Infinity;
   watchFrom = Infinity;
+  zeroMs = 0;
+  private zeroSince: number | undefined;
 
   constructor(private readonly options: FleetOptions) {
     const config = serviceConfig('dns', ['192.0.2.53'], switchProbe().definition, {
@@ -134,6 +193,8 @@ class Fleet {
       keepLast: true,
       keepLastGuardMs: options.guardMs,
       drainMs: 0,
+      intervalMs: options.intervalMs,
+      timeoutMs: 150,
     });
     this.nodes = options.ids.map((id) => ({
       id,
@@ -151,7 +212,7 @@ class Fleet {
   // The watcher's timer: every second while a service is held by keep_last, else slowly.
   private poll(node: SimNode): void {
     this.read(node, 0);
-    this.clock.setTimeout(() => this.poll(node), node.record.keep ? 1000 : 10_000);
+    this.clock.setTimeout(() => this.poll(node), keepWatching(node.record, this.clock.now()) ? 1000 : 10_000);
   }
 
   count(): number {
@@ -174,7 +235,7 @@ class Fleet {
     return { routerId: viewer.id, advertisers: new Map([['192.0.2.53/32', ids]]) };
   }
 
-  private read(node: SimNode, delay = this.options.readMs): void {
+  private read(node: SimNode, delay = this.options.readsMs?.[this.nodes.indexOf(node)] ?? this.options.readMs): void {
     const at = this.clock.now();
     this.clock.setTimeout(() => {
       const reading: FleetReading = { at, snapshot: this.lsdb(node, at), durationMs: delay };
@@ -208,7 +269,14 @@ class Fleet {
     if (advertising === node.advertising) return;
     node.advertising = advertising;
     this.history.push([this.clock.now(), node.id, advertising]);
-    if (this.clock.now() >= this.watchFrom) this.minimum = Math.min(this.minimum, this.count());
+    if (this.clock.now() >= this.watchFrom) {
+      this.minimum = Math.min(this.minimum, this.count());
+      if (this.count() === 0) this.zeroSince ??= this.clock.now();
+      else if (this.zeroSince !== undefined) {
+        this.zeroMs += this.clock.now() - this.zeroSince;
+        this.zeroSince = undefined;
+      }
+    }
     // Like the runtime: our own change makes the node read the fleet again while it spreads.
     for (const delay of [250, 1000]) this.clock.setTimeout(() => this.read(node, 0), delay);
   }
@@ -258,6 +326,43 @@ for (const { name, options, spreadMs } of cases) {
   });
 }
 
+// The races no timing rule closes, so a node that withdrew for the fleet stands by and announces again when nobody
+// advertises: every moment, the end is exactly one advertiser, and a gap (if any) is short.
+test("keep_last fleet, the others fail again at every moment of the kept node's guard (they had come back, it had not)", async (t) => {
+  const gaps: number[] = [];
+  for (let delay = 0; delay <= 3000; delay += 100) {
+    const fleet = new Fleet(base);
+    await fleet.clock.advance(2000);
+    fleet.setHealthy(IDS, false, 1);
+    await fleet.clock.advance(6000);
+    assert.deepEqual(fleet.advertisers(), ['0.0.0.4']);
+    // a and b back: announced after rise; c, still failing, starts its guard on seeing them.
+    fleet.setHealthy(['0.0.0.2', '0.0.0.3'], true);
+    for (let waited = 0; waited < 3000 && fleet.nodes[2]!.record.keep?.state !== 'guard'; waited += 50) await fleet.clock.advance(50);
+    assert.equal(fleet.nodes[2]!.record.keep?.state, 'guard', `delay ${delay}: c guards`);
+    fleet.watchFrom = fleet.clock.now();
+    await fleet.clock.advance(delay);
+    fleet.setHealthy(['0.0.0.2', '0.0.0.3'], false, 1);
+    await fleet.clock.advance(12_000);
+    assert.equal(fleet.count(), 1, `delay ${delay}: advertisers ${fleet.advertisers().join(', ')}`);
+    assert.equal(fleet.nodes.find((node) => node.advertising)!.record.keep?.state, 'last');
+    assert.ok(fleet.zeroMs <= 1500, `delay ${delay}: ${fleet.zeroMs} ms without an advertiser`);
+    gaps.push(fleet.zeroMs);
+  }
+  t.diagnostic(`31 delays: ${gaps.filter((ms) => ms > 0).length} with a gap (longest ${Math.max(...gaps)} ms), none stuck at zero`);
+});
+
+test('keep_last fleet, all fail together, the kept node reads fast and the others slowly (1.5 s): exactly one remains', async (t) => {
+  const fleet = new Fleet({ ...base, readsMs: [1500, 1200, 200] });
+  await fleet.clock.advance(5000);
+  fleet.watchFrom = fleet.clock.now();
+  fleet.setHealthy(IDS, false, 1);
+  await fleet.clock.advance(20_000);
+  assert.equal(fleet.count(), 1, `advertisers: ${fleet.advertisers().join(', ')}`);
+  assert.ok(fleet.zeroMs <= 2500, `${fleet.zeroMs} ms without an advertiser`);
+  t.diagnostic(`without an advertiser for ${fleet.zeroMs} ms`);
+});
+
 test('keep_last fleet, staggered failures (seconds apart): each withdraws while another serves, the last one stays', async () => {
   const fleet = new Fleet(base);
   await fleet.clock.advance(2000);
@@ -278,7 +383,10 @@ for (const failing of [['0.0.0.2'], ['0.0.0.4'], ['0.0.0.2', '0.0.0.4'], ['0.0.0
       fleet.advertisers(),
       IDS.filter((id) => !failing.includes(id)),
     );
-    assert.ok(fleet.nodes.every((node) => node.record.keep === undefined));
+    assert.ok(
+      fleet.nodes.every((node) => node.record.keep === undefined || node.record.keep.state === 'standby'),
+      'no failing node held announced',
+    );
   });
 }
 
