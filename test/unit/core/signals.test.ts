@@ -8,7 +8,8 @@ import type { Agent, AgentMode } from '../../../src/core/agent.js';
 import type { AgentConfig } from '../../../src/config/types.js';
 
 // A stand-in agent that records operations; the signal layer only needs mode and these methods.
-function fakeAgent() {
+// `pauseGate`: the pause finishes when the test says so (no race with the test's own timers on a loaded machine).
+function fakeAgent(pauseGate?: Promise<void>) {
   const calls: string[] = [];
   let mode: AgentMode = 'running';
   const slow = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -18,7 +19,7 @@ function fakeAgent() {
     },
     async pause() {
       calls.push('pause');
-      await slow();
+      await (pauseGate ?? slow());
       mode = 'paused';
     },
     async resume() {
@@ -40,9 +41,9 @@ function fakeAgent() {
   return { agent: agent as unknown as Agent, calls, setMode: (next: AgentMode) => (mode = next) };
 }
 
-function setup(reloadConfig: () => Promise<AgentConfig> = async () => ({ file: 'next.yaml' }) as AgentConfig) {
+function setup(reloadConfig: () => Promise<AgentConfig> = async () => ({ file: 'next.yaml' }) as AgentConfig, pauseGate?: Promise<void>) {
   const target = new EventEmitter();
-  const fake = fakeAgent();
+  const fake = fakeAgent(pauseGate);
   const exits: number[] = [];
   let stops = 0;
   const reloads: boolean[] = [];
@@ -82,10 +83,13 @@ test('CONT arriving while the pause is still withdrawing: resume follows and the
 });
 
 test('CONT delivered as the pause finishes, its handler not yet run: the process is not stopped', async () => {
-  const s = setup();
+  let finishPause = () => {};
+  const s = setup(undefined, new Promise<void>((resolve) => (finishPause = resolve)));
   s.send('SIGTSTP');
-  // libuv dispatches a signal in a later poll phase; one scheduled now runs after the pause's last await.
-  setTimeout(() => setImmediate(() => s.send('SIGCONT')), 5);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  // libuv dispatches a signal in a later poll phase: the CONT is queued as the pause's last await returns.
+  finishPause();
+  setImmediate(() => s.send('SIGCONT'));
   await s.controller.settled();
   assert.equal(s.stops(), 0, 'a SIGSTOP after the CONT was used up would leave the process stopped for good');
   assert.deepEqual(s.calls, ['pause', 'resume']);
