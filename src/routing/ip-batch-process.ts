@@ -192,6 +192,9 @@ export class IpBatchProcess {
     const child = this.child;
     this.child = undefined;
     if (!child) return;
+    // Whatever the old ip still prints belongs to no request, and must not mix into the next ip's line counts.
+    child.stdout.removeAllListeners('data');
+    child.stderr.removeAllListeners('data');
     child.stdin.end();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
