@@ -13,7 +13,7 @@ import path from 'node:path';
 import { FileOwnershipStore, OWNERSHIP_FILE } from '../routing/ownership.js';
 import { DEFAULT_VTYSH_TIMEOUT_MS, vtyshFromConfig } from '../frr/vtysh.js';
 import { createDaemonVty } from '../frr/vty-socket.js';
-import { DEFAULT_VTYSH } from '../config/defaults.js';
+import { daemonSocketsUsable, readerFromConfig } from '../frr/vty-reader.js';
 import type { RoutingBackend } from '../routing/types.js';
 import { usesBgp } from './announcement.js';
 import { leaseTerms } from '../routing/lease.js';
@@ -31,10 +31,9 @@ export interface BackendSettings {
   onBgpDrift?: () => void;
 }
 
-// Writes go to bgpd's own vty socket, unless frr.vtysh names another program without frr.vty_socket (a wrapper that
-// reaches an FRR elsewhere, e.g. in a container, whose sockets are not ours to guess).
+// Writes go to bgpd's own vty socket when the sockets are ours (vty-reader.ts says when).
 function bgpdWriter(frr: BackendSettings['frr'], vtysh: ReturnType<typeof vtyshFromConfig>) {
-  if (frr.vty_socket === undefined && frr.vtysh !== DEFAULT_VTYSH) return undefined;
+  if (!daemonSocketsUsable(frr)) return undefined;
   return createDaemonVty({ daemon: 'bgpd', vtySocket: frr.vty_socket, timeoutMs: frr.vtysh_timeout ?? DEFAULT_VTYSH_TIMEOUT_MS, fallback: vtysh });
 }
 
@@ -51,7 +50,8 @@ export function createBackend(settings: BackendSettings): RoutingBackend {
   const vtysh = vtyshFromConfig(settings.frr);
   const writer = bgpdWriter(settings.frr, vtysh);
   const bgp = new BgpBackend({
-    vtysh,
+    // Listings (`show bgp vrfs json`, bgpd's running-config) over bgpd's socket too.
+    vtysh: { ...vtysh, ...readerFromConfig(settings.frr) },
     ...(writer ? { writer } : {}),
     ...(settings.frr.asn ? { asn: settings.frr.asn } : {}),
     ...(settings.onBgpDrift ? { onDrift: settings.onBgpDrift } : {}),

@@ -26,7 +26,7 @@ export interface DaemonVty extends Pick<Vtysh, 'configure'> {
 }
 
 // One answer: the output text and the status byte.
-interface Answer {
+export interface Answer {
   status: number;
   text: string;
 }
@@ -40,7 +40,7 @@ export function takeAnswer(buffer: Buffer): { answer: Answer; rest: Buffer } | u
   return { answer: { status: buffer[end + 3]!, text: buffer.subarray(0, end).toString('utf8') }, rest: buffer.subarray(end + 4) };
 }
 
-class Connection {
+export class Connection {
   private buffer: Buffer = Buffer.alloc(0);
   private pending: { resolve: (answer: Answer) => void; reject: (error: Error) => void } | undefined;
   closed = false;
@@ -93,25 +93,31 @@ class Connection {
   }
 }
 
-class TimeoutError extends Error {}
+export class TimeoutError extends Error {}
 
-function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | undefined> {
+// The connected socket, or why not (the errno error; ETIMEDOUT after timeoutMs).
+export function connectOrError(socketPath: string, timeoutMs: number): Promise<net.Socket | NodeJS.ErrnoException> {
   return new Promise((resolve) => {
     const socket = net.createConnection(socketPath);
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve(undefined);
+      resolve(Object.assign(new Error(`no connection to ${socketPath} within ${timeoutMs}ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);
     });
-    socket.once('error', () => {
+    socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(undefined);
+      resolve(error);
     });
   });
+}
+
+export async function connect(socketPath: string, timeoutMs: number): Promise<net.Socket | undefined> {
+  const connected = await connectOrError(socketPath, timeoutMs);
+  return connected instanceof net.Socket ? connected : undefined;
 }
 
 export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {

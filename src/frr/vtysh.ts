@@ -70,19 +70,7 @@ export function createVtysh(options: VtyshOptions = {}): Vtysh {
   }
 
   async function show<T>(command: string): Promise<T> {
-    const stdout = await run([command]);
-    try {
-      return JSON.parse(stdout) as T;
-    } catch (cause) {
-      const text = stdout.trim();
-      const said = text ? `printed ${JSON.stringify(text.length > 300 ? `${text.slice(0, 300)}...` : text)}` : 'printed nothing';
-      throw new VtyshError(ErrorCodes.VTYSH_BAD_OUTPUT, `vtysh ${describeCommands([command])}: expected JSON, FRR ${said}`, {
-        commands: [command],
-        outcome: { exitCode: 0, stdout, stderr: '', timedOut: false },
-        frrMessage: text,
-        cause,
-      });
-    }
+    return parseShowJson<T>(`vtysh ${describeCommands([command])}`, command, await run([command]));
   }
 
   function configure(lines: readonly string[]): Promise<string> {
@@ -93,6 +81,23 @@ export function createVtysh(options: VtyshOptions = {}): Vtysh {
   }
 
   return { run, show, configure };
+}
+
+// A `show ... json` answer parsed; VTYSH_BAD_OUTPUT (FRR's text in `frrMessage`) when it is not JSON. `who` names
+// the path the command took in the message (`vtysh -c '...'`, `ospfd vty: '...'`).
+export function parseShowJson<T>(who: string, command: string, stdout: string): T {
+  try {
+    return JSON.parse(stdout) as T;
+  } catch (cause) {
+    const text = stdout.trim();
+    const said = text ? `printed ${JSON.stringify(text.length > 300 ? `${text.slice(0, 300)}...` : text)}` : 'printed nothing';
+    throw new VtyshError(ErrorCodes.VTYSH_BAD_OUTPUT, `${who}: expected JSON, FRR ${said}`, {
+      commands: [command],
+      outcome: { exitCode: 0, stdout, stderr: '', timedOut: false },
+      frrMessage: text,
+      cause,
+    });
+  }
 }
 
 // The client the agent uses, from the `frr:` section of healthcast.yaml.

@@ -13,7 +13,7 @@ import { removePidfile, writePidfile } from '../../systemd/pidfile.js';
 import { removeAgentPid, writeAgentPid } from '../../control/agent-process.js';
 import { messageOf } from '../../errors.js';
 import { AdvertisementWatcher, expectedAdvertisement, vtyshInstalled } from '../../control/advertisement.js';
-import { vtyshFromConfig } from '../../frr/vtysh.js';
+import { readerFromConfig } from '../../frr/vty-reader.js';
 import { MismatchReporter } from '../../core/advertisement-mismatch.js';
 import { loadOrReport } from '../load-or-report.js';
 import { FleetWatcher } from '../../fleet/watcher.js';
@@ -44,11 +44,13 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   // `pkill -TSTP healthcast` (which matches the 15-byte process name) keeps working on a single-agent host.
   process.title = `healthcast ${config.file}`;
   const log = createLogger({ level: options.logLevel ?? config.logLevel });
-  // FRR is asked (read-only) what it advertises, for status and metrics; without vtysh that stays unknown.
+  // FRR is asked (read-only) what it advertises, for status and metrics; without vtysh that stays unknown. Both
+  // watchers read over the daemons' vty sockets when they can (vty-reader.ts: no process per question).
+  const frrReader = readerFromConfig(config.frr);
   const mismatches = new MismatchReporter(log, () => void agent.repair(), { recheck: () => advertisement?.checkSoon() });
   const advertisement = vtyshInstalled(config.frr.vtysh)
     ? new AdvertisementWatcher({
-        vtysh: vtyshFromConfig(config.frr),
+        vtysh: frrReader,
         protocol: config.frr.protocol ?? 'ospf',
         prefixes: () => agent.currentConfig.services.flatMap((service) => service.addresses),
         intervalMs: Math.min(Math.max(config.reconcileIntervalMs, 1000), 5000),
@@ -62,7 +64,7 @@ export async function runCommand(file: string | undefined, options: RunOptions, 
   const fleet =
     vtyshInstalled(config.frr.vtysh) && (config.frr.protocol ?? 'ospf') === 'ospf'
       ? new FleetWatcher({
-          vtysh: vtyshFromConfig(config.frr),
+          vtysh: frrReader,
           families: () =>
             new Set(agent.currentConfig.services.filter((s) => s.announce !== 'bgp').flatMap((s) => s.addresses.map((a) => (a.includes(':') ? 6 : 4)))),
           log,

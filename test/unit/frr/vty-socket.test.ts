@@ -3,62 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, isHealthcastError } from '../../../src/errors.js';
 import { createDaemonVty, takeAnswer } from '../../../src/frr/vty-socket.js';
-
-interface FakeDaemon {
-  dir: string;
-  // Every command received, per connection.
-  connections: string[][];
-  reject: Map<string, { status: number; text: string }>;
-  silent: Set<string>;
-  close(): Promise<void>;
-  dropClients(): void;
-}
-
-async function fakeDaemon(): Promise<FakeDaemon> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-vty-'));
-  const connections: string[][] = [];
-  const sockets = new Set<net.Socket>();
-  const reject = new Map<string, { status: number; text: string }>();
-  const silent = new Set<string>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    const received: string[] = [];
-    connections.push(received);
-    let enabled = false;
-    let partial = '';
-    socket.on('data', (chunk) => {
-      const parts = (partial + chunk.toString()).split('\0');
-      partial = parts.pop() ?? '';
-      for (const command of parts) {
-        received.push(command);
-        if (silent.has(command)) continue;
-        let answer = reject.get(command) ?? { status: 0, text: '' };
-        if (command === 'enable') enabled = true;
-        else if (command === 'configure terminal' && !enabled) answer = { status: 2, text: '% [BGP] Unknown command: configure terminal\n' };
-        socket.write(Buffer.concat([Buffer.from(answer.text), Buffer.from([0, 0, 0, answer.status])]));
-      }
-    });
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(path.join(dir, 'bgpd.vty'), resolve));
-  return {
-    dir,
-    connections,
-    reject,
-    silent,
-    dropClients: () => sockets.forEach((socket) => socket.destroy()),
-    close: async () => {
-      sockets.forEach((socket) => socket.destroy());
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+import { fakeDaemon } from '../../support/fake-vty-daemon.js';
 
 const noFallback = { configure: () => assert.fail('the fallback must not be used') };
 
