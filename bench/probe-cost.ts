@@ -25,6 +25,8 @@ const [SERVICES = 1000, SECONDS = 60, FORK_SERVICES = 100, FORK_SECONDS = 20, RE
 const INTERVAL_MS = 1000;
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const LEASE = process.env.BENCH_LEASE ?? '0s';
+// The bare dgram floor's window; a long agent run (the lease's) need not be followed by as long a floor.
+const FLOOR_SECONDS = Number(process.env.BENCH_FLOOR_SECONDS ?? SECONDS);
 // Node flags for the agent alone (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--perf-basic-prof"), to profile it.
 const AGENT_NODE_OPTIONS = process.env.BENCH_AGENT_NODE_OPTIONS;
 const LATENESS = 'healthcast_probe_round_lateness_seconds';
@@ -193,7 +195,7 @@ async function dgramFloor(lab: Lab, node: LabNode, port: number, rep: number): P
     path.join(repoRoot, 'dist/bench/lib/dgram-floor.js'),
     '127.0.0.1',
     String(port),
-    String(SECONDS),
+    String(FLOOR_SECONDS),
     String(SERVICES),
   ]);
   await floor.exited;

@@ -14,8 +14,10 @@ export const DEFAULT_VTYSH = '/usr/bin/vtysh';
 // FRR's daemons' vty sockets (`--vty_socket`), where vtysh finds them.
 export const DEFAULT_VTY_SOCKET_DIR = '/var/run/frr';
 // The lifetime of every address healthcast adds, renewed every lease/3: an agent that dies or freezes loses its
-// addresses (and FRR withdraws them) within this long. 0 turns it off.
-export const DEFAULT_LEASE_MS = 10_000;
+// addresses (and FRR withdraws them) within this long. 0 turns it off. 45 s, not 10: a renewal of 1,000 addresses
+// costs 38-50 ms of CPU (ip's and the kernel's, per address), 1.2-1.5 % of a core every 3.3 s, 0.25-0.33 % every
+// 15 s (performance.md, section 7).
+export const DEFAULT_LEASE_MS = 45_000;
 // A lease must outlive a few renewals (every lease/3) and the kernel's whole-second lifetimes.
 export const MIN_LEASE_MS = 3_000;
 // BFD in the rendered FRR configs (frr.bfd): 100 ms x 3, a silent neighbour is declared down after ~300 ms.

@@ -80,3 +80,26 @@ test('an ip that never answers times out the request, is killed, and leaves no p
   await assert.rejects(batch.run(['address show'], 1), /within 200ms/, 'and a new one is tried next time');
   batch.close();
 });
+
+test('ip is replaced by a fresh one between requests after recycleAfterLines lines (iproute2 leaks a page per ACK), and requests go on', async (t) => {
+  if (!requirePrerequisites(t, { root: true, commands: ['ip'] })) return;
+  const ns = await namespaceFor(t);
+  const batch = new IpBatchProcess({ ip: 'ip', namespace: ns, timeoutMs: 5000, recycleAfterLines: 5 });
+  t.after(() => batch.close());
+  const pids: (number | undefined)[] = [];
+  const results = [];
+  // 2 lines + the sentinel each: the first two requests share an ip (3, then 6 lines read), the third gets a new one.
+  for (const n of [1, 2, 3, 4]) {
+    results.push(await batch.run([`address replace 192.0.2.${n}/32 dev lo valid_lft 30 preferred_lft 30`, 'address show dev lo'], 1));
+    pids.push(pidOf(batch));
+  }
+  assert.equal(pids[0], pids[1]);
+  assert.notEqual(pids[1], pids[2]);
+  assert.equal(pids[2], pids[3]);
+  for (const result of results) assert.deepEqual(result.failures, []);
+  assert.match(results[3]?.documents[0] ?? '', /192\.0\.2\.4/);
+  const old = pids[0]!;
+  // The replaced ip is gone, not left running.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(fs.existsSync(`/proc/${old}`) && !fs.readFileSync(`/proc/${old}/stat`, 'utf8').includes(') Z'), false);
+});
