@@ -1,6 +1,7 @@
 // The anycast DNS lab the failover benchmark, the graceful-drain and the fleet (keep_last) scenarios share: a router and nodes a, b (, c...) on
 // real FRR, unbound on each node answering who.test with the node's name, netlink monitors on node a's addresses and
 // the router's routes, and a healthcast agent on each node announcing the anycast addresses while unbound answers.
+import path from 'node:path';
 import { buildAnycastLab, type AnycastLab } from './topology.js';
 import { waitFor } from './process.js';
 import { kernelRoute, nextHops } from './routes.js';
@@ -54,7 +55,9 @@ export interface DnsAnycastLab {
   // unbound on `node` again (after a kill), in a fresh directory `name`.
   startUnbound(node: LabNode, name: string): Promise<Unbound>;
   // Another agent on `node` (a fresh directory each), with `service` keys added to the DNS service.
-  startAgent(node: LabNode, service?: Record<string, unknown>): Promise<AgentProcess>;
+  // `restartOf`: the same directories as that (crashed or stopped) agent, as an operator's restart has: its state
+  // (the ownership record) is what lets the new agent take back the addresses the old one left.
+  startAgent(node: LabNode, service?: Record<string, unknown>, restartOf?: AgentProcess): Promise<AgentProcess>;
   // Whether the router routes every anycast address via exactly these interfaces.
   routedVia(ifs: readonly string[]): Promise<boolean>;
   // Until the router routes every anycast address via every node (ECMP).
@@ -108,9 +111,9 @@ export async function buildDnsAnycastLab(options: DnsAnycastOptions): Promise<Dn
       ...extra,
     });
     let started = 0;
-    const start = (node: LabNode, extra: Record<string, unknown> = {}) =>
+    const start = (node: LabNode, extra: Record<string, unknown> = {}, restartOf?: AgentProcess) =>
       startAgent(lab, node, {
-        name: `healthcast-${(started += 1)}`,
+        name: restartOf ? path.basename(path.dirname(restartOf.stateDir)) : `healthcast-${(started += 1)}`,
         config: (stateDir) =>
           agentConfig(stateDir, [dnsService(node, extra)], {
             ...options.configExtra,

@@ -111,7 +111,8 @@ test('primary/backup by metric, degraded without a gap, withdrawal, crash repair
     lab.agents.a.signal('SIGKILL');
     await lab.agents.a.exited;
     fs.rmSync(flags(a).degrade);
-    const restarted = await lab.startAgent(a, {});
+    // Restarted as an operator would: same config and state directory (the ownership record takes the addresses back).
+    const restarted = await lab.startAgent(a, {}, lab.agents.a);
     await restarted.waitForLine('agent started', (entry) => entry.msg === 'agent started');
     await routed([ifA], 'a again after the restart repaired its degraded entry');
 
