@@ -52,7 +52,7 @@ export function createBackend(settings: BackendSettings): RoutingBackend {
   const writer = bgpdWriter(settings.frr, vtysh);
   const bgp = new BgpBackend({
     // Listings (`show bgp vrfs json`, bgpd's running-config) over bgpd's socket too.
-    vtysh: { ...vtysh, ...readerFromConfig(settings.frr) },
+    vtysh: { ...vtysh, ...readerFromConfig(settings.frr, vtysh) },
     ...(writer ? { writer } : {}),
     ...(settings.frr.asn ? { asn: settings.frr.asn } : {}),
     ...(settings.onBgpDrift ? { onDrift: settings.onBgpDrift } : {}),

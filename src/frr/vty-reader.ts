@@ -10,7 +10,7 @@ import { VtyshError } from './vtysh-errors.js';
 import { DEFAULT_VTYSH_TIMEOUT_MS, parseShowJson, vtyshFromConfig, type Vtysh } from './vtysh.js';
 import type { FrrSection } from './schema.js';
 import net from 'node:net';
-import { connectOrError, Connection, TimeoutError } from './vty-socket.js';
+import { connectOrError, enabledConnection, socketFailure, TimeoutError, type Connection } from './vty-socket.js';
 
 export type FrrDaemon = 'zebra' | 'ospfd' | 'ospf6d' | 'bgpd';
 
@@ -54,18 +54,11 @@ export function createVtyReader(options: VtyReaderOptions): VtyReader {
     if (!(socket instanceof net.Socket)) {
       if (socket.code === 'ENOENT' || socket.code === 'ECONNREFUSED') {
         const frrMessage = socket.code === 'ENOENT' ? `no ${socketPath}` : `${socketPath} refused the connection`;
-        throw new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${daemon} vty: ${daemon} is not running (${frrMessage})`, { commands, daemon, frrMessage });
+        throw socketFailure(daemon, options.timeoutMs, commands, new Error(frrMessage));
       }
       return undefined;
     }
-    socket.unref();
-    const fresh = new Connection(socket);
-    // A new connection starts in view mode; `show running-config` needs enable mode.
-    const enabled = await fresh.command('enable', options.timeoutMs).catch(() => undefined);
-    if (enabled?.status !== 0) {
-      fresh.destroy();
-      return undefined;
-    }
+    const fresh = await enabledConnection(socket, options.timeoutMs);
     sessions.get(daemon)!.connection = fresh;
     return fresh;
   }
@@ -103,12 +96,7 @@ export function createVtyReader(options: VtyReaderOptions): VtyReader {
   }
 
   function failed(daemon: FrrDaemon, commands: readonly string[], error: unknown): never {
-    if (error instanceof TimeoutError)
-      throw new VtyshError(ErrorCodes.VTYSH_TIMEOUT, `${daemon} vty: no answer within ${options.timeoutMs}ms (${daemon} stopped, hung or overloaded)`, {
-        commands,
-      });
-    const frrMessage = error instanceof Error ? error.message : String(error);
-    throw new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${daemon} vty: ${daemon} is not running (${frrMessage})`, { commands, daemon, frrMessage });
+    throw socketFailure(daemon, options.timeoutMs, commands, error);
   }
 
   async function run(commands: readonly string[]): Promise<string> {
@@ -147,8 +135,10 @@ export function daemonSocketsUsable(frr: Pick<FrrSection, 'vtysh' | 'vty_socket'
 }
 
 // The read client the agent uses, from the `frr:` section: sockets first when they are ours, else vtysh alone.
-export function readerFromConfig(frr: Pick<FrrSection, 'vtysh' | 'vty_socket' | 'vtysh_timeout'>): Pick<Vtysh, 'show' | 'run'> {
-  const vtysh = vtyshFromConfig(frr);
+export function readerFromConfig(
+  frr: Pick<FrrSection, 'vtysh' | 'vty_socket' | 'vtysh_timeout'>,
+  vtysh: Pick<Vtysh, 'show' | 'run'> = vtyshFromConfig(frr),
+): Pick<Vtysh, 'show' | 'run'> {
   if (!daemonSocketsUsable(frr)) return vtysh;
   return createVtyReader({ vtySocket: frr.vty_socket, timeoutMs: frr.vtysh_timeout ?? DEFAULT_VTYSH_TIMEOUT_MS, fallback: vtysh });
 }

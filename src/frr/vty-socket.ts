@@ -120,6 +120,25 @@ export async function connect(socketPath: string, timeoutMs: number): Promise<ne
   return connected instanceof net.Socket ? connected : undefined;
 }
 
+// A fresh connection in enable mode (a new one starts in view mode: no `configure terminal`, no `show
+// running-config`); undefined, and the socket closed, when the daemon refuses.
+export async function enabledConnection(socket: net.Socket, timeoutMs: number): Promise<Connection | undefined> {
+  socket.unref();
+  const fresh = new Connection(socket);
+  const enabled = await fresh.command('enable', timeoutMs).catch(() => undefined);
+  if (enabled?.status === 0) return fresh;
+  fresh.destroy();
+  return undefined;
+}
+
+// What a failed command on an open connection means: no answer in time, or the daemon gone.
+export function socketFailure(daemon: string, timeoutMs: number, commands: readonly string[], error: unknown): VtyshError {
+  if (error instanceof TimeoutError)
+    return new VtyshError(ErrorCodes.VTYSH_TIMEOUT, `${daemon} vty: no answer within ${timeoutMs}ms (${daemon} stopped, hung or overloaded)`, { commands });
+  const frrMessage = error instanceof Error ? error.message : String(error);
+  return new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${daemon} vty: ${daemon} is not running (${frrMessage})`, { commands, daemon, frrMessage });
+}
+
 export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {
   const socketPath = path.join(options.vtySocket ?? DEFAULT_VTY_SOCKET_DIR, `${options.daemon}.vty`);
   let connection: Connection | undefined;
@@ -133,16 +152,8 @@ export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {
   async function reopen(): Promise<Connection | undefined> {
     connection = undefined;
     const socket = await connect(socketPath, options.timeoutMs);
-    if (!socket) return undefined;
-    socket.unref();
-    const fresh = new Connection(socket);
-    const enabled = await fresh.command('enable', options.timeoutMs).catch(() => undefined);
-    if (enabled?.status !== 0) {
-      fresh.destroy();
-      return undefined;
-    }
-    connection = fresh;
-    return fresh;
+    connection = socket && (await enabledConnection(socket, options.timeoutMs));
+    return connection;
   }
 
   // `configure terminal`, the lines in order up to the first one the daemon refuses, then `end`, as vtysh does.
@@ -187,20 +198,8 @@ export function createDaemonVty(options: DaemonVtyOptions): DaemonVty {
     } catch (error) {
       if (error instanceof VtyshError) throw error;
       open_.destroy();
-      if (error instanceof TimeoutError)
-        throw new VtyshError(
-          ErrorCodes.VTYSH_TIMEOUT,
-          `${options.daemon} vty: no answer within ${options.timeoutMs}ms (${options.daemon} stopped, hung or overloaded)`,
-          {
-            commands,
-          },
-        );
       // The daemon went away mid-batch: the lines before may have been applied; it is down now.
-      throw new VtyshError(ErrorCodes.VTYSH_DAEMON_DOWN, `${options.daemon} vty: ${options.daemon} is not running (${(error as Error).message})`, {
-        commands,
-        daemon: options.daemon,
-        frrMessage: (error as Error).message,
-      });
+      throw socketFailure(options.daemon, options.timeoutMs, commands, error);
     }
   }
 

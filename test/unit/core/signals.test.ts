@@ -86,7 +86,7 @@ test('CONT delivered as the pause finishes, its handler not yet run: the process
   let finishPause = () => {};
   const s = setup(undefined, new Promise<void>((resolve) => (finishPause = resolve)));
   s.send('SIGTSTP');
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(s.calls, ['pause'], 'the pause has begun and waits on its gate');
   // libuv dispatches a signal in a later poll phase: the CONT is queued as the pause's last await returns.
   finishPause();
   setImmediate(() => s.send('SIGCONT'));
