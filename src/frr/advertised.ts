@@ -4,6 +4,7 @@ import net from 'node:net';
 import { canonical } from '../config/address.js';
 import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import type { FrrProtocol } from './render-options.js';
+import { HOLD_LISTS } from '../routing/bgp-commands.js';
 import type { Vtysh } from './vtysh.js';
 import { VtyshError } from './vtysh-errors.js';
 
@@ -144,9 +145,33 @@ function noInstance(error: unknown, protocol: FrrProtocol, family: 4 | 6): strin
   return undefined;
 }
 
+// BGP through frr-config's hold list (src/routing/bgp-commands.ts): the table as the neighbours' outbound filter lets
+// it out, so a statement held back during a drain (in the table, denied to every neighbour) is not advertised.
+export const BGP_HELD_VIEW: Readonly<Record<4 | 6, string>> = {
+  4: `show bgp ipv4 unicast prefix-list ${HOLD_LISTS[4]} json`,
+  6: `show bgp ipv6 unicast prefix-list ${HOLD_LISTS[6]} json`,
+};
+
+// FRR 8.4's answer when the list is not configured (vtysh: exit 0 and this text; bgpd's socket: a warning status):
+// the plain table is the answer then.
+function listMissing(error: unknown): boolean {
+  if (!(error instanceof VtyshError) || (error.code !== ErrorCodes.VTYSH_BAD_OUTPUT && error.code !== ErrorCodes.VTYSH_REJECTED)) return false;
+  return /prefix-list not found/.test(`${error.stdout}\n${error.frrMessage}`);
+}
+
+async function table(vtysh: Pick<Vtysh, 'show'>, protocol: FrrProtocol, family: 4 | 6): Promise<unknown> {
+  if (protocol !== 'bgp') return vtysh.show(ADVERTISEMENT_COMMANDS[protocol][family]);
+  try {
+    return await vtysh.show(BGP_HELD_VIEW[family]);
+  } catch (error) {
+    if (!listMissing(error)) throw error;
+    return vtysh.show(ADVERTISEMENT_COMMANDS[protocol][family]);
+  }
+}
+
 async function originated(vtysh: Pick<Vtysh, 'show'>, protocol: FrrProtocol, family: 4 | 6): Promise<Originated | { unknown: string }> {
   try {
-    return PARSERS[protocol][family](await vtysh.show(ADVERTISEMENT_COMMANDS[protocol][family]));
+    return PARSERS[protocol][family](await table(vtysh, protocol, family));
   } catch (error) {
     const note = noInstance(error, protocol, family);
     if (note !== undefined) return { prefixes: new Set(), note };

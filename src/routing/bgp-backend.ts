@@ -1,5 +1,6 @@
 // announce: bgp. Writes `network` statements under `router bgp ASN` (bgp-commands.ts has the text; where frr-config's
-// outbound hold list is there, a withdrawal first adds a deny entry to it: the router hears at once), through bgpd's vty
+// outbound hold list is there, a withdrawal first adds a deny entry to it: the router hears at once; a drain holds the
+// statement back by that entry alone, bgp-write.ts plans each batch), through bgpd's vty
 // socket when the agent gives one (vty-socket.ts: ~1 ms) or a vtysh process (~100 ms). Lists through vtysh (`show bgp
 // vrfs json` + `show running-config bgpd`), but off the path between a decision and its write: once a listing is
 // known, list() answers from it (updated by each write that succeeded) and the real listing runs verifyDelayMs after
@@ -10,7 +11,8 @@ import { ErrorCodes, HealthcastError, messageOf } from '../errors.js';
 import { VtyshError, type Vtysh } from '../frr/vtysh.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import { RoutingBatchError, type OpFailure } from './batch-error.js';
-import { bgpConfigLines, holdLines, LIST_COMMANDS, NETWORK_NOT_FOUND, parseBgpdListing, type BgpdConfig } from './bgp-commands.js';
+import { LIST_COMMANDS, NETWORK_NOT_FOUND, parseBgpdListing, type BgpdConfig } from './bgp-commands.js';
+import { bgpUnits, listedEntries, planBgpWrite } from './bgp-write.js';
 import { entryKey, type EntryKind, type KernelEntry, type RoutingBackend, type RoutingOp } from './types.js';
 
 export interface BgpBackendOptions {
@@ -30,16 +32,6 @@ export interface BgpBackendOptions {
 
 // Long enough that a burst of passes (ten services failing within a second) shares one vtysh listing.
 const VERIFY_DELAY_MS = 200;
-
-// Pure: the belief after a batch that bgpd accepted whole.
-export function afterOps(config: BgpdConfig, ops: readonly RoutingOp[]): BgpdConfig {
-  const networks = new Map(config.networks.map((entry) => [entryKey(entry), entry]));
-  for (const op of ops) {
-    if (op.action === 'remove') networks.delete(entryKey(op.entry));
-    else networks.set(entryKey(op.entry), { ...op.entry, prefixLength: op.entry.address.includes(':') ? 128 : 32 });
-  }
-  return { ...config, networks: [...networks.values()] };
-}
 
 // Pure: whether two listings name the same instance and statements.
 export function sameListing(a: BgpdConfig, b: BgpdConfig): boolean {
@@ -73,6 +65,8 @@ export class BgpBackend implements RoutingBackend {
   private generation = 0;
   private verifyTimer: Timer | undefined;
   private verifying: Promise<void> | undefined;
+  // Addresses held (a drain) without a statement: no hold list for the family, or too many at once (bgp-write.ts).
+  private virtual = new Set<string>();
   private readonly clock: Clock;
   private readonly writer: Pick<Vtysh, 'configure'> & { close?(): void };
 
@@ -86,11 +80,11 @@ export class BgpBackend implements RoutingBackend {
   async list(): Promise<KernelEntry[]> {
     if (this.known) {
       this.verifySoon();
-      return this.known.networks.map((entry) => ({ ...entry }));
+      return listedEntries(this.known, this.virtual);
     }
     this.generation += 1;
     this.known = await this.read();
-    return this.known.networks.map((entry) => ({ ...entry }));
+    return listedEntries(this.known, this.virtual);
   }
 
   // Waits for a verification in flight or due (tests, and callers that need bgpd's word now).
@@ -158,9 +152,10 @@ export class BgpBackend implements RoutingBackend {
     if (believed && !sameListing(believed, listed)) this.options.onDrift?.();
   }
 
-  // vtysh stops at the first rejected line and keeps the lines before it. The whole batch goes in one process; if FRR
-  // rejects a line, each op is retried in its own process so every op gets its own answer (adding a statement twice
-  // is accepted; removing one that is already gone counts as done). Failures are per op, as RoutingBatchError.
+  // vtysh stops at the first rejected line and keeps the lines before it. The whole batch goes in one write; if FRR
+  // rejects a line, each address's change is retried in its own write so every op gets its own answer (adding a
+  // statement twice is accepted; removing one that is already gone counts as done). Failures are per op, as
+  // RoutingBatchError. The ops of one address are one change (bgp-write.ts): a drain's hold is its deny entry alone.
   async apply(ops: readonly RoutingOp[]): Promise<void> {
     if (ops.length === 0) return;
     const foreign = ops.find((op) => op.entry.kind !== 'bgp');
@@ -175,12 +170,14 @@ export class BgpBackend implements RoutingBackend {
         error,
       );
     }
-    // A removal is held back on the neighbours' outbound hold lists first: a few ms to the router, where the statement
-    // change waits for bgpd's 50 ms work queue (bgp-commands.ts).
-    const hold = holdLines(this.known?.held ?? {}, ops);
+    // instanceAsn() listed bgpd when nothing was believed.
+    const before = this.known ?? { asn, networks: [] };
+    const units = bgpUnits(ops);
+    const planned = planBgpWrite(asn, before, units, this.virtual);
     try {
-      await this.write([...hold.lines, ...bgpConfigLines(asn, ops)]);
-      if (this.known) this.known = { ...afterOps(this.known, ops), held: hold.held };
+      if (planned.lines.length > 0) await this.write(planned.lines);
+      if (this.known) this.known = planned.after;
+      this.virtual = planned.virtual;
       return;
     } catch (error) {
       // What took effect is bgpd's to say: the pass's own listing after the batch reads it.
@@ -194,16 +191,21 @@ export class BgpBackend implements RoutingBackend {
       }
     }
     const failures: OpFailure[] = [];
-    for (const [index, op] of ops.entries()) {
+    // One change at a time, each planned from the state the ones before it left (so two holds never share a seq).
+    let state = before;
+    for (const [index, unit] of units.entries()) {
+      const one = planBgpWrite(asn, state, [unit], this.virtual);
       try {
-        await this.write(bgpConfigLines(asn, [op]));
+        if (one.lines.length > 0) await this.write(one.lines);
+        state = one.after;
+        this.virtual = one.virtual;
       } catch (error) {
-        if (op.action === 'remove' && error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED && NETWORK_NOT_FOUND.test(error.frrMessage))
-          continue;
-        failures.push({ op, reason: bgpFailureReason(error) });
+        const gone = unit.change === 'withdraw' || unit.change === 'drop';
+        if (gone && error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED && NETWORK_NOT_FOUND.test(error.frrMessage)) continue;
+        failures.push(...unit.ops.map((op) => ({ op, reason: bgpFailureReason(error) })));
         // bgpd gone or hung: the remaining ops would only wait for the same answer.
         if (!(error instanceof VtyshError && error.code === ErrorCodes.VTYSH_REJECTED)) {
-          for (const rest of ops.slice(index + 1)) failures.push({ op: rest, reason: bgpFailureReason(error) });
+          for (const rest of units.slice(index + 1)) failures.push(...rest.ops.map((op) => ({ op, reason: bgpFailureReason(error) })));
           break;
         }
       }

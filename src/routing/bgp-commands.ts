@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { canonical, familyOf, withPrefix } from '../config/address.js';
 import { ErrorCodes, HealthcastError } from '../errors.js';
-import { BGP_INTERFACE, type KernelEntry, type RoutingOp } from './types.js';
+import { BGP_INTERFACE, HELD_INTERFACE, type KernelEntry, type RoutingOp } from './types.js';
 
 // One vtysh process per listing. `show running-config bgpd` alone cannot tell "bgpd down" from "no statements": with
 // bgpd stopped it exits 0 with only vtysh's own lines and no error (measured, FRR 8.4.4). `show bgp vrfs json` first
@@ -22,7 +22,8 @@ export const NETWORK_NOT_FOUND = /Can't find static route specified/;
 export interface BgpdConfig {
   // The AS of the default instance (`router bgp ASN` without vrf/view) as FRR prints it; undefined: no instance.
   asn: string | undefined;
-  // Host-prefix network statements of that instance, ipv4 and ipv6 unicast, that are not held back (below).
+  // Host-prefix network statements of that instance, ipv4 and ipv6 unicast; one with a deny entry on its family's
+  // hold list (below) is held back: its interface is HELD_INTERFACE.
   networks: KernelEntry[];
   // Per family, the hold list's deny entries (address -> seq), when the list is there with its closing `permit any`.
   held?: Held;
@@ -34,8 +35,10 @@ export interface BgpdConfig {
 // measured on FRR 8.4.4 with a BIRD 2 router, the route left the router 3-8 ms after the write began (53-59 ms with
 // `no network`). So a withdrawal first adds `seq N deny ADDR/32` here, then removes the statement in the same write;
 // the next announcement deletes the entry (the route then waits for bgpd's queue like any new statement: ~50 ms).
-// Why not keep the statement while held, which would make that announcement as fast: bgpd's table would still
-// hold the route, and everything that reads the table (the advertisement watcher) would see it as advertised.
+// During a drain the address stays on the host, so the statement stays too, held back by its deny entry alone
+// (HELD_INTERFACE): bgpd keeps the route selected, and an announcement before the drain ends only deletes the entry
+// (3 ms to the router). Not after a failure: keeping the route valid under bgpd's import check would mean keeping a
+// failed service's address on the host, where local clients would keep reaching it (bgp-write.ts plans the writes).
 export const HOLD_LISTS = { 4: 'HC-BGP-HOLD-V4', 6: 'HC-BGP-HOLD-V6' } as const;
 // The closing entry that lets every other prefix through; healthcast writes only to a list that has it.
 export const HOLD_SENTINEL_SEQ = 4294967295;
@@ -69,7 +72,11 @@ export function parseBgpdConfig(text: string): BgpdConfig {
   const held = parseHeld(text);
   const { asn, networks } = parseStatements(text);
   const isHeld = (entry: KernelEntry) => held[familyOf(entry.address)]?.has(entry.address) === true;
-  return { asn, networks: networks.filter((entry) => !isHeld(entry)), ...(Object.keys(held).length > 0 ? { held } : {}) };
+  return {
+    asn,
+    networks: networks.map((entry) => (isHeld(entry) ? { ...entry, interface: HELD_INTERFACE } : entry)),
+    ...(Object.keys(held).length > 0 ? { held } : {}),
+  };
 }
 
 // The hold lists' entries; a list without its closing `permit any` is not healthcast's to write to.
@@ -98,32 +105,6 @@ export function parseHeld(text: string): Held {
 // 1,000 entries took seconds (the first route left the router 3-10 s after the decision), where one work-queue
 // run takes them all after its 50 ms.
 export const HOLD_MAX_PER_WRITE = 8;
-
-// Pure: the hold-list lines for a batch (a removal held back, an addition released) and the lists after.
-export function holdLines(held: Held, ops: readonly RoutingOp[], maxPerWrite = HOLD_MAX_PER_WRITE): { lines: string[]; held: Held } {
-  const after: Record<number, Map<string, number>> = {};
-  const lines: string[] = [];
-  const removals = (family: 4 | 6) => ops.filter((op) => op.action === 'remove' && familyOf(op.entry.address) === family).length;
-  const holding = { 4: removals(4) <= maxPerWrite, 6: removals(6) <= maxPerWrite };
-  for (const op of ops) {
-    const family = familyOf(op.entry.address);
-    const current = held[family];
-    if (!current || (op.action === 'remove' && !holding[family])) continue;
-    const entries = (after[family] ??= new Map(current));
-    const word = family === 4 ? 'ip' : 'ipv6';
-    const seq = entries.get(op.entry.address);
-    if (op.action === 'remove' && seq === undefined) {
-      const next = Math.max(0, ...entries.values()) + 1;
-      if (next >= HOLD_SENTINEL_SEQ) continue;
-      entries.set(op.entry.address, next);
-      lines.push(`${word} prefix-list ${HOLD_LISTS[family]} seq ${next} deny ${withPrefix(op.entry.address)}`);
-    } else if (op.action === 'add' && seq !== undefined) {
-      entries.delete(op.entry.address);
-      lines.push(`no ${word} prefix-list ${HOLD_LISTS[family]} seq ${seq} deny ${withPrefix(op.entry.address)}`);
-    }
-  }
-  return { lines, held: { ...held, ...after } };
-}
 
 function parseStatements(text: string): Omit<BgpdConfig, 'held'> {
   let asn: string | undefined;

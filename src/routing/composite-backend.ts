@@ -4,7 +4,7 @@
 import { ErrorCodes, HealthcastError, isHealthcastError, messageOf } from '../errors.js';
 import { RoutingBatchError, type OpFailure } from './batch-error.js';
 import { PartialListError } from './partial-list.js';
-import { KERNEL_KINDS, type EntryKind, type KernelEntry, type RoutingBackend, type RoutingEntry, type RoutingOp } from './types.js';
+import { HELD_INTERFACE, KERNEL_KINDS, type EntryKind, type KernelEntry, type RoutingBackend, type RoutingEntry, type RoutingOp } from './types.js';
 
 export interface CompositeBackends {
   ip: RoutingBackend;
@@ -75,13 +75,17 @@ export class CompositeBackend implements RoutingBackend {
   }
 
   // Withdraw before the address goes, announce after it is there: bgp removals, then the ip batch, then bgp adds.
-  // Every phase runs whatever the earlier ones did; failures are collected per op.
+  // A statement that moves between announced and held has its remove and add in one phase, as one change for the
+  // bgp backend (the deny entry alone; split, they would be a `no network` and a new statement): a hold before the
+  // ip batch, a release after it. Every phase runs whatever the earlier ones did; failures are collected per op.
   async apply(ops: readonly RoutingOp[]): Promise<void> {
     const isBgp = (op: RoutingOp) => this.bgp.kinds.has(op.entry.kind);
+    const announcedAgain = new Set(ops.filter((op) => isBgp(op) && op.action === 'add' && op.entry.interface !== HELD_INTERFACE).map((op) => op.entry.address));
+    const early = (op: RoutingOp) => (op.action === 'remove' ? !announcedAgain.has(op.entry.address) : op.entry.interface === HELD_INTERFACE);
     const phases: [Side, RoutingOp[]][] = [
-      [this.bgp, ops.filter((op) => isBgp(op) && op.action === 'remove')],
+      [this.bgp, ops.filter((op) => isBgp(op) && early(op))],
       [this.ip, ops.filter((op) => !isBgp(op))],
-      [this.bgp, ops.filter((op) => isBgp(op) && op.action === 'add')],
+      [this.bgp, ops.filter((op) => isBgp(op) && !early(op))],
     ];
     const failures: OpFailure[] = [];
     const summaries: string[] = [];

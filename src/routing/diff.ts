@@ -51,6 +51,17 @@ export interface PlanOptions {
   parkingInterfaces?: readonly string[];
 }
 
+// A statement is held or not by bgpd's hold list, not by the record: a recorded statement that bgpd lists the other
+// way (a crash between a hold's two writes, a record from before holds) is the one listed, and still ours.
+function asListed(record: readonly RoutingEntry[], kernel: readonly KernelEntry[]): RoutingEntry[] {
+  const listed = new Set(kernel.map(entryKey));
+  const statements = new Map(kernel.filter((entry) => entry.kind === 'bgp').map((entry) => [entry.address, entry]));
+  return record.map((entry) => {
+    const statement = statements.get(entry.address);
+    return entry.kind === 'bgp' && statement && !listed.has(entryKey(entry)) ? strip(statement) : entry;
+  });
+}
+
 export function plan(
   desiredInput: readonly DesiredEntry[],
   kernel: readonly KernelEntry[],
@@ -58,7 +69,7 @@ export function plan(
   options: PlanOptions = {},
 ): Plan {
   const desired = uniqueByKey(desiredInput);
-  const owned = uniqueByKey(ownedInput).map(strip);
+  const owned = uniqueByKey(asListed(ownedInput, kernel)).map(strip);
   const ownedKeys = new Set(owned.map(entryKey));
   const desiredKeys = new Set(desired.map(entryKey));
   const onSystem = new Set(kernel.filter(isHostEntry).map(entryKey));
@@ -108,7 +119,7 @@ export function plan(
 // After applying, keep only what a fresh listing shows: an add that failed is not ours, a remove that failed still is.
 export function settleRecord(record: readonly RoutingEntry[], kernel: readonly KernelEntry[]): RoutingEntry[] {
   const onSystem = new Set(kernel.filter(isHostEntry).map(entryKey));
-  return uniqueByKey(record)
+  return uniqueByKey(asListed(record, kernel))
     .filter((entry) => onSystem.has(entryKey(entry)))
     .map(strip);
 }

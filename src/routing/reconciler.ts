@@ -12,6 +12,7 @@ import { conflictReason, statusesAfter, type ListingOutcome, type PassFacts } fr
 import {
   ENTRY_KINDS,
   entryKey,
+  HELD_INTERFACE,
   KERNEL_KINDS,
   type EntryKind,
   type DesiredEntry,
@@ -76,7 +77,11 @@ function reasonOf(error: unknown): string {
 function describe(entries: readonly RoutingEntry[]): string[] {
   const shown = entries
     .slice(0, LOGGED_ENTRIES)
-    .map((e) => (e.kind === 'bgp' ? `bgp network ${e.address}` : `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`));
+    .map((e) =>
+      e.kind === 'bgp'
+        ? `bgp network ${e.address}${e.interface === HELD_INTERFACE ? ' (held back)' : ''}`
+        : `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`,
+    );
   if (entries.length > LOGGED_ENTRIES) shown.push(`... and ${entries.length - LOGGED_ENTRIES} more`);
   return shown;
 }

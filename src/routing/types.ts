@@ -6,6 +6,10 @@ export type EntryKind = 'address' | 'route' | 'bgp';
 
 // The `interface` of every bgp entry: a network statement belongs to no interface, and one fixed value keeps keys stable.
 export const BGP_INTERFACE = 'bgp';
+// The `interface` of a statement held back during a drain: configured, so bgpd keeps the route in its table, but denied
+// on every neighbour's outbound hold list (bgp-commands.ts), so no neighbour hears it. The next announcement only
+// deletes the deny entry, which reaches the router in a few ms, where a new statement waits for bgpd's 50 ms queue.
+export const HELD_INTERFACE = 'bgp-held';
 
 export const ENTRY_KINDS: readonly EntryKind[] = ['address', 'route', 'bgp'];
 
@@ -16,7 +20,7 @@ export const KERNEL_KINDS: readonly EntryKind[] = ['address', 'route'];
 export interface RoutingEntry {
   kind: EntryKind;
   address: string; // canonical host address, no prefix length
-  interface: string; // BGP_INTERFACE for kind bgp
+  interface: string; // BGP_INTERFACE (or HELD_INTERFACE) for kind bgp
 }
 
 // What the supervisor wants on the system right now, and for which service.

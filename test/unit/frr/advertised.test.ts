@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { ErrorCodes, HealthcastError, isHealthcastError } from '../../../src/errors.js';
 import {
   ADVERTISEMENT_COMMANDS,
+  BGP_HELD_VIEW,
   checkAdvertised,
   normalizePrefix,
   parseBgpLocal,
@@ -174,6 +175,12 @@ test('checkAdvertised: FRR unreachable or answering nonsense is unknown; "no ins
 
 test('checkAdvertised over BGP reads local paths in both tables', async () => {
   const vtysh = fakeVtysh({
+    // No hold lists (a hand-written config): FRR's answer to the held view sends the check to the plain tables.
+    [BGP_HELD_VIEW[4]]: badOutput(BGP_HELD_VIEW[4], '% HC-BGP-HOLD-V4 prefix-list not found'),
+    [BGP_HELD_VIEW[6]]: new VtyshError(ErrorCodes.VTYSH_REJECTED, 'bgpd vty', {
+      commands: [BGP_HELD_VIEW[6]],
+      frrMessage: '% HC-BGP-HOLD-V6 prefix-list not found',
+    }),
     [ADVERTISEMENT_COMMANDS.bgp[4]]: load('bgp-ipv4-unicast-local-and-learned.json'),
     [ADVERTISEMENT_COMMANDS.bgp[6]]: load('bgp-no-instance.json'),
   });
@@ -186,4 +193,15 @@ test('checkAdvertised over BGP reads local paths in both tables', async () => {
       { prefix: '2001:db8:53::53/128', advertised: 'no', reason: 'no valid local path in the BGP table (bgpd: Default BGP instance not found)' },
     ],
   );
+});
+
+test('checkAdvertised over BGP with the hold lists: a statement held back (in the table, denied to every neighbour) is not advertised', async () => {
+  const table = load('bgp-ipv4-unicast-local-and-learned.json') as { routes: Record<string, unknown> };
+  const heldBack = { ...table, routes: Object.fromEntries(Object.entries(table.routes).filter(([prefix]) => prefix !== '192.0.2.53/32')) };
+  const vtysh = fakeVtysh({ [BGP_HELD_VIEW[4]]: heldBack, [ADVERTISEMENT_COMMANDS.bgp[4]]: table });
+  const result = await checkAdvertised(vtysh, ['192.0.2.53'], 'bgp');
+  assert.equal(result.get('192.0.2.53/32')?.advertised, 'no');
+  assert.deepEqual(vtysh.asked, [BGP_HELD_VIEW[4]], 'one question when the list is there');
+  const broken = await checkAdvertised(fakeVtysh({ [BGP_HELD_VIEW[4]]: down('bgpd', BGP_HELD_VIEW[4]) }), ['192.0.2.53'], 'bgp');
+  assert.equal(broken.get('192.0.2.53/32')?.advertised, 'unknown', 'bgpd down is not "no list"');
 });

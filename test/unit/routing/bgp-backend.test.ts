@@ -6,7 +6,7 @@ import { ErrorCodes, isHealthcastError } from '../../../src/errors.js';
 import { VtyshError } from '../../../src/frr/vtysh.js';
 import { RoutingBatchError } from '../../../src/routing/batch-error.js';
 import { BgpBackend } from '../../../src/routing/bgp-backend.js';
-import { BGP_INTERFACE, type RoutingEntry, type RoutingOp } from '../../../src/routing/types.js';
+import { BGP_INTERFACE, HELD_INTERFACE, type RoutingEntry, type RoutingOp } from '../../../src/routing/types.js';
 import { FakeBgpd } from './bgp-fake-vtysh.js';
 import { ManualClock, settle } from '../../support/manual-clock.js';
 
@@ -311,21 +311,34 @@ test('with the hold lists a withdrawal is held back before its `no network`, and
   backend.close();
 });
 
-test('a statement held back (a crash between the deny entry and its `no network`) is not announced; an announcement releases it', async () => {
+test('a statement held back (a drain, or a crash between the deny entry and its `no network`) is listed held; an announcement releases it', async () => {
   const frr = new FakeBgpd().withHoldLists();
   frr.networks.ipv4.push('192.0.2.53/32', '192.0.2.54/32');
   await frr.configure(['ip prefix-list HC-BGP-HOLD-V4 seq 1 deny 192.0.2.54/32']);
   const backend = new BgpBackend({ vtysh: frr });
-  assert.deepEqual(
-    (await backend.list()).map((e) => e.address),
-    ['192.0.2.53'],
-  );
-  await backend.apply([add('192.0.2.54')]);
-  assert.deepEqual(
-    (await backend.list()).map((e) => e.address),
-    ['192.0.2.53', '192.0.2.54'],
-  );
+  const shown = async () => (await backend.list()).map((e) => `${e.address} ${e.interface}`).sort();
+  assert.deepEqual(await shown(), ['192.0.2.53 bgp', '192.0.2.54 bgp-held']);
+  await backend.apply([{ action: 'remove', entry: { kind: 'bgp', address: '192.0.2.54', interface: HELD_INTERFACE } }, add('192.0.2.54')]);
+  assert.deepEqual(frr.configured().at(-1)?.[0], 'no ip prefix-list HC-BGP-HOLD-V4 seq 1 deny 192.0.2.54/32', 'the deny entry goes first');
+  assert.deepEqual(await shown(), ['192.0.2.53 bgp', '192.0.2.54 bgp']);
   await backend.verified();
-  assert.deepEqual((await backend.list()).map((e) => e.address).sort(), ['192.0.2.53', '192.0.2.54'], "bgpd's own word agrees");
+  assert.deepEqual(await shown(), ['192.0.2.53 bgp', '192.0.2.54 bgp'], "bgpd's own word agrees");
+  backend.close();
+});
+
+test('a drain holds the statement (deny entry, statement kept), bgpd agrees, and the end of the drain drops it', async () => {
+  const frr = new FakeBgpd().withHoldLists();
+  frr.networks.ipv4.push('192.0.2.53/32');
+  const backend = new BgpBackend({ vtysh: frr, asn: 65001 });
+  const shown = async () => (await backend.list()).map((e) => `${e.address} ${e.interface}`);
+  await backend.list();
+  await backend.apply([remove('192.0.2.53'), { action: 'add', entry: { kind: 'bgp', address: '192.0.2.53', interface: HELD_INTERFACE } }]);
+  assert.deepEqual(frr.networks.ipv4, ['192.0.2.53/32'], 'the statement stays');
+  assert.deepEqual(await shown(), ['192.0.2.53 bgp-held']);
+  await backend.verified();
+  assert.deepEqual(await shown(), ['192.0.2.53 bgp-held'], "bgpd's own word agrees");
+  await backend.apply([{ action: 'remove', entry: { kind: 'bgp', address: '192.0.2.53', interface: HELD_INTERFACE } }]);
+  assert.deepEqual(frr.networks.ipv4, []);
+  assert.deepEqual(await shown(), []);
   backend.close();
 });

@@ -2,15 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes, isHealthcastError } from '../../../src/errors.js';
-import {
-  bgpConfigLines,
-  holdLines,
-  LIST_COMMANDS,
-  NETWORK_NOT_FOUND,
-  parseBgpdConfig,
-  parseBgpdListing,
-  parseHeld,
-} from '../../../src/routing/bgp-commands.js';
+import { bgpConfigLines, LIST_COMMANDS, NETWORK_NOT_FOUND, parseBgpdConfig, parseBgpdListing, parseHeld } from '../../../src/routing/bgp-commands.js';
 import { BGP_INTERFACE, type RoutingOp } from '../../../src/routing/types.js';
 
 // Printed by FRR 8.4.4 in the lab after `network` statements were configured through vtysh and a
@@ -206,41 +198,9 @@ test('hold lists: deny entries per family, only from a list with its closing per
   );
   assert.deepEqual(parseHeld('ip prefix-list HC-BGP-HOLD-V4 seq 1 deny 192.0.2.54/32\n'), {}, 'without the closing entry the list is not used');
   assert.deepEqual(parseHeld('ipv6 prefix-list HC-BGP-HOLD-V6 seq 4294967295 permit any\n'), { 6: new Map() });
-  // A held statement is not announced: it is not listed, so a pass that wants it adds it (and releases it).
-  assert.deepEqual(names(HOLD_CONFIG), ['192.0.2.53']);
-});
-
-test('hold lines: a removal is held with the next seq, an addition released by its seq, families without a list untouched', () => {
-  const op = (action: 'add' | 'remove', address: string): RoutingOp => ({ action, entry: { kind: 'bgp', address, interface: BGP_INTERFACE } });
-  const held = { 4: new Map([['192.0.2.60', 7]]), 6: new Map<string, number>() };
-  const planned = holdLines(held, [
-    op('remove', '192.0.2.53'),
-    op('remove', '192.0.2.54'),
-    op('add', '192.0.2.60'),
-    op('remove', '2001:db8::1'),
-    op('add', '192.0.2.99'),
-  ]);
-  assert.deepEqual(planned.lines, [
-    'ip prefix-list HC-BGP-HOLD-V4 seq 8 deny 192.0.2.53/32',
-    'ip prefix-list HC-BGP-HOLD-V4 seq 9 deny 192.0.2.54/32',
-    'no ip prefix-list HC-BGP-HOLD-V4 seq 7 deny 192.0.2.60/32',
-    'ipv6 prefix-list HC-BGP-HOLD-V6 seq 1 deny 2001:db8::1/128',
-  ]);
-  assert.deepEqual(planned.held, {
-    4: new Map([
-      ['192.0.2.53', 8],
-      ['192.0.2.54', 9],
-    ]),
-    6: new Map([['2001:db8::1', 1]]),
-  });
-  assert.deepEqual(held[4], new Map([['192.0.2.60', 7]]), 'the input is not changed');
-  assert.deepEqual(holdLines({}, [op('remove', '192.0.2.53')]).lines, [], 'no list: no lines (a list created here would deny everything)');
-  assert.deepEqual(holdLines({ 4: new Map([['192.0.2.53', 3]]) }, [op('remove', '192.0.2.53')]).lines, [], 'already held: not twice');
-  // A batch over the limit in a family is not held back there (one table walk per entry in bgpd); releases still go.
-  const many = holdLines(
-    held,
-    [op('remove', '192.0.2.1'), op('remove', '192.0.2.2'), op('remove', '192.0.2.3'), op('add', '192.0.2.60'), op('remove', '2001:db8::1')],
-    2,
+  // A statement with a deny entry is listed as held back: the reconciler tells it from an announced one.
+  assert.deepEqual(
+    parseBgpdConfig(HOLD_CONFIG).networks.map((entry) => `${entry.address} ${entry.interface}`),
+    ['192.0.2.53 bgp', '192.0.2.54 bgp-held'],
   );
-  assert.deepEqual(many.lines, ['no ip prefix-list HC-BGP-HOLD-V4 seq 7 deny 192.0.2.60/32', 'ipv6 prefix-list HC-BGP-HOLD-V6 seq 1 deny 2001:db8::1/128']);
 });

@@ -15,6 +15,7 @@ import { FileOwnershipStore, MemoryOwnershipStore } from '../../../src/routing/o
 import { Reconciler } from '../../../src/routing/reconciler.js';
 import {
   BGP_INTERFACE,
+  HELD_INTERFACE,
   entryKey,
   KERNEL_KINDS,
   type DesiredEntry,
@@ -219,4 +220,72 @@ test('owned.json round-trips bgp entries', async (t) => {
   const store = new FileOwnershipStore(dir);
   await store.save([bgp(V6), addr(V4), bgp(V4)]);
   assert.deepEqual(keys(await store.load()), keys([bgp(V6), addr(V4), bgp(V4)]));
+});
+
+const held = (address: string): RoutingEntry => ({ kind: 'bgp', address, interface: HELD_INTERFACE });
+// What the agent desires while an `announce: bgp` service drains: the address stays, the statement is held back.
+const draining = (address: string, service = 'dns') => [want(addr(address), service), want(held(address), service)];
+const prefixLists = (frr: FakeBgpd) => [...frr.prefixLists.values()].map((entry) => entry.line).filter((line) => !line.includes('permit any'));
+
+test('a drain holds the statement (deny entry, statement and address kept); announced again, only the entry goes; the end drops the statement', async (t) => {
+  const { ip, frr, store, reconciler, setDesired } = setup({ desired: announced(V4) });
+  frr.withHoldLists();
+  t.after(() => reconciler.stop());
+  await reconciler.start();
+  setDesired(draining(V4));
+  let report = await reconciler.kick();
+  assert.deepEqual(report.errors, []);
+  assert.equal(status(report, held(V4))?.state, 'present');
+  assert.deepEqual(frr.networks.ipv4, [`${V4}/32`], 'the statement stays in bgpd');
+  assert.deepEqual(prefixLists(frr), [`ip prefix-list HC-BGP-HOLD-V4 seq 1 deny ${V4}/32`]);
+  assert.deepEqual(
+    frr.configured().at(-1),
+    [`ip prefix-list HC-BGP-HOLD-V4 seq 1 deny ${V4}/32`, 'router bgp 65001', 'address-family ipv4 unicast', `network ${V4}/32`, 'exit-address-family'],
+    'one write: the deny entry, no `no network`',
+  );
+  assert.ok(ip.has(addr(V4)), 'the address stays on the host');
+  assert.deepEqual(keys(store.entries), keys([addr(V4), held(V4)]));
+
+  setDesired(announced(V4));
+  report = await reconciler.kick();
+  assert.equal(status(report, bgp(V4))?.state, 'present');
+  assert.equal(frr.configured().at(-1)?.[0], `no ip prefix-list HC-BGP-HOLD-V4 seq 1 deny ${V4}/32`);
+  assert.deepEqual(prefixLists(frr), []);
+  assert.deepEqual(keys(store.entries), keys([addr(V4), bgp(V4)]));
+
+  setDesired(draining(V4));
+  await reconciler.kick();
+  setDesired([]);
+  report = await reconciler.kick();
+  assert.deepEqual(frr.networks.ipv4, []);
+  assert.ok(!ip.has(addr(V4)));
+  assert.deepEqual(store.entries, []);
+  assert.deepEqual(report.errors, []);
+});
+
+test('a drain without hold lists: the statement goes at once, the held entry counts as present (no error), and comes back as a new statement', async (t) => {
+  const { frr, reconciler, setDesired } = setup({ desired: announced(V6) });
+  t.after(() => reconciler.stop());
+  await reconciler.start();
+  setDesired(draining(V6));
+  let report = await reconciler.kick();
+  assert.deepEqual(report.errors, []);
+  assert.equal(status(report, held(V6))?.state, 'present');
+  assert.deepEqual(frr.networks.ipv6, []);
+  setDesired(announced(V6));
+  report = await reconciler.kick();
+  assert.equal(status(report, bgp(V6))?.state, 'present');
+  assert.deepEqual(frr.networks.ipv6, [`${V6}/128`]);
+});
+
+test('crash recovery: a statement bgpd lists held while the record names it announced is still ours, and is removed', async (t) => {
+  const { frr, store, reconciler } = setup({ owned: [bgp(V4)] });
+  frr.withHoldLists();
+  frr.networks.ipv4.push(`${V4}/32`);
+  await frr.configure([`ip prefix-list HC-BGP-HOLD-V4 seq 1 deny ${V4}/32`]);
+  t.after(() => reconciler.stop());
+  const report = await reconciler.start();
+  assert.deepEqual(report.errors, []);
+  assert.deepEqual(frr.networks.ipv4, []);
+  assert.deepEqual(store.entries, []);
 });
