@@ -11,7 +11,9 @@
 //        node dist/bench/peers.js --short   (one run, 10 s window, 10 services; test/e2e/peers-bench.test.ts)
 // BENCH_AGENT_NODE_OPTIONS: node flags for healthcast's agent (a CPU profile: bench/lib/cpu-profile-preload.ts).
 // BENCH_PEERS_SYSTEMS=exabgp,exabgp-med,hc-bgp,hc-address picks systems (also hc-bgp-nohold: announce: bgp without
-// frr-config's outbound hold list, so every withdrawal waits for bgpd's route work queue).
+// frr-config's outbound hold list, so every withdrawal waits for bgpd's route work queue; and hc-bgp-drain: announce:
+// bgp with drain_on_failure and a drain longer than the outage, so the statement is held back, not removed, and the
+// recovery only deletes its deny entry).
 import { Lab, type LabLink, type LabNode } from '../lab/lab.js';
 import { startFrr, vtysh, type FrrInstance } from '../lab/frr.js';
 import { HOLD_LISTS, HOLD_SENTINEL_SEQ } from '../src/routing/bgp-commands.js';
@@ -32,7 +34,9 @@ const REPS = SHORT ? 1 : Number(args[0] ?? 10);
 const WINDOW_S = SHORT ? 10 : Number(args[1] ?? 30);
 const COUNTS = SHORT ? [10] : (args[2] ?? '10,50').split(',').map(Number);
 const HC_LARGE = SHORT ? 0 : Number(args[3] ?? 1000);
-const SYSTEMS = (process.env.BENCH_PEERS_SYSTEMS ?? (SHORT ? 'exabgp,hc-bgp,hc-address' : 'exabgp,exabgp-med,hc-bgp,hc-address')).split(',') as System[];
+const SYSTEMS = (process.env.BENCH_PEERS_SYSTEMS ?? (SHORT ? 'exabgp,hc-bgp,hc-address' : 'exabgp,exabgp-med,hc-bgp,hc-bgp-drain,hc-address')).split(
+  ',',
+) as System[];
 // Whole seconds (ExaBGP's healthcheck takes no less). On a busy 2-core machine a 1 s timeout made 10 ExaBGP checks time
 // out (Python + dig starting under load): the short mode uses 2 s for both systems (and interval 2 s: healthcast takes
 // no timeout longer than the interval); BENCH_PEERS_INTERVAL_S and BENCH_PEERS_TIMEOUT_S set them.
@@ -45,8 +49,11 @@ const ROUTER_AS = 65000;
 const RECORD = { name: 'probe.test', type: 'A', value: '192.0.2.1' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type System = 'exabgp' | 'exabgp-med' | 'hc-bgp' | 'hc-bgp-nohold' | 'hc-address';
-type HcSystem = 'hc-bgp' | 'hc-bgp-nohold' | 'hc-address';
+type System = 'exabgp' | 'exabgp-med' | 'hc-bgp' | 'hc-bgp-nohold' | 'hc-bgp-drain' | 'hc-address';
+type HcSystem = 'hc-bgp' | 'hc-bgp-nohold' | 'hc-bgp-drain' | 'hc-address';
+
+// hc-bgp-drain: longer than kill -> withdrawn -> restarted -> risen again (the bench waits 1-2 s before the restart).
+const DRAIN_S = (FALL + RISE + 2) * INTERVAL_S;
 
 // Service i's address: 192.0.2.0/24 (the lab's redistribution filter) up to 254, then the benchmarking range.
 const peerAddress = (i: number) => (i < 254 ? `192.0.2.${i + 1}` : `198.18.${Math.floor(i / 256)}.${i % 256}`);
@@ -163,7 +170,7 @@ async function startHealthcast(bench: Bench, system: HcSystem, count: number): P
     bgp: { asn: NODE_AS, neighbors: [{ address: bench.link.aV4, asn: ROUTER_AS }] },
   });
   // The outbound hold list as `healthcast frr-config` renders it (the lab's bgpd config is plain).
-  if (system === 'hc-bgp')
+  if (system === 'hc-bgp' || system === 'hc-bgp-drain')
     await vtysh(frr.dir, [
       'configure terminal',
       `ip prefix-list ${HOLD_LISTS[4]} seq ${HOLD_SENTINEL_SEQ} permit any`,
@@ -185,6 +192,7 @@ async function startHealthcast(bench: Bench, system: HcSystem, count: number): P
     rise: RISE,
     fall: FALL,
     hold_down: '0s',
+    ...(system === 'hc-bgp-drain' ? { drain: `${DRAIN_S}s`, drain_on_failure: true } : {}),
     probes: [{ type: 'dns', server: '127.0.0.1', port: bench.port, query: RECORD.name, qtype: 'A', expect_answer: RECORD.value }],
   }));
   let agent: AgentProcess;
@@ -229,7 +237,8 @@ async function startHealthcast(bench: Bench, system: HcSystem, count: number): P
     stop: async () => {
       const began = Date.now();
       agent.signal('SIGTERM');
-      const timer = setTimeout(() => agent.daemon.child.kill('SIGKILL'), 10_000);
+      // SIGTERM drains first (hc-bgp-drain: DRAIN_S).
+      const timer = setTimeout(() => agent.daemon.child.kill('SIGKILL'), 10_000 + (system === 'hc-bgp-drain' ? DRAIN_S * 1000 : 0));
       const code = await agent.exited;
       clearTimeout(timer);
       await frr.stop();
@@ -410,7 +419,7 @@ function rowsOf(result: RunResult): Row[] {
     row(`${label}: CPU (process tree)`, '% core', [result.cpu.corePercent]),
     row(`${label}: checks per second`, '1/s', [result.cpu.checksPerS]),
     row(`${label}: peak PSS (process tree)`, 'MB', [result.peakPssMb]),
-    ...(result.stop ? [row(`${label}: stop (SIGTERM, kill after 3 s)`, 'ms', [result.stop.ms])] : []),
+    ...(result.stop ? [row(`${label}: stop: SIGTERM -> gone`, 'ms', [result.stop.ms])] : []),
   );
   return rows;
 }
