@@ -34,9 +34,9 @@ const REPS = SHORT ? 1 : Number(args[0] ?? 10);
 const WINDOW_S = SHORT ? 10 : Number(args[1] ?? 30);
 const COUNTS = SHORT ? [10] : (args[2] ?? '10,50').split(',').map(Number);
 const HC_LARGE = SHORT ? 0 : Number(args[3] ?? 1000);
-const SYSTEMS = (process.env.BENCH_PEERS_SYSTEMS ?? (SHORT ? 'exabgp,hc-bgp,hc-address' : 'exabgp,exabgp-med,hc-bgp,hc-bgp-drain,hc-address')).split(
-  ',',
-) as System[];
+const SYSTEMS = (
+  process.env.BENCH_PEERS_SYSTEMS ?? (SHORT ? 'exabgp,hc-bgp,hc-bgp-drain,hc-address' : 'exabgp,exabgp-med,hc-bgp,hc-bgp-drain,hc-address')
+).split(',') as System[];
 // Whole seconds (ExaBGP's healthcheck takes no less). On a busy 2-core machine a 1 s timeout made 10 ExaBGP checks time
 // out (Python + dig starting under load): the short mode uses 2 s for both systems (and interval 2 s: healthcast takes
 // no timeout longer than the interval); BENCH_PEERS_INTERVAL_S and BENCH_PEERS_TIMEOUT_S set them.

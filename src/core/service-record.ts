@@ -360,14 +360,14 @@ function decideKeepHold(record: ServiceRecord, keep: KeepHold, snapshot: FleetRe
 // `announced`: whether the service was announced before this event (the caller knows when the record no longer says).
 function startGrace(record: ServiceRecord, reason: string, now: number, agent: AgentView, announced = true): Transition {
   const entries = drainEntries(record.config, agent.drainInterface);
-  if (!announced || record.config.drainMs <= 0 || entries.length === 0 || record.grace !== undefined) return { record, effects: NONE };
+  if (!announced || record.config.drainMs <= 0 || entries.length === 0) return { record, effects: NONE };
+  // A grace period still running here is an earlier one's: the service was announced again meanwhile, and traffic came
+  // back with it, so this withdrawal gets a full period of its own (the earlier one ends for whoever waits on it).
+  const earlier: Effect[] = record.grace !== undefined ? [{ kind: 'grace-ended' }] : [];
   const grace: Grace = { entries, reason, parked: false, until: now + PARKING_LIMIT_MS };
   return {
     record: { ...record, grace },
-    effects: [
-      { kind: 'grace-started', ms: record.config.drainMs, reason },
-      { kind: 'timer', at: grace.until },
-    ],
+    effects: [...earlier, { kind: 'grace-started', ms: record.config.drainMs, reason }, { kind: 'timer', at: grace.until }],
   };
 }
 

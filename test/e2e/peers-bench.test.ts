@@ -1,6 +1,7 @@
 // bench/peers.ts in its short mode (one run, a 10 s window, 10 services, each system once), so the benchmark cannot
-// rot: BIRD 2, ExaBGP with its healthcheck, healthcast in both BGP modes, all started and stopped, the table printed and
-// the JSON written. Afterwards no bird or exabgp process of ours is left.
+// rot: BIRD 2, ExaBGP with its healthcheck, healthcast in both BGP modes (and bgp with a drain that holds the
+// statement back), all started and stopped, the table printed and the JSON written. Afterwards no bird or exabgp
+// process of ours is left.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,7 @@ interface ShortResult {
   results: {
     system: string;
     services: number;
-    reps: { failoverMs?: number; failDecisionToRouterMs?: number }[];
+    reps: { failoverMs?: number; failDecisionToRouterMs?: number; recoverDecisionToRouterMs?: number }[];
     cpu: { perCheckMs: number; checks: number };
     mismatchWarnings?: number;
   }[];
@@ -42,7 +43,7 @@ test('bench/peers --short: every system measured, healthcast bgp timed end to en
   assert.equal(result.status, 0, `${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`);
   assert.match(result.stdout, /^Peers: ExaBGP healthcheck vs healthcast/m);
   const json = JSON.parse(fs.readFileSync(path.join(repoRoot, 'bench/results/peers-short.json'), 'utf8')) as ShortResult;
-  assert.deepEqual(json.results.map((r) => r.system).sort(), ['exabgp', 'hc-address', 'hc-bgp']);
+  assert.deepEqual(json.results.map((r) => r.system).sort(), ['exabgp', 'hc-address', 'hc-bgp', 'hc-bgp-drain']);
   for (const run of json.results) {
     assert.equal(run.services, 10);
     assert.ok(run.cpu.checks > 0 && Number.isFinite(run.cpu.perCheckMs), `${run.system}: CPU per check measured`);
@@ -52,5 +53,9 @@ test('bench/peers --short: every system measured, healthcast bgp timed end to en
   const bgp = json.results.find((r) => r.system === 'hc-bgp');
   assert.ok(bgp?.reps[0]?.failoverMs !== undefined, 'healthcast bgp: the route left the router after the kill');
   assert.ok(bgp?.reps[0]?.failDecisionToRouterMs !== undefined, 'healthcast bgp: decision -> router measured');
+  // The statement held back through the drain (frr-config's hold list) and released: both ways at the router.
+  const held = json.results.find((r) => r.system === 'hc-bgp-drain');
+  assert.ok(held?.reps[0]?.failDecisionToRouterMs !== undefined, 'healthcast bgp, draining: the route left the router');
+  assert.ok(held?.reps[0]?.recoverDecisionToRouterMs !== undefined, 'healthcast bgp, draining: the route came back');
   assert.deepEqual(leftovers(), [], 'no bird or exabgp left running');
 });

@@ -158,3 +158,25 @@ test('the drain period counts from the pass that parks the address, not from the
   assert.equal(done, true);
   await agent.shutdown();
 });
+
+test('announced again during its drain, then withdrawn on purpose: the new withdrawal drains for the whole `drain`', async () => {
+  const probe = switchProbe();
+  const { agent, on, clock, until } = harness(agentConfig([serviceConfig('dns', ['192.0.2.53'], probe.definition, { drainMs: 5000, drainOnFailure: true })]));
+  await agent.start();
+  await until('announce', () => on('192.0.2.53', 'lo'));
+  probe.healthy.set('dns', false);
+  await until('parked by the failure', () => on('192.0.2.53', 'hc-drain') && !on('192.0.2.53', 'lo'));
+  probe.healthy.set('dns', true);
+  await until('announced again within the drain', () => on('192.0.2.53', 'lo') && agent.status()[0]?.announced);
+  const started = clock.now();
+  let paused = false;
+  const pausing = agent.pause().then(() => (paused = true));
+  await until('parked by the pause', () => on('192.0.2.53', 'hc-drain') && !on('192.0.2.53', 'lo'));
+  await clock.advance(started + 4900 - clock.now());
+  assert.equal(paused, false, 'the pause waits for a whole drain, not what was left of the failure one');
+  assert.equal(on('192.0.2.53', 'hc-drain'), true);
+  await clock.drive(pausing);
+  assert.ok(clock.now() - started >= 5000, `paused after ${clock.now() - started} ms of a 5000 ms drain`);
+  assert.equal(on('192.0.2.53', 'hc-drain'), false, 'gone after the drain');
+  await agent.shutdown();
+});

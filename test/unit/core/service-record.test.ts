@@ -227,11 +227,11 @@ const rows: Row[] = [
     ],
   },
   {
-    name: 'a second withdrawal during the grace period keeps the first',
+    name: 'announced again during its grace period, then withdrawn: a full period of its own (the earlier one ends)',
     before: up({ grace: graceOf(true, NOW + 100, 'paused') }),
     event: { kind: 'maintenance', hold: HOLD },
-    after: { grace: graceOf(true, NOW + 100, 'paused') },
-    effects: [],
+    after: { maintenance: HOLD, grace: graceOf(false, NOW + PARKING_LIMIT_MS, 'drained by cli') },
+    effects: [{ kind: 'grace-ended' }, { kind: 'grace-started', ms: 500, reason: 'drained by cli' }, { kind: 'timer', at: NOW + PARKING_LIMIT_MS }],
   },
   {
     name: 'removed while announced: grace period',
