@@ -16,7 +16,7 @@
 // recovery only deletes its deny entry).
 import { Lab, type LabLink, type LabNode } from '../lab/lab.js';
 import { startFrr, vtysh, type FrrInstance } from '../lab/frr.js';
-import { HOLD_LISTS, HOLD_SENTINEL_SEQ } from '../src/routing/bgp-commands.js';
+import { holdListLines } from '../lab/frr-config.js';
 import { startBird, type BirdRouter } from '../lab/bird.js';
 import { startExabgp, processTree, type Exabgp } from '../lab/exabgp.js';
 import { startMonitor, type Monitor } from '../lab/monitor.js';
@@ -169,16 +169,8 @@ async function startHealthcast(bench: Bench, system: HcSystem, count: number): P
     announce: system === 'hc-address',
     bgp: { asn: NODE_AS, neighbors: [{ address: bench.link.aV4, asn: ROUTER_AS }] },
   });
-  // The outbound hold list as `healthcast frr-config` renders it (the lab's bgpd config is plain).
   if (system === 'hc-bgp' || system === 'hc-bgp-drain')
-    await vtysh(frr.dir, [
-      'configure terminal',
-      `ip prefix-list ${HOLD_LISTS[4]} seq ${HOLD_SENTINEL_SEQ} permit any`,
-      `router bgp ${NODE_AS}`,
-      'address-family ipv4 unicast',
-      `neighbor ${bench.link.aV4} prefix-list ${HOLD_LISTS[4]} out`,
-      'exit-address-family',
-    ]).catch(async (error: unknown) => {
+    await vtysh(frr.dir, ['configure terminal', ...holdListLines(NODE_AS, [bench.link.aV4])]).catch(async (error: unknown) => {
       await frr.stop();
       throw error;
     });

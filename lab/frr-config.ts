@@ -1,6 +1,7 @@
 // FRR configuration text for lab routers: point-to-point OSPF with the fast timers from lab-notes.
 import type { BfdProfile } from '../src/frr/render-options.js';
 import { BFD_PROFILE } from '../src/frr/render.js';
+import { HOLD_LISTS, HOLD_SENTINEL_SEQ } from '../src/routing/bgp-commands.js';
 
 export interface FrrNodeOptions {
   hostname: string;
@@ -202,4 +203,20 @@ export function bfdProfileLines(name: string, bfd: BfdProfile): string[] {
 export function bfddConf(options: FrrNodeOptions): string {
   if (!options.bfd) throw new Error('bfddConf needs options.bfd');
   return [...header(options), ...bfdProfileLines(BFD_PROFILE, options.bfd), ''].join('\n');
+}
+
+// The outbound hold lists as `healthcast frr-config` renders them (the lab's bgpd config is plain): the closing
+// `permit any` of each family's list, applied to each neighbour of that family. Lines for `configure terminal`.
+export function holdListLines(asn: number, neighbors: readonly string[]): string[] {
+  const lines: string[] = [];
+  const families = ([4, 6] as const).filter((family) => neighbors.some((address) => address.includes(':') === (family === 6)));
+  for (const family of families) lines.push(`${family === 4 ? 'ip' : 'ipv6'} prefix-list ${HOLD_LISTS[family]} seq ${HOLD_SENTINEL_SEQ} permit any`);
+  lines.push(`router bgp ${asn}`);
+  for (const family of families) {
+    lines.push(`address-family ${family === 4 ? 'ipv4' : 'ipv6'} unicast`);
+    for (const address of neighbors.filter((neighbor) => neighbor.includes(':') === (family === 6)))
+      lines.push(`neighbor ${address} prefix-list ${HOLD_LISTS[family]} out`);
+    lines.push('exit-address-family');
+  }
+  return lines;
 }

@@ -6,9 +6,14 @@ import { BGP_INTERFACE, HELD_INTERFACE, type DesiredEntry } from '../routing/typ
 export function announceEntries(service: ServiceConfig): DesiredEntry[] {
   if (service.announce !== 'bgp')
     return service.addresses.map((address) => ({ service: service.name, kind: service.announce, address, interface: service.interface }));
+  return withStatements(service, BGP_INTERFACE);
+}
+
+// Each address on the host, plus its `network` statement announced (BGP_INTERFACE) or held back (HELD_INTERFACE).
+function withStatements(service: ServiceConfig, statement: string): DesiredEntry[] {
   return service.addresses.flatMap((address): DesiredEntry[] => [
     { service: service.name, kind: 'address', address, interface: service.interface },
-    { service: service.name, kind: 'bgp', address, interface: BGP_INTERFACE },
+    { service: service.name, kind: 'bgp', address, interface: statement },
   ]);
 }
 
@@ -21,11 +26,7 @@ export function usesBgp(services: readonly ServiceConfig[]): boolean {
 // is held back (denied to every neighbour, still in bgpd's table: an announcement before the drain ends reaches the
 // router in a few ms). A kernel route is itself the advertisement: nothing to keep.
 export function drainEntries(service: ServiceConfig, drainInterface: string): DesiredEntry[] {
-  if (service.announce === 'bgp')
-    return service.addresses.flatMap((address): DesiredEntry[] => [
-      { service: service.name, kind: 'address', address, interface: service.interface },
-      { service: service.name, kind: 'bgp', address, interface: HELD_INTERFACE },
-    ]);
+  if (service.announce === 'bgp') return withStatements(service, HELD_INTERFACE);
   if (service.announce !== 'address') return [];
   return service.addresses.map((address) => ({ service: service.name, kind: 'address', address, interface: drainInterface }));
 }

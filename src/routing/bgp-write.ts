@@ -35,7 +35,6 @@ export interface BgpWrite {
   virtual: Set<string>;
 }
 
-// With `asn` undefined no `router bgp` block is written (tests of the hold lines alone).
 export function planBgpWrite(
   asn: string,
   known: BgpdConfig,
@@ -53,6 +52,13 @@ export function planBgpWrite(
   const holdLines: string[] = [];
   const network: RoutingOp[] = [];
   const entry = (address: string) => ({ kind: 'bgp' as const, address, interface: BGP_INTERFACE });
+  // Where the address ends up: its statement announced, held or gone (undefined), and whether it is held without one.
+  const settle = (address: string, statement: string | undefined, heldWithoutStatement = false) => {
+    if (statement === undefined) statements.delete(address);
+    else statements.set(address, statement);
+    if (heldWithoutStatement) virtual.add(address);
+    else virtual.delete(address);
+  };
   // Each deny entry makes bgpd re-walk the neighbours' table: past the cap a family's batch rides `no network` alone.
   const denials = (family: 4 | 6) =>
     units.filter((unit) => (unit.change === 'withdraw' || unit.change === 'hold') && familyOf(unit.address) === family && !listOf(family)?.has(unit.address))
@@ -66,7 +72,7 @@ export function planBgpWrite(
     const next = Math.max(0, ...list.values()) + 1;
     if (!mayDeny[family] || next >= HOLD_SENTINEL_SEQ) return false;
     list.set(address, next);
-    holdLines.push(`${family === 4 ? 'ip' : 'ipv6'} prefix-list ${HOLD_LISTS[family]} seq ${next} deny ${withPrefix(address)}`);
+    holdLines.push(holdEntry(family, next, address));
     return true;
   };
   for (const { address, change } of units) {
@@ -76,33 +82,23 @@ export function planBgpWrite(
       const seq = list?.get(address);
       if (list && seq !== undefined) {
         list.delete(address);
-        holdLines.push(`no ${family === 4 ? 'ip' : 'ipv6'} prefix-list ${HOLD_LISTS[family]} seq ${seq} deny ${withPrefix(address)}`);
+        holdLines.push(`no ${holdEntry(family, seq, address)}`);
       }
       // Also when the statement is believed there (held): written again, it costs bgpd nothing and mends a wrong belief.
       network.push({ action: 'add', entry: entry(address) });
-      statements.set(address, BGP_INTERFACE);
-      virtual.delete(address);
+      settle(address, BGP_INTERFACE);
     } else if (change === 'withdraw') {
       deny(address);
       network.push({ action: 'remove', entry: entry(address) });
-      statements.delete(address);
-      virtual.delete(address);
-    } else if (change === 'hold') {
-      if (deny(address)) {
-        network.push({ action: 'add', entry: entry(address) });
-        statements.set(address, HELD_INTERFACE);
-        virtual.delete(address);
-      } else {
-        if (statements.has(address)) network.push({ action: 'remove', entry: entry(address) });
-        statements.delete(address);
-        virtual.add(address);
-      }
+      settle(address, undefined);
+    } else if (change === 'hold' && deny(address)) {
+      network.push({ action: 'add', entry: entry(address) });
+      settle(address, HELD_INTERFACE);
     } else {
-      // drop: the statement goes; its deny entry stays until the next announcement deletes it (deleting it now would
-      // let the route out for the ~50 ms bgpd takes to act on the `no network`).
+      // A hold that cannot be written, or drop: the statement goes. A dropped one's deny entry stays until the next
+      // announcement deletes it (deleting it now would let the route out for the ~50 ms bgpd takes on `no network`).
       if (statements.has(address)) network.push({ action: 'remove', entry: entry(address) });
-      statements.delete(address);
-      virtual.delete(address);
+      settle(address, undefined, change === 'hold');
     }
   }
   const networks: KernelEntry[] = [...statements].map(([address, iface]) => ({
@@ -117,6 +113,11 @@ export function planBgpWrite(
     after: { ...known, networks, ...(known.held ? { held } : {}) },
     virtual,
   };
+}
+
+// One entry of a hold list, as written and as FRR prints it.
+function holdEntry(family: 4 | 6, seq: number, address: string): string {
+  return `${family === 4 ? 'ip' : 'ipv6'} prefix-list ${HOLD_LISTS[family]} seq ${seq} deny ${withPrefix(address)}`;
 }
 
 // What list() reports: the statements, plus a held entry for each address held without a statement (above).

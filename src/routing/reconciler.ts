@@ -12,7 +12,7 @@ import { conflictReason, statusesAfter, type ListingOutcome, type PassFacts } fr
 import {
   ENTRY_KINDS,
   entryKey,
-  HELD_INTERFACE,
+  describeEntry,
   KERNEL_KINDS,
   type EntryKind,
   type DesiredEntry,
@@ -75,13 +75,7 @@ function reasonOf(error: unknown): string {
 }
 
 function describe(entries: readonly RoutingEntry[]): string[] {
-  const shown = entries
-    .slice(0, LOGGED_ENTRIES)
-    .map((e) =>
-      e.kind === 'bgp'
-        ? `bgp network ${e.address}${e.interface === HELD_INTERFACE ? ' (held back)' : ''}`
-        : `${e.kind === 'route' ? 'route ' : ''}${e.address} dev ${e.interface}`,
-    );
+  const shown = entries.slice(0, LOGGED_ENTRIES).map(describeEntry);
   if (entries.length > LOGGED_ENTRIES) shown.push(`... and ${entries.length - LOGGED_ENTRIES} more`);
   return shown;
 }

@@ -87,3 +87,9 @@ export interface ReconcileReport {
 export function entryKey(entry: RoutingEntry): string {
   return `${entry.kind}|${entry.interface}|${entry.address}`;
 }
+
+// As an operator would type it back: `route X dev lo`, `X dev lo`, `bgp network X` (a statement has no interface).
+export function describeEntry(entry: RoutingEntry): string {
+  if (entry.kind === 'bgp') return `bgp network ${entry.address}${entry.interface === HELD_INTERFACE ? ' (held back)' : ''}`;
+  return `${entry.kind === 'route' ? 'route ' : ''}${entry.address} dev ${entry.interface}`;
+}

@@ -11,14 +11,8 @@ import { FileOwnershipStore } from '../../routing/ownership.js';
 import { removeIdleDrainInterface, type DrainInterfaceRemoval } from '../../routing/drain-interface.js';
 import { silentLogger } from '../../log.js';
 import { messageOf } from '../../errors.js';
-import { HELD_INTERFACE, type RoutingEntry } from '../../routing/types.js';
+import { describeEntry } from '../../routing/types.js';
 import { ExitCode, type CliIO } from '../output.js';
-
-// As an operator would type it back: `route X dev lo`, `X dev lo`, `bgp network X` (a statement has no interface).
-export function describeEntry(entry: RoutingEntry): string {
-  if (entry.kind === 'bgp') return `bgp network ${entry.address}${entry.interface === HELD_INTERFACE ? ' (held back)' : ''}`;
-  return `${entry.kind === 'route' ? 'route ' : ''}${entry.address} dev ${entry.interface}`;
-}
 
 export async function cleanupCommand(values: OpsValues, io: CliIO): Promise<number> {
   let settings;

@@ -16,7 +16,7 @@ import { IpBackend } from '../../../src/routing/ip-backend.js';
 import { FileOwnershipStore } from '../../../src/routing/ownership.js';
 import { Reconciler } from '../../../src/routing/reconciler.js';
 import type { DesiredEntry } from '../../../src/routing/types.js';
-import { HOLD_LISTS, HOLD_SENTINEL_SEQ } from '../../../src/routing/bgp-commands.js';
+import { holdListLines } from '../../../lab/frr-config.js';
 
 export const NODE_AS = 65001;
 export const ROUTER_AS = 65000;
@@ -134,18 +134,7 @@ export async function startNodeBgpd(bgpLab: BgpLab): Promise<Daemon> {
   return daemon;
 }
 
-// frr-config's hold lists on the node (src/frr/render.ts renders the same): only the closing `permit any`, applied
-// outbound on each neighbour of its family.
+// frr-config's hold lists on the node (lab/frr-config.ts holdListLines).
 export async function addHoldLists(bgpLab: BgpLab): Promise<void> {
-  await bgpLab.vtysh.configure([
-    `ip prefix-list ${HOLD_LISTS[4]} seq ${HOLD_SENTINEL_SEQ} permit any`,
-    `ipv6 prefix-list ${HOLD_LISTS[6]} seq ${HOLD_SENTINEL_SEQ} permit any`,
-    `router bgp ${NODE_AS}`,
-    'address-family ipv4 unicast',
-    `neighbor ${bgpLab.link.aV4} prefix-list ${HOLD_LISTS[4]} out`,
-    'exit-address-family',
-    'address-family ipv6 unicast',
-    `neighbor ${bgpLab.link.aV6} prefix-list ${HOLD_LISTS[6]} out`,
-    'exit-address-family',
-  ]);
+  await bgpLab.vtysh.configure(holdListLines(NODE_AS, [bgpLab.link.aV4, bgpLab.link.aV6]));
 }

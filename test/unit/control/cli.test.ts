@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dispatch, HELP } from '../../../src/cli/main.js';
-import { describeEntry } from '../../../src/cli/commands/cleanup.js';
+import { describeEntry } from '../../../src/routing/types.js';
 import { describeDrain } from '../../../src/cli/commands/maintenance.js';
 
 function io() {
@@ -69,6 +69,7 @@ test('cleanup names each removed entry the way an operator would type it back', 
   assert.equal(describeEntry({ kind: 'address', address: '192.0.2.53', interface: 'lo' }), '192.0.2.53 dev lo');
   assert.equal(describeEntry({ kind: 'route', address: '2001:db8::53', interface: 'lo' }), 'route 2001:db8::53 dev lo');
   assert.equal(describeEntry({ kind: 'bgp', address: '192.0.2.53', interface: 'bgp' }), 'bgp network 192.0.2.53');
+  assert.equal(describeEntry({ kind: 'bgp', address: '192.0.2.53', interface: 'bgp-held' }), 'bgp network 192.0.2.53 (held back)');
 });
 
 test('--help lists frr-config --hostname and maintenance --wait-for-resume; a mistyped maintenance command exits 127 before any agent is contacted', async () => {
